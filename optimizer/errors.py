@@ -1,0 +1,54 @@
+"""Every way an input or a solve can fail, as data the CLI turns into one-line messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file, located as precisely as we can."""
+
+    file: str
+    message: str
+    line: int | None = None      # 1-based line in the file (header = line 1)
+    column: str | None = None
+    region: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f", line {self.line}"
+        if self.region:
+            where += f" (region '{self.region}')"
+        if self.column:
+            where += f", column '{self.column}'"
+        return f"{where}: {self.message}"
+
+
+class EqualizeError(Exception):
+    """Base class: anything the CLI reports without a traceback."""
+
+
+class InputError(EqualizeError):
+    """All problems found in an input, reported together (exit code 2)."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class UsageError(EqualizeError):
+    """A bad option value (exit code 2)."""
+
+
+class InfeasibleError(EqualizeError):
+    """Hard constraints cannot all hold (exit code 1); carries the diagnosis."""
+
+    def __init__(self, message: str, summary: dict):
+        self.summary = summary
+        super().__init__(message)
+
+
+class SolverError(EqualizeError):
+    """HiGHS stopped without an optimal solution for another reason (exit code 1)."""

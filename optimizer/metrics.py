@@ -1,0 +1,84 @@
+"""Inequality and adequacy metrics of service levels (numpy only, no Pyomo).
+
+Every metric takes levels ``x`` and weights ``w`` (population shares by default,
+normalised to sum 1). Formulas:
+    mean  mu = sum w x                      cv = sqrt(sum w (x - mu)^2) / mu
+    gini  = sum_i w_i x_i (2 F_i - w_i - 1) / mu   (x sorted ascending, F cumulative w)
+          = sum_ij w_i w_j |x_i - x_j| / (2 mu)
+    theil = sum w (x/mu) ln(x/mu)
+    atkinson(1) = 1 - exp(sum w ln x) / mu      atkinson(2) = 1 - 1 / (mu sum w/x)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _norm(w: np.ndarray) -> np.ndarray:
+    w = np.asarray(w, dtype=float)
+    return w / w.sum()
+
+
+def weighted_mean(x: np.ndarray, w: np.ndarray) -> float:
+    return float(np.dot(_norm(w), x))
+
+
+def cv(x: np.ndarray, w: np.ndarray) -> float:
+    w = _norm(w)
+    mu = float(np.dot(w, x))
+    return float(np.sqrt(np.dot(w, (x - mu) ** 2)) / mu) if mu > 0 else float("nan")
+
+
+def gini(x: np.ndarray, w: np.ndarray) -> float:
+    w = _norm(w)
+    order = np.argsort(x, kind="stable")
+    xs, ws = np.asarray(x, dtype=float)[order], w[order]
+    mu = float(np.dot(ws, xs))
+    if mu <= 0:
+        return float("nan")
+    F = np.cumsum(ws)
+    return float(np.dot(ws * xs, 2 * F - ws - 1) / mu)
+
+
+def theil(x: np.ndarray, w: np.ndarray) -> float:
+    w = _norm(w)
+    mu = float(np.dot(w, x))
+    r = np.asarray(x, dtype=float) / mu
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(r > 0, r * np.log(np.where(r > 0, r, 1.0)), 0.0)
+    return float(np.dot(w, terms))
+
+
+def atkinson(x: np.ndarray, w: np.ndarray, epsilon: float) -> float:
+    w = _norm(w)
+    x = np.asarray(x, dtype=float)
+    mu = float(np.dot(w, x))
+    if np.any(x <= 0):
+        return 1.0
+    if epsilon == 1:
+        ede = float(np.exp(np.dot(w, np.log(x))))
+    else:
+        ede = float(np.dot(w, x ** (1 - epsilon)) ** (1 / (1 - epsilon)))
+    return 1.0 - ede / mu
+
+
+def level_metrics(x: np.ndarray, w: np.ndarray, threshold: np.ndarray) -> dict[str, float]:
+    """All metrics of one vector of levels, as a flat dict (for summaries and tables)."""
+    w = _norm(w)
+    x = np.asarray(x, dtype=float)
+    below = x < threshold - 1e-9
+    lo, hi = float(x.min()), float(x.max())
+    return {
+        "mean_level": float(np.dot(w, x)),
+        "min_level": lo,
+        "max_level": hi,
+        "max_min_ratio": hi / lo if lo > 0 else float("inf"),
+        "cv": cv(x, w),
+        "gini": gini(x, w),
+        "theil": theil(x, w),
+        "atkinson_1": atkinson(x, w, 1.0),
+        "atkinson_2": atkinson(x, w, 2.0),
+        "regions_below_threshold": int(below.sum()),
+        "population_share_below_threshold": float(w[below].sum()),
+        "weighted_shortfall": float(np.dot(w, np.maximum(0.0, threshold - x))),
+    }

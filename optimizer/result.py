@@ -1,0 +1,23 @@
+"""What a solve returns: the allocation table and a JSON-ready summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+ALLOCATION_COLUMNS = [
+    "region_id", "name", "population", "own_revenue", "fiscal_need", "threshold",
+    "prior_transfer", "transfer", "transfer_per_capita", "level_before", "level_after",
+    "shortfall", "threshold_dual", "binding",
+]
+
+
+@dataclass
+class Result:
+    allocation: pd.DataFrame     # one row per region, input order
+    summary: dict                # status, objective value, metrics, reasons, provenance
+
+    @property
+    def status(self) -> str:
+        return self.summary["status"]

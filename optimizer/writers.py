@@ -1,0 +1,75 @@
+"""Write results atomically (temp file in the same folder, then rename).
+
+A reader never sees half a file, and a failed run leaves no partial output.
+CSV floats are written with repr (shortest round-trip), so the same solution gives
+byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from optimizer.result import Result
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "item"):  # numpy scalars
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    return obj
+
+
+def summary_json(summary: dict) -> str:
+    return json.dumps(_jsonable(summary), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def allocation_csv(frame: pd.DataFrame) -> str:
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_float_dtype(out[col]):
+            out[col] = [("" if math.isnan(x) else repr(float(x) + 0.0)) for x in out[col]]
+    return out.to_csv(index=False, lineterminator="\n")
+
+
+def write_result(result: Result, folder: Path) -> list[Path]:
+    """allocation.csv and summary.json; only summary.json when the solve was infeasible."""
+    written = []
+    if result.status == "optimal":
+        p = folder / "allocation.csv"
+        atomic_write_text(p, allocation_csv(result.allocation))
+        written.append(p)
+    p = folder / "summary.json"
+    atomic_write_text(p, summary_json(result.summary))
+    written.append(p)
+    return written
