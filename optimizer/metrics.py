@@ -43,6 +43,8 @@ def gini(x: np.ndarray, w: np.ndarray) -> float:
 def theil(x: np.ndarray, w: np.ndarray) -> float:
     w = _norm(w)
     mu = float(np.dot(w, x))
+    if mu <= 0:
+        return float("nan")
     r = np.asarray(x, dtype=float) / mu
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(r > 0, r * np.log(np.where(r > 0, r, 1.0)), 0.0)
@@ -55,10 +57,11 @@ def atkinson(x: np.ndarray, w: np.ndarray, epsilon: float) -> float:
     mu = float(np.dot(w, x))
     if np.any(x <= 0):
         return 1.0
-    if epsilon == 1:
-        ede = float(np.exp(np.dot(w, np.log(x))))
-    else:
-        ede = float(np.dot(w, x ** (1 - epsilon)) ** (1 / (1 - epsilon)))
+    with np.errstate(over="ignore", divide="ignore"):
+        if epsilon == 1:
+            ede = float(np.exp(np.dot(w, np.log(x))))
+        else:
+            ede = float(np.dot(w, x ** (1 - epsilon)) ** (1 / (1 - epsilon)))
     return 1.0 - ede / mu
 
 

@@ -1,0 +1,120 @@
+"""Bad input: every problem reported at once, with file, line and column; exit 2 from
+the CLI with no traceback and no output files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from optimizer.cli import main
+from optimizer.errors import InputError
+from optimizer.instance import load_instance
+from tests.conftest import write_instance
+
+GOOD = [
+    {"region_id": "a", "name": "A", "population": 100, "own_revenue": 20, "fiscal_need": 100},
+    {"region_id": "b", "name": "B", "population": 200, "own_revenue": 60, "fiscal_need": 100},
+]
+
+
+def problems(folder: Path) -> list[str]:
+    with pytest.raises(InputError) as exc:
+        load_instance(folder)
+    return [str(p) for p in exc.value.problems]
+
+
+def with_cell(tmp_path, column, value, row=1):
+    rows = [dict(r) for r in GOOD]
+    rows[row][column] = value
+    return write_instance(tmp_path / "i", rows)
+
+
+@pytest.mark.parametrize("column,value,fragment", [
+    ("fiscal_need", "abc", "'abc' is not a number"),
+    ("fiscal_need", "nan", "is NaN"),
+    ("own_revenue", "inf", "is infinite"),
+    ("own_revenue", "-5", "must be >= 0, got -5"),
+    ("fiscal_need", "0", "must be > 0, got 0"),
+    ("population", "-1", "must be > 0, got -1"),
+    ("population", "", "is empty"),
+    ("fiscal_need", "1_000", "'1_000' is not a number"),
+])
+def test_bad_cell_names_file_line_column(tmp_path, column, value, fragment):
+    msgs = problems(with_cell(tmp_path, column, value))
+    assert len(msgs) == 1
+    assert "regions.csv, line 3 (region 'b')" in msgs[0]
+    assert f"column '{column}'" in msgs[0] and fragment in msgs[0]
+
+
+def test_all_problems_reported_at_once(tmp_path):
+    rows = [dict(r) for r in GOOD] + [{"region_id": "a", "name": "dup", "population": 0,
+                                        "own_revenue": "x", "fiscal_need": -1}]
+    msgs = problems(write_instance(tmp_path / "i", rows))
+    assert len(msgs) == 4
+    assert any("duplicate id 'a' (first on line 2)" in m for m in msgs)
+    assert sum("line 4" in m for m in msgs) == 4
+
+
+def test_missing_files_and_columns(tmp_path):
+    assert "instance folder does not exist" in problems(tmp_path / "nowhere")[0]
+    folder = write_instance(tmp_path / "i", GOOD)
+    (folder / "regions.csv").unlink()
+    assert any("regions.csv: file is missing" in m for m in problems(folder))
+    folder = write_instance(tmp_path / "j", GOOD, header=["region_id", "name", "population", "own_revenue"])
+    assert any("column 'fiscal_need': required column is missing" in m for m in problems(folder))
+
+
+def test_toml_errors(tmp_path):
+    folder = write_instance(tmp_path / "i", GOOD)
+    (folder / "instance.toml").write_text('name = "x"\nunit = "u"\n[budget]\ntotal = = 3\n')
+    msgs = problems(folder)
+    assert len(msgs) == 1 and "instance.toml, line 4: TOML syntax error" in msgs[0]
+    (folder / "instance.toml").write_text('name = "x"\nunit = 3\n[budget]\ntotal = "lots"\n'
+                                          '[threshold]\nlevel = -1\n[objective]\nname = "nope"\n')
+    msgs = problems(folder)
+    assert any("'unit' must be a string" in m for m in msgs)
+    assert any("'budget.total' must be a number, got str" in m for m in msgs)
+    assert any("'threshold.level' must be >= 0" in m for m in msgs)
+    assert any("unknown objective 'nope'" in m for m in msgs)
+
+
+def test_ragged_row_and_bounds(tmp_path):
+    folder = write_instance(tmp_path / "i", GOOD)
+    with open(folder / "regions.csv", "a") as fh:
+        fh.write("c,C,5\n")
+    assert any("line 4: has 3 fields, the header has 5" in m for m in problems(folder))
+    rows = [dict(r, min_transfer=10, max_transfer=5) for r in GOOD]
+    assert any("max_transfer 5 is below min_transfer 10" in m for m in problems(write_instance(tmp_path / "k", rows)))
+
+
+def test_bom_and_unknown_columns(tmp_path):
+    rows = [dict(r, province_code=f"P{i}") for i, r in enumerate(GOOD)]
+    folder = write_instance(tmp_path / "i", rows)
+    raw = (folder / "regions.csv").read_bytes()
+    (folder / "regions.csv").write_bytes(b"\xef\xbb\xbf" + raw.replace(b"\n", b"\r\n"))
+    inst = load_instance(folder)
+    assert list(inst.regions.region_id) == ["a", "b"]
+    assert inst.extra_columns == ["province_code"]
+    assert any("passing through unknown columns: province_code" in n for n in inst.notices)
+
+
+def test_cli_bad_input_exit_2_no_traceback_no_output(tmp_path):
+    folder = with_cell(tmp_path, "fiscal_need", "abc")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["solve", str(folder), "--output", str(out)])
+    assert res.exit_code == 2
+    assert "Traceback" not in res.output
+    assert "column 'fiscal_need'" in res.output and "line 3" in res.output
+    assert not out.exists()
+    res = CliRunner().invoke(main, ["validate", str(folder)])
+    assert res.exit_code == 2
+
+
+def test_cli_bad_options_exit_2(toy3, tmp_path):
+    for args in (["--objective", "nope"], ["--budget", "lots"], ["--budget", "-3"]):
+        res = CliRunner().invoke(main, ["solve", str(toy3), *args, "--output", str(tmp_path / "o")])
+        assert res.exit_code == 2, args
+        assert "Traceback" not in res.output
+        assert not (tmp_path / "o").exists()
