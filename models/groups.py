@@ -1,0 +1,87 @@
+"""Group constraints for regional integration (unions and mergers kept as separate regions).
+
+A group g is a set of region indices M_g (``params['members']``, one int array per group).
+Registered as policies in models/policies.py ("group-transfer", "group-level").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyomo.environ as pyo
+
+from models.data import RegionData
+from models.lp import INF, ArrayBuilder, Block
+
+
+def _none(x: float) -> float | None:
+    return None if not np.isfinite(x) else float(x)
+
+
+def _bounded(p: dict[str, Any]) -> list[int]:
+    lo, hi = np.asarray(p["lower"], dtype=float), np.asarray(p["upper"], dtype=float)
+    return [g for g in range(len(p["members"])) if np.isfinite(lo[g]) or np.isfinite(hi[g])]
+
+
+def group_transfer(m: pyo.ConcreteModel, d: RegionData, p: dict[str, Any]) -> None:
+    """lower_g <= sum_{r in M_g} T_r <= upper_g   for every group with a bound.
+
+    A union's (or a would-be merger's) combined transfer kept between bounds.
+    """
+    gs = _bounded(p)
+    if gs:
+        m.group_transfer = pyo.Constraint(range(len(gs)), rule=lambda m, k: (
+            _none(p["lower"][gs[k]]),
+            pyo.quicksum(m.transfer[int(r)] for r in p["members"][gs[k]]),
+            _none(p["upper"][gs[k]])))
+
+
+def group_transfer_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData, p: dict[str, Any]) -> None:
+    gs = _bounded(p)
+    if not gs:
+        return
+    t = blocks["transfer"]
+    members = [np.asarray(p["members"][g], dtype=np.int64) for g in gs]
+    rows = np.concatenate([np.full(mem.shape[0], k) for k, mem in enumerate(members)])
+    cols = t.start + np.concatenate(members)
+    lo = np.asarray(p["lower"], dtype=float)[gs]
+    hi = np.asarray(p["upper"], dtype=float)[gs]
+    b.add_rows("group_transfer", rows, cols, np.ones(cols.shape[0]), lo, hi, size=len(gs))
+
+
+def _level_groups(p: dict[str, Any]) -> list[int]:
+    lv = np.asarray(p["min_level"], dtype=float)
+    return [g for g in range(len(p["members"])) if np.isfinite(lv[g])]
+
+
+def group_level(m: pyo.ConcreteModel, d: RegionData, p: dict[str, Any]) -> None:
+    """(sum_{r in M_g} own_r + T_r) / (sum_{r in M_g} N_r) >= lambda_g   for every group with
+    a minimum level lambda_g: the group as a whole reaches lambda_g (members may differ).
+    """
+    gs = _level_groups(p)
+    if not gs:
+        return
+
+    def rule(m, k):
+        mem = [int(r) for r in p["members"][gs[k]]]
+        need = float(d.need[mem].sum())
+        return pyo.quicksum(m.transfer[r] * (1.0 / need) for r in mem) >= \
+            float(p["min_level"][gs[k]]) - float(d.own[mem].sum()) / need
+
+    m.group_level = pyo.Constraint(range(len(gs)), rule=rule)
+
+
+def group_level_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData, p: dict[str, Any]) -> None:
+    gs = _level_groups(p)
+    if not gs:
+        return
+    t = blocks["transfer"]
+    members = [np.asarray(p["members"][g], dtype=np.int64) for g in gs]
+    needs = np.array([float(d.need[mem].sum()) for mem in members])
+    owns = np.array([float(d.own[mem].sum()) for mem in members])
+    rows = np.concatenate([np.full(mem.shape[0], k) for k, mem in enumerate(members)])
+    cols = t.start + np.concatenate(members)
+    vals = np.concatenate([np.full(mem.shape[0], 1.0 / needs[k]) for k, mem in enumerate(members)])
+    lower = np.asarray(p["min_level"], dtype=float)[gs] - owns / needs
+    b.add_rows("group_level", rows, cols, vals, lower, INF, size=len(gs))

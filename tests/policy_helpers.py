@@ -1,0 +1,44 @@
+"""Shared helpers of the policy/group/scenario tests: in-memory instances, real HiGHS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optimizer.instance import Instance
+from optimizer.policy_config import PolicyConfig
+from optimizer.solve import SolveOptions, solve
+
+ROOT = Path(__file__).resolve().parents[1]
+TOY = ROOT / "instances" / "toy-3"
+KOREA = ROOT / "instances" / "korea-17"
+
+
+def make_instance(own, need, prior=None, pop=None, budget=60.0, threshold=0.5, thresholds=None,
+                  path: Path = Path("/nonexistent-equalize-instance"), raw: dict | None = None) -> Instance:
+    n = len(own)
+    frame = pd.DataFrame({
+        "region_id": [f"r{i}" for i in range(n)], "name": [f"R{i}" for i in range(n)],
+        "population": np.asarray(pop if pop is not None else [100] * n, dtype=np.int64),
+        "own_revenue": np.asarray(own, dtype=float), "fiscal_need": np.asarray(need, dtype=float),
+        "threshold": np.asarray(thresholds if thresholds is not None else [np.nan] * n, dtype=float),
+        "prior_transfer": np.asarray(prior if prior is not None else [np.nan] * n, dtype=float),
+        "min_transfer": np.full(n, np.nan), "max_transfer": np.full(n, np.nan), "weight": np.full(n, np.nan),
+    })
+    return Instance(path=path, name="mem", unit="KRW billion", budget=float(budget),
+                    threshold=float(threshold), regions=frame, raw_toml=raw or {})
+
+
+def toy(**kw) -> Instance:
+    """toy-3 in memory: own 20/60/90, need 100 each, prior 40/10/0, pop 100/200/100."""
+    return make_instance([20, 60, 90], [100, 100, 100], prior=[40, 10, 0], pop=[100, 200, 100], **kw)
+
+
+def run(inst: Instance, objective: str = "maxmin", engine: str = "direct", **policy):
+    return solve(inst, SolveOptions(objective=objective, engine=engine, policy=PolicyConfig(**policy)))
+
+
+def transfers(result) -> np.ndarray:
+    return result.allocation["transfer"].to_numpy(dtype=float)
