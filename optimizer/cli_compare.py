@@ -1,0 +1,60 @@
+"""``equalize compare``: one instance under several objectives, one table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from optimizer.cli import instance_argument, reported_errors
+from optimizer.compare import compare, compare_csv, compare_text, levels_png, lorenz_png, parse_objectives
+from optimizer.instance import load_instance
+from optimizer.objective_flags import objective_flags, objective_options_from
+from optimizer.solve import SolveOptions, parse_budget
+from optimizer.writers import allocation_csv, atomic_write_bytes, atomic_write_text
+
+
+@click.command("compare")
+@instance_argument
+@click.option("--objectives", default="all", show_default=True,
+              help="Comma-separated objective names, or 'all'.")
+@click.option("--budget", "-b", help="Budget in the instance unit, or a multiple such as 1.2x.")
+@click.option("--threshold", "-t", type=float, help="Default service-level threshold.")
+@click.option("--output", "-O", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for compare.csv and allocation-<objective>.csv.")
+@click.option("--plot", is_flag=True, help="Also write lorenz.png and levels.png (needs --output).")
+@click.option("--time-limit", type=float, help="HiGHS time limit per LP, seconds.")
+@objective_flags
+def compare_cmd(instance: Path, objectives, budget, threshold, output, plot, time_limit, thresholds, alpha,
+                weights, breakpoints, gini_form, no_price_of_fairness):
+    """Solve INSTANCE under each objective and print one row of metrics per objective.
+
+    \b
+    Example:
+      equalize compare instances/korea-17 --objectives all
+      equalize compare instances/korea-17 --objectives maxmin,leximin,min-gini --output out/cmp --plot
+    An objective that is infeasible shows as a row with status 'infeasible'.
+    """
+    with reported_errors():
+        names = parse_objectives(objectives)
+        if plot and output is None:
+            raise click.UsageError("--plot needs --output")
+        inst = load_instance(instance)
+        for notice in inst.notices:
+            click.echo(f"notice: {notice}", err=True)
+        opts = SolveOptions(budget=parse_budget(budget, inst.budget), threshold=threshold,
+                            time_limit=time_limit,
+                            objective_options=objective_options_from(thresholds, alpha, weights,
+                                                                     breakpoints, gini_form))
+        c = compare(inst, names, opts)
+        if no_price_of_fairness:
+            c.table["price_of_fairness"] = float("nan")
+        if output is not None:
+            atomic_write_text(output / "compare.csv", compare_csv(c.table))
+            for name, alloc in c.allocations.items():
+                atomic_write_text(output / f"allocation-{name}.csv", allocation_csv(alloc))
+            if plot:
+                ids = [str(x) for x in inst.regions["region_id"]]
+                atomic_write_bytes(output / "lorenz.png", lorenz_png(c, inst.name))
+                atomic_write_bytes(output / "levels.png", levels_png(c, inst.name, ids))
+        click.echo(compare_text(c.table, inst.unit))
