@@ -99,6 +99,14 @@ class ArrayBuilder:
                 return
         raise KeyError(block.name)
 
+    def set_col_lower(self, block: Block, index: np.ndarray, lower) -> None:
+        """Change the lower bounds of some columns of ``block`` (index local to the block)."""
+        for name, lo, _, _ in self._cols:
+            if name == block.name:
+                lo[np.asarray(index, dtype=np.int64)] = lower
+                return
+        raise KeyError(block.name)
+
     def add_rows(self, name: str, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray,
                  lower, upper, size: int) -> Block:
         """Rows given as coordinates local to the block (row 0 = first row of the block)."""

@@ -32,6 +32,8 @@ class ObjectiveSpec:
     algorithm: str = "simplex"  # HiGHS algorithm that suits the structure ("simplex" | "ipm")
     tie_break: bool = True      # re-solve for the least spending among optimal splits
     objective_unit: str = "level"  # "level" (dimensionless) or "money" (the instance unit)
+    driver: str = "lp"          # "lp": one LP; "leximin" | "dinkelbach": a sequence (optimizer/fairness_solve.py)
+    options: tuple[str, ...] = ()  # option keys read from RegionData.options (CLI / [objective])
 
 
 # --- min-cost -----------------------------------------------------------------
@@ -87,6 +89,8 @@ def min_shortfall_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionDat
     b.set_cost(blocks["shortfall"], d.weight)
 
 
+from models import fairness_specs as fairness  # noqa: E402  (needs ObjectiveSpec above)
+
 OBJECTIVES: dict[str, ObjectiveSpec] = {
     spec.name: spec
     for spec in (
@@ -97,6 +101,7 @@ OBJECTIVES: dict[str, ObjectiveSpec] = {
                       "max", False, maxmin, maxmin_arrays, algorithm="simplex"),
         ObjectiveSpec("min-shortfall", "minimise the weighted shortfall below thresholds within the budget",
                       "min", True, min_shortfall, min_shortfall_arrays, algorithm="ipm"),
+        *fairness.SPECS,
     )
 }
 

@@ -19,9 +19,15 @@ from models.objectives import OBJECTIVES
 from optimizer import __version__
 from optimizer.errors import EqualizeError, InfeasibleError, InputError, SolverError, UsageError
 from optimizer.instance import load_instance
+from optimizer.objective_flags import objective_flags, objective_options_from
 from optimizer.result import Result
 from optimizer.solve import SolveOptions, parse_budget, solve
-from optimizer.tables import allocation_table
+from optimizer.cli_options import policy_from_flags, policy_options, scenario_options
+from optimizer.cli_round import round_args, round_options
+from optimizer.rounds import round_table, solve_round
+from optimizer.merge import merge_effect, parse_merge
+from optimizer.scenarios import prepare
+from optimizer.tables import allocation_table, merge_effect_table
 from optimizer.writers import allocation_csv, atomic_write_text, summary_json, write_result
 
 
@@ -82,24 +88,40 @@ def main() -> None:
 @click.option("--no-tie-break", is_flag=True, help="Skip the second solve that picks the least "
               "total transfer among optimal splits.")
 @click.option("--time-limit", type=float, help="HiGHS time limit in seconds.")
-def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine, no_tie_break, time_limit):
+@scenario_options
+@policy_options
+@round_options
+@objective_flags
+def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine, no_tie_break, time_limit,
+              scenario, merges, merge_groups, thresholds, alpha, weights, breakpoints, gini_form,
+              no_price_of_fairness, **policy_flags):
     """Solve INSTANCE (a folder with instance.toml and regions.csv) and print the allocation.
 
     \b
     Example:
       equalize solve instances/korea-17 --objective maxmin --output out/korea
       equalize solve instances/toy-3 --threshold 0.8 --objective min-shortfall --format csv
+      equalize solve instances/korea-17 --hold-harmless 0.7 --no-overtaking
+      equalize solve instances/korea-17 --merge busan,gyeongnam --merger-guarantee
+      equalize solve instances/korea-17 --scenario chungcheong-union
+    Policy flags override [policy] and the scenario (docs/policies.md).
     Exit codes: 0 solved, 1 infeasible (with the missing budget), 2 bad input.
     """
     with reported_errors():
         inst = load_instance(instance)
         for notice in inst.notices:
             click.echo(f"notice: {notice}", err=True)
+        without_merges = prepare(inst, scenario)
+        inst = prepare(without_merges, None, [parse_merge(m) for m in merges], list(merge_groups))
         opts = SolveOptions(objective=objective, budget=parse_budget(budget, inst.budget),
                             threshold=threshold, engine=engine, tie_break=not no_tie_break,
-                            time_limit=time_limit)
+                            time_limit=time_limit, policy=policy_from_flags(policy_flags),
+                            objective_options=objective_options_from(thresholds, alpha, weights,
+                                                                     breakpoints, gini_form),
+                            price_of_fairness=not no_price_of_fairness)
+        rargs = round_args(policy_flags)
         try:
-            result = solve(inst, opts)
+            result = solve_round(inst, opts, **rargs)
         except InfeasibleError as exc:
             if output is not None:
                 stale = output / "allocation.csv"
@@ -107,9 +129,18 @@ def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine,
                 if stale.exists():
                     stale.unlink()
             raise
+        effect = None
+        if (merges or merge_groups) and "years" not in result.summary:  # what the merger changes
+            effect = merge_effect(solve_round(without_merges, opts, **rargs).allocation, result.allocation)
+            result.summary["merge_effect"] = json.loads(effect.to_json(orient="records"))
         if output is not None:
             write_result(result, output)
+            if effect is not None:
+                atomic_write_text(output / "merge_effect.csv", allocation_csv(effect))
         _print_result(result, fmt, inst.unit)
+        if effect is not None and fmt == "table":
+            click.echo("")
+            click.echo(merge_effect_table(effect, inst.unit))
 
 
 def _print_result(result: Result, fmt: str, unit: str) -> None:
@@ -120,7 +151,7 @@ def _print_result(result: Result, fmt: str, unit: str) -> None:
                    "allocation": json.loads(result.allocation.to_json(orient="records"))}
         click.echo(summary_json(payload), nl=False)
     else:
-        click.echo(allocation_table(result, unit))
+        click.echo(round_table(result, unit))
 
 
 @main.command("validate")
@@ -175,6 +206,58 @@ def generate_cmd(regions: int, seed: int, threshold: float, budget_share: float,
         write(folder / "regions.csv", g.regions.to_csv(index=False, lineterminator="\n"))
         write(folder / "instance.toml", g.toml)
         click.echo(f"wrote {folder} ({regions} regions, budget {g.budget:,.6g} KRW billion)")
+
+
+@main.command("scenarios")
+@instance_argument
+@click.option("--compare", is_flag=True, help="Solve the base instance and every scenario and print "
+              "one line each.")
+@click.option("--objective", "-o", help="Objective for --compare (default: each scenario's own).")
+@click.option("--output", "-O", type=click.Path(path_type=Path, file_okay=False),
+              help="With --compare: write scenarios.csv there.")
+def scenarios_cmd(instance: Path, compare: bool, objective, output):
+    """List the [scenarios.NAME] of INSTANCE, or compare them (--compare).
+
+    \b
+    Example:
+      equalize scenarios instances/korea-17
+      equalize scenarios instances/korea-17 --compare
+      equalize solve instances/korea-17 --scenario busan-gyeongnam-merger
+    """
+    import pandas as pd
+
+    from optimizer.scenarios import compare_scenarios, scenarios_of
+
+    with reported_errors():
+        inst = load_instance(instance)
+        found = scenarios_of(inst)
+        if not compare:
+            width = max([len(n) for n in found] + [4])
+            for name, sc in found.items():
+                click.echo(f"{name:<{width}}  {sc.description}")
+            if not found:
+                click.echo("no scenarios in instance.toml ([scenarios.NAME] tables)")
+            return
+        rows = compare_scenarios(inst, list(found), lambda i: solve(i, SolveOptions(objective=objective)))
+        frame = pd.DataFrame(rows)
+        if output is not None:
+            atomic_write_text(output / "scenarios.csv", allocation_csv(frame))
+        shown = frame.drop(columns=["diagnosis"]).to_string(index=False, float_format=lambda x: f"{x:,.4f}")
+        click.echo(shown)
+        for r in rows:
+            if r["status"] != "optimal":
+                click.echo(f"{r['scenario']}: {r['status']}: {r['diagnosis']}")
+
+
+def _register_commands() -> None:
+    from optimizer.cli_batch import batch_cmd
+    from optimizer.cli_compare import compare_cmd
+
+    main.add_command(batch_cmd)
+    main.add_command(compare_cmd)
+
+
+_register_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -107,10 +107,11 @@ def _read(h: highspy.Highs, seconds: float, algorithm: str) -> LPSolution:
         seconds=seconds, iterations=iters, algorithm=algorithm)
 
 
-def solve_lp(lp: LinearProgram, algorithm: str = "simplex", tie_break_cols: slice | None = None,
+def solve_lp(lp: LinearProgram, algorithm: str = "simplex", tie_break_cols: slice | np.ndarray | None = None,
              threads: int = 1, time_limit: float | None = None) -> tuple[LPSolution, LPSolution | None]:
     """Solve; if ``tie_break_cols`` is given and phase 1 is optimal, re-solve for the least
-    sum of those columns with the phase-1 objective held. Returns (phase 1, phase 2)."""
+    sum of those columns with the phase-1 objective held (a float array of length num_col
+    gives the phase-2 cost vector instead). Returns (phase 1, phase 2)."""
     h = make_highs(algorithm, threads, time_limit)
     h.passModel(to_highs_lp(lp))
     t0 = time.perf_counter()
@@ -124,8 +125,11 @@ def solve_lp(lp: LinearProgram, algorithm: str = "simplex", tie_break_cols: slic
     value = first.objective - lp.offset
     lo, hi = (value - tol, np.inf) if lp.maximize else (-np.inf, value + tol)
     h.addRow(lo, hi, len(cols), cols.astype(np.int32), lp.cost[cols])
-    new_cost = np.zeros(lp.num_col)
-    new_cost[tie_break_cols] = 1.0
+    if isinstance(tie_break_cols, np.ndarray) and tie_break_cols.dtype.kind == "f":
+        new_cost = tie_break_cols.astype(float)
+    else:
+        new_cost = np.zeros(lp.num_col)
+        new_cost[tie_break_cols] = 1.0
     h.changeObjectiveSense(highspy.ObjSense.kMinimize)
     h.changeColsCost(lp.num_col, np.arange(lp.num_col, dtype=np.int32), new_cost)
     h.changeObjectiveOffset(0.0)

@@ -21,6 +21,7 @@ import pandas as pd
 from models.objectives import OBJECTIVES
 from optimizer import validation as v
 from optimizer.errors import InputError, Problem
+from optimizer.fast_regions import read_regions_fast
 
 INSTANCE_FILE = "instance.toml"
 REGIONS_FILE = "regions.csv"
@@ -44,6 +45,7 @@ class Instance:
     notices: list[str] = field(default_factory=list)
     sha256: str = ""
     raw_toml: dict[str, Any] = field(default_factory=dict)
+    applied: dict[str, Any] = field(default_factory=dict)  # scenario/merges applied after loading
 
     @property
     def n(self) -> int:
@@ -158,7 +160,10 @@ def load_instance(folder: str | Path) -> Instance:
                                             f"{', '.join(OBJECTIVES)}", column="objective.name"))
             objective_options = {k: val for k, val in obj.items() if k != "name"}
 
-    header, rows = _read_csv_rows(csv_path, problems)
+    # A large, plain, valid regions.csv is read vectorised (optimizer/fast_regions.py: the
+    # same frame); anything unusual takes the exact path below, which reports problems.
+    fast = read_regions_fast(csv_path)
+    header, rows = (fast[0], []) if fast else _read_csv_rows(csv_path, problems)
     cf = str(csv_path)
     frame = pd.DataFrame()
     extra: list[str] = []
@@ -169,9 +174,12 @@ def load_instance(folder: str | Path) -> Instance:
         extra = [c for c in header if c not in known and c]
         if extra:
             notices.append(f"{cf}: passing through unknown columns: {', '.join(extra)}")
-        if not rows:
+        if not rows and not fast:
             problems.append(Problem(cf, "has no region rows"))
-        frame = _parse_regions(cf, header, rows, extra, problems)
+        frame = fast[1] if fast else _parse_regions(cf, header, rows, extra, problems)
+    if meta and len(frame):  # [policy], groups.csv, [groups.*], [scenarios.*]
+        from optimizer.extensions import check_extensions
+        check_extensions(folder, meta, list(frame["region_id"]), problems, regions=frame)
     if problems:
         raise InputError(problems)
     return Instance(

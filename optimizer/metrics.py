@@ -7,6 +7,8 @@ normalised to sum 1). Formulas:
           = sum_ij w_i w_j |x_i - x_j| / (2 mu)
     theil = sum w (x/mu) ln(x/mu)
     atkinson(1) = 1 - exp(sum w ln x) / mu      atkinson(2) = 1 - 1 / (mu sum w/x)
+    total shortfall = sum_r need_r max(0, theta_r - x_r)   (money)
+    price of fairness = (mu* - mu) / mu*, mu* the max-mean optimum of the same round
 """
 
 from __future__ import annotations
@@ -85,3 +87,14 @@ def level_metrics(x: np.ndarray, w: np.ndarray, threshold: np.ndarray) -> dict[s
         "population_share_below_threshold": float(w[below].sum()),
         "weighted_shortfall": float(np.dot(w, np.maximum(0.0, threshold - x))),
     }
+
+
+def total_shortfall(x: np.ndarray, threshold: np.ndarray, need: np.ndarray) -> float:
+    """Money still missing to lift every region to its threshold: sum need (theta - x)+."""
+    return float(np.dot(np.asarray(need, dtype=float), np.maximum(0.0, np.asarray(threshold) - x)))
+
+
+def price_of_fairness(max_mean: float, mean: float) -> float:
+    """Relative loss of the mean level against the utilitarian optimum (max-mean):
+    (max_mean - mean) / max_mean, clipped at 0 (solver noise)."""
+    return max(0.0, (max_mean - mean) / max_mean) if max_mean > 0 else float("nan")

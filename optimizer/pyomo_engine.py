@@ -65,7 +65,10 @@ def solve_pyomo(m: pyo.ConcreteModel, spec: ObjectiveSpec, opts, t_start: float)
         m.objective.deactivate()
         m.hold_optimum = pyo.Constraint(
             expr=expr >= value - tol if spec.sense == "max" else expr <= value + tol)
-        m.least_spending = pyo.Objective(expr=pyo.quicksum(m.transfer.values()), sense=pyo.minimize)
+        gross = pyo.quicksum(m.transfer.values())
+        if hasattr(m, "contribution"):  # horizontal equalization: payments + contributions
+            gross = gross + 2 * pyo.quicksum(m.contribution.values())
+        m.least_spending = pyo.Objective(expr=gross, sense=pyo.minimize)
         status2, value2, seconds2 = _run(m, m.least_spending, spec, opts.time_limit)
         vars_, _ = _layout(m, pyo.Var)
         x2 = np.array([v.value if v.value is not None else 0.0 for v in vars_])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -17,6 +17,7 @@ ALLOCATION_COLUMNS = [
 class Result:
     allocation: pd.DataFrame     # one row per region, input order
     summary: dict                # status, objective value, metrics, reasons, provenance
+    tables: dict = field(default_factory=dict)   # further tables, written as <name>.csv (e.g. services)
 
     @property
     def status(self) -> str:

@@ -8,8 +8,9 @@ independent check and for users who extend the model.
 
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,10 @@ from optimizer.errors import InfeasibleError, SolverError, UsageError
 from optimizer.highs import LPSolution, highs_version, solve_lp
 from optimizer.instance import Instance, unit_per_capita
 from optimizer.metrics import level_metrics
+from optimizer.policy_config import PolicyConfig
+from optimizer.policy_round import policy_round, tie_break_columns
+from optimizer.fairness_solve import (add_fairness_summary, parse_objective_options, resolve_thresholds,
+                                      run_direct, shortfall_floor, with_shortfall_cap)
 from optimizer.result import ALLOCATION_COLUMNS, Result
 from optimizer.scaling import RoundData, money_scale, round_data, to_region_data
 
@@ -37,6 +42,10 @@ class SolveOptions:
     engine: str = "direct"           # "direct" (arrays -> highspy) or "pyomo"
     tie_break: bool = True
     time_limit: float | None = None
+    policy: PolicyConfig | None = None   # overrides of the instance's [policy] (CLI flags, scenarios)
+    objective_options: dict | None = None   # alpha, weights, breakpoints, thresholds, ... (over [objective])
+    price_of_fairness: bool = True   # also solve max-mean to report the price of fairness
+    extra_terms: object = None   # callable (RoundData, scale) -> policy terms (optimizer/phasing.py, services.py)
 
 
 def parse_budget(text: str | None, base: float) -> float | None:
@@ -61,31 +70,43 @@ def solve(inst: Instance, opts: SolveOptions = SolveOptions()) -> Result:
         raise UsageError(str(exc.args[0])) from None
     if opts.threshold is not None and (not np.isfinite(opts.threshold) or opts.threshold < 0):
         raise UsageError(f"--threshold must be a finite number >= 0, got {opts.threshold}")
-    rd = round_data(inst, opts.budget, opts.threshold)
+    pr = policy_round(inst, opts.policy)     # [policy], groups; revenue counting
+    inst = pr.inst
+    rd = pr.adjust(round_data(inst, opts.budget, opts.threshold))
     reg = inst.regions
     own = reg["own_revenue"].to_numpy(dtype=float)
     need = reg["fiscal_need"].to_numpy(dtype=float)
     diag = diagnose(own, need, rd.threshold, rd.t_min, rd.t_max, rd.budget)
-    hard = not spec.soft_thresholds
+    fopts = parse_objective_options({**inst.objective_options, **(opts.objective_options or {})})
+    hard, threshold_mode = resolve_thresholds(spec, fopts.get("thresholds"), diag.feasible(True))
+    scale = money_scale(need)
+    data = to_region_data(inst, rd, scale)
+    data = replace(data, options={**fopts, "soft_thresholds": not hard})
+    terms = pr.terms(rd, scale) + (tuple(opts.extra_terms(rd, scale)) if opts.extra_terms else ())
+    if terms:  # the closed form knows only the core: diagnose with LPs
+        diag = pr.diagnose(data, terms, scale, hard)
     base = _base_summary(inst, spec, rd, diag)
     if not diag.feasible(hard):
         _raise_infeasible(inst, spec, diag, base, hard)
 
-    scale = money_scale(need)
-    data = to_region_data(inst, rd, scale)
+    fair_info: dict = {"thresholds": threshold_mode}
+    build = lambda d, o: build_lp(d, o, terms)  # noqa: E731
+    if not hard and not spec.soft_thresholds:  # soft mode, phase 1: the least weighted shortfall
+        s_star, _ = shortfall_floor(data, build, opts.time_limit)
+        data = with_shortfall_cap(data, s_star)
+        fair_info["shortfall_held"] = s_star
     t0 = time.perf_counter()
+    if opts.engine == "pyomo" and spec.driver != "lp":
+        raise UsageError(f"'{spec.name}' solves a sequence of LPs; use --engine direct")
     if opts.engine == "pyomo":
         from optimizer.pyomo_engine import solve_pyomo
         build_seconds = 0.0
-        first, second, layout = solve_pyomo(build_pyomo(data, spec.name), spec, opts, t0)
+        first, second, layout = solve_pyomo(build_pyomo(data, spec.name, terms), spec, opts, t0)
         build_seconds = layout.pop("build_seconds")
     elif opts.engine == "direct":
-        lp = build_lp(data, spec.name)
-        build_seconds = time.perf_counter() - t0
-        first, second = solve_lp(lp, spec.algorithm,
-                                 lp.col_block("transfer").slice if spec.tie_break and opts.tie_break else None,
-                                 time_limit=opts.time_limit)
-        layout = {b.name: b.slice for b in lp.col_blocks} | {"rows:" + b.name: b.slice for b in lp.row_blocks}
+        run = run_direct(data, spec, build, opts.tie_break, opts.time_limit, tie_break_columns)
+        first, second, layout, build_seconds = run.first, run.second, run.layout, run.build_seconds
+        fair_info |= run.info
     else:
         raise UsageError(f"unknown engine '{opts.engine}'; choose direct or pyomo")
     if first.status == "infeasible":
@@ -93,7 +114,10 @@ def solve(inst: Instance, opts: SolveOptions = SolveOptions()) -> Result:
     if first.status != "optimal":
         raise SolverError(f"HiGHS stopped with status '{first.status}' on objective '{spec.name}'")
     final = second if second is not None and second.status == "optimal" else first
-    return _result(inst, spec, rd, diag, base, scale, first, final, second, layout, build_seconds)
+    result = _result(inst, spec, rd, diag, base, scale, first, final, second, layout, build_seconds, hard)
+    add_fairness_summary(result, data, spec, build, fair_info,
+                         opts.price_of_fairness and opts.engine == "direct", opts.time_limit)
+    return pr.annotate(result)
 
 
 def _base_summary(inst: Instance, spec: ObjectiveSpec, rd: RoundData, diag: Diagnosis) -> dict:
@@ -122,23 +146,34 @@ def _raise_infeasible(inst: Instance, spec: ObjectiveSpec, diag: Diagnosis, base
                       "bound_conflicts": [
                           {"region_id": inst.regions["region_id"].iloc[r], "required_transfer": req,
                            "max_transfer": cap} for r, req, cap in diag.bound_conflicts]}
+    if hasattr(diag, "details"):  # LP diagnosis of policy conflicts (optimizer/conflicts.py)
+        summary |= diag.details(inst.unit)
     raise InfeasibleError(f"infeasible under '{spec.name}': {message}", summary)
 
 
 def _clean(t: np.ndarray, scale: float, rd: RoundData) -> np.ndarray:
-    """Round to 1e-9 of the money scale (HiGHS works to 1e-7 there) and snap values that
-    close to a bound onto it, so unscaling noise (39.99999999999999) never reaches a report."""
+    """Round to 1e-12 of the money scale and snap values within 1e-9 of it onto a bound,
+    so unscaling noise (39.99999999999999) never reaches a report; then take any excess
+    over the budget left by HiGHS's feasibility tolerance (at most ~1e-7 of the scale)
+    off the largest transfer, so reported transfers never sum above the budget."""
     eps = 1e-9 * scale
-    t = np.round(t, max(0, 9 - int(round(np.log10(scale)))))
+    t = np.round(t, max(0, 12 - int(round(np.log10(scale)))))
     t = np.where(np.abs(t - rd.t_min) <= eps, rd.t_min, t)
     t = np.where(np.isfinite(rd.t_max) & (np.abs(t - rd.t_max) <= eps), rd.t_max, t)
-    return np.maximum(t, 0.0) + 0.0
+    t = np.maximum(t, np.minimum(rd.t_min, 0.0)) + 0.0  # t_min < 0: horizontal contributions
+    excess = math.fsum(t) - rd.budget
+    if 0 < excess <= 1e-6 * max(scale, abs(rd.budget)) and t.size:
+        r = int(np.argmax(t))
+        t[r] = max(rd.t_min[r], t[r] - excess)
+        while math.fsum(t) > rd.budget and t[r] > rd.t_min[r]:  # float rounding of the sum
+            t[r] = np.nextafter(t[r], -np.inf)
+    return t
 
 
 def _check(t: np.ndarray, level: np.ndarray, rd: RoundData, hard: bool, scale: float) -> dict[str, float]:
     """Re-check the allocation on the original (unscaled) data; raise if it does not hold."""
     checks = {
-        "budget_excess": max(0.0, float(t.sum()) - rd.budget),
+        "budget_excess": max(0.0, math.fsum(t) - rd.budget),
         "below_min_transfer": float(np.max(rd.t_min - t, initial=0.0)),
         "above_max_transfer": float(np.max(np.where(np.isfinite(rd.t_max), t - rd.t_max, 0.0), initial=0.0)),
         "threshold_violation": float(np.max(rd.threshold - level, initial=0.0)) if hard else 0.0,
@@ -153,29 +188,30 @@ def _check(t: np.ndarray, level: np.ndarray, rd: RoundData, hard: bool, scale: f
 
 def _binding(t, level, rd: RoundData, hard: bool, floor: float | None, scale: float) -> list[str]:
     eps_m, eps_l = 1e-7 * scale, 1e-7
-    out = []
-    for r in range(t.shape[0]):
-        tags = []
-        if hard and abs(level[r] - rd.threshold[r]) <= eps_l:
-            tags.append("threshold")
-        if floor is not None and abs(level[r] - floor) <= eps_l:
-            tags.append("floor")
-        if rd.t_min[r] > 0 and abs(t[r] - rd.t_min[r]) <= eps_m:
-            tags.append("min_transfer")
-        if np.isfinite(rd.t_max[r]) and abs(t[r] - rd.t_max[r]) <= eps_m:
-            tags.append("max_transfer")
-        out.append(";".join(tags))
-    return out
+    t, level = np.asarray(t, dtype=float), np.asarray(level, dtype=float)
+    n = t.shape[0]
+    no = np.zeros(n, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        masks = (no | hard & (np.abs(level - rd.threshold) <= eps_l),
+                 no if floor is None else np.abs(level - floor) <= eps_l,
+                 (rd.t_min > 0) & (np.abs(t - rd.t_min) <= eps_m),
+                 np.isfinite(rd.t_max) & (np.abs(t - rd.t_max) <= eps_m))
+    # vectorised (one Python loop per region took ~1 s at 1e6): bit i = tag i
+    names = ("threshold", "floor", "min_transfer", "max_transfer")
+    table = np.array([";".join(nm for i, nm in enumerate(names) if code >> i & 1) for code in range(16)],
+                     dtype=object)
+    code = sum(m.astype(np.int64) << i for i, m in enumerate(masks))
+    return table[code].tolist()
 
 
 def _result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, diag: Diagnosis, base: dict,
             scale: float, first: LPSolution, final: LPSolution, second: LPSolution | None,
-            layout: dict[str, slice], build_seconds: float) -> Result:
+            layout: dict[str, slice], build_seconds: float, hard: bool | None = None) -> Result:
     reg = inst.regions
     own = reg["own_revenue"].to_numpy(dtype=float)
     need = reg["fiscal_need"].to_numpy(dtype=float)
     pop = reg["population"].to_numpy(dtype=float)
-    hard = not spec.soft_thresholds
+    hard = (not spec.soft_thresholds) if hard is None else hard
     t = _clean(final.x[layout["transfer"]] * scale, scale, rd)
     level_before, level_after = own / need, (own + t) / need
     checks = _check(t, level_after, rd, hard, scale)

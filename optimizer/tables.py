@@ -41,5 +41,56 @@ def allocation_table(result: Result, unit: str) -> str:
                f"below threshold: {m['regions_below_threshold']}  "
                f"budget shadow price: {s['budget_shadow_price']:.4g} per {unit}  "
                f"(HiGHS {s['solver']['version']}, {s['solve_seconds']:.3f} s)")
+    out.extend(fairness_footer(s, unit))
     return "\n".join(out)
 
+
+def fairness_footer(s: dict, unit: str) -> list[str]:
+    """Inequality metrics before -> after, the price of fairness and the objective's notes."""
+    b, m = s.get("metrics_before"), s["metrics_after"]
+    if b is None:
+        return []
+    keys = [("mean", "mean_level"), ("min", "min_level"), ("max/min", "max_min_ratio"), ("cv", "cv"),
+            ("gini", "gini"), ("theil", "theil"), ("atkinson(1)", "atkinson_1"), ("atkinson(2)", "atkinson_2"),
+            ("pop below thr", "population_share_below_threshold")]
+    out = ["inequality before -> after: " + "  ".join(
+        f"{label} {b[k]:.4f}->{m[k]:.4f}" for label, k in keys if k in b and k in m)]
+    extra = []
+    if "total_shortfall" in m:
+        extra.append(f"total shortfall {b.get('total_shortfall', float('nan')):,.1f} -> "
+                     f"{m['total_shortfall']:,.1f} {unit}")
+    pof = s.get("price_of_fairness") or {}
+    if pof.get("value") is not None:
+        extra.append(f"price of fairness {pof['value']:.4%} (mean level {pof['mean_level']:.4f} vs "
+                     f"max-mean {pof['max_mean_level']:.4f})")
+    if s.get("thresholds"):
+        extra.append(f"thresholds {s['thresholds']}"
+                     + (f" (shortfall held at {s['shortfall_held']:.6g})" if "shortfall_held" in s else ""))
+    if "leximin_stages" in s:
+        extra.append(f"leximin stages {s['leximin_stages']}")
+    if "gini_lps" in s:
+        extra.append(f"min-gini: {s['gini_form']} form, {s['gini_dinkelbach_steps']} Dinkelbach steps, "
+                     f"{s['gini_lps']} LPs")
+    if "log_welfare" in s:
+        lw = s["log_welfare"]
+        extra.append(f"log-welfare: optimum within {lw['certified_gap']:.2e} of the value shown "
+                     f"(a-priori bound {lw['a_priori_error_bound']:.2e}, {lw['breakpoints']} tangents/region)")
+    if extra:
+        out.append("  ".join(extra))
+    return out
+
+
+
+def merge_effect_table(effect, unit: str) -> str:
+    """What a merger changes (optimizer.merge.merge_effect), one line per region."""
+    headers = ["region", f"transfer without ({unit})", f"with ({unit})", "change", "level without",
+               "with", "change"]
+    rows = [[("* " if r.merged else "  ") + str(r.region_id), _fmt_money(r.transfer_without_merger),
+             _fmt_money(r.transfer_with_merger), f"{r.transfer_change:+,.1f}", f"{r.level_without_merger:.4f}",
+             f"{r.level_with_merger:.4f}", f"{r.level_change:+.4f}"] for r in effect.itertuples()]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
+    fmt = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
+                                  for i, (c, w) in enumerate(zip(cells, widths)))
+    out = ["merger effect (* = merged unit; 'without' = the same solve without the merger)",
+           fmt(headers), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows]
+    return "\n".join(out)

@@ -69,6 +69,10 @@ def write_result(result: Result, folder: Path) -> list[Path]:
         p = folder / "allocation.csv"
         atomic_write_text(p, allocation_csv(result.allocation))
         written.append(p)
+        for name, table in getattr(result, "tables", {}).items():
+            p = folder / f"{name}.csv"
+            atomic_write_text(p, allocation_csv(table))
+            written.append(p)
     p = folder / "summary.json"
     atomic_write_text(p, summary_json(result.summary))
     written.append(p)

@@ -3,6 +3,8 @@ hypothesis properties. Real HiGHS, real files."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -68,7 +70,8 @@ def rounds(draw, max_n=8):
     t_max = np.array(draw(st.lists(st.sampled_from([np.inf, np.inf, 50.0, 400.0]), min_size=n, max_size=n)))
     t_max = np.maximum(t_max, t_min)
     gap = required_transfer(own, need, theta, t_min).sum()
-    budget = draw(fl(0.0, 2.0)) * max(gap, 1.0) + t_min.sum()
+    # budgets below ~1e-6 of the needs are under HiGHS's absolute tolerances: not drawn
+    budget = draw(st.one_of(st.just(0.0), fl(0.01, 2.0))) * max(gap, 1.0) + t_min.sum()
     return own, need, pop, theta, t_min, t_max, float(budget)
 
 
@@ -116,7 +119,7 @@ def test_min_shortfall_equals_fractional_knapsack(tmp_path, rnd):
     r = solve(inst, SolveOptions(objective="min-shortfall"))
     assert r.summary["objective_value"] == pytest.approx(value, rel=1e-6, abs=1e-8)
     a = r.allocation
-    assert a.transfer.sum() <= budget * (1 + 1e-9) + 1e-7            # budget never exceeded
+    assert math.fsum(a.transfer) <= budget                              # budget never exceeded
     assert np.all(a.transfer >= t_min - 1e-7)                        # within bounds
     assert np.all(a.transfer <= t_max + 1e-7)
 
@@ -149,7 +152,7 @@ def test_properties_and_determinism(tmp_path, rnd, objective):
         assert not _feasible(own, need, theta, t_min, t_max, budget) or objective == "min-shortfall"
         return
     a = first.allocation
-    assert a.transfer.sum() <= budget * (1 + 1e-9) + 1e-7
+    assert math.fsum(a.transfer) <= budget
     assert np.all(a.transfer >= 0) and np.all(a.transfer >= t_min - 1e-7) and np.all(a.transfer <= t_max + 1e-7)
     if objective != "min-shortfall" or _feasible(own, need, theta, t_min, t_max, budget):
         assert np.all(a.level_after >= theta - 1e-7)                 # thresholds met when feasible
