@@ -5,7 +5,7 @@ the order given, in both constructions, so rows and columns keep the same order.
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+from models._pyomo import pyo
 
 from models.compile import to_linear_program
 from models.core import build_core, core_arrays

@@ -8,9 +8,8 @@ compared entry by entry with a vectorised twin.
 from __future__ import annotations
 
 import numpy as np
-import pyomo.environ as pyo
+from models._pyomo import pyo
 import scipy.sparse as sp
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from models.lp import INF, Block, LinearProgram
 
@@ -26,6 +25,8 @@ def _blocks(names: list[str]) -> list[Block]:
 
 
 def to_linear_program(m: pyo.ConcreteModel) -> LinearProgram:
+    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
     columns = list(m.component_data_objects(pyo.Var, active=True, descend_into=True, sort=False))
     rows = list(m.component_data_objects(pyo.Constraint, active=True, descend_into=True, sort=False))
     info = LinearStandardFormCompiler().write(

@@ -19,7 +19,7 @@ same order, so ``models.compile.to_linear_program`` of the first equals the seco
 from __future__ import annotations
 
 import numpy as np
-import pyomo.environ as pyo
+from models._pyomo import pyo
 
 from models.data import RegionData
 from models.lp import INF, ArrayBuilder, Block

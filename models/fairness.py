@@ -7,14 +7,14 @@ the identical columns and rows, in the same order, to an ``ArrayBuilder``. Optio
 from ``RegionData.options`` (see ``option``); nothing here does I/O.
 
 Objectives that need a sequence of LPs (leximin's stages, min-gini's Dinkelbach steps and
-cuts, the soft-threshold phase 1) are driven by optimizer/fairness_solve.py: each LP of
+order cones, the soft-threshold phase 1) are driven by optimizer/fairness_solve.py: each LP of
 the sequence is the model written here with the options of that step.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pyomo.environ as pyo
+from models._pyomo import pyo
 
 from models.data import RegionData
 from models.lp import INF, ArrayBuilder, Block
@@ -23,10 +23,10 @@ DEFAULTS = {
     "alpha": 0.1,              # cvar: the worst-off share of the population
     "weights": None,           # owa: rank weights, worst slice first (None = decile default)
     "breakpoints": 32,         # log-welfare: tangents per region
-    "gini_form": "auto",       # min-gini: "pairwise" | "cuts" | "auto" (pairwise up to 200)
+    "gini_form": "auto",       # min-gini: "pairwise" | "chain" | "auto" (pairwise up to 200)
     "gini_pairwise_max": 200,
     "gini_lambda": 0.0,        # min-gini: Dinkelbach parameter (set by the driver)
-    "gini_orders": None,       # min-gini cuts: list of region orderings (set by the driver)
+    "gini_order": None,        # min-gini chain: the region ordering of the cone (set by the driver)
 }
 LOG_FLOOR = 1e-3               # log-welfare: smallest level the tangent grid covers
 
@@ -357,15 +357,15 @@ def leximin_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData) -> 
 def gini_form(d: RegionData) -> str:
     form = option(d, "gini_form")
     if form == "auto":
-        return "pairwise" if d.n <= int(option(d, "gini_pairwise_max")) else "cuts"
-    if form not in ("pairwise", "cuts"):
-        raise ValueError(f"gini_form must be pairwise, cuts or auto, got {form!r}")
+        return "pairwise" if d.n <= int(option(d, "gini_pairwise_max")) else "chain"
+    if form not in ("pairwise", "chain"):
+        raise ValueError(f"gini_form must be pairwise, chain or auto, got {form!r}")
     return form
 
 
 def gini_cut(d: RegionData, order: np.ndarray) -> np.ndarray:
-    """Coefficients g with P(L) >= sum_r g_r L_r, tight when L is sorted as ``order``:
-    g_r = w_r (mass before r - mass after r)."""
+    """Coefficients g with P(L) >= sum_r g_r L_r for every L, with equality when L is
+    sorted as ``order`` (ascending): g_r = w_r (mass before r - mass after r)."""
     w = d.weight[order]
     before = np.cumsum(w) - w
     after = w.sum() - before - w
@@ -374,11 +374,15 @@ def gini_cut(d: RegionData, order: np.ndarray) -> np.ndarray:
     return g
 
 
-def _gini_orders(d: RegionData) -> list[np.ndarray]:
-    orders = option(d, "gini_orders")
-    if orders is None:
-        orders = [np.argsort(d.own / d.need, kind="stable")]
-    return [np.asarray(o, dtype=np.int64) for o in orders]
+def gini_order(d: RegionData) -> np.ndarray:
+    """The ordering of the chain form (option ``gini_order``; default: by level before)."""
+    o = option(d, "gini_order")
+    if o is None:
+        return np.argsort(d.own / d.need, kind="stable")
+    o = np.asarray(o, dtype=np.int64)
+    if o.shape != (d.n,) or not np.array_equal(np.sort(o), np.arange(d.n)):
+        raise ValueError("gini_order must be a permutation of the regions")
+    return o
 
 
 def min_gini(m: pyo.ConcreteModel, d: RegionData) -> None:
@@ -393,13 +397,15 @@ def min_gini(m: pyo.ConcreteModel, d: RegionData) -> None:
     P is written
       pairwise: d_ij >= L_i - L_j, d_ij >= L_j - L_i, P = sum_{i<j} w_i w_j d_ij (exact,
                 O(n^2) rows: up to a few hundred regions), or
-      cuts:     P = max over orderings pi of sum_r g_r(pi) L_r (g from ``gini_cut``, exact
-                at L sorted by pi), an epigraph z >= g(pi).L for the orderings found so far;
-                the driver adds the cut of the current ordering until z = P(L) (O(n) per cut).
+      chain:    on the order cone C_pi = {L_pi(1) <= ... <= L_pi(n)} P is linear,
+                P = sum_r g_r(pi) L_r (``gini_cut``); the LP is min g(pi).L - lambda mu
+                s.t. the n - 1 chain rows L_pi(k+1) - L_pi(k) >= 0, core (O(n)). The driver
+                certifies global optimality from the chain duals (or re-orders the tied
+                regions and re-solves): see optimizer/fairness_solve.py and docs/objectives.md.
     """
     lam = float(option(d, "gini_lambda"))
-    mu = pyo.quicksum(float(d.weight[r]) * m.level[r] for r in m.R)
     if gini_form(d) == "pairwise":
+        mu = pyo.quicksum(float(d.weight[r]) * m.level[r] for r in m.R)
         pairs = [(i, j) for i in range(d.n) for j in range(i + 1, d.n)]
         m.gini_pairs = pyo.Set(initialize=pairs, dimen=2, ordered=True)
         m.gini_diff = pyo.Var(m.gini_pairs, domain=pyo.NonNegativeReals)
@@ -408,14 +414,14 @@ def min_gini(m: pyo.ConcreteModel, d: RegionData) -> None:
         m.gini_neg = pyo.Constraint(
             m.gini_pairs, rule=lambda m, i, j: m.gini_diff[i, j] + m.level[i] - m.level[j] >= 0)
         p = pyo.quicksum(float(d.weight[i] * d.weight[j]) * m.gini_diff[i, j] for i, j in pairs)
-    else:
-        cuts = [gini_cut(d, o) for o in _gini_orders(d)]
-        m.gini_z = pyo.Var(domain=pyo.Reals)
-        m.gini_cuts = pyo.Constraint(
-            range(len(cuts)),
-            rule=lambda m, k: m.gini_z - pyo.quicksum(float(cuts[k][r]) * m.level[r] for r in m.R) >= 0)
-        p = m.gini_z
-    m.objective = pyo.Objective(expr=p - lam * mu, sense=pyo.minimize)
+        m.objective = pyo.Objective(expr=p - lam * mu, sense=pyo.minimize)
+        return
+    order = gini_order(d)
+    coef = gini_cut(d, order) - lam * d.weight
+    m.gini_chain = pyo.Constraint(
+        range(d.n - 1), rule=lambda m, k: m.level[int(order[k + 1])] - m.level[int(order[k])] >= 0)
+    m.objective = pyo.Objective(
+        expr=pyo.quicksum(float(coef[r]) * m.level[r] for r in m.R), sense=pyo.minimize)
 
 
 def min_gini_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData) -> None:
@@ -423,9 +429,9 @@ def min_gini_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData) ->
     n = d.n
     base, inv = _coef(d)
     t = blocks["transfer"]
-    b.set_cost(blocks["transfer"], -lam * d.weight * inv)
-    b.offset = -lam * float(np.dot(d.weight, base))
     if gini_form(d) == "pairwise":
+        b.set_cost(blocks["transfer"], -lam * d.weight * inv)
+        b.offset = -lam * float(np.dot(d.weight, base))
         i, j = np.triu_indices(n, 1)
         p = i.size
         if p == 0:   # one region: no pairs (Pyomo's empty components add nothing either)
@@ -438,12 +444,13 @@ def min_gini_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData) ->
                    base[i] - base[j], INF, size=p)
         b.add_rows("gini_neg", r3, cols, np.concatenate([np.ones(p), inv[i], -inv[j]]),
                    base[j] - base[i], INF, size=p)
-    else:
-        cuts = np.array([gini_cut(d, o) for o in _gini_orders(d)])
-        z = b.add_cols("gini_z", -INF, INF, cost=1.0, size=1)
-        k = cuts.shape[0]
-        rows = np.concatenate([np.arange(k), np.repeat(np.arange(k), n)])
-        cols = np.concatenate([np.full(k, z.start), np.tile(t.start + np.arange(n), k)])
-        vals = np.concatenate([np.ones(k), -(cuts * inv[None, :]).ravel()])
-        b.add_rows("gini_cuts", rows, cols, vals, cuts @ base, INF, size=k)
-        blocks["gini_z"] = z
+        return
+    order = gini_order(d)
+    coef = gini_cut(d, order) - lam * d.weight
+    b.set_cost(t, coef * inv)
+    b.offset = float(np.dot(coef, base))
+    if n > 1:
+        lo_r, hi_r = order[:-1], order[1:]
+        k = np.arange(n - 1)
+        b.add_rows("gini_chain", np.concatenate([k, k]), np.concatenate([t.start + hi_r, t.start + lo_r]),
+                   np.concatenate([inv[hi_r], -inv[lo_r]]), base[lo_r] - base[hi_r], INF, size=n - 1)

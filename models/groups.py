@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pyomo.environ as pyo
+from models._pyomo import pyo
 
 from models.data import RegionData
 from models.lp import INF, ArrayBuilder, Block
@@ -85,3 +85,27 @@ def group_level_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData,
     vals = np.concatenate([np.full(mem.shape[0], 1.0 / needs[k]) for k, mem in enumerate(members)])
     lower = np.asarray(p["min_level"], dtype=float)[gs] - owns / needs
     b.add_rows("group_level", rows, cols, vals, lower, INF, size=len(gs))
+
+
+def _worst(v) -> float:
+    v = np.asarray(v, dtype=float)
+    return float(np.max(np.where(np.isnan(v), 0.0, v), initial=0.0)) + 0.0
+
+
+def group_transfer_check(t: np.ndarray, d: RegionData, p: dict[str, Any]) -> float:
+    """Largest amount by which a group's total transfer leaves [lower_g, upper_g]."""
+    gs = _bounded(p)
+    sums = np.array([float(t[np.asarray(p["members"][g], dtype=np.int64)].sum()) for g in gs])
+    lo, hi = np.asarray(p["lower"], dtype=float)[gs], np.asarray(p["upper"], dtype=float)[gs]
+    return max(_worst(lo - sums), _worst(sums - hi))
+
+
+def group_level_check(t: np.ndarray, d: RegionData, p: dict[str, Any]) -> float:
+    """Largest shortfall of a group's level below its minimum level."""
+    gs = _level_groups(p)
+    out = 0.0
+    for g in gs:
+        mem = np.asarray(p["members"][g], dtype=np.int64)
+        level = float((d.own[mem] + t[mem]).sum() / d.need[mem].sum())
+        out = max(out, float(p["min_level"][g]) - level)
+    return out + 0.0

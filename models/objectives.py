@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import pyomo.environ as pyo
+from models._pyomo import pyo
 
 from models.data import RegionData
 from models.lp import INF, ArrayBuilder, Block
 
-PyomoRule = Callable[[pyo.ConcreteModel, RegionData], None]
+PyomoRule = Callable[["pyo.ConcreteModel", RegionData], None]
 ArrayRule = Callable[[ArrayBuilder, dict[str, Block], RegionData], None]
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pyomo.environ as pyo
+from models._pyomo import pyo
 
 from models.data import RegionData
 from models.lp import INF, ArrayBuilder, Block
@@ -140,3 +140,35 @@ def general_split_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionDat
     c = np.concatenate([[u for u, _ in row] for row in rows])
     v = np.concatenate([[x for _, x in row] for row in rows])
     b.add_rows("general_split", r, blocks["transfer"].start + c, v, 0.0, 0.0, size=len(rows))
+
+
+# --- post-solve checks (unscaled data; largest violation in money) ------------------
+
+def _worst(v) -> float:
+    v = np.asarray(v, dtype=float)
+    return float(np.max(np.where(np.isnan(v), 0.0, v), initial=0.0)) + 0.0
+
+
+def year_budget_check(t: np.ndarray, d: RegionData, p: Params) -> float:
+    year, budgets = np.asarray(p["year"], dtype=np.int64), np.asarray(p["budgets"], dtype=float)
+    used = np.bincount(year, weights=t, minlength=budgets.shape[0])
+    return _worst(used - budgets)
+
+
+def phase_change_check(t: np.ndarray, d: RegionData, p: Params) -> float:
+    rows = _phase_rows(p)
+    if not rows:
+        return 0.0
+    cur, prev, coef, lo, hi = (np.array(c) for c in zip(*rows))
+    act = t[cur] + coef * t[prev]
+    return max(_worst(lo - act), _worst(act - hi))
+
+
+def service_floor_check(t: np.ndarray, d: RegionData, p: Params) -> float:
+    floor = np.asarray(p["floor"], dtype=float)
+    idx = np.flatnonzero(floor > d.t_min)
+    return _worst(floor[idx] - t[idx])
+
+
+def general_split_check(t: np.ndarray, d: RegionData, p: Params) -> float:
+    return _worst([abs(sum(c * t[u] for u, c in row)) for row in _split_rows(p)])

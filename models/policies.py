@@ -9,7 +9,8 @@ Notation (solver units, see models/core.py): T_r transfer, own_r own revenue, N_
 L_r = (own_r + T_r) / N_r, P_r prior transfer. Parameters arrive in ``params``, a plain
 dict built by the caller (money already divided by the money scale).
 
-Adding a policy = one function pair + one ``PolicySpec`` line in ``POLICIES``.
+Adding a policy = one function pair, a numpy ``check`` (its largest violation by an allocation,
+re-run on the unscaled data after every solve) and one ``PolicySpec`` line in ``POLICIES``.
 """
 
 from __future__ import annotations
@@ -18,15 +19,18 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-import pyomo.environ as pyo
+from models._pyomo import pyo
 
 from models import groups
 from models.data import RegionData
-from models.lp import INF, ArrayBuilder, Block
+from models.lp import INF, ArrayBuilder, Block, LinearProgram
 
 Params = dict[str, Any]
-PyomoPolicy = Callable[[pyo.ConcreteModel, RegionData, Params], None]
+PyomoPolicy = Callable[["pyo.ConcreteModel", RegionData, Params], None]
 ArrayPolicy = Callable[[ArrayBuilder, dict[str, Block], RegionData, Params], None]
+# check(t, d, params) -> the largest violation (>= 0) of the policy's rows by transfers t, in the
+# policy's unit; t, d and params in one consistent money unit (the solve calls it unscaled).
+PolicyCheck = Callable[[np.ndarray, RegionData, Params], float]
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class PolicySpec:
     unit: str                   # "money" or "level": unit of one unit of row violation
     pyomo: PyomoPolicy
     arrays: ArrayPolicy | None  # vectorised twin; None = compile the Pyomo model
+    check: "PolicyCheck | None" = None  # max violation of an allocation, in ``unit`` (post-solve check)
 
 
 def _finite(x: np.ndarray) -> np.ndarray:
@@ -60,6 +65,12 @@ def _add_bound_rows(b: ArrayBuilder, name: str, t: Block, idx: np.ndarray, lower
 
 def _none(x: float) -> float | None:
     return None if not np.isfinite(x) else float(x)
+
+
+def worst(v) -> float:
+    """The largest entry of v clipped at 0 (infinite bounds give -inf entries, ignored)."""
+    v = np.asarray(v, dtype=float)
+    return float(np.max(np.where(np.isnan(v), 0.0, v), initial=0.0)) + 0.0
 
 
 # --- hold-harmless ------------------------------------------------------------
@@ -78,6 +89,11 @@ def hold_harmless(m: pyo.ConcreteModel, d: RegionData, p: Params) -> None:
 def hold_harmless_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData, p: Params) -> None:
     idx = np.flatnonzero(np.nan_to_num(p["prior"]) > 0)
     _add_bound_rows(b, "hold_harmless", blocks["transfer"], idx, (p["share"] * p["prior"])[idx], INF)
+
+
+def hold_harmless_check(t: np.ndarray, d: RegionData, p: Params) -> float:
+    idx = np.flatnonzero(np.nan_to_num(p["prior"]) > 0)
+    return worst((p["share"] * p["prior"])[idx] - t[idx])
 
 
 # --- change limit -------------------------------------------------------------
@@ -111,6 +127,12 @@ def change_limit_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData
     _add_bound_rows(b, "change_limit", blocks["transfer"], idx, (prior - w)[idx], (prior + w)[idx])
 
 
+def change_limit_check(t: np.ndarray, d: RegionData, p: Params) -> float:
+    w, prior = change_width(p), p["prior"]
+    idx = _finite(prior)
+    return worst(np.abs(t[idx] - prior[idx]) - w[idx])
+
+
 # --- per-capita cap and floor -------------------------------------------------
 
 def _per_capita_bounds(p: Params) -> tuple[np.ndarray, np.ndarray]:
@@ -132,6 +154,11 @@ def per_capita_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData, 
     _add_bound_rows(b, "per_capita", blocks["transfer"], np.arange(d.n), lo, hi)
 
 
+def per_capita_check(t: np.ndarray, d: RegionData, p: Params) -> float:
+    lo, hi = _per_capita_bounds(p)
+    return max(worst(lo - t), worst(t - hi))
+
+
 # --- equalization-rate cap (tax-effort incentive) -----------------------------
 
 def rate_cap(d: RegionData, p: Params) -> np.ndarray:
@@ -151,6 +178,10 @@ def equalization_rate(m: pyo.ConcreteModel, d: RegionData, p: Params) -> None:
 
 def equalization_rate_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData, p: Params) -> None:
     _add_bound_rows(b, "equalization_rate", blocks["transfer"], np.arange(d.n), -INF, rate_cap(d, p))
+
+
+def equalization_rate_check(t: np.ndarray, d: RegionData, p: Params) -> float:
+    return worst(t - rate_cap(d, p))
 
 
 # --- no-overtaking ------------------------------------------------------------
@@ -194,6 +225,12 @@ def no_overtaking_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionDat
     vals = np.concatenate([inv[lo], -inv[hi]])
     upper = d.own[hi] * inv[hi] - d.own[lo] * inv[lo]
     b.add_rows("no_overtaking", rows, cols, vals, -INF, upper, size=k)
+
+
+def no_overtaking_check(t: np.ndarray, d: RegionData, p: Params) -> float:
+    hi, lo = overtaking_pairs(d)
+    level = (d.own + t) / d.need
+    return worst(level[lo] - level[hi])
 
 
 # --- horizontal equalization --------------------------------------------------
@@ -242,6 +279,13 @@ def horizontal_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData, 
     b.add_rows("contribution_rows", rows, cols, np.ones(2 * k), 0.0, INF, size=k)
 
 
+def horizontal_check(t: np.ndarray, d: RegionData, p: Params) -> float:
+    """A negative transfer (contribution) never exceeds the allowed share of the surplus."""
+    cap = contribution_cap(d.own, d.need, p["level"], p["share"])
+    idx = np.flatnonzero(d.t_min <= 0)
+    return worst(-t[idx] - cap[idx])
+
+
 # --- merged-unit guarantee ----------------------------------------------------
 
 def merger_guarantee(m: pyo.ConcreteModel, d: RegionData, p: Params) -> None:
@@ -261,27 +305,33 @@ def merger_guarantee_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: Region
     _add_bound_rows(b, "merger_guarantee", blocks["transfer"], idx, np.nan_to_num(p["prior"])[idx], INF)
 
 
+def merger_guarantee_check(t: np.ndarray, d: RegionData, p: Params) -> float:
+    idx = np.flatnonzero(p["merged"])
+    return worst(np.nan_to_num(p["prior"])[idx] - t[idx])
+
+
 POLICIES: dict[str, PolicySpec] = {
     spec.name: spec
     for spec in (
         PolicySpec("hold-harmless", "T_r >= h * prior_r", "hold_harmless", "money",
-                   hold_harmless, hold_harmless_arrays),
+                   hold_harmless, hold_harmless_arrays, hold_harmless_check),
         PolicySpec("change-limit", "|T_r - prior_r| <= min(d * prior_r, D)", "change_limit", "money",
-                   change_limit, change_limit_arrays),
+                   change_limit, change_limit_arrays, change_limit_check),
         PolicySpec("per-capita", "floor <= T_r / pop_r <= cap", "per_capita", "money",
-                   per_capita, per_capita_arrays),
+                   per_capita, per_capita_arrays, per_capita_check),
         PolicySpec("equalization-rate", "T_r <= a * max(0, standard_r - own_r)", "equalization_rate",
-                   "money", equalization_rate, equalization_rate_arrays),
+                   "money", equalization_rate, equalization_rate_arrays, equalization_rate_check),
         PolicySpec("no-overtaking", "levels after keep the order of levels before", "no_overtaking",
-                   "level", no_overtaking, no_overtaking_arrays),
+                   "level", no_overtaking, no_overtaking_arrays, no_overtaking_check),
         PolicySpec("horizontal", "regions above a level contribute up to a share of their surplus",
-                   "contribution_rows", "money", horizontal, horizontal_arrays),
+                   "contribution_rows", "money", horizontal, horizontal_arrays, horizontal_check),
         PolicySpec("merger-guarantee", "a merged region gets at least its members' prior transfers",
-                   "merger_guarantee", "money", merger_guarantee, merger_guarantee_arrays),
+                   "merger_guarantee", "money", merger_guarantee, merger_guarantee_arrays,
+                   merger_guarantee_check),
         PolicySpec("group-transfer", "a group's total transfer between bounds", "group_transfer",
-                   "money", groups.group_transfer, groups.group_transfer_arrays),
+                   "money", groups.group_transfer, groups.group_transfer_arrays, groups.group_transfer_check),
         PolicySpec("group-level", "a group's level (sum own + T) / sum need >= a minimum",
-                   "group_level", "level", groups.group_level, groups.group_level_arrays),
+                   "group_level", "level", groups.group_level, groups.group_level_arrays, groups.group_level_check),
     )
 }
 
@@ -291,13 +341,15 @@ from models import phasing as _phasing  # noqa: E402  (multi-year rounds and ser
 # optimizer/services.py, not user-facing [policy] keys): a registry of their own.
 ROUND_POLICIES: dict[str, PolicySpec] = {spec.name: spec for spec in (
     PolicySpec("year-budget", "sum of a year's transfers <= that year's budget", "year_budget", "money",
-               _phasing.year_budget, _phasing.year_budget_arrays),
+               _phasing.year_budget, _phasing.year_budget_arrays, _phasing.year_budget_check),
     PolicySpec("phase-change", "|T_{r,y} - T_{r,y-1}| <= d * T_{r,y-1} (and/or <= D)", "phase_change",
-               "money", _phasing.phase_change, _phasing.phase_change_arrays),
+               "money", _phasing.phase_change, _phasing.phase_change_arrays, _phasing.phase_change_check),
     PolicySpec("service-floor", "T_r >= the least transfer meeting every service threshold of r",
-               "service_floor", "money", _phasing.service_floor, _phasing.service_floor_arrays),
+               "service_floor", "money", _phasing.service_floor, _phasing.service_floor_arrays,
+               _phasing.service_floor_check),
     PolicySpec("general-split", "a general transfer is spent over services in proportion to need",
-               "general_split", "money", _phasing.general_split, _phasing.general_split_arrays),
+               "general_split", "money", _phasing.general_split, _phasing.general_split_arrays,
+               _phasing.general_split_check),
 )}
 
 # Row families that define variables rather than restrict the allocation: never relaxed.
@@ -324,3 +376,13 @@ def apply_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData,
 
 def has_twins(terms: tuple[PolicyTerm, ...]) -> bool:
     return all(get_policy(t.name).arrays is not None for t in terms)
+
+
+def policy_rows(d: RegionData, terms: tuple[PolicyTerm, ...]) -> LinearProgram:
+    """The policy rows (and contribution columns) alone, on a transfer block at column 0:
+    the same rows, bounds and column bounds the full LP gets from ``apply_arrays`` (used to
+    read which policy rows an optimal allocation holds tight)."""
+    b = ArrayBuilder()
+    blocks = {"transfer": b.add_cols("transfer", d.t_min, d.t_max, size=d.n)}
+    apply_arrays(b, blocks, d, tuple(t for t in terms if get_policy(t.name).arrays is not None))
+    return b.build()

@@ -25,7 +25,7 @@ from optimizer.solve import SolveOptions, parse_budget, solve
 from optimizer.cli_options import policy_from_flags, policy_options, scenario_options
 from optimizer.cli_round import round_args, round_options
 from optimizer.rounds import round_table, solve_round
-from optimizer.merge import merge_effect, parse_merge
+from optimizer.merge import merge_effect_rounds, parse_merge
 from optimizer.scenarios import prepare
 from optimizer.tables import allocation_table, merge_effect_table
 from optimizer.writers import allocation_csv, atomic_write_text, summary_json, write_result
@@ -130,8 +130,8 @@ def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine,
                     stale.unlink()
             raise
         effect = None
-        if (merges or merge_groups) and "years" not in result.summary:  # what the merger changes
-            effect = merge_effect(solve_round(without_merges, opts, **rargs).allocation, result.allocation)
+        if merges or merge_groups:  # what the merger changes (year by year when phased)
+            effect = merge_effect_rounds(solve_round(without_merges, opts, **rargs).allocation, result.allocation)
             result.summary["merge_effect"] = json.loads(effect.to_json(orient="records"))
         if output is not None:
             write_result(result, output)

@@ -98,6 +98,69 @@ def compare(inst: Instance, objectives: list[str], opts: SolveOptions = SolveOpt
     return Comparison(table, allocs, w_pop, own / need)
 
 
+SCENARIO_COLUMNS = ["scenario", "regions", "objective", "status", "objective_value", *METRIC_COLUMNS,
+                    "budget", "budget_used", "price_of_fairness", "solve_seconds", "diagnosis"]
+
+
+def parse_scenario_names(text: str, known: list[str]) -> list[str]:
+    """'all' -> every scenario (instance.toml order); 'a,b' -> those (base is always first)."""
+    names = list(known) if text.strip() == "all" else [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [n for n in names if n not in known and n != "base"]
+    if unknown or not names:
+        raise UsageError(f"--scenarios: unknown {', '.join(unknown) or '(none given)'}; the instance has: "
+                         f"all, {', '.join(known) or '(no scenarios)'}")
+    return [n for n in dict.fromkeys(names) if n != "base"]
+
+
+def compare_scenarios_table(inst: Instance, names: list[str], opts: SolveOptions = SolveOptions(),
+                            solve_one=None) -> Comparison:
+    """One row per scenario, 'base' (the instance as loaded) first, with the metric columns of
+    the objective comparison. ``opts.objective`` None = each scenario's own objective.
+    ``solve_one(instance, opts) -> Result`` (default: optimizer.rounds.solve_round, so phased
+    and services instances compare too). Infeasible scenarios are rows with the diagnosis."""
+    from optimizer.rounds import solve_round
+    from optimizer.scenarios import apply_scenario, get_scenario
+
+    solve_one = solve_one or solve_round
+    rows, allocs = [], {}
+    level_before = None
+    weights = None
+    for name in ["base", *names]:
+        sc_inst = inst if name == "base" else apply_scenario(inst, get_scenario(inst, name))
+        t0 = time.perf_counter()
+        row = {"scenario": name, "regions": sc_inst.n}
+        try:
+            r = solve_one(sc_inst, opts)
+        except InfeasibleError as exc:
+            s = exc.summary
+            rows.append(row | {"objective": s.get("objective"), "status": "infeasible", "budget": s.get("budget"),
+                               "solve_seconds": time.perf_counter() - t0, "diagnosis": s.get("diagnosis", "")})
+            continue
+        except SolverError as exc:
+            rows.append(row | {"status": "solver error", "solve_seconds": time.perf_counter() - t0,
+                               "diagnosis": str(exc)})
+            continue
+        s = r.summary
+        pof = s.get("price_of_fairness")
+        rows.append(row | {"objective": s["objective"], "status": s["status"],
+                           "objective_value": s["objective_value"], **{c: s["metrics_after"].get(c, np.nan)
+                                                                     for c in METRIC_COLUMNS},
+                           "budget": s["budget"], "budget_used": s["budget_used"],
+                           "price_of_fairness": pof.get("value") if isinstance(pof, dict) else np.nan,
+                           "solve_seconds": time.perf_counter() - t0, "diagnosis": ""})
+        allocs[name] = r.allocation
+        if name == "base":
+            pop = r.allocation["population"].to_numpy(dtype=float)
+            weights, level_before = pop / pop.sum(), r.allocation["level_before"].to_numpy(dtype=float)
+    table = pd.DataFrame(rows, columns=SCENARIO_COLUMNS)
+    for col in SCENARIO_COLUMNS:
+        if col not in ("scenario", "objective", "status", "diagnosis", "regions"):
+            table[col] = pd.to_numeric(table[col], errors="coerce").astype(float)
+    table["diagnosis"] = table["diagnosis"].fillna("")
+    return Comparison(table, allocs, weights if weights is not None else np.zeros(0),
+                      level_before if level_before is not None else np.zeros(0))
+
+
 def compare_csv(table: pd.DataFrame) -> str:
     out = table.copy()
     for col in out.columns:
@@ -112,23 +175,31 @@ _SHORT = {"objective_value": "value", "mean_level": "mean", "min_level": "min", 
           "budget_used": "budget used", "price_of_fairness": "PoF", "solve_seconds": "seconds"}
 
 
-def compare_text(table: pd.DataFrame, unit: str) -> str:
+def compare_text(table: pd.DataFrame, unit: str, columns: list[str] | None = None) -> str:
+    columns = [c for c in (columns or COLUMNS) if c != "diagnosis"]
+    left = sum(1 for c in columns if c in ("scenario", "regions", "objective", "status")) or 2
+
     def fmt(col, x):
         if isinstance(x, str):
             return x
         if x is None or (isinstance(x, float) and np.isnan(x)):
             return "-"
-        if col in ("budget_used", "total_shortfall"):
+        if col == "regions":
+            return str(int(x))
+        if col in ("budget", "budget_used", "total_shortfall"):
             return f"{x:,.1f}"
         if col == "solve_seconds":
             return f"{x:.3f}"
         return f"{x:.4f}"
-    headers = [_SHORT.get(c, c) for c in COLUMNS]
-    cells = [[fmt(c, row[c]) for c in COLUMNS] for _, row in table.iterrows()]
+    headers = [_SHORT.get(c, c) for c in columns]
+    cells = [[fmt(c, row[c]) for c in columns] for _, row in table.iterrows()]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    line = lambda cs: "  ".join(c.ljust(w) if i < 2 else c.rjust(w)  # noqa: E731
+    line = lambda cs: "  ".join(c.ljust(w) if i < left else c.rjust(w)  # noqa: E731
                                 for i, (c, w) in enumerate(zip(cs, widths)))
     out = [line(headers), "  ".join("-" * w for w in widths), *(line(r) for r in cells)]
+    if "diagnosis" in table.columns:
+        out += [f"{row['scenario']}: {row['status']}: {row['diagnosis']}" for _, row in table.iterrows()
+                if row["diagnosis"]]
     out.append(f"(levels are own+transfer over need; shortfall and budget in {unit}; PoF = relative "
                f"loss of the mean level against max-mean)")
     return "\n".join(out)

@@ -2,7 +2,7 @@
 objective options and the price of fairness. Nothing here prints.
 
     run_direct(data, spec, build, ...)   one LP (+ tie-break), leximin stages, or
-                                         min-gini Dinkelbach steps (+ cuts), on highspy
+                                         min-gini Dinkelbach steps (+ order cones), on highspy
     shortfall_floor(data, build, ...)    phase 1 of soft mode: the least weighted shortfall
     parse_objective_options(raw)         CLI / [objective] values -> typed options
     resolve_thresholds(...)              hard | soft | auto -> hard?
@@ -30,7 +30,7 @@ THRESHOLD_MODES = ("hard", "soft", "auto")
 SHORTFALL_SLACK = 1e-9       # phase 2 holds sum w s <= S* (1 + slack) + slack
 DUAL_TOL = 1e-9              # leximin: a dual or reduced cost above this proves saturation
 GINI_TOL = 1e-9              # min-gini: Dinkelbach stops when F(lambda) >= -tol * mu
-GINI_CUT_TOL = 1e-9          # min-gini cuts: the epigraph is exact when P(L) - z <= tol * mu
+GINI_CERT_TOL = 1e-7         # min-gini chain: certificate slack, relative to max |g| + max w
 GINI_MAX_LPS = 400
 
 
@@ -89,8 +89,8 @@ def parse_objective_options(raw: dict[str, Any]) -> dict[str, Any]:
                 raise UsageError(f"thresholds must be one of {', '.join(THRESHOLD_MODES)}, got {value!r}")
             out["thresholds"] = value
         elif key == "gini_form":
-            if value not in ("auto", "pairwise", "cuts"):
-                raise UsageError(f"gini_form must be auto, pairwise or cuts, got {value!r}")
+            if value not in ("auto", "pairwise", "chain"):
+                raise UsageError(f"gini_form must be auto, pairwise or chain, got {value!r}")
             out["gini_form"] = value
         else:
             out[key] = value   # unknown keys travel along (other objectives or policies may read them)
@@ -209,8 +209,61 @@ def _leximin(data: RegionData, spec: ObjectiveSpec, build: Build, time_limit: fl
     floors: list[float] = []
     fixed_per_stage: list[int] = []
     first = last = None
-    seconds, iters = 0.0, 0
+    seconds, iters, probes, capped_jumps = 0.0, 0, 0, 0
+    z_prev = -np.inf
+    # individual maximum level of each region (own bounds only): a region can never exceed it
+    mcap = np.where(np.isfinite(d.t_max), (d.own + np.where(np.isfinite(d.t_max), d.t_max, 0.0)) * inv, np.inf)
+    rows_all = np.arange(frow.start, frow.stop, dtype=np.int32)
+
+    def probe(v: float) -> bool:
+        """Can every free region reach min(v, its maximum level) at once (z held at v)?"""
+        nonlocal seconds, iters, probes
+        f = np.flatnonzero(free)
+        tgt = np.minimum(v, mcap[f])
+        lo = tgt - 1e-9 * np.maximum(1.0, np.abs(tgt)) - v - base[f]
+        h.changeColBounds(zcol, v, v)
+        h.changeRowsBounds(len(f), rows_all[f], lo, np.full(len(f), highspy.kHighsInf))
+        s = _run(h, "simplex")
+        probes += 1
+        seconds += s.seconds
+        iters += s.iterations
+        return s.status == "optimal"
+
+    def cap_jump(z_prev: float) -> None:
+        """Fix in one go every free capped region the sequential stages would saturate at
+        its own maximum level before any other saturation (exact: see docs/objectives.md).
+        Bisection over the sorted distinct maximum levels above the last floor."""
+        nonlocal capped_jumps
+        cand = free & np.isfinite(mcap) & (mcap > z_prev)
+        levels = np.unique(mcap[cand])
+        if levels.size < 2:
+            return
+        lo_k, hi_k = -1, levels.size          # levels[lo_k] feasible, levels[hi_k] not
+        while hi_k - lo_k > 1:
+            mid = (lo_k + hi_k) // 2
+            if probe(float(levels[mid])):
+                lo_k = mid
+            else:
+                hi_k = mid
+        f = np.flatnonzero(free)
+        h.changeColBounds(zcol, -highspy.kHighsInf, highspy.kHighsInf)
+        h.changeRowsBounds(len(f), rows_all[f], -base[f], np.full(len(f), highspy.kHighsInf))
+        if lo_k < 0:
+            return
+        jump = free & (mcap <= levels[lo_k])
+        for r in np.flatnonzero(jump):
+            row = frow.start + int(r)
+            h.changeCoeff(row, zcol, 0.0)
+            h.changeRowBounds(row, float(mcap[r] - 1e-9 * max(1.0, mcap[r]) - base[r]), highspy.kHighsInf)
+            h.changeColBounds(tcol.start + int(r), float(d.t_max[r]), float(d.t_max[r]))
+        free[jump] = False
+        capped_jumps += int(jump.sum())
+
     while free.any():
+        if first is not None:
+            cap_jump(z_prev)
+            if not free.any():
+                break
         sol = _run(h, "simplex")
         seconds += sol.seconds
         iters += sol.iterations
@@ -251,6 +304,7 @@ def _leximin(data: RegionData, spec: ObjectiveSpec, build: Build, time_limit: fl
                 if at_bound[r]:
                     h.changeColBounds(tcol.start + int(r), float(t[r]), float(t[r]))
         free &= ~fix
+        z_prev = z
     assert first is not None and last is not None
     first.objective = floors[0]
     second = None
@@ -259,6 +313,7 @@ def _leximin(data: RegionData, spec: ObjectiveSpec, build: Build, time_limit: fl
         second.seconds, second.iterations = seconds - first.seconds, iters - first.iterations
     info = {"leximin_stages": len(floors), "leximin_floors": floors,
             "leximin_fixed_per_stage": fixed_per_stage,
+            "leximin_probe_lps": probes, "leximin_fixed_at_cap_in_one_go": capped_jumps,
             "tie_break": "none needed: the leximin levels are unique"}
     return Run(first, second, lay, build_seconds, info)
 
@@ -274,13 +329,65 @@ def pairwise_sum(level: np.ndarray, w: np.ndarray) -> float:
     return float(np.dot(ws * xs, before - after))
 
 
+def gini_chain_certificate(level: np.ndarray, w: np.ndarray, order: np.ndarray, nu: np.ndarray,
+                           tol: float) -> tuple[bool, np.ndarray, int]:
+    """Global optimality test of a chain-LP solution (docs/objectives.md, min-gini).
+
+    ``nu`` are the duals (>= 0) of the chain rows L_pi(k+1) - L_pi(k) >= 0. The LP's
+    stationarity says s = g(pi) - D' nu is the subgradient of P it used; L is a global
+    minimiser iff s lies in dP(L): on each block S of tied regions, q = s_S - (the part of
+    g from the regions outside S) must lie in the base polytope of the cut function
+    c(U) = W(U) (W_S - W(U)), i.e. q(U) <= c(U) for every U in S. c depends on W(U) only and
+    is concave in it, so the worst U are the prefixes of S sorted by q_r / w_r descending
+    (fractional-knapsack argument) and the test is O(n log n). Returns (certified, the
+    order with every failing block re-sorted by q_r / w_r ascending, failing blocks)."""
+    n = level.size
+    if n < 2:
+        return True, order, 0
+    ls, ws = level[order], w[order]
+    scale = max(1.0, float(np.abs(ls).max()))
+    nu = np.maximum(nu, 0.0)
+    join = (np.diff(ls) <= 1e-9 * scale) | (nu > tol)
+    block = np.concatenate([[0], np.cumsum(~join)])              # block id per position
+    nu_in = np.where(join, nu, 0.0)
+    flow = np.concatenate([[0.0], nu_in]) - np.concatenate([nu_in, [0.0]])   # (D' nu) per position
+    cum = np.cumsum(ws)
+    starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
+    w_before_block = (cum - ws)[starts][block]                   # weight of the blocks below
+    w_block = np.add.reduceat(ws, starts)[block]
+    before_in = cum - ws - w_before_block
+    after_in = w_block - before_in - ws
+    q = ws * (before_in - after_in) - flow
+    ratio = np.where(ws > 0, q / np.where(ws > 0, ws, 1.0), np.where(q > 0, np.inf, np.where(q < 0, -np.inf, 0.0)))
+    srt = np.lexsort((-ratio, block))                            # within block: q/w descending
+    qs, wsrt, bs = q[srt], ws[srt], block[srt]
+    qcum = np.cumsum(qs)
+    acum = np.cumsum(wsrt)
+    first = np.concatenate([[True], bs[1:] != bs[:-1]])
+    b0 = np.flatnonzero(first)
+    qoff = (qcum - qs)[b0][np.cumsum(first) - 1]
+    aoff = (acum - wsrt)[b0][np.cumsum(first) - 1]
+    Q, A = qcum - qoff, acum - aoff
+    viol = Q - A * (w_block[srt] - A)
+    bad_blocks = np.unique(bs[viol > tol])
+    if bad_blocks.size == 0:
+        return True, order, 0
+    # re-sort the failing blocks by q / w ascending (regions that the duals push up go later)
+    bad = np.isin(block, bad_blocks)
+    key = np.where(bad, ratio, 0.0)
+    pos = np.lexsort((np.arange(n), key, block))
+    return False, order[pos], int(bad_blocks.size)
+
+
 def _min_gini(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: bool,
               time_limit: float | None, t0: float) -> Run:
+    """Dinkelbach over lambda; at each lambda min P - lambda mu by one pairwise LP, or by
+    chain LPs over order cones until the certificate holds (``gini_chain_certificate``)."""
     d = replace(data, options={**data.options, "gini_lambda": 0.0})
     form = fm.gini_form(d)
-    if form == "cuts":
-        start = np.argsort(d.own / d.need, kind="stable")
-        d = replace(d, options={**d.options, "gini_orders": [start]})
+    chain = form == "chain"
+    if chain:
+        d = replace(d, options={**d.options, "gini_order": fm.gini_order(d)})
     lp = build(d, spec.name)
     build_seconds = time.perf_counter() - t0
     lay = _layout(lp)
@@ -288,55 +395,69 @@ def _min_gini(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: bo
     n_col = lp.num_col
     w, inv = d.weight, 1.0 / d.need
     base = d.own * inv
-    zcol = lay["gini_z"].start if form == "cuts" else None
-    h = make_highs("simplex", 1, time_limit)
-    h.passModel(to_highs_lp(lp))
-    cost = lp.cost.copy()
-    lam, lps, cuts, steps = 0.0, 0, 0, 0
+    algorithm = spec.algorithm
+    lam, lps, steps, reorders = 0.0, 0, 0, 0
     seconds, iters = 0.0, 0
-    sol = None
+    order = d.options.get("gini_order")
+    basis = None
 
-    cut_cols = None if zcol is None else np.concatenate([[zcol], tcol.start + np.arange(d.n)]).astype(np.int32)
+    def new_lp(lam: float, order) -> tuple[highspy.Highs, np.ndarray, float]:
+        """The LP at (lambda, order), costs scaled to max |c| = 1 (HiGHS's dual tolerance
+        is absolute; the weights are ~1/n). Warm: the previous basis, if any."""
+        nonlocal lp, build_seconds
+        if lps:
+            tb = time.perf_counter()
+            lp = build(replace(d, options={**d.options, "gini_lambda": lam, "gini_order": order}), spec.name)
+            build_seconds += time.perf_counter() - tb
+        h = make_highs(algorithm, 1, time_limit)
+        for key in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+            h.setOptionValue(key, 1e-9)
+        cmax = float(np.abs(lp.cost).max()) if lp.num_col else 0.0
+        sigma = 1.0 / cmax if cmax > 0 else 1.0
+        model = to_highs_lp(lp)
+        model.col_cost_ = lp.cost * sigma
+        model.offset_ = lp.offset * sigma
+        h.passModel(model)
+        if basis is not None:
+            h.setBasis(basis)
+        return h, lp.cost * sigma, sigma
 
-    def add_cut(level: np.ndarray) -> np.ndarray:
-        nonlocal cuts
-        g = fm.gini_cut(d, np.argsort(level, kind="stable"))
-        h.addRow(float(np.dot(g, base)), highspy.kHighsInf, len(cut_cols), cut_cols,
-                 np.concatenate([[1.0], -g * inv]))
-        cuts += 1
-        return g
-
-    def solve_exact() -> LPSolution:
-        """Solve; in the cuts form add cuts until z = P(L) at the LP point. Stabilised
-        (in-out): the cut is taken at the midpoint of the LP point and the best point so far
-        (any ordering's cut is valid), plus the LP point's own cut if the first misses it."""
-        nonlocal lps, seconds, iters
-        best, best_val = None, np.inf
+    def solve_at(lam: float) -> tuple[LPSolution, highspy.Highs, np.ndarray]:
+        """min P - lam mu: one LP (pairwise) or chain LPs until certified."""
+        nonlocal lps, seconds, iters, order, reorders, basis
         while True:
-            s = _run(h, "simplex")
+            h, cost, sigma = new_lp(lam, order)
+            s = _run(h, algorithm)
             lps += 1
             seconds += s.seconds
             iters += s.iterations
-            if s.status != "optimal" or zcol is None:
-                return s
+            if chain and s.status == "infeasible" and lps == 1:
+                # the starting cone (order of the levels before) cuts off every feasible
+                # point (bounds, thresholds or policies cross the order): start instead from
+                # the order of the min-mad optimum, a feasible point
+                mad, _ = solve_lp(build(replace(d, options={**d.options}), "min-mad"), "simplex", None,
+                                  time_limit=time_limit)
+                seconds += mad.seconds
+                if mad.status != "optimal":
+                    return mad, h, cost
+                order = np.argsort(_levels(d, mad.x, tcol), kind="stable")
+                continue
+            if s.status != "optimal" or not chain:
+                return s, h, cost
+            basis = h.getBasis()
+            nu = s.row_dual[lay["rows:gini_chain"]] / sigma if d.n > 1 else np.zeros(0)
             level = _levels(d, s.x, tcol)
-            mu = float(np.dot(w, level))
-            p_true = pairwise_sum(level, w)
-            if p_true - s.x[zcol] <= GINI_CUT_TOL * max(mu, 1e-12):
-                return s
+            gscale = float(np.abs(fm.gini_cut(d, order)).max()) + float(w.max())
+            ok, order, bad = gini_chain_certificate(level, w, order, nu, GINI_CERT_TOL * gscale)
+            if ok:
+                return s, h, cost
+            reorders += 1
             if lps >= GINI_MAX_LPS:
-                raise SolverError(f"min-gini: no convergence after {lps} LPs (cuts form)")
-            val = p_true - float(np.dot(-cost[tcol], s.x[tcol])) - lam * float(np.dot(w, base))
-            if val < best_val:
-                best, best_val = level, val
-            mid = 0.5 * (level + best)
-            g = add_cut(mid)
-            if float(np.dot(g, level)) <= s.x[zcol] + GINI_CUT_TOL * max(mu, 1e-12):
-                add_cut(level)
+                raise SolverError(f"min-gini: chain certificate not reached after {lps} LPs")
 
     first = None
     while True:
-        sol = solve_exact()
+        sol, h, cost = solve_at(lam)
         if sol.status != "optimal":
             if first is None:
                 return Run(sol, None, lay, build_seconds, {"gini_lps": lps})
@@ -346,29 +467,28 @@ def _min_gini(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: bo
         level = _levels(d, sol.x, tcol)
         p, mu = pairwise_sum(level, w), float(np.dot(w, level))
         f_val = p - lam * mu
-        gini = p / mu
         if p <= GINI_TOL * mu:                        # Gini 0 reached: optimal
             break
         if steps > 1 and f_val >= -GINI_TOL * mu:     # F(lambda_k) = 0: lambda_k = G*
             break
         if steps > 60:
             raise SolverError(f"min-gini: Dinkelbach did not converge in {steps} steps")
-        lam = gini
-        cost[tcol] = -lam * w * inv
-        h.changeColsCost(n_col, np.arange(n_col, dtype=np.int32), cost)
-        h.changeObjectiveOffset(-lam * float(np.dot(w, base)))
+        lam = p / mu
     second = None
     if tie_break and spec.tie_break:
-        value = float(np.dot(cost, sol.x))   # objective without offset
+        # hold the last LP's objective (on the chain form: within the certified cone, where
+        # P = g(pi).L, so every point kept is Gini-optimal) and spend the least
+        value = float(np.dot(cost, sol.x))   # scaled objective without offset
         _tie_break(h, cost, value + 1e-12 * max(1.0, abs(value)), False, n_col, tcol)
-        second = solve_exact()
+        second = _run(h, "simplex")
         if second.status != "optimal":
             second = None
     level = _levels(d, (second or first).x, tcol)
     gini = pairwise_sum(level, w) / float(np.dot(w, level))
     first.objective = gini
-    info = {"gini_form": form, "gini_dinkelbach_steps": steps, "gini_lps": lps, "gini_cuts": cuts,
-            "gini_lambda": lam}
+    info = {"gini_form": form, "gini_dinkelbach_steps": steps, "gini_lps": lps, "gini_lambda": lam}
+    if chain:
+        info["gini_reorders"] = reorders
     if second is not None:
         second.seconds, second.iterations = 0.0, 0
     first.seconds, first.iterations = seconds, iters
@@ -377,15 +497,23 @@ def _min_gini(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: bo
 
 # --- price of fairness ----------------------------------------------------------
 
-def mean_level_max(data: RegionData, build: Build, time_limit: float | None) -> float | None:
-    """The max-mean value of the same round (weighted by the objective weights)."""
+def mean_level_max(data: RegionData, build: Build, time_limit: float | None,
+                   closed_form: bool = False) -> float | None:
+    """The max-mean value of the same round (weighted by the objective weights); on the
+    bare core it is a fractional knapsack (optimizer/waterfill.py), else an LP."""
+    soft = bool(data.options.get("soft_thresholds"))
+    if closed_form and "shortfall_cap" not in data.options:
+        from optimizer.waterfill import max_mean_fill
+        theta = np.zeros(data.n) if soft else data.threshold   # soft: thresholds do not bind
+        return max_mean_fill(data.own, data.need, data.weight, theta, data.t_min,
+                             data.t_max, data.budget)
     lp = build(data, "max-mean")
     first, _ = solve_lp(lp, "simplex", None, time_limit=time_limit)
     return first.objective if first.status == "optimal" else None
 
 
 def add_fairness_summary(result, data: RegionData, spec: ObjectiveSpec, build: Build, info: dict,
-                         price: bool, time_limit: float | None) -> None:
+                         price: bool, time_limit: float | None, closed_form: bool = False) -> None:
     """Merge the driver's notes into the summary; add total shortfall (money) to the metrics
     and the price of fairness: (max-mean value - mean level here) / max-mean value, the
     means weighted by the objective weights, max-mean solved on the same round."""
@@ -402,7 +530,7 @@ def add_fairness_summary(result, data: RegionData, spec: ObjectiveSpec, build: B
     if spec.name == "max-mean":
         pof |= {"max_mean_level": mean_here, "value": 0.0}
     elif price:
-        ref = mean_level_max(data, build, time_limit)
+        ref = mean_level_max(data, build, time_limit, closed_form)
         if ref is not None and ref > 0:
             pof |= {"max_mean_level": ref, "value": price_of_fairness(ref, mean_here)}
     s["price_of_fairness"] = pof

@@ -124,3 +124,22 @@ def merge_effect(base: pd.DataFrame, merged: pd.DataFrame) -> pd.DataFrame:
                      "level_without_merger": lvl_before, "level_with_merger": float(r.level_after),
                      "level_change": float(r.level_after) - lvl_before})
     return pd.DataFrame(rows)
+
+
+def merge_effect_rounds(base: pd.DataFrame, merged: pd.DataFrame) -> pd.DataFrame:
+    """``merge_effect`` for a single-year allocation, or year by year (leading ``year``
+    column) for the long-form allocation of a phased round. A merged unit keeps its members
+    in every year (the phased allocation blanks ``merged_from`` once the guarantee ends)."""
+    if "year" not in merged.columns:
+        return merge_effect(base, merged)
+    m = merged.copy()
+    if "merged_from" in m.columns:
+        src = m["merged_from"].fillna("").astype(str)
+        longest = src.groupby(m["region_id"]).agg(lambda s: max(s, key=len))
+        m["merged_from"] = m["region_id"].map(longest)
+    parts = []
+    for y in dict.fromkeys(m["year"]):
+        e = merge_effect(base[base["year"] == y], m[m["year"] == y])
+        e.insert(0, "year", y)
+        parts.append(e)
+    return pd.concat(parts, ignore_index=True)

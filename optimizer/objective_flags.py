@@ -23,8 +23,8 @@ def objective_flags(f):
                           "worst-off first (default 10,9,...,1: deciles)."),
         click.option("--breakpoints", type=int, default=None,
                      help="log-welfare: tangent points per region (default 32)."),
-        click.option("--gini-form", type=click.Choice(["auto", "pairwise", "cuts"]), default=None,
-                     help="min-gini: pairwise LP (n <= 200 by default) or the compact cut form."),
+        click.option("--gini-form", type=click.Choice(["auto", "pairwise", "chain"]), default=None,
+                     help="min-gini: pairwise LP (n <= 200 by default) or the compact order-cone (chain) form."),
         click.option("--no-price-of-fairness", is_flag=True,
                      help="Skip the extra max-mean solve that gives the price of fairness."),
     ]

@@ -237,18 +237,21 @@ def _long_form(inst: Instance, ph: Phasing, budgets: np.ndarray, res: Result, pr
     checks = check_years(t, budgets, prior, ph)
     w_pop = inst.regions["population"].to_numpy(dtype=float)
     years = []
+    duals = res.summary.get("year_budget_shadow_prices") or [float("nan")] * k
     for y, label in enumerate(year_labels(inst, k)):
         part = a.iloc[y * n:(y + 1) * n]
         m = level_metrics(part["level_after"].to_numpy(dtype=float), w_pop, part["threshold"].to_numpy(dtype=float))
         years.append({"year": label, "budget": float(budgets[y]), "budget_used": float(t[y].sum()),
                       "min_level": m["min_level"], "max_level": m["max_level"], "mean_level": m["mean_level"],
-                      "regions_below_threshold": m["regions_below_threshold"]})
+                      "regions_below_threshold": m["regions_below_threshold"],
+                      "budget_shadow_price": duals[y]})
     s = dict(res.summary)
     s["instance"] = dict(s["instance"]) | {"regions": n, "region_years": n * k}
     s["phasing"] = ph.as_dict() | {"objective_over_years": _over_years(s["objective"])}
     s["years"] = years
     s["checks"] = dict(s.get("checks", {})) | checks
-    s["budget_shadow_price"] = float("nan")  # the total-budget row is implied by the year rows
+    s["budget_shadow_price"] = float("nan")  # the total-budget row is implied by the year rows:
+    s.pop("year_budget_shadow_prices", None)  # see years[y]["budget_shadow_price"]
     return Result(a, s)
 
 

@@ -34,7 +34,9 @@ def instance_policy(inst: Instance) -> PolicyConfig:
 
 def instance_groups(inst: Instance) -> list[Group]:
     problems: list[Problem] = []
-    ids = list(inst.regions["region_id"])
+    if not (inst.path / "groups.csv").exists() and not inst.raw_toml.get("groups"):
+        return []   # nothing to read; skips listing a million region ids
+    ids = inst.regions["region_id"].to_numpy(dtype=object).tolist()
     if "merged_from" in inst.regions.columns:  # groups.csv names the original regions
         ids += [r for src in inst.regions["merged_from"] for r in str(src or "").split("+") if r]
     groups = read_groups(inst.path, inst.raw_toml, ids, problems)
@@ -78,7 +80,7 @@ class PolicyRound:
         return compile_terms(self.cfg, x, scale)
 
     def diagnose(self, data, terms, scale: float, hard: bool) -> PolicyDiagnosis:
-        return PolicyDiagnosis(data, terms, scale, list(self.inst.regions["region_id"]), hard)
+        return PolicyDiagnosis(data, terms, scale, unit_labels(self.inst.regions), hard)
 
     def annotate(self, result: Result) -> Result:
         """Echo the policies, groups and contributions in the summary."""
@@ -94,6 +96,15 @@ class PolicyRound:
         if self.inst.applied:
             s["applied"] = self.inst.applied
         return Result(result.allocation, s)
+
+
+def unit_labels(regions) -> list[str]:
+    """Names of the LP's units in diagnoses: the region id, with the year for the stacked
+    region-years of a phased round ("gyeonggi (year 2025)")."""
+    ids = [str(r) for r in regions["region_id"]]
+    if "year" not in regions.columns or len(set(ids)) == len(ids):
+        return ids
+    return [f"{r} (year {y})" for r, y in zip(ids, regions["year"])]
 
 
 def policy_round(inst: Instance, override: PolicyConfig | None = None) -> PolicyRound:

@@ -272,8 +272,10 @@ def _over_regions(inst: Instance, opts, svc: pd.DataFrame, so: ServiceOptions) -
     res = solve(inst, dataclasses.replace(opts, extra_terms=_chain(opts.extra_terms, terms)))
     t = res.allocation["transfer"].to_numpy(dtype=float)
     eps = 1e-7 * max(1.0, float(np.max(np.abs(floors[np.isfinite(floors)]), initial=1.0)))
-    alloc = res.allocation.copy()
-    alloc["binding"] = [";".join([b for b in [tag, "service_floor" if t[i] - floors[i] <= eps else ""] if b])
+    alloc = res.allocation.copy()  # service_floor rows are tagged from the LP (optimizer/policy_checks.py);
+    # a region at a floor no row carries (floor <= its min_transfer) is tagged here
+    alloc["binding"] = [";".join([b for b in [tag, "service_floor" if t[i] - floors[i] <= eps
+                                              and "service_floor" not in tag.split(";") else ""] if b])
                         for i, tag in enumerate(alloc["binding"])]
     table = service_table(svc, split_transfers(svc, t, theta, so.earmarked), theta, True, None)
     return _annotate(Result(alloc, dict(res.summary)), table, so)

@@ -20,11 +20,13 @@ from models.objectives import ObjectiveSpec, get_objective
 from optimizer import __version__
 from optimizer.diagnose import Diagnosis, diagnose
 from optimizer.errors import InfeasibleError, SolverError, UsageError
+from optimizer.fastpath import fast_core_run
 from optimizer.highs import LPSolution, highs_version, solve_lp
 from optimizer.instance import Instance, unit_per_capita
 from optimizer.metrics import level_metrics
 from optimizer.policy_config import PolicyConfig
 from optimizer.policy_round import policy_round, tie_break_columns
+from optimizer.policy_checks import finish_policies
 from optimizer.fairness_solve import (add_fairness_summary, parse_objective_options, resolve_thresholds,
                                       run_direct, shortfall_floor, with_shortfall_cap)
 from optimizer.result import ALLOCATION_COLUMNS, Result
@@ -46,6 +48,7 @@ class SolveOptions:
     objective_options: dict | None = None   # alpha, weights, breakpoints, thresholds, ... (over [objective])
     price_of_fairness: bool = True   # also solve max-mean to report the price of fairness
     extra_terms: object = None   # callable (RoundData, scale) -> policy terms (optimizer/phasing.py, services.py)
+    fast_path: bool = True   # certified water-filling for maxmin/leximin on the core (optimizer/fastpath.py)
 
 
 def parse_budget(text: str | None, base: float) -> float | None:
@@ -104,7 +107,9 @@ def solve(inst: Instance, opts: SolveOptions = SolveOptions()) -> Result:
         first, second, layout = solve_pyomo(build_pyomo(data, spec.name, terms), spec, opts, t0)
         build_seconds = layout.pop("build_seconds")
     elif opts.engine == "direct":
-        run = run_direct(data, spec, build, opts.tie_break, opts.time_limit, tie_break_columns)
+        run = fast_core_run(data, spec.name, build, hard, bool(terms)) if opts.fast_path else None
+        if run is None:
+            run = run_direct(data, spec, build, opts.tie_break, opts.time_limit, tie_break_columns)
         first, second, layout, build_seconds = run.first, run.second, run.layout, run.build_seconds
         fair_info |= run.info
     else:
@@ -115,8 +120,16 @@ def solve(inst: Instance, opts: SolveOptions = SolveOptions()) -> Result:
         raise SolverError(f"HiGHS stopped with status '{first.status}' on objective '{spec.name}'")
     final = second if second is not None and second.status == "optimal" else first
     result = _result(inst, spec, rd, diag, base, scale, first, final, second, layout, build_seconds, hard)
+    if terms:  # policy rows: binding tags read off the LP rows; every policy re-checked unscaled
+        raw_terms = pr.terms(rd, 1.0) + (tuple(opts.extra_terms(rd, 1.0)) if opts.extra_terms else ())
+        result = finish_policies(result, data, terms, final.x, layout, to_region_data(inst, rd, 1.0), raw_terms,
+                                 FEAS_TOL * max(scale, rd.budget * 1e-3), FEAS_TOL)
+        if "rows:year_budget" in layout:  # phased rounds: one budget row per year, scaled as the budget's
+            y_dual = first.row_dual[layout["rows:year_budget"]] * (1.0 if spec.objective_unit == "money" else 1 / scale)
+            result.summary["year_budget_shadow_prices"] = [float(v) + 0.0 for v in y_dual]
     add_fairness_summary(result, data, spec, build, fair_info,
-                         opts.price_of_fairness and opts.engine == "direct", opts.time_limit)
+                         opts.price_of_fairness and opts.engine == "direct", opts.time_limit,
+                         closed_form=not terms)
     return pr.annotate(result)
 
 
@@ -155,7 +168,7 @@ def _clean(t: np.ndarray, scale: float, rd: RoundData) -> np.ndarray:
     """Round to 1e-12 of the money scale and snap values within 1e-9 of it onto a bound,
     so unscaling noise (39.99999999999999) never reaches a report; then take any excess
     over the budget left by HiGHS's feasibility tolerance (at most ~1e-7 of the scale)
-    off the largest transfer, so reported transfers never sum above the budget."""
+    off the transfer with the most room, so reported transfers never sum above the budget."""
     eps = 1e-9 * scale
     t = np.round(t, max(0, 12 - int(round(np.log10(scale)))))
     t = np.where(np.abs(t - rd.t_min) <= eps, rd.t_min, t)
@@ -163,7 +176,7 @@ def _clean(t: np.ndarray, scale: float, rd: RoundData) -> np.ndarray:
     t = np.maximum(t, np.minimum(rd.t_min, 0.0)) + 0.0  # t_min < 0: horizontal contributions
     excess = math.fsum(t) - rd.budget
     if 0 < excess <= 1e-6 * max(scale, abs(rd.budget)) and t.size:
-        r = int(np.argmax(t))
+        r = int(np.argmax(t - rd.t_min))   # the transfer with the most room above its floor
         t[r] = max(rd.t_min[r], t[r] - excess)
         while math.fsum(t) > rd.budget and t[r] > rd.t_min[r]:  # float rounding of the sum
             t[r] = np.nextafter(t[r], -np.inf)

@@ -10,20 +10,30 @@ def _fmt_money(x: float) -> str:
     return f"{x:,.1f}"
 
 
+MAX_ROWS = 60   # a terminal table beyond this shows head and tail; the files hold every row
+
+
 def allocation_table(result: Result, unit: str) -> str:
-    a, s = result.allocation, result.summary
+    full, s = result.allocation, result.summary
     pc_unit = s.get("per_capita_unit", unit)
     headers = ["region", "name", "population", "level before", f"transfer ({unit})",
                f"per capita ({pc_unit})", "level after", "binding"]
+    shown = full if len(full) <= MAX_ROWS else full.iloc[list(range(MAX_ROWS // 2)) +
+                                                         list(range(len(full) - MAX_ROWS // 2, len(full)))]
     rows = [[str(r.region_id), str(r.name), f"{int(r.population):,}", f"{r.level_before:.4f}",
              _fmt_money(r.transfer), f"{r.transfer_per_capita:,.0f}", f"{r.level_after:.4f}",
-             r.binding or "-"] for r in a.itertuples()]
+             r.binding or "-"] for r in shown.itertuples()]
+    if len(full) > MAX_ROWS:
+        rows.insert(MAX_ROWS // 2, [f"... {len(full) - MAX_ROWS:,} more regions (use --output or "
+                                    "--format csv for all)", "", "", "", "", "", "", ""])
+    a = full
     pop = a.population.sum()
     total_t = a.transfer.sum()
     rows.append(["TOTAL", "", f"{int(pop):,}", f"{s['metrics_before']['mean_level']:.4f}",
                  _fmt_money(total_t), f"{total_t * unit_per_capita(unit)[1] / pop:,.0f}",
                  f"{s['metrics_after']['mean_level']:.4f}", ""])
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
+    widths = [max(len(h), *(len(row[i]) for row in rows if not row[0].startswith("... ")))
+              for i, h in enumerate(headers)]
     right = {2, 3, 4, 5, 6}
 
     def line(cells):
@@ -85,10 +95,12 @@ def merge_effect_table(effect, unit: str) -> str:
     """What a merger changes (optimizer.merge.merge_effect), one line per region."""
     headers = ["region", f"transfer without ({unit})", f"with ({unit})", "change", "level without",
                "with", "change"]
-    rows = [[("* " if r.merged else "  ") + str(r.region_id), _fmt_money(r.transfer_without_merger),
+    year = (lambda r: f" ({r.year})") if "year" in effect.columns else (lambda r: "")  # phased rounds
+    rows = [[("* " if r.merged else "  ") + str(r.region_id) + year(r), _fmt_money(r.transfer_without_merger),
              _fmt_money(r.transfer_with_merger), f"{r.transfer_change:+,.1f}", f"{r.level_without_merger:.4f}",
              f"{r.level_with_merger:.4f}", f"{r.level_change:+.4f}"] for r in effect.itertuples()]
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
+    widths = [max(len(h), *(len(row[i]) for row in rows if not row[0].startswith("... ")))
+              for i, h in enumerate(headers)]
     fmt = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
                                   for i, (c, w) in enumerate(zip(cells, widths)))
     out = ["merger effect (* = merged unit; 'without' = the same solve without the merger)",

@@ -54,3 +54,63 @@ def water_fill(own: np.ndarray, need: np.ndarray, threshold: np.ndarray, t_min: 
     z = min(z, cap)
     t = np.minimum(t_max, np.maximum(c, z * need - own))
     return WaterFill(z, t, cap_binds)
+
+
+def leximin_fill(own: np.ndarray, need: np.ndarray, threshold: np.ndarray, t_min: np.ndarray,
+                 t_max: np.ndarray, budget: float) -> tuple[np.ndarray, float]:
+    """Leximin levels under box bounds and one budget: L_r = clip(z, lo_r, hi_r).
+
+    lo_r = (c_r + o_r)/n_r is the least level region r can have (threshold, min_transfer),
+    hi_r = (o_r + b_r)/n_r the most (max_transfer). Spending sum_r (n_r L_r - o_r) is
+    piecewise linear and increasing in z with slope sum of n_r over regions with
+    lo_r < z < hi_r; z solves spending = B (or z = max hi when the budget exceeds every
+    cap: the rest stays unspent). With a single resource row and box constraints this
+    progressive filling is the leximin optimum (raising any level would need money taken
+    from a region at an equal or lower level). Returns (transfers, z).
+    """
+    c = np.maximum(t_min, threshold * need - own)
+    lo = (c + own) / need
+    hi = (own + t_max) / need
+    floor_cost = float(np.sum(c))
+    # breakpoints: +n_r at lo_r, -n_r at hi_r (hi may be inf)
+    pts = np.concatenate([lo, hi])
+    dslope = np.concatenate([need, -need])
+    keep = np.isfinite(pts)
+    pts, dslope = pts[keep], dslope[keep]
+    order = np.argsort(pts, kind="stable")
+    pts, dslope = pts[order], dslope[order]
+    slope_after = np.cumsum(dslope)                # slope on (pts[j], pts[j+1])
+    seg = np.diff(pts)
+    spend_at = floor_cost + np.concatenate([[0.0], np.cumsum(slope_after[:-1] * seg)])
+    j = int(np.searchsorted(spend_at, budget, side="right")) - 1   # last breakpoint within budget
+    if j < 0:
+        z = float(pts[0])            # budget below the floors: infeasible, diagnosed upstream
+    elif slope_after[j] > 1e-300:
+        z = float(pts[j]) + (budget - float(spend_at[j])) / float(slope_after[j])
+        if j + 1 < len(pts):
+            z = min(z, float(pts[j + 1]))
+    else:
+        z = float(pts[j])            # every region at its cap: the rest of the budget stays unspent
+    level = np.clip(z, lo, hi)
+    t = np.minimum(t_max, np.maximum(c, level * need - own))
+    return t, z
+
+
+def max_mean_fill(own: np.ndarray, need: np.ndarray, weight: np.ndarray, threshold: np.ndarray,
+                  t_min: np.ndarray, t_max: np.ndarray, budget: float) -> float:
+    """max sum_r w_r L_r over the core (hard thresholds): a fractional knapsack.
+
+    Each region first gets c_r = max(t_min_r, theta_r n_r - o_r); each further unit of
+    money raises the objective by w_r / n_r, so the rest goes to the largest w_r / n_r
+    first, up to t_max. Returns the optimal weighted mean level.
+    """
+    c = np.maximum(t_min, threshold * need - own)
+    left = budget - float(c.sum())
+    room = t_max - c
+    order = np.argsort(-(weight / need), kind="stable")
+    room_sorted = room[order]
+    before = np.concatenate([[0.0], np.cumsum(room_sorted)[:-1]])
+    give_sorted = np.clip(left - before, 0.0, room_sorted)
+    t = c.copy()
+    t[order] += give_sorted
+    return float(np.dot(weight, (own + t) / need))
