@@ -263,6 +263,14 @@ def _leximin(data: RegionData, spec: ObjectiveSpec, build: Build, time_limit: fl
         if first is not None:
             cap_jump(z_prev)
             if not free.any():
+                # every region is fixed: any point with all levels >= the fixed ones is the
+                # leximin vector (it is unique); one feasibility solve (z held at 0) reads it
+                h.changeColBounds(zcol, 0.0, 0.0)
+                last = _run(h, "simplex")
+                seconds += last.seconds
+                iters += last.iterations
+                if last.status != "optimal":
+                    raise SolverError(f"leximin final read-out: HiGHS status '{last.status}'")
                 break
         sol = _run(h, "simplex")
         seconds += sol.seconds

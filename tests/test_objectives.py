@@ -121,15 +121,45 @@ def test_leximin_1e4_regions_one_stage_when_only_the_budget_binds():
     assert level.min() == pytest.approx(z, abs=1e-7)
 
 
-def test_leximin_with_caps_fixes_one_saturation_level_per_stage():
-    # each stage fixes every region saturated at its floor at once: the number of stages is
-    # at most the number of distinct levels of regions at their floor or at a bound
+def test_leximin_with_caps_fixes_capped_regions_in_one_go():
+    # 40% of the regions capped: the capped regions that saturate at their own maximum
+    # level before anything else binds are fixed in one go (bisection over the cap levels),
+    # so the LP stages no longer grow with the number of distinct cap levels
     d = random_data(8, 600, caps=True)
     run, t, level = solved(d, "leximin")
     floors = np.array(run.info["leximin_floors"])
     assert np.all(np.diff(floors) >= -1e-9)                   # floors rise stage by stage
-    assert run.info["leximin_stages"] == len(floors) < d.n / 3
-    assert sum(run.info["leximin_fixed_per_stage"]) == d.n
+    assert run.info["leximin_stages"] == len(floors) <= 3
+    assert run.info["leximin_probe_lps"] <= 3 * 12
+    assert sum(run.info["leximin_fixed_per_stage"]) + run.info["leximin_fixed_at_cap_in_one_go"] == d.n
+    capped = np.isfinite(d.t_max) & np.isclose(t, d.t_max, atol=1e-9)
+    assert run.info["leximin_fixed_at_cap_in_one_go"] <= capped.sum()
+    # stage 1 is maxmin: the water-filling floor
+    z, _ = water_filling(d.own, d.need, d.threshold, d.t_min, d.t_max, d.budget)
+    assert level.min() == pytest.approx(z, abs=1e-7) == pytest.approx(floors[0], abs=1e-7)
+    # every region is at its own maximum level or at or above the last floor
+    mcap = (d.own + d.t_max) / d.need
+    assert np.all(np.isclose(level, mcap, atol=1e-7) | (level >= floors[-1] - 1e-7))
+
+
+@st.composite
+def capped_rounds(draw):
+    n = draw(st.integers(2, 7))
+    fl = lambda lo, hi: st.floats(lo, hi, allow_nan=False, allow_infinity=False)  # noqa: E731
+    need = np.array(draw(st.lists(fl(0.5, 3.0), min_size=n, max_size=n)))
+    own = need * np.array(draw(st.lists(fl(0.1, 1.3), min_size=n, max_size=n)))
+    w = np.array(draw(st.lists(fl(0.1, 1.0), min_size=n, max_size=n)))
+    caps = np.array(draw(st.lists(st.sampled_from([np.inf, 0.05, 0.1, 0.2, 0.3, 0.5]), min_size=n, max_size=n)))
+    t_min = np.minimum(np.array(draw(st.lists(st.sampled_from([0.0, 0.0, 0.02]), min_size=n, max_size=n))), caps)
+    budget = float(t_min.sum() + draw(fl(0.0, 1.5)) * need.sum() * 0.3)
+    return rd(own, need, budget, weight=w, t_min=t_min, t_max=caps)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(capped_rounds())
+def test_leximin_matches_brute_force_with_many_caps(d):
+    _, t, level = solved(d, "leximin")
+    np.testing.assert_allclose(level, brute_force_leximin(d), atol=1e-6)
 
 
 # ---- owa and cvar limits --------------------------------------------------------------
@@ -230,13 +260,13 @@ def test_min_gini_three_and_four_regions_by_hand():
     np.testing.assert_allclose(level, [0.5, 0.5, 0.5, 1.0], atol=1e-7)
 
 
-def test_min_gini_cuts_form_equals_pairwise():
+def test_min_gini_chain_form_equals_pairwise():
     d = random_data(11, 40, caps=True)
     pw, _, lp_ = solved(RegionData(**{**d.__dict__, "options": {"gini_form": "pairwise"}}), "min-gini")
-    cu, _, lc = solved(RegionData(**{**d.__dict__, "options": {"gini_form": "cuts"}}), "min-gini")
-    assert cu.info["gini_form"] == "cuts" and cu.info["gini_cuts"] > 0
-    assert cu.first.objective == pytest.approx(pw.first.objective, abs=1e-7)
-    assert gini(lc, d.weight) == pytest.approx(gini(lp_, d.weight), abs=1e-7)
+    cu, _, lc = solved(RegionData(**{**d.__dict__, "options": {"gini_form": "chain"}}), "min-gini")
+    assert cu.info["gini_form"] == "chain"
+    assert cu.first.objective == pytest.approx(pw.first.objective, abs=1e-8)
+    assert gini(lc, d.weight) == pytest.approx(gini(lp_, d.weight), abs=1e-8)
 
 
 def test_pairwise_sum_matches_definition():
@@ -323,7 +353,7 @@ def test_price_of_fairness_by_hand(toy3):
     ("owa", {"weights": [5, 3, 3, 1]}),
     ("cvar", {"alpha": 0.3}),
     ("log-welfare", {"breakpoints": 5}),
-    ("min-gini", {"gini_form": "cuts", "gini_lambda": 0.2}),
+    ("min-gini", {"gini_form": "chain", "gini_lambda": 0.2}),
     ("min-gini", {"gini_form": "pairwise", "gini_lambda": 0.1}),
     ("leximin", {"leximin_fixed": [np.nan, 0.5, np.nan, np.nan, 0.9, np.nan, np.nan, np.nan]}),
     ("maxmin", {"soft_thresholds": True, "shortfall_cap": 0.01}),
