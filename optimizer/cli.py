@@ -252,9 +252,11 @@ def scenarios_cmd(instance: Path, compare: bool, objective, output):
 def _register_commands() -> None:
     from optimizer.cli_batch import batch_cmd
     from optimizer.cli_compare import compare_cmd
+    from optimizer.cli_sweep import sweep_cmd
 
     main.add_command(batch_cmd)
     main.add_command(compare_cmd)
+    main.add_command(sweep_cmd)
 
 
 _register_commands()
