@@ -2,7 +2,7 @@
 
 Inputs (plain data), never built models, cross process boundaries. Each finished run is
 committed on its own, atomically, as ``<output>/runs/<run_id>.json`` (+ its allocation as
-``<run_id>.parquet``, written first): a run is done exactly when its JSON exists. A batch
+``<run_id>.arrow``, written first): a run is done exactly when its JSON exists. A batch
 killed at any point (SIGKILL included) and started again skips the committed runs, so the
 consolidated tables hold exactly the rows of an uninterrupted batch, in spec order.
 Failures (infeasible, bad input, solver errors) are rows with a status, never an abort.
@@ -235,9 +235,7 @@ def execute(run: RunSpec) -> tuple[dict[str, Any], bytes | None]:
         if isinstance(pof, dict):  # flat scalar columns keep parquet and CSV tidy
             row["price_of_fairness"] = pof.get("value")
             row["max_mean_level"] = pof.get("max_mean_level")
-        frame = result.allocation[["region_id", "transfer", "level_before", "level_after", "shortfall"]].copy()
-        frame.insert(0, "run_id", run.run_id)
-        alloc = frame.to_parquet(index=False)
+        alloc = _allocation_ipc(run.run_id, result.allocation)
     except InfeasibleError as exc:
         row.update(status="infeasible", message=str(exc), budget=exc.summary.get("budget"),
                    required_budget=exc.summary.get("required_budget"))
@@ -253,8 +251,33 @@ def execute(run: RunSpec) -> tuple[dict[str, Any], bytes | None]:
 
 # ---- commit, resume, consolidate ---------------------------------------------------
 
+ALLOC_COLUMNS = ("region_id", "transfer", "level_before", "level_after", "shortfall")
+ALLOC_SUFFIX = ".arrow"   # Arrow IPC per run: ~10x cheaper to write than parquet for small tables
+
+
+def _allocation_ipc(run_id: str, a: pd.DataFrame) -> bytes:
+    import pyarrow as pa
+
+    cols = {"run_id": pa.array([run_id] * len(a), pa.string())}
+    for c in ALLOC_COLUMNS:
+        v = a[c].to_numpy()
+        cols[c] = pa.array(v.astype(object) if c == "region_id" else v.astype(float),
+                           pa.string() if c == "region_id" else pa.float64())
+    table = pa.table(cols)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _read_ipc(path: Path):
+    import pyarrow as pa
+
+    with pa.memory_map(str(path)) as src:
+        return pa.ipc.open_file(src).read_all()
+
 def _valid(json_path: Path) -> bool:
-    """A committed run: its JSON parses and, for an optimal run, its parquet is there and
+    """A committed run: its JSON parses and, for an optimal run, its allocation file is there and
     non-empty (per-run files are renamed into place but not fsynced, see ``commit``)."""
     try:
         row = json.loads(json_path.read_text())
@@ -262,8 +285,8 @@ def _valid(json_path: Path) -> bool:
         return False
     if row.get("status") != "optimal":
         return True
-    pq = json_path.with_suffix(".parquet")
-    return pq.exists() and pq.stat().st_size > 0
+    alloc = json_path.with_suffix(ALLOC_SUFFIX)
+    return alloc.exists() and alloc.stat().st_size > 0
 
 
 def committed(out: Path) -> set[str]:
@@ -272,13 +295,13 @@ def committed(out: Path) -> set[str]:
 
 
 def commit(out: Path, row: dict[str, Any], alloc: bytes | None) -> None:
-    """Parquet first, then the JSON that marks the run done; each by rename (atomic for a
+    """The allocation first, then the JSON that marks the run done; each by rename (atomic for a
     killed process). No fsync per run (it was a third of the batch time on small
     instances): after a power loss a run whose files did not reach the disk fails
     ``_valid`` and is recomputed; the consolidated tables are fsynced."""
     d = out / RUNS_DIR
     if alloc is not None:
-        atomic_write_bytes(d / f"{row['run_id']}.parquet", alloc, fsync=False)
+        atomic_write_bytes(d / f"{row['run_id']}{ALLOC_SUFFIX}", alloc, fsync=False)
     atomic_write_text(d / f"{row['run_id']}.json", json.dumps(row, sort_keys=True, default=str), fsync=False)
 
 
@@ -293,10 +316,12 @@ def consolidate(out: Path, spec: BatchSpec) -> tuple[pd.DataFrame, pd.DataFrame]
     runs = pd.DataFrame(rows)
     if not runs.empty:
         runs = runs.sort_values("index", kind="stable").reset_index(drop=True)
-    allocs = [pd.read_parquet(d / f"{r['run_id']}.parquet") for r in rows
-              if (d / f"{r['run_id']}.parquet").exists()]
-    allocations = pd.concat(allocs, ignore_index=True) if allocs else pd.DataFrame(
-        columns=["run_id", "region_id", "transfer", "level_before", "level_after", "shortfall"])
+    import pyarrow as pa
+
+    tables = [_read_ipc(d / f"{r['run_id']}{ALLOC_SUFFIX}") for r in rows
+              if (d / f"{r['run_id']}{ALLOC_SUFFIX}").exists()]
+    allocations = pa.concat_tables(tables).to_pandas() if tables else pd.DataFrame(
+        columns=["run_id", *ALLOC_COLUMNS])
     atomic_write_bytes(out / "runs.parquet", runs.to_parquet(index=False))
     atomic_write_text(out / "runs.csv", runs.to_csv(index=False, lineterminator="\n"))
     atomic_write_bytes(out / "allocations.parquet", allocations.to_parquet(index=False))

@@ -235,17 +235,19 @@ def _result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, diag: Diagnosis,
     budget_dual = float(first.row_dual[layout["rows:budget"]][0]) * (1.0 if money else 1.0 / scale)
     base_unit, factor = unit_per_capita(inst.unit)
     alloc = pd.DataFrame({
-        "region_id": reg["region_id"], "name": reg["name"], "population": reg["population"],
+        # .array: no index alignment and no string re-conversion (a third of a small solve)
+        "region_id": reg["region_id"].array, "name": reg["name"].array,
+        "population": reg["population"].array,
         "own_revenue": own, "fiscal_need": need, "threshold": rd.threshold,
-        "prior_transfer": reg["prior_transfer"], "transfer": t,
+        "prior_transfer": reg["prior_transfer"].array, "transfer": t,
         "transfer_per_capita": t * factor / pop,
         "level_before": level_before, "level_after": level_after,
         "shortfall": np.maximum(0.0, rd.threshold - level_after),
         "threshold_dual": np.where(np.abs(thr_dual) < 1e-12, 0.0, thr_dual),
         "binding": _binding(t, level_after, rd, hard, floor, scale),
     })[ALLOCATION_COLUMNS]
-    for col in inst.extra_columns:
-        alloc[col] = reg[col].to_numpy()
+    if inst.extra_columns:
+        alloc = pd.concat([alloc, reg[inst.extra_columns].reset_index(drop=True)], axis=1)
     w = pop / pop.sum()
     after, before = level_metrics(level_after, w, rd.threshold), level_metrics(level_before, w, rd.threshold)
     summary = base | {
