@@ -107,11 +107,33 @@ def _read(h: highspy.Highs, seconds: float, algorithm: str) -> LPSolution:
         seconds=seconds, iterations=iters, algorithm=algorithm)
 
 
+def _budget_binds_for_every_optimum(lp: LinearProgram, first: LPSolution, cols) -> bool:
+    """True when phase 2 cannot change the total: the budget row is sum_{tie cols} x <= B
+    and has a nonzero dual at the phase-1 optimum. By complementary slackness every
+    optimal solution then spends exactly B, so every optimum is a least-spending one and
+    the phase-1 split already is the tie-break's answer (min-shortfall with a short
+    budget: the dense hold row made phase 2 the slowest part at 1e6 regions)."""
+    if not isinstance(cols, slice) or not lp.has_row_block("budget"):
+        return False
+    row = lp.row_block("budget").start
+    dual = float(first.row_dual[row])
+    if abs(dual) <= 1e-9 or not np.isfinite(lp.row_upper[row]):
+        return False
+    if abs(first.row_activity[row] - lp.row_upper[row]) > 1e-9 * max(1.0, abs(lp.row_upper[row])):
+        return False
+    csr_row = lp.A[[row], :].tocoo() if hasattr(lp.A, "tocoo") else None
+    if csr_row is None:
+        return False
+    want = np.arange(cols.start or 0, cols.stop)
+    return bool(np.array_equal(np.sort(csr_row.col), want) and np.all(csr_row.data == 1.0))
+
+
 def solve_lp(lp: LinearProgram, algorithm: str = "simplex", tie_break_cols: slice | np.ndarray | None = None,
              threads: int = 1, time_limit: float | None = None) -> tuple[LPSolution, LPSolution | None]:
     """Solve; if ``tie_break_cols`` is given and phase 1 is optimal, re-solve for the least
     sum of those columns with the phase-1 objective held (a float array of length num_col
-    gives the phase-2 cost vector instead). Returns (phase 1, phase 2)."""
+    gives the phase-2 cost vector instead). Returns (phase 1, phase 2); phase 2 is phase 1
+    itself when the budget binds for every optimum (no re-solve needed)."""
     h = make_highs(algorithm, threads, time_limit)
     h.passModel(to_highs_lp(lp))
     t0 = time.perf_counter()
@@ -128,6 +150,8 @@ def solve_lp(lp: LinearProgram, algorithm: str = "simplex", tie_break_cols: slic
         h.setOptionValue("presolve", "choose")
     if first.status != "optimal" or tie_break_cols is None:
         return first, None
+    if _budget_binds_for_every_optimum(lp, first, tie_break_cols):
+        return first, first   # phase 1's split is already the least-spending optimum
     # Phase 2: hold the phase-1 objective at its optimum and minimise the sum of T.
     cols = np.flatnonzero(lp.cost)
     tol = 0.0  # HiGHS feasibility tolerance already absorbs the phase-1 rounding
