@@ -88,6 +88,11 @@ def solve(inst: Instance, opts: SolveOptions = SolveOptions()) -> Result:
     terms = pr.terms(rd, scale) + (tuple(opts.extra_terms(rd, scale)) if opts.extra_terms else ())
     if terms:  # the closed form knows only the core: diagnose with LPs
         diag = pr.diagnose(data, terms, scale, hard)
+        if fopts.get("thresholds") == "auto" and hard and not diag.feasible(True):
+            # auto: the policies make the thresholds unreachable, so go soft after all
+            hard, threshold_mode = False, "soft"
+            data = replace(data, options={**data.options, "soft_thresholds": True})
+            diag = pr.diagnose(data, terms, scale, hard)
     base = _base_summary(inst, spec, rd, diag)
     if not diag.feasible(hard):
         _raise_infeasible(inst, spec, diag, base, hard)
