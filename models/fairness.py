@@ -27,6 +27,8 @@ DEFAULTS = {
     "gini_pairwise_max": 200,
     "gini_lambda": 0.0,        # min-gini: Dinkelbach parameter (set by the driver)
     "gini_order": None,        # min-gini chain: the region ordering of the cone (set by the driver)
+    "owa_form": "slices",      # owa: "slices" (O(m n), default) | "chain" (order cones, O(n) per LP)
+    "owa_order": None,         # owa chain: the region ordering of the cone (set by the driver)
 }
 LOG_FLOOR = 1e-3               # log-welfare: smallest level the tangent grid covers
 
@@ -189,6 +191,55 @@ def owa_terms(d: RegionData) -> tuple[np.ndarray, np.ndarray]:
     return beta[keep], c[keep]
 
 
+def owa_form(d: RegionData) -> str:
+    form = option(d, "owa_form")
+    if form not in ("slices", "chain"):
+        raise ValueError(f"owa_form must be slices, chain or auto, got {form!r}")
+    return form
+
+
+def owa_V(d: RegionData):
+    """V(b) = integral_0^b of the OWA weight density (m v_k on slice k), concave, V(1) = 1."""
+    v = owa_weights(d)
+    mslices = v.size
+
+    def V(b):
+        b = np.asarray(b, dtype=float)
+        k = np.arange(mslices)
+        return (v[None, :] * np.clip(mslices * b.reshape(-1, 1) - k[None, :], 0.0, 1.0)).sum(axis=1).reshape(b.shape)
+    return V
+
+
+def owa_cut(d: RegionData, order: np.ndarray) -> np.ndarray:
+    """Coefficients h with OWA(L) <= h.L for every L, with equality when L is sorted as
+    ``order`` (ascending): h_r = V(W_before(r) + w_r) - V(W_before(r))."""
+    w = d.weight[order]
+    cum = np.cumsum(w)
+    V = owa_V(d)
+    h = np.empty(d.n)
+    h[order] = V(cum) - V(cum - w)
+    return h
+
+
+def owa_order(d: RegionData) -> np.ndarray:
+    o = option(d, "owa_order")
+    if o is None:
+        return np.argsort(d.own / d.need, kind="stable")
+    o = np.asarray(o, dtype=np.int64)
+    if o.shape != (d.n,) or not np.array_equal(np.sort(o), np.arange(d.n)):
+        raise ValueError("owa_order must be a permutation of the regions")
+    return o
+
+
+def _owa_chain(m: pyo.ConcreteModel, d: RegionData) -> None:
+    order = owa_order(d)
+    coef = owa_cut(d, order)
+    m.owa_chain = pyo.Constraint(
+        range(d.n - 1), rule=lambda m, k: m.level[int(order[k + 1])] - m.level[int(order[k])] >= 0)
+    m.objective = pyo.Objective(
+        expr=pyo.quicksum(float(coef[r]) * m.level[r] for r in m.R), sense=pyo.maximize)
+
+
 def owa(m: pyo.ConcreteModel, d: RegionData) -> None:
     """max sum_k c_k (beta_k eta_k - sum_r w_r e_kr)  s.t. e_kr >= eta_k - L_r, e_kr >= 0, core.
 
@@ -200,7 +251,14 @@ def owa(m: pyo.ConcreteModel, d: RegionData) -> None:
     per k with c_k > 0. v = (1/m, ..., 1/m) is the mean (max-mean); v = (1, 0, ..., 0) is
     the mean of the worst 1/m, the lowest level (maxmin) when every w_r >= 1/m, e.g. the
     classic OWA over n equally weighted regions with m = n.
+
+    chain form (``owa_form``): on the order cone C_pi the OWA is linear, sum_r h_r(pi) L_r
+    (``owa_cut``); the LP is max h(pi).L s.t. the n - 1 chain rows, core (O(n)); the driver
+    certifies global optimality from the chain duals or re-orders (optimizer/fairness_solve.py).
     """
+    if owa_form(d) == "chain":
+        _owa_chain(m, d)
+        return
     beta, c = owa_terms(d)
     K = range(beta.size)
     m.owa_K = pyo.Set(initialize=list(K), ordered=True)
@@ -215,6 +273,10 @@ def owa(m: pyo.ConcreteModel, d: RegionData) -> None:
 
 
 def owa_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData) -> None:
+    if owa_form(d) == "chain":
+        _chain_arrays(b, blocks, d, owa_order(d), owa_cut(d, owa_order(d)), "owa_chain")
+        b.maximize = True
+        return
     beta, c = owa_terms(d)
     n, K = d.n, beta.size
     base, inv = _coef(d)
@@ -446,11 +508,19 @@ def min_gini_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData) ->
                    base[j] - base[i], INF, size=p)
         return
     order = gini_order(d)
-    coef = gini_cut(d, order) - lam * d.weight
+    _chain_arrays(b, blocks, d, order, gini_cut(d, order) - lam * d.weight, "gini_chain")
+
+
+def _chain_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData, order: np.ndarray,
+                  coef: np.ndarray, name: str) -> None:
+    """Objective sum_r coef_r L_r and the chain rows L_pi(k+1) - L_pi(k) >= 0."""
+    n = d.n
+    base, inv = _coef(d)
+    t = blocks["transfer"]
     b.set_cost(t, coef * inv)
     b.offset = float(np.dot(coef, base))
     if n > 1:
         lo_r, hi_r = order[:-1], order[1:]
         k = np.arange(n - 1)
-        b.add_rows("gini_chain", np.concatenate([k, k]), np.concatenate([t.start + hi_r, t.start + lo_r]),
+        b.add_rows(name, np.concatenate([k, k]), np.concatenate([t.start + hi_r, t.start + lo_r]),
                    np.concatenate([inv[hi_r], -inv[lo_r]]), base[lo_r] - base[hi_r], INF, size=n - 1)

@@ -19,7 +19,7 @@ SPECS = (
                   "min", False, f.min_gini, f.min_gini_arrays, algorithm="simplex", driver="dinkelbach",
                   options=("gini_form",)),
     ObjectiveSpec("owa", "maximise an ordered weighted average of levels (--weights, worst first)",
-                  "max", False, f.owa, f.owa_arrays, algorithm="ipm", options=("weights",)),
+                  "max", False, f.owa, f.owa_arrays, algorithm="ipm", options=("weights", "owa_form")),
     ObjectiveSpec("cvar", "maximise the mean level of the worst-off share alpha of the population",
                   "max", False, f.cvar, f.cvar_arrays, algorithm="simplex", options=("alpha",)),
     ObjectiveSpec("log-welfare", "maximise sum w log(level) (proportional fairness, PWL tangents)",

@@ -165,6 +165,8 @@ def run_direct(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: b
             return _leximin(data, spec, build, time_limit, t0)
         if spec.driver == "dinkelbach":
             return _min_gini(data, spec, build, tie_break, time_limit, t0)
+        if spec.name == "owa" and fm.owa_form(data) == "chain":
+            return _owa_chain(data, spec, build, tie_break, time_limit, t0)
         lp = build(data, spec.name)
     except ValueError as exc:   # bad option values caught by the formulation
         raise UsageError(f"{spec.name}: {exc}") from None
@@ -500,6 +502,121 @@ def _min_gini(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: bo
     if second is not None:
         second.seconds, second.iterations = 0.0, 0
     first.seconds, first.iterations = seconds, iters
+    return Run(first, second, lay, build_seconds, info)
+
+
+# --- owa, chain form -----------------------------------------------------------
+
+def ordered_chain_certificate(level: np.ndarray, w: np.ndarray, order: np.ndarray, nu: np.ndarray,
+                              tol: float, G: Callable[[np.ndarray], np.ndarray]
+                              ) -> tuple[bool, np.ndarray, int]:
+    """``gini_chain_certificate`` for any convex ordered function
+    P_G(L) = sum_r L_r (G(a_r + w_r) - G(a_r)), a_r the weight sorted below r, G convex
+    (min-gini: G(b) = b^2 - b; owa: G = -V). On a tied block S spanning [a, a + W_S] the
+    subgradients are the y with y(S) = G(a + W_S) - G(a) and y(X) <= G(a + W_S) - G(a + W_S - W(X))
+    for every X in S (base polytope of a concave function of W(X)), so again the worst X are
+    the prefixes of S by y_r / w_r descending. y = g(pi) - D' nu (chain duals nu >= 0)."""
+    n = level.size
+    if n < 2:
+        return True, order, 0
+    ls, ws = level[order], w[order]
+    scale = max(1.0, float(np.abs(ls).max()))
+    nu = np.maximum(nu, 0.0)
+    join = (np.diff(ls) <= 1e-9 * scale) | (nu > tol)
+    block = np.concatenate([[0], np.cumsum(~join)])
+    nu_in = np.where(join, nu, 0.0)
+    flow = np.concatenate([[0.0], nu_in]) - np.concatenate([nu_in, [0.0]])
+    cum = np.cumsum(ws)
+    y = (G(cum) - G(cum - ws)) - flow
+    starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
+    end = (cum - ws)[starts][block] + np.add.reduceat(ws, starts)[block]   # a + W_S per position
+    ratio = np.where(ws > 0, y / np.where(ws > 0, ws, 1.0), np.where(y > 0, np.inf, np.where(y < 0, -np.inf, 0.0)))
+    srt = np.lexsort((-ratio, block))
+    ys, wsrt, bs = y[srt], ws[srt], block[srt]
+    first = np.concatenate([[True], bs[1:] != bs[:-1]])
+    b0 = np.flatnonzero(first)
+    grp = np.cumsum(first) - 1
+    Y = np.cumsum(ys) - (np.cumsum(ys) - ys)[b0][grp]
+    A = np.cumsum(wsrt) - (np.cumsum(wsrt) - wsrt)[b0][grp]
+    e = end[srt]
+    viol = Y - (G(e) - G(e - A))
+    bad_blocks = np.unique(bs[viol > tol])
+    if bad_blocks.size == 0:
+        return True, order, 0
+    bad = np.isin(block, bad_blocks)
+    key = np.where(bad, ratio, 0.0)
+    pos = np.lexsort((np.arange(n), key, block))
+    return False, order[pos], int(bad_blocks.size)
+
+
+def _owa_chain(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: bool,
+               time_limit: float | None, t0: float) -> Run:
+    """owa on the chain form: max h(pi).L over order cones until the certificate holds
+    (min -OWA = P_G with G = -V), each LP a warm dual-simplex re-solve."""
+    d = replace(data, options={**data.options, "owa_order": fm.owa_order(data)})
+    lp = build(d, spec.name)
+    build_seconds = time.perf_counter() - t0
+    lay = _layout(lp)
+    tcol = lay["transfer"]
+    w = d.weight
+    V = fm.owa_V(d)
+    G = lambda b: -V(b)   # noqa: E731
+    order = d.options["owa_order"]
+    lps, seconds, iters, reorders = 0, 0.0, 0, 0
+    basis = None
+    while True:
+        if lps:
+            tb = time.perf_counter()
+            lp = build(replace(d, options={**d.options, "owa_order": order}), spec.name)
+            build_seconds += time.perf_counter() - tb
+        h = make_highs("simplex", 1, time_limit)
+        for key in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+            h.setOptionValue(key, 1e-9)
+        cmax = float(np.abs(lp.cost).max()) if lp.num_col else 0.0
+        sigma = 1.0 / cmax if cmax > 0 else 1.0
+        model = to_highs_lp(lp)
+        model.col_cost_ = lp.cost * sigma
+        model.offset_ = lp.offset * sigma
+        h.passModel(model)
+        if basis is not None:
+            h.setBasis(basis)
+        s = _run(h, "simplex")
+        lps += 1
+        seconds += s.seconds
+        iters += s.iterations
+        if s.status == "infeasible" and lps == 1 and d.n > 1:
+            mad, _ = solve_lp(build(data, "min-mad"), "simplex", None, time_limit=time_limit)
+            seconds += mad.seconds
+            if mad.status != "optimal":
+                return Run(mad, None, lay, build_seconds, {"owa_form": "chain", "owa_lps": lps})
+            order = np.argsort(_levels(d, mad.x, tcol), kind="stable")
+            continue
+        if s.status != "optimal":
+            if lps == 1:
+                return Run(s, None, lay, build_seconds, {"owa_form": "chain", "owa_lps": lps})
+            raise SolverError(f"owa: HiGHS status '{s.status}' on chain LP {lps}")
+        basis = h.getBasis()
+        # maximisation: HiGHS's duals are d(objective)/d(rhs), <= 0 on binding >= rows
+        nu = -s.row_dual[lay["rows:owa_chain"]] / sigma if d.n > 1 else np.zeros(0)
+        level = _levels(d, s.x, tcol)
+        gscale = float(np.abs(fm.owa_cut(d, order)).max()) + float(w.max())
+        ok, order, _ = ordered_chain_certificate(level, w, order, nu, GINI_CERT_TOL * gscale, G)
+        if ok:
+            break
+        reorders += 1
+        if lps >= GINI_MAX_LPS:
+            raise SolverError(f"owa: chain certificate not reached after {lps} LPs")
+    first, second = s, None
+    if tie_break and spec.tie_break:
+        cost = lp.cost * sigma
+        value = float(np.dot(cost, s.x))
+        _tie_break(h, cost, value - 1e-12 * max(1.0, abs(value)), True, lp.num_col, tcol)
+        second = _run(h, "simplex")
+        if second.status != "optimal":
+            second = None
+    first.objective = float(np.dot(lp.cost, first.x) + lp.offset)
+    first.seconds, first.iterations = seconds, iters
+    info = {"owa_form": "chain", "owa_lps": lps, "owa_reorders": reorders}
     return Run(first, second, lay, build_seconds, info)
 
 
