@@ -2,7 +2,7 @@
 
 For each objective and size, a generated instance (optimizer.generate, seed 1) is
 written to bench/work/, then every measurement runs in a fresh subprocess so that the
-peak RSS (ru_maxrss) belongs to that run alone:
+peak RSS (VmHWM) belongs to that run alone:
 
     raw          bench.raw_highspy: pandas.read_csv + numpy CSC arrays + highspy passModel
     direct       optimizer.instance.load_instance + optimizer.solve.solve, default options
@@ -44,6 +44,15 @@ LABEL = {"raw": "raw highspy", "direct": "direct, defaults",
 # --- worker (runs in the subprocess) ----------------------------------------------
 
 def _peak_mb() -> float:
+    # VmHWM is this process's own peak RSS. ru_maxrss is not: Linux carries the parent's
+    # peak over fork+exec, so a child of a bench process that generated a 1e6-region
+    # instance reported that size whatever it did itself.
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
@@ -151,7 +160,7 @@ def _table(header: str, rows: list[dict], notes: list[str]) -> str:
            "total s = build + solve + reading the result back (the project: also metrics and the "
            "allocation table), after loading; load s is separate (project: load_instance with all "
            "checks; raw: pandas.read_csv). Ratios are against raw highspy on the same objective and "
-           "size; each measurement is a fresh process (peak MB = its ru_maxrss). HiGHS options as "
+           "size; each measurement is a fresh process (peak MB = its VmHWM, the process's own peak RSS). HiGHS options as "
            "the project: threads=1, ipm for min-shortfall, simplex for maxmin. "
            "'direct, defaults' = SolveOptions() (tie-break phase, skipped when the budget binds for every optimum; price-of-fairness max-mean (closed form on the bare core); "
            "certified water-filling fast path for maxmin); "
