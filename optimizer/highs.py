@@ -107,7 +107,7 @@ def _read(h: highspy.Highs, seconds: float, algorithm: str) -> LPSolution:
         seconds=seconds, iterations=iters, algorithm=algorithm)
 
 
-def _budget_binds_for_every_optimum(lp: LinearProgram, first: LPSolution, cols) -> bool:
+def budget_binds_for_every_optimum(lp: LinearProgram, first: LPSolution, cols) -> bool:
     """True when phase 2 cannot change the total: the budget row is sum_{tie cols} x <= B
     and has a nonzero dual at the phase-1 optimum. By complementary slackness every
     optimal solution then spends exactly B, so every optimum is a least-spending one and
@@ -150,7 +150,7 @@ def solve_lp(lp: LinearProgram, algorithm: str = "simplex", tie_break_cols: slic
         h.setOptionValue("presolve", "choose")
     if first.status != "optimal" or tie_break_cols is None:
         return first, None
-    if _budget_binds_for_every_optimum(lp, first, tie_break_cols):
+    if budget_binds_for_every_optimum(lp, first, tie_break_cols):
         return first, first   # phase 1's split is already the least-spending optimum
     # Phase 2: hold the phase-1 objective at its optimum and minimise the sum of T.
     cols = np.flatnonzero(lp.cost)

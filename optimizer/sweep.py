@@ -38,7 +38,7 @@ from optimizer.diagnose import diagnose
 from optimizer.errors import EqualizeError, InfeasibleError, SolverError, UsageError
 from optimizer.fairness_solve import _layout, add_fairness_summary, parse_objective_options, resolve_thresholds
 from optimizer.fastpath import FAST_OBJECTIVES
-from optimizer.highs import _read, make_highs, to_highs_lp
+from optimizer.highs import budget_binds_for_every_optimum, _read, make_highs, to_highs_lp
 from optimizer.instance import Instance
 from optimizer.policy_round import policy_round, tie_break_columns
 from optimizer.result import Result
@@ -135,6 +135,7 @@ class _Persistent:
         self.basis = None
         self.basis2 = None    # phase-2 basis (with the hold row) of the previous point
         tcols = tie_break_columns(self.lp)
+        self.tcols = tcols
         self.tie_cost = None
         if spec.tie_break:
             if isinstance(tcols, np.ndarray) and tcols.dtype.kind == "f":
@@ -160,6 +161,8 @@ class _Persistent:
         self.basis = h.getBasis()
         if self.tie_cost is None:
             return first, None
+        if budget_binds_for_every_optimum(lp, first, self.tcols):
+            return first, first   # every optimum spends the whole budget: no phase 2 needed
         # phase 2 (as optimizer.highs.solve_lp): hold the objective, minimise the tie-break cost
         cols = np.flatnonzero(lp.cost)
         value = first.objective - lp.offset
