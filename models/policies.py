@@ -191,15 +191,21 @@ def overtaking_pairs(d: RegionData) -> tuple[np.ndarray, np.ndarray]:
     each region of a group is paired with each of the next lower group. Rows L_lo <= L_hi
     on these pairs imply them for every pair by transitivity (n - 1 rows without ties)."""
     before = np.round(d.own / d.need, 12)
-    values = np.unique(before)[::-1]
-    his, los = [], []
-    for upper, lower in zip(values[:-1], values[1:]):
-        hi_idx, lo_idx = np.flatnonzero(before == upper), np.flatnonzero(before == lower)
-        his.append(np.repeat(hi_idx, lo_idx.shape[0]))
-        los.append(np.tile(lo_idx, hi_idx.shape[0]))
-    if not his:
+    n = before.shape[0]
+    order = np.argsort(-before, kind="stable")          # descending; ties by index
+    sorted_before = before[order]
+    starts = np.flatnonzero(np.r_[True, sorted_before[1:] != sorted_before[:-1]])
+    if starts.shape[0] < 2:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(his), np.concatenate(los)
+    sizes = np.diff(np.r_[starts, n])
+    upper, lower = sizes[:-1], sizes[1:]
+    counts = upper * lower                               # pairs between group g and g+1
+    g = np.repeat(np.arange(counts.shape[0]), counts)
+    k = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    # within a pair of groups the upper member varies slowest (as repeat/tile would give)
+    his = order[starts[g] + k // lower[g]]
+    los = order[starts[g + 1] + k % lower[g]]
+    return his.astype(np.int64), los.astype(np.int64)
 
 
 def no_overtaking(m: pyo.ConcreteModel, d: RegionData, p: Params) -> None:

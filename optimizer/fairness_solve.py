@@ -389,6 +389,146 @@ def gini_chain_certificate(level: np.ndarray, w: np.ndarray, order: np.ndarray, 
     return False, order[pos], int(bad_blocks.size)
 
 
+def _prefix_violation(v: np.ndarray, w: np.ndarray, block: np.ndarray, w_block: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """max over U in each block S of v(U) - W(U) (W_S - W(U)) (U = {} included: >= 0), by
+    the prefix argument of ``gini_chain_certificate``; v_r = -inf means r is never in U.
+    Returns (violation per block, sorted positions, index in them of each block's best
+    prefix end, -1 for the empty set)."""
+    fin = np.isfinite(v)
+    vf = np.where(fin, v, 0.0)
+    ratio = np.where(~fin, -np.inf, np.where(w > 0, vf / np.where(w > 0, w, 1.0),
+                                             np.where(vf > 0, np.inf, np.where(vf < 0, -np.inf, 0.0))))
+    srt = np.lexsort((-ratio, block))
+    vs, ws, bs = vf[srt], w[srt], block[srt]
+    first = np.concatenate([[True], bs[1:] != bs[:-1]])
+    b0 = np.flatnonzero(first)
+    grp = np.cumsum(first) - 1
+    V = np.cumsum(vs) - (np.cumsum(vs) - vs)[b0][grp]
+    A = np.cumsum(ws) - (np.cumsum(ws) - ws)[b0][grp]
+    viol = np.where(fin[srt], V - A * (w_block[srt] - A), -np.inf)
+    nb = int(block[-1]) + 1
+    best = np.zeros(nb)
+    arg = np.full(nb, -1)
+    # per block: the maximum (and its position) of viol; empty set = 0
+    key = np.lexsort((-viol, bs))
+    top = key[np.concatenate([[True], bs[key][1:] != bs[key][:-1]])]
+    pos_ok = viol[top] > 0
+    best[bs[top][pos_ok]] = viol[top][pos_ok]
+    arg[bs[top][pos_ok]] = top[pos_ok]
+    return best, srt, arg
+
+
+def gini_bare_certificate(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo: np.ndarray,
+                          hi: np.ndarray, budget_tight: bool, lam: float, lam_b: float,
+                          order: np.ndarray, tol: float, resort: str = "split"
+                          ) -> tuple[bool, np.ndarray, int, float, np.ndarray | None]:
+    """Global optimality of L for min P(L) - lam w.L on the bare core (budget row
+    sum_r n_r L_r <= C, level bounds lo <= L <= hi from t_min/t_max and hard thresholds),
+    without the chain duals (docs/objectives.md, "bare-core certificate").
+
+    KKT: some s in dP(L) equals lam w - lam_B n + alpha - beta with lam_B >= 0 (0 if the
+    budget is slack), alpha_r >= 0 only at L_r = lo_r, beta_r >= 0 only at L_r = hi_r. With
+    p = lam w - lam_B n - (the cross-block part of the subgradient), on each tied block S
+    that asks for a q in B(c_S) (c(U) = W(U)(W_S - W(U))) inside the box l <= q <= u,
+    l_r = p_r (-inf at an upper bound), u_r = p_r (+inf at a lower bound). For submodular c
+    with c(S) = 0, c symmetric, B(c) meets the box iff l(U) <= c(U) and -u(U) <= c(U) for
+    every U (Edmonds's polymatroid intersection): two prefix tests per block. The first
+    violation V_lo(lam_B) decreases, the second V_hi(lam_B) increases in lam_B, so the best
+    lam_B is where they cross (bisection; the LP's budget dual ``lam_b`` is tried first).
+    Returns (certified, safe order, failing blocks, lam_B used, jump order or None). On
+    failure each failing block is split along its most violated set U (the best prefix):
+    U moved to the top of the block (it wants to rise) or to the bottom (it wants to fall),
+    both parts keeping their order (safe: L stays in the new cone, so the value cannot
+    increase); the jump order also moves U past the neighbouring blocks its violation can
+    pay for (linearised at the current lam_B; no monotonicity guarantee, the driver falls
+    back on the safe order when the jump does not improve)."""
+    n = level.size
+    ls, ws, ns = level[order], w[order], need[order]
+    scale = max(1.0, float(np.abs(ls).max()))
+    join = np.diff(ls) <= 1e-9 * scale
+    block = np.concatenate([[0], np.cumsum(~join)])
+    cum = np.cumsum(ws)
+    starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
+    w_below = (cum - ws)[starts][block]
+    w_block = np.add.reduceat(ws, starts)[block]
+    w_above = cum[-1] - w_below - w_block
+    a = lam * ws - ws * (w_below - w_above)
+    eps = 1e-9 * np.maximum(1.0, np.abs(ls)) + 1e-9 / ns
+    at_lo = ls <= lo[order] + eps
+    at_hi = ls >= hi[order] - eps
+    up_only, lo_only = at_hi & ~at_lo, at_lo & ~at_hi
+    fixed = at_lo & at_hi
+
+    def viol(lb: float):
+        p = a - lb * ns
+        v1 = np.where(up_only | fixed, -np.inf, p)        # l: cannot be pushed up at an upper bound
+        v2 = np.where(lo_only | fixed, -np.inf, -p)       # -u: cannot be pushed down at a lower bound
+        return _prefix_violation(v1, ws, block, w_block), _prefix_violation(v2, ws, block, w_block)
+
+    def worst(lb: float):
+        (b1, _, _), (b2, _, _) = r = viol(lb)
+        return float(b1.max()), float(b2.max()), r
+
+    if not budget_tight:
+        lb = 0.0
+        vlo, vhi, res = worst(lb)
+    else:
+        lb = max(0.0, float(lam_b))
+        vlo, vhi, res = worst(lb)
+        if max(vlo, vhi) > tol:
+            left, right = 0.0, max(0.0, float(np.max(a / ns))) * (1 + 1e-12) + 1e-300
+            vlo, vhi, res = worst(left)
+            lb = left
+            if vlo > vhi:
+                for _ in range(100):
+                    mid = 0.5 * (left + right)
+                    mlo, mhi, mres = worst(mid)
+                    if max(mlo, mhi) < max(vlo, vhi):
+                        lb, vlo, vhi, res = mid, mlo, mhi, mres
+                    if max(mlo, mhi) <= tol or right - left <= 1e-15 * max(1.0, right):
+                        break
+                    if mlo > mhi:
+                        left = mid
+                    else:
+                        right = mid
+    if max(vlo, vhi) <= tol:
+        return True, order, 0, lb, None
+    (b1, s1, a1), (b2, s2, a2) = res
+    bad = np.flatnonzero(np.maximum(b1, b2) > tol)
+    rank = np.zeros(n)                           # -1 bottom / +1 top of the own block (safe)
+    p_now = a - lb * ns                          # the push up on each region at lam_B
+    sub = np.where(up_only | fixed, -np.inf, p_now / np.where(ws > 0, ws, 1.0))
+    sub = np.where(np.isin(block, bad), sub, 0.0)
+    key = block.astype(float)                    # the jump: slot between blocks
+    blev, bw = ls[starts], np.add.reduceat(ws, starts)
+    for b in bad:
+        up = b1[b] >= b2[b]
+        srt, arg = (s1, a1[b]) if up else (s2, a2[b])
+        first_b = np.searchsorted(block[srt], b)   # block[srt] is sorted by block id
+        u_pos = srt[first_b:arg + 1]               # U: block b's best prefix
+        rank[u_pos] = 1.0 if up else -1.0
+        # jump: passing a block of weight W' costs 2 W(U) W' of the violation (the cross
+        # terms of U change sign); pass blocks while that leaves some, within U's bounds
+        wu, v = float(ws[u_pos].sum()), float(max(b1[b], b2[b]))
+        reach = v / (2.0 * wu) if wu > 0 else 0.0
+        if up:
+            cap = float(hi[order][u_pos].min())
+            fits = (np.cumsum(bw[b + 1:]) < reach) & (blev[b + 1:] < cap)
+        else:
+            floor = float(lo[order][u_pos].max())
+            below = slice(b - 1, None, -1) if b > 0 else slice(0, 0)
+            fits = (np.cumsum(bw[below]) < reach) & (blev[below] > floor)
+        k = int(np.argmin(fits)) if fits.size and not fits.all() else int(fits.size)
+        key[u_pos] = b + k + 0.5 if up else b - k - 0.5
+    idx = np.arange(n)
+    if resort == "block":   # failing blocks re-sorted by push / weight (U included)
+        rank = sub
+    safe = order[np.lexsort((idx, rank, block))]
+    jump = order[np.lexsort((idx, rank, key))]
+    return False, safe, int(bad.size), lb, (None if np.array_equal(jump, safe) else jump)
+
+
 def _min_gini(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: bool,
               time_limit: float | None, t0: float) -> Run:
     """Dinkelbach over lambda; at each lambda min P - lambda mu by one pairwise LP, or by
@@ -406,10 +546,42 @@ def _min_gini(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: bo
     w, inv = d.weight, 1.0 / d.need
     base = d.own * inv
     algorithm = spec.algorithm
-    lam, lps, steps, reorders = 0.0, 0, 0, 0
+    lam, lps, steps, reorders, jumps, rejected = 0.0, 0, 0, 0, 0, 0
+    gini_jumps = d.options.get("gini_jumps", True)
+    gini_inexact = d.options.get("gini_inexact", True)
+    lam_set = False   # lam = G(L) of some feasible L (so F(lam) <= 0)
     seconds, iters = 0.0, 0
     order = d.options.get("gini_order")
     basis = None
+    # bare core (budget, transfer bounds, hard thresholds or soft ones without the cap row,
+    # no policy rows): the chain-dual-free certificate ``gini_bare_certificate``; option
+    # gini_certificate = "duals" forces the chain-dual one (``gini_chain_certificate``)
+    rows = {k[5:] for k in lay if k.startswith("rows:")}
+    hard = "shortfall" not in lay
+    bare = (chain and d.options.get("gini_certificate", "auto") != "duals"
+            and rows <= {"budget", "threshold", "gini_chain"} and set(lay) - {"transfer", "shortfall"}
+            == {"rows:" + r for r in rows})
+    if bare:
+        lo_lvl = (d.own + d.t_min) / d.need
+        if hard:
+            lo_lvl = np.maximum(lo_lvl, d.threshold)
+        hi_lvl = (d.own + d.t_max) / d.need
+
+    def leximin_order() -> np.ndarray:
+        """The order of the leximin levels (closed form on the bare core: always a feasible
+        cone), ties by n_r / w_r descending (of two tied regions the one with the larger
+        w_r / n_r wants up)."""
+        from optimizer.waterfill import leximin_fill
+        t_lex, _ = leximin_fill(d.own, d.need, d.threshold if hard else np.zeros(d.n), d.t_min,
+                                d.t_max, d.budget)
+        ratio = d.need / np.maximum(w, 1e-300)
+        return np.lexsort((-ratio, np.round((d.own + t_lex) / d.need, 12)))
+
+    if bare and data.options.get("gini_order") is None and d.options.get("gini_start") == "leximin":
+        order = leximin_order()
+        tb = time.perf_counter()
+        lp = build(replace(d, options={**d.options, "gini_order": order}), spec.name)
+        build_seconds += time.perf_counter() - tb
 
     def new_lp(lam: float, order) -> tuple[highspy.Highs, np.ndarray, float]:
         """The LP at (lambda, order), costs scaled to max |c| = 1 (HiGHS's dual tolerance
@@ -432,9 +604,13 @@ def _min_gini(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: bo
             h.setBasis(basis)
         return h, lp.cost * sigma, sigma
 
-    def solve_at(lam: float) -> tuple[LPSolution, highspy.Highs, np.ndarray]:
-        """min P - lam mu: one LP (pairwise) or chain LPs until certified."""
-        nonlocal lps, seconds, iters, order, reorders, basis
+    def solve_at(lam: float) -> tuple[LPSolution, highspy.Highs, np.ndarray, float]:
+        """min P - lam mu: one LP (pairwise) or chain LPs until certified. On the bare
+        core lam is lowered to G(L) whenever an uncertified LP point L has G(L) < lam (or
+        set to G(L) if lam is still the start 0): any feasible L gives F(G(L)) <= 0, so
+        Dinkelbach stays valid (inexact Dinkelbach); returns the lam certified."""
+        nonlocal lps, seconds, iters, order, reorders, basis, jumps, rejected, lam_set
+        pending = None   # (P, mu, safe order, basis) while the current order is a jump
         while True:
             h, cost, sigma = new_lp(lam, order)
             s = _run(h, algorithm)
@@ -444,30 +620,58 @@ def _min_gini(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: bo
             if chain and s.status == "infeasible" and lps == 1:
                 # the starting cone (order of the levels before) cuts off every feasible
                 # point (bounds, thresholds or policies cross the order): start instead from
-                # the order of the min-mad optimum, a feasible point
+                # the order of the min-mad optimum, a feasible point (option gini_start =
+                # "leximin" on the bare core: the leximin levels, closed form, instead)
                 mad, _ = solve_lp(build(replace(d, options={**d.options}), "min-mad"), "simplex", None,
                                   time_limit=time_limit)
                 seconds += mad.seconds
                 if mad.status != "optimal":
-                    return mad, h, cost
+                    return mad, h, cost, lam
                 order = np.argsort(_levels(d, mad.x, tcol), kind="stable")
                 continue
+            level = _levels(d, s.x, tcol) if s.status == "optimal" else None
+            if pending is not None:
+                p_prev, mu_prev, safe, safe_basis = pending
+                f_prev = p_prev - lam * mu_prev
+                pending = None
+                f_new, p_new = np.inf, 0.0
+                if level is not None:
+                    p_new = pairwise_sum(level, w)
+                    f_new = p_new - lam * float(np.dot(w, level))
+                if not f_new < f_prev - 1e-12 * max(abs(f_prev), p_new):
+                    order, basis = safe, safe_basis   # the jump did not improve: safe order
+                    rejected += 1
+                    continue
             if s.status != "optimal" or not chain:
-                return s, h, cost
+                return s, h, cost, lam
             basis = h.getBasis()
-            nu = s.row_dual[lay["rows:gini_chain"]] / sigma if d.n > 1 else np.zeros(0)
-            level = _levels(d, s.x, tcol)
             gscale = float(np.abs(fm.gini_cut(d, order)).max()) + float(w.max())
-            ok, order, bad = gini_chain_certificate(level, w, order, nu, GINI_CERT_TOL * gscale)
+            if bare:   # bare core: KKT certificate without the chain duals
+                slack = d.budget - float(s.x[tcol].sum())
+                lam_b = -float(s.row_dual[lay["rows:budget"]][0]) / sigma
+                ok, order, bad, _, jump = gini_bare_certificate(
+                    level, w, d.need, lo_lvl, hi_lvl, slack <= 1e-8 * max(1.0, abs(d.budget)), lam,
+                    lam_b, order, GINI_CERT_TOL * gscale, d.options.get("gini_resort", "split"))
+                if not ok and jump is not None and gini_jumps:
+                    pending = (pairwise_sum(level, w), float(np.dot(w, level)), order, basis)
+                    order = jump
+                    jumps += 1
+            else:
+                nu = s.row_dual[lay["rows:gini_chain"]] / sigma if d.n > 1 else np.zeros(0)
+                ok, order, bad = gini_chain_certificate(level, w, order, nu, GINI_CERT_TOL * gscale)
             if ok:
-                return s, h, cost
+                return s, h, cost, lam
             reorders += 1
+            if bare and gini_inexact:
+                g_now = pairwise_sum(level, w) / float(np.dot(w, level))
+                if not lam_set or g_now < lam * (1 - 1e-12):
+                    lam, lam_set = g_now, True
             if lps >= GINI_MAX_LPS:
                 raise SolverError(f"min-gini: chain certificate not reached after {lps} LPs")
 
     first = None
     while True:
-        sol, h, cost = solve_at(lam)
+        sol, h, cost, lam = solve_at(lam)
         if sol.status != "optimal":
             if first is None:
                 return Run(sol, None, lay, build_seconds, {"gini_lps": lps})
@@ -479,11 +683,11 @@ def _min_gini(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: bo
         f_val = p - lam * mu
         if p <= GINI_TOL * mu:                        # Gini 0 reached: optimal
             break
-        if steps > 1 and f_val >= -GINI_TOL * mu:     # F(lambda_k) = 0: lambda_k = G*
+        if lam_set and f_val >= -GINI_TOL * mu:       # F(lambda_k) = 0: lambda_k = G*
             break
         if steps > 60:
             raise SolverError(f"min-gini: Dinkelbach did not converge in {steps} steps")
-        lam = p / mu
+        lam, lam_set = p / mu, True
     second = None
     if tie_break and spec.tie_break:
         # hold the last LP's objective (on the chain form: within the certified cone, where
@@ -499,6 +703,9 @@ def _min_gini(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: bo
     info = {"gini_form": form, "gini_dinkelbach_steps": steps, "gini_lps": lps, "gini_lambda": lam}
     if chain:
         info["gini_reorders"] = reorders
+        info["gini_certificate"] = "bare-core KKT" if bare else "chain duals"
+        if bare:
+            info["gini_jumps"], info["gini_jumps_rejected"] = jumps, rejected
     if second is not None:
         second.seconds, second.iterations = 0.0, 0
     first.seconds, first.iterations = seconds, iters

@@ -21,6 +21,7 @@ from optimizer import __version__
 from optimizer.diagnose import Diagnosis, diagnose
 from optimizer.errors import InfeasibleError, SolverError, UsageError
 from optimizer.fastpath import fast_core_run
+from optimizer.parametric import parametric_maxmin_run
 from optimizer.highs import LPSolution, highs_version, solve_lp
 from optimizer.instance import Instance, unit_per_capita
 from optimizer.metrics import level_metrics
@@ -113,6 +114,10 @@ def solve(inst: Instance, opts: SolveOptions = SolveOptions()) -> Result:
         build_seconds = layout.pop("build_seconds")
     elif opts.engine == "direct":
         run = fast_core_run(data, spec.name, build, hard, bool(terms)) if opts.fast_path else None
+        if run is None and opts.fast_path and spec.name == "maxmin" and hard and terms:
+            run = parametric_maxmin_run(data, build, tie_break_columns, opts.time_limit)
+            if run is not None and not (spec.tie_break and opts.tie_break):
+                run.second = None
         if run is None:
             run = run_direct(data, spec, build, opts.tie_break, opts.time_limit, tie_break_columns)
         first, second, layout, build_seconds = run.first, run.second, run.layout, run.build_seconds
@@ -132,9 +137,16 @@ def solve(inst: Instance, opts: SolveOptions = SolveOptions()) -> Result:
         if "rows:year_budget" in layout:  # phased rounds: one budget row per year, scaled as the budget's
             y_dual = first.row_dual[layout["rows:year_budget"]] * (1.0 if spec.objective_unit == "money" else 1 / scale)
             result.summary["year_budget_shadow_prices"] = [float(v) + 0.0 for v in y_dual]
+    # the max-mean reference is auxiliary: with policy rows its LP can cost far more than
+    # the allocation itself (no-overtaking, 1e5 regions: 130 s), so it gets a time budget
+    main_seconds = result.summary["build_seconds"] + result.summary["solve_seconds"]
+    pof_limit = opts.time_limit if opts.time_limit is not None else max(10.0, 3.0 * main_seconds)
     add_fairness_summary(result, data, spec, build, fair_info,
-                         opts.price_of_fairness and opts.engine == "direct", opts.time_limit,
+                         opts.price_of_fairness and opts.engine == "direct", pof_limit,
                          closed_form=not terms)
+    pof = result.summary.get("price_of_fairness")
+    if isinstance(pof, dict) and pof.get("value") is None and opts.price_of_fairness and terms:
+        pof["note"] = f"not computed: the max-mean reference LP did not finish within {pof_limit:.0f} s"
     return pr.annotate(result)
 
 

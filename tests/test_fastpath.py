@@ -43,14 +43,16 @@ def test_fast_path_engages_and_reports_lp_duals(korea17):
         assert list(fast.allocation.binding) == list(lp.allocation.binding)
 
 
-def test_policies_fall_back_to_the_lp(korea17):
+def test_policies_do_not_take_the_water_filling_path(korea17):
+    """The closed form knows only the core: with a policy row, max-min goes to the
+    fixed-level LPs (optimizer/parametric.py), checked against the plain LP in test_parametric."""
     from optimizer.instance import load_instance
     from optimizer.policy_config import PolicyConfig
 
-    fields = PolicyConfig.__dataclass_fields__
-    assert "hold_harmless" in fields
     r = solve(load_instance(korea17), SolveOptions(objective="maxmin", policy=PolicyConfig(hold_harmless=0.5)))
-    assert "solved_by" not in r.summary
+    assert not r.summary["solved_by"].startswith("water-filling")
+    r = solve(load_instance(korea17), SolveOptions(objective="leximin", policy=PolicyConfig(hold_harmless=0.5)))
+    assert "water-filling" not in r.summary.get("solved_by", "")
 
 
 @settings(max_examples=60, deadline=None)

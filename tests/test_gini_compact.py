@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from models.build import build_arrays, build_pyomo
 from models.compile import to_linear_program
 from models.fairness import gini_cut
-from optimizer.fairness_solve import gini_chain_certificate, pairwise_sum
+from optimizer.fairness_solve import gini_bare_certificate, gini_chain_certificate, pairwise_sum
 from optimizer.metrics import gini
 from tests.test_formulation import assert_same_lp, region_data
 from tests.test_objectives import random_data, rd, solved
@@ -154,3 +154,151 @@ def test_chain_form_serves_1000_regions():
     for name in ("leximin", "min-mad", "cvar"):
         _, _, lv = solved(d, name)
         assert run.first.objective <= gini(lv, d.weight) + 1e-9
+
+
+# ---- the bare-core certificate (no chain duals) ---------------------------------------
+
+def kkt_feasible_lp(level, w, need, lo, hi, tight, lam, scale_tol=1e-9):
+    """Independent check of the bare-core KKT system by one LP over the explicit
+    subdifferential (all subsets of every tied block): exists lam_B >= 0 (0 if the budget
+    is slack), alpha >= 0 at lower bounds, beta >= 0 at upper bounds, with
+    s = lam w - lam_B n + alpha - beta in dP(L)."""
+    import highspy
+    from optimizer.highs import make_highs
+    n = level.size
+    order = np.argsort(level, kind="stable")
+    ls = level[order]
+    blocks, cur = [], [order[0]]
+    for k in range(1, n):
+        if ls[k] - ls[k - 1] <= 1e-12:
+            cur.append(order[k])
+        else:
+            blocks.append(cur)
+            cur = [order[k]]
+    blocks.append(cur)
+    cross = np.zeros(n)
+    for b in blocks:
+        below = sum(w[r] for bb in blocks if level[bb[0]] < level[b[0]] for r in bb)
+        above = w.sum() - below - w[b].sum()
+        cross[b] = w[b] * (below - above)
+    at_lo, at_hi = level <= lo + 1e-12, level >= hi - 1e-12
+    # columns: lam_B, alpha (n), beta (n); q = lam w - cross - lam_B n + alpha - beta
+    h = make_highs("simplex")   # (a bare highspy.Highs() here upsets later solves: 'Not Set')
+    inf = highspy.kHighsInf
+    h.addVar(0.0, inf if tight else 0.0)
+    for r in range(n):
+        h.addVar(0.0, inf if at_lo[r] else 0.0)
+    for r in range(n):
+        h.addVar(0.0, inf if at_hi[r] else 0.0)
+    a = lam * w - cross
+    for b in blocks:
+        wb = w[b].sum()
+        for k in range(1, len(b) + 1):
+            for u in combinations(b, k):
+                u = list(u)
+                c = w[u].sum() * (wb - w[u].sum())
+                idx = [0] + [1 + r for r in u] + [1 + n + r for r in u]
+                val = [-need[u].sum()] + [1.0] * len(u) + [-1.0] * len(u)
+                lo_row = c - a[u].sum() if k == len(b) else -inf   # q(S) = 0 = c(S)
+                h.addRow(lo_row - scale_tol if k == len(b) else -inf, c - a[u].sum() + scale_tol,
+                         len(idx), np.array(idx, dtype=np.int32), np.array(val))
+    h.run()
+    return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 100_000), st.booleans())
+def test_bare_certificate_equals_kkt_lp_over_all_subsets(m, seed, tight):
+    # random tied levels, bounds hit on some regions, random lambda: the O(n log n)
+    # certificate (prefix tests + search over lam_B) agrees with the explicit KKT LP
+    rng = np.random.default_rng(seed)
+    w = rng.uniform(0.05, 1.0, m)
+    w /= w.sum()
+    need = rng.uniform(0.5, 3.0, m)
+    level = rng.choice([0.3, 0.5, 0.7], m)
+    lo = np.where(rng.random(m) < 0.3, level, level - 0.1)
+    hi = np.where(rng.random(m) < 0.3, level, level + 0.1)
+    lam = float(rng.uniform(0.0, 0.6))
+    ok, _, _, _, _ = gini_bare_certificate(level, w, need, lo, hi, tight, lam,
+                                           float(rng.uniform(0, 0.05)), np.argsort(level, kind="stable"),
+                                           1e-11)
+    assert ok == kkt_feasible_lp(level, w, need, lo, hi, tight, lam)
+
+
+@st.composite
+def bare_rounds(draw):
+    n = draw(st.integers(2, 60))
+    seed = draw(st.integers(0, 10_000))
+    theta = draw(st.sampled_from([0.0, 0.0, 0.3, 0.4]))
+    return random_data(seed, n, caps=draw(st.booleans()), theta=theta)
+
+
+def feasible_hard(d):
+    need_thr = np.maximum(d.threshold * d.need - d.own, d.t_min)
+    return bool(np.all(need_thr <= d.t_max) and need_thr.sum() <= d.budget)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bare_rounds())
+def test_bare_certificate_never_stops_early(d):
+    # the new certificate drives the chain on the bare core; it must only certify the
+    # optimum: the final Gini equals the pairwise LP's (caps, floors, hard thresholds)
+    if not feasible_hard(d):
+        return
+    pw, lp_, ch, tc, lc = both(d)
+    assert ch.info["gini_certificate"] == "bare-core KKT"
+    assert ch.first.objective == pytest.approx(pw.first.objective, abs=1e-8)
+    check_feasible(d, tc)
+    assert np.all(lc >= d.threshold - 1e-8)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed,n,theta", [(11, 120, 0.0), (9, 150, 0.4), (3, 150, 0.3)])
+def test_bare_certificate_equals_pairwise_up_to_150_regions(seed, n, theta):
+    d = random_data(seed, n, caps=True, theta=theta)
+    assert feasible_hard(d)
+    pw, lp_, ch, tc, lc = both(d)
+    assert ch.first.objective == pytest.approx(pw.first.objective, abs=1e-8)
+    check_feasible(d, tc)
+    # the chain-dual certificate reaches the same value (with more LPs or as many)
+    old, _, _ = solved(replace(d, options={"gini_form": "chain", "gini_certificate": "duals"}), "min-gini")
+    assert old.first.objective == pytest.approx(pw.first.objective, abs=1e-8)
+    assert ch.info["gini_lps"] <= old.info["gini_lps"]
+
+
+def test_bare_certificate_needs_no_chain_duals_where_the_old_one_fails():
+    # w = 1/3 each, levels before .5/.5/.2, budget .1: the optimum (any lambda) is
+    # .5/.5/.3 (region 2 gets everything). Cone order [2, 0, 1] at lambda = 0: the chain
+    # LP's duals are not unique: nu on the tied row 0 -> 1 can be anything in [0, 4/9]
+    # (regions 0 and 1 sit at their lower bound and absorb the rest: alpha_0 = nu + 2/9,
+    # alpha_1 = 4/9 - nu, budget dual 2/9). The chain-dual certificate accepts nu <= 2/9 =
+    # 2 w_0 w_1 only, so a solver returning the vertex nu = 4/9 makes it fail on an optimal
+    # point; the bare-core certificate does not read nu and certifies it.
+    w = np.full(3, 1 / 3)
+    level = np.array([0.5, 0.5, 0.3])
+    need = np.ones(3)
+    lo, hi = np.array([0.5, 0.5, 0.2]), np.full(3, np.inf)
+    order = np.array([2, 0, 1])
+    ok_old, _, _ = gini_chain_certificate(level, w, order, np.array([0.0, 4 / 9]), 1e-12)
+    assert not ok_old
+    ok_old_low, _, _ = gini_chain_certificate(level, w, order, np.array([0.0, 0.1]), 1e-12)
+    assert ok_old_low
+    ok, new_order, bad, lam_b, _ = gini_bare_certificate(level, w, need, lo, hi, True, 0.0, 0.0, order, 1e-12)
+    assert ok and bad == 0 and list(new_order) == [2, 0, 1]
+    assert lam_b == pytest.approx(2 / 9, abs=1e-9)        # found by the search over lam_B
+    assert kkt_feasible_lp(level, w, need, lo, hi, True, 0.0)
+    # and it is the optimum (pairwise LP, whole Dinkelbach run)
+    d = rd([0.5, 0.5, 0.2], [1, 1, 1], 0.1, gini_form="pairwise")
+    run, t, lv = solved(d, "min-gini")
+    np.testing.assert_allclose(lv, level, atol=1e-8)
+    ch, _, lc = solved(replace(d, options={"gini_form": "chain"}), "min-gini")
+    assert ch.info["gini_certificate"] == "bare-core KKT"
+    assert ch.first.objective == pytest.approx(run.first.objective, abs=1e-10)
+
+
+def test_bare_certificate_is_used_only_on_the_bare_core():
+    d = random_data(3, 30, caps=True)
+    run, _, _ = solved(replace(d, options={"gini_form": "chain"}), "min-gini")
+    assert run.info["gini_certificate"] == "bare-core KKT"
+    run, _, _ = solved(replace(d, options={"gini_form": "chain", "gini_certificate": "duals"}), "min-gini")
+    assert run.info["gini_certificate"] == "chain duals" and "gini_jumps" not in run.info

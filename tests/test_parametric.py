@@ -1,0 +1,63 @@
+"""Max-min with policy rows by fixed-level LPs (optimizer/parametric.py) equals the plain
+LP of record: same level, same transfers, same budget shadow price."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from optimizer.errors import InfeasibleError
+from optimizer.instance import load_instance
+from optimizer.policy_config import PolicyConfig
+from optimizer.solve import SolveOptions, solve
+from tests.policy_helpers import KOREA, make_instance
+
+POLICIES = [
+    {"hold_harmless": 0.5}, {"hold_harmless": 0.9}, {"no_overtaking": True},
+    {"per_capita_cap": 0.6}, {"per_capita_floor": 0.05},
+    {"horizontal_level": 1.0, "horizontal_share": 0.3},
+    {"change_limit": 0.5}, {"hold_harmless": 0.3, "no_overtaking": True},
+]
+
+
+def both(inst, policy):
+    opts = dict(objective="maxmin", policy=PolicyConfig(**policy), price_of_fairness=False)
+    try:
+        lp = solve(inst, SolveOptions(fast_path=False, **opts))
+    except InfeasibleError:
+        with pytest.raises(InfeasibleError):
+            solve(inst, SolveOptions(**opts))
+        return None, None
+    return solve(inst, SolveOptions(**opts)), lp
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(2, 25), st.integers(0, 10**6), st.sampled_from(POLICIES))
+def test_parametric_equals_lp(n, seed, policy):
+    rng = np.random.default_rng(seed)
+    need = rng.uniform(50, 150, n)
+    own = need * rng.uniform(0.2, 1.3, n)
+    prior = np.maximum(0.0, need * 0.9 - own) * rng.uniform(0.5, 1.2, n)
+    pop = rng.integers(1, 100, n)
+    gap = np.maximum(0.0, 0.6 * need - own).sum()
+    inst = make_instance(own, need, prior=prior, pop=pop, budget=float(gap * rng.uniform(0.9, 2.0) + 1.0),
+                         threshold=0.6)
+    fast, lp = both(inst, policy)
+    if fast is None:
+        return
+    assert fast.summary["solved_by"].startswith("parametric max-min")
+    assert fast.summary["objective_value"] == pytest.approx(lp.summary["objective_value"], rel=1e-8, abs=1e-9)
+    np.testing.assert_allclose(fast.allocation.transfer, lp.allocation.transfer, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("policy", [{"hold_harmless": 0.5}, {"no_overtaking": True},
+                                    {"hold_harmless": 0.3, "no_overtaking": True}])
+def test_parametric_engages_on_korea_with_lp_duals(policy):
+    fast, lp = both(load_instance(KOREA), policy)
+    assert fast.summary["solved_by"].startswith("parametric max-min")
+    assert "solved_by" not in lp.summary
+    assert fast.summary["objective_value"] == pytest.approx(lp.summary["objective_value"], rel=1e-12)
+    assert fast.summary["budget_shadow_price"] == pytest.approx(lp.summary["budget_shadow_price"], rel=1e-8)
+    np.testing.assert_allclose(fast.allocation.transfer, lp.allocation.transfer, atol=1e-6)
