@@ -103,8 +103,10 @@ def parametric_maxmin_run(data: RegionData, build: Callable[[RegionData, str], L
     else:
         return None
     z_star = lo
-    if S(z_star) is None:
-        return None
+    if S(z_star) is None:   # feasible only to the solver's tolerance: step back inside
+        z_star = lo - 1e-7 * max(1.0, abs(lo))
+        if S(z_star) is None:
+            return None
     basis = h.getBasis()
     newton_seconds = time.perf_counter() - t1
 
