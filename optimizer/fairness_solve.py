@@ -114,6 +114,23 @@ def _layout(lp: LinearProgram) -> dict[str, slice]:
     return {b.name: b.slice for b in lp.col_blocks} | {"rows:" + b.name: b.slice for b in lp.row_blocks}
 
 
+def _scaled_highs(lp: LinearProgram, algorithm: str, time_limit: float | None, basis) -> tuple[highspy.Highs, float]:
+    """A Highs holding ``lp`` with its costs scaled to max |c| = 1 and tight tolerances (the
+    chain LPs' weights are ~1/n and HiGHS's dual tolerance is absolute); warm from ``basis``."""
+    h = make_highs(algorithm, 1, time_limit)
+    for key in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+        h.setOptionValue(key, 1e-9)
+    cmax = float(np.abs(lp.cost).max()) if lp.num_col else 0.0
+    sigma = 1.0 / cmax if cmax > 0 else 1.0
+    model = to_highs_lp(lp)
+    model.col_cost_ = lp.cost * sigma
+    model.offset_ = lp.offset * sigma
+    h.passModel(model)
+    if basis is not None:
+        h.setBasis(basis)
+    return h, sigma
+
+
 def _run(h: highspy.Highs, algorithm: str) -> LPSolution:
     t0 = time.perf_counter()
     h.run()
@@ -591,17 +608,7 @@ def _min_gini(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: bo
             tb = time.perf_counter()
             lp = build(replace(d, options={**d.options, "gini_lambda": lam, "gini_order": order}), spec.name)
             build_seconds += time.perf_counter() - tb
-        h = make_highs(algorithm, 1, time_limit)
-        for key in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
-            h.setOptionValue(key, 1e-9)
-        cmax = float(np.abs(lp.cost).max()) if lp.num_col else 0.0
-        sigma = 1.0 / cmax if cmax > 0 else 1.0
-        model = to_highs_lp(lp)
-        model.col_cost_ = lp.cost * sigma
-        model.offset_ = lp.offset * sigma
-        h.passModel(model)
-        if basis is not None:
-            h.setBasis(basis)
+        h, sigma = _scaled_highs(lp, algorithm, time_limit, basis)
         return h, lp.cost * sigma, sigma
 
     def solve_at(lam: float) -> tuple[LPSolution, highspy.Highs, np.ndarray, float]:
@@ -776,17 +783,7 @@ def _owa_chain(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: b
             tb = time.perf_counter()
             lp = build(replace(d, options={**d.options, "owa_order": order}), spec.name)
             build_seconds += time.perf_counter() - tb
-        h = make_highs("simplex", 1, time_limit)
-        for key in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
-            h.setOptionValue(key, 1e-9)
-        cmax = float(np.abs(lp.cost).max()) if lp.num_col else 0.0
-        sigma = 1.0 / cmax if cmax > 0 else 1.0
-        model = to_highs_lp(lp)
-        model.col_cost_ = lp.cost * sigma
-        model.offset_ = lp.offset * sigma
-        h.passModel(model)
-        if basis is not None:
-            h.setBasis(basis)
+        h, sigma = _scaled_highs(lp, "simplex", time_limit, basis)
         s = _run(h, "simplex")
         lps += 1
         seconds += s.seconds
