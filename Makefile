@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast bench lint clean
+.PHONY: install run test test-fast bench bench-core bench-objectives bench-sweep bench-batch lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,21 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"
 
-bench: $(STAMP)
+# Each writes a markdown table in bench/; all together take about 40 minutes on 2 cores.
+bench: bench-core bench-objectives bench-sweep bench-batch
+
+bench-core: $(STAMP)
 	$(BIN)/python -m bench.run --out bench/results.md
+
+bench-objectives: $(STAMP)
+	$(BIN)/python -m bench.objectives --out bench/objectives.md
+	$(BIN)/python -m bench.objectives_raw --timeout 120 --out bench/objectives_raw.md
+
+bench-sweep: $(STAMP)
+	$(BIN)/python -m bench.sweep --out bench/sweep.md
+
+bench-batch: $(STAMP)
+	$(BIN)/python -m bench.batch --out bench/batch.md
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet ruff

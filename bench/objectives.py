@@ -74,14 +74,15 @@ def run(sizes: list[int], out_path: str | Path, objectives: list[str] = OBJECTIV
                 print(rows[-1], f"({time.perf_counter() - t0:.1f} s wall)", file=sys.stderr, flush=True)
     text = ("| objective | n | build s | solve s | total s | peak MB | stages |\n"
             "|---|---:|---:|---:|---:|---:|---|\n" + "\n".join(rows) + "\n")
-    Path(out_path).write_text(text)
+    from optimizer.writers import atomic_write_text
+    atomic_write_text(Path(out_path), text)
     return text
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="bench/objectives.md")
-    ap.add_argument("--sizes", default="1000,10000")
+    ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--objectives", default=",".join(OBJECTIVES))
     ap.add_argument("--timeout", type=float, default=120.0)
     a = ap.parse_args()
