@@ -88,12 +88,14 @@ def main() -> None:
 @click.option("--no-tie-break", is_flag=True, help="Skip the second solve that picks the least "
               "total transfer among optimal splits.")
 @click.option("--time-limit", type=float, help="HiGHS time limit in seconds.")
+@click.option("--no-fast-path", is_flag=True, help="maxmin/leximin: always solve the LP with HiGHS "
+              "instead of the certified closed form / fixed-level LPs (same answer, slower).")
 @scenario_options
 @policy_options
 @round_options
 @objective_flags
 def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine, no_tie_break, time_limit,
-              scenario, merges, merge_groups, thresholds, alpha, weights, breakpoints, gini_form,
+              no_fast_path, scenario, merges, merge_groups, thresholds, alpha, weights, breakpoints, gini_form,
               no_price_of_fairness, **policy_flags):
     """Solve INSTANCE (a folder with instance.toml and regions.csv) and print the allocation.
 
@@ -115,7 +117,7 @@ def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine,
         inst = prepare(without_merges, None, [parse_merge(m) for m in merges], list(merge_groups))
         opts = SolveOptions(objective=objective, budget=parse_budget(budget, inst.budget),
                             threshold=threshold, engine=engine, tie_break=not no_tie_break,
-                            time_limit=time_limit, policy=policy_from_flags(policy_flags),
+                            fast_path=not no_fast_path, time_limit=time_limit, policy=policy_from_flags(policy_flags),
                             objective_options=objective_options_from(thresholds, alpha, weights,
                                                                      breakpoints, gini_form),
                             price_of_fairness=not no_price_of_fairness)

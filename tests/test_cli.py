@@ -108,3 +108,11 @@ def test_installed_console_script(korea17, tmp_path):
     assert (tmp_path / "allocation.csv").read_text() == proc.stdout
     bad = subprocess.run([str(exe), "solve", str(tmp_path / "missing")], capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_no_fast_path_gives_the_same_answer_through_the_lp(korea17):
+    fast = json.loads(run("solve", korea17, "--format", "json").output)["summary"]
+    lp = json.loads(run("solve", korea17, "--format", "json", "--no-fast-path").output)["summary"]
+    assert fast["solved_by"].startswith("water-filling") and "solved_by" not in lp
+    assert fast["objective_value"] == pytest.approx(lp["objective_value"], rel=1e-12)
+    assert fast["budget_shadow_price"] == pytest.approx(lp["budget_shadow_price"], rel=1e-9)
