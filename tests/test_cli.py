@@ -111,8 +111,8 @@ def test_installed_console_script(korea17, tmp_path):
 
 
 def test_no_fast_path_gives_the_same_answer_through_the_lp(korea17):
-    fast = json.loads(run("solve", korea17, "--format", "json").output)["summary"]
-    lp = json.loads(run("solve", korea17, "--format", "json", "--no-fast-path").output)["summary"]
+    fast = json.loads(run("solve", korea17, "--format", "json").stdout)["summary"]
+    lp = json.loads(run("solve", korea17, "--format", "json", "--no-fast-path").stdout)["summary"]
     assert fast["solved_by"].startswith("water-filling") and "solved_by" not in lp
     assert fast["objective_value"] == pytest.approx(lp["objective_value"], rel=1e-12)
     assert fast["budget_shadow_price"] == pytest.approx(lp["budget_shadow_price"], rel=1e-9)
