@@ -182,6 +182,12 @@ def load_instance(folder: str | Path) -> Instance:
         check_extensions(folder, meta, list(frame["region_id"]), problems, regions=frame)
     if problems:
         raise InputError(problems)
+    spread = _need_spread(frame)
+    if spread > 1e7:
+        # one money scale serves ~7 orders of magnitude at HiGHS's 1e-7 tolerances; beyond
+        # that the post-solve check may reject a solution (it never reports a wrong one)
+        notices.append(f"{csv_path}: fiscal_need spans {spread:.0e}x (largest/smallest); the LP is "
+                       "badly scaled and HiGHS may fail the post-solve check")
     return Instance(
         path=folder, name=name or folder.name, unit=unit or "", budget=float(budget),
         threshold=float(threshold), regions=frame, description=description, year=year,
@@ -190,6 +196,11 @@ def load_instance(folder: str | Path) -> Instance:
         sha256=file_digest(folder, [p.name for p in folder.iterdir() if p.is_file()
                                     and p.suffix in (".toml", ".csv")]),
         raw_toml=meta)
+
+
+def _need_spread(frame: pd.DataFrame) -> float:
+    need = frame["fiscal_need"].to_numpy(dtype=float) if len(frame) else np.ones(1)
+    return float(need.max() / need.min()) if need.min() > 0 else float("inf")
 
 
 def _parse_regions(cf: str, header: list[str], rows: list[tuple[int, list[str]]],

@@ -118,3 +118,19 @@ def test_cli_bad_options_exit_2(toy3, tmp_path):
         assert res.exit_code == 2, args
         assert "Traceback" not in res.output
         assert not (tmp_path / "o").exists()
+
+
+def test_badly_scaled_needs_get_a_notice_and_never_a_wrong_answer(tmp_path):
+    from click.testing import CliRunner as Runner
+
+    rows = [{"region_id": "a", "name": "A", "population": 1000000, "own_revenue": 3e13, "fiscal_need": 4e13},
+            {"region_id": "b", "name": "B", "population": 20, "own_revenue": 1e6, "fiscal_need": 9e12},
+            {"region_id": "c", "name": "C", "population": 5, "own_revenue": 0.5, "fiscal_need": 1}]
+    folder = write_instance(tmp_path / "i", rows, budget=5e13, threshold=0.9)
+    inst = load_instance(folder)
+    assert any("fiscal_need spans 4e+13x" in n for n in inst.notices)
+    res = Runner().invoke(main, ["solve", str(folder), "-o", "min-cost"])
+    # either a solution that passed the check on the original data, or an honest exit 1
+    assert res.exit_code in (0, 1) and "Traceback" not in res.output
+    if res.exit_code == 1:
+        assert "fails the check on the original data" in res.output
