@@ -23,7 +23,7 @@ from models.lp import LinearProgram
 from optimizer.certify import certify
 from optimizer.fairness_solve import Run
 from optimizer.highs import LPSolution
-from optimizer.waterfill import leximin_fill, water_fill
+from optimizer.waterfill import knapsack_shortfall, leximin_fill, water_fill
 
 FAST_OBJECTIVES = ("maxmin", "leximin")
 
@@ -74,10 +74,48 @@ def _solution(lp: LinearProgram, x: np.ndarray, y: np.ndarray, z: float, seconds
                       col_dual=col_dual, seconds=seconds, iterations=0, algorithm="water-filling")
 
 
+def _shortfall_run(data: RegionData, build: Callable[[RegionData, str], LinearProgram]) -> Run | None:
+    """min-shortfall on the bare core: the fractional knapsack and its duals, certified."""
+    t0 = time.perf_counter()
+    lp = build(data, "min-shortfall")
+    build_seconds = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    lay = _layout(lp)
+    if set(lay) != {"transfer", "shortfall", "rows:budget", "rows:threshold"}:
+        return None
+    d = data
+    t, rho = knapsack_shortfall(d.own, d.need, d.weight, d.threshold, d.t_min, d.t_max, d.budget)
+    level = (d.own + t) / d.need
+    s = np.maximum(0.0, d.threshold - level)
+    x = np.zeros(lp.num_col)
+    x[lay["transfer"]] = t
+    x[lay["shortfall"]] = s
+    y = np.zeros(lp.num_row)
+    y[lay["rows:budget"]] = -rho
+    tight = np.abs(level + s - d.threshold) <= 1e-12 * np.maximum(1.0, d.threshold)
+    tau = np.where(s > 0, d.weight, np.where(tight, np.minimum(d.weight, rho * d.need), 0.0))
+    y[lay["rows:threshold"]] = tau
+    cert = certify(lp, x, y)
+    if not cert.ok:
+        return None
+    first = _solution(lp, x, y, float(np.dot(d.weight, s)), time.perf_counter() - t1)
+    first.algorithm = "fractional knapsack"
+    info = {"solved_by": "fractional knapsack, certified optimal for the LP (optimizer/fastpath.py)",
+            "certificate": {"primal_violation": cert.primal_violation, "dual_violation": cert.dual_violation}}
+    # least spending among optima: with rho > 0 every optimum spends the budget (the
+    # budget row's dual is nonzero); with rho = 0 the knapsack spends only what closes gaps
+    return Run(first, first, lay, build_seconds, info)
+
+
 def fast_core_run(data: RegionData, objective: str, build: Callable[[RegionData, str], LinearProgram],
                   hard: bool, has_policies: bool) -> Run | None:
-    """A certified closed-form Run for maxmin / leximin, or None when it does not apply."""
-    if objective not in FAST_OBJECTIVES or not hard or has_policies:
+    """A certified closed-form Run for maxmin / leximin / min-shortfall, or None when it
+    does not apply."""
+    if has_policies:
+        return None
+    if objective == "min-shortfall" and "shortfall_cap" not in data.options:
+        return _shortfall_run(data, build)
+    if objective not in FAST_OBJECTIVES or not hard:
         return None
     t0 = time.perf_counter()
     lp = build(replace(data, options={**data.options, "soft_thresholds": False}), "maxmin")

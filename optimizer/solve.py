@@ -249,7 +249,7 @@ def _result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, diag: Diagnosis,
     value = first.objective * (scale if money else 1.0)
     floor = float(first.x[layout["floor"]][0]) if "floor" in layout else None
     thr_dual = first.row_dual[layout["rows:threshold"]] * (scale if money else 1.0)
-    budget_dual = float(first.row_dual[layout["rows:budget"]][0]) * (1.0 if money else 1.0 / scale)
+    budget_dual = float(first.row_dual[layout["rows:budget"]][0]) * (1.0 if money else 1.0 / scale) + 0.0
     base_unit, factor = unit_per_capita(inst.unit)
     alloc = pd.DataFrame({
         # .array: no index alignment and no string re-conversion (a third of a small solve)

@@ -114,3 +114,31 @@ def max_mean_fill(own: np.ndarray, need: np.ndarray, weight: np.ndarray, thresho
     t = c.copy()
     t[order] += give_sorted
     return float(np.dot(weight, (own + t) / need))
+
+
+def knapsack_shortfall(own: np.ndarray, need: np.ndarray, weight: np.ndarray, threshold: np.ndarray,
+                       t_min: np.ndarray, t_max: np.ndarray, budget: float) -> tuple[np.ndarray, float]:
+    """min sum_r w_r max(0, theta_r - L_r) within the budget: a fractional knapsack.
+
+    After the forced t_min, a unit of money given to region r cuts its shortfall by 1/n_r,
+    worth w_r/n_r, until its gap closes (or t_max). Fill by w_r/n_r, largest first (ties by
+    index). Returns (transfers, rho): rho is the marginal worth w/n of the last region
+    funded when the budget runs out, 0 when every gap that can close does (least spending).
+    """
+    t = t_min.astype(float).copy()
+    left = budget - float(t.sum())
+    room = np.clip(np.minimum(threshold * need - own - t, t_max - t), 0.0, None)
+    order = np.lexsort((np.arange(own.shape[0]), -(weight / need)))
+    room_sorted = room[order]
+    before = np.concatenate([[0.0], np.cumsum(room_sorted)[:-1]])
+    give = np.clip(left - before, 0.0, room_sorted)
+    t[order] += give
+    partial = np.flatnonzero((give > 0) & (give < room_sorted))
+    short = left < float(room_sorted.sum())
+    if not short:
+        return t, 0.0
+    # the budget runs out inside region order[k]'s room (or exactly at a boundary)
+    k = int(partial[0]) if partial.size else int(np.searchsorted(np.cumsum(room_sorted), left, side="left"))
+    k = min(k, len(order) - 1)
+    r = order[k]
+    return t, float(weight[r] / need[r])
