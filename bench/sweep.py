@@ -61,14 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("bench/sweep.md"))
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--points", type=int, default=20)
-    ap.add_argument("--objectives", default="min-shortfall,maxmin-lp,maxmin")
+    ap.add_argument("--objectives", default="min-shortfall-lp,min-shortfall,maxmin-lp,maxmin")
     args = ap.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = _instance(Path(tmp), args.n)
         for name in args.objectives.split(","):
-            fast_path = name != "maxmin-lp"
-            obj = "maxmin" if name == "maxmin-lp" else name
+            fast_path = not name.endswith("-lp")
+            obj = name[:-3] if name.endswith("-lp") else name
             r = measure(folder, obj, fast_path, args.points)
             rows.append(r)
             print(r, flush=True)

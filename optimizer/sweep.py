@@ -86,7 +86,9 @@ def choose_mode(inst: Instance, objective: str, fast_path: bool = True,
     spec = get_objective(objective)
     pr = policy_round(inst)
     fopts = parse_objective_options({**inst.objective_options, **(objective_options or {})})
-    if objective in FAST_OBJECTIVES and fast_path and not pr.active and fopts.get("thresholds", "hard") == "hard":
+    closed_form = (objective in FAST_OBJECTIVES and fopts.get("thresholds", "hard") == "hard"
+                   or objective == "min-shortfall")
+    if closed_form and fast_path and not pr.active:
         return "fast-path"
     if (spec.driver != "lp" or objective in REBUILD_ONLY or pr.active or inst.applied
             or (not spec.soft_thresholds and fopts.get("thresholds", "hard") != "hard")):

@@ -30,7 +30,8 @@ def gen500(tmp_path_factory) -> Path:
 
 
 CASES = [("maxmin", True, "fast-path"), ("maxmin", False, "persistent"),
-         ("min-shortfall", True, "persistent"), ("min-cost", True, "persistent")]
+         ("min-shortfall", True, "fast-path"), ("min-shortfall", False, "persistent"),
+         ("min-cost", True, "persistent")]
 
 
 @pytest.mark.parametrize("objective,fast_path,mode", CASES)
