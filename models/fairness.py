@@ -221,14 +221,19 @@ def owa_cut(d: RegionData, order: np.ndarray) -> np.ndarray:
     return h
 
 
-def owa_order(d: RegionData) -> np.ndarray:
-    o = option(d, "owa_order")
+def _chain_order(d: RegionData, key: str) -> np.ndarray:
+    """The ordering of a chain form (option ``key``; default: by level before)."""
+    o = option(d, key)
     if o is None:
         return np.argsort(d.own / d.need, kind="stable")
     o = np.asarray(o, dtype=np.int64)
     if o.shape != (d.n,) or not np.array_equal(np.sort(o), np.arange(d.n)):
-        raise ValueError("owa_order must be a permutation of the regions")
+        raise ValueError(f"{key} must be a permutation of the regions")
     return o
+
+
+def owa_order(d: RegionData) -> np.ndarray:
+    return _chain_order(d, "owa_order")
 
 
 def _owa_chain(m: pyo.ConcreteModel, d: RegionData) -> None:
@@ -437,14 +442,7 @@ def gini_cut(d: RegionData, order: np.ndarray) -> np.ndarray:
 
 
 def gini_order(d: RegionData) -> np.ndarray:
-    """The ordering of the chain form (option ``gini_order``; default: by level before)."""
-    o = option(d, "gini_order")
-    if o is None:
-        return np.argsort(d.own / d.need, kind="stable")
-    o = np.asarray(o, dtype=np.int64)
-    if o.shape != (d.n,) or not np.array_equal(np.sort(o), np.arange(d.n)):
-        raise ValueError("gini_order must be a permutation of the regions")
-    return o
+    return _chain_order(d, "gini_order")
 
 
 def min_gini(m: pyo.ConcreteModel, d: RegionData) -> None:

@@ -59,6 +59,10 @@ class LinearProgram:
     def has_row_block(self, name: str) -> bool:
         return any(b.name == name for b in self.row_blocks)
 
+    def layout(self) -> dict[str, slice]:
+        """Column blocks by name, row blocks as "rows:<name>": how results are read back."""
+        return {b.name: b.slice for b in self.col_blocks} | {"rows:" + b.name: b.slice for b in self.row_blocks}
+
 
 def _find(blocks: list[Block], name: str) -> Block:
     for b in blocks:

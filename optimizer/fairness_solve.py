@@ -110,9 +110,6 @@ def resolve_thresholds(spec: ObjectiveSpec, mode: str | None, hard_feasible: boo
 
 # --- helpers --------------------------------------------------------------------
 
-def _layout(lp: LinearProgram) -> dict[str, slice]:
-    return {b.name: b.slice for b in lp.col_blocks} | {"rows:" + b.name: b.slice for b in lp.row_blocks}
-
 
 def _scaled_highs(lp: LinearProgram, algorithm: str, time_limit: float | None, basis) -> tuple[highspy.Highs, float]:
     """A Highs holding ``lp`` with its costs scaled to max |c| = 1 and tight tolerances (the
@@ -191,7 +188,7 @@ def run_direct(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: b
     cols = (tie_cols(lp) if tie_cols is not None else lp.col_block("transfer").slice)
     first, second = solve_lp(lp, spec.algorithm, cols if spec.tie_break and tie_break else None,
                              time_limit=time_limit)
-    run = Run(first, second, _layout(lp), build_seconds)
+    run = Run(first, second, lp.layout(), build_seconds)
     if spec.name == "log-welfare" and first.status == "optimal":
         final = second if second is not None and second.status == "optimal" else first
         level = _levels(data, final.x, run.layout["transfer"])
@@ -214,7 +211,7 @@ def _leximin(data: RegionData, spec: ObjectiveSpec, build: Build, time_limit: fl
     d = replace(data, options={**data.options, "leximin_fixed": None})
     lp = build(d, spec.name)
     build_seconds = time.perf_counter() - t0
-    lay = _layout(lp)
+    lay = lp.layout()
     tcol, zcol = lay["transfer"], lay["floor"].start
     frow = lay["rows:floor_rows"]
     thr = lay.get("rows:threshold")
@@ -396,13 +393,18 @@ def gini_chain_certificate(level: np.ndarray, w: np.ndarray, order: np.ndarray, 
     aoff = (acum - wsrt)[b0][np.cumsum(first) - 1]
     Q, A = qcum - qoff, acum - aoff
     viol = Q - A * (w_block[srt] - A)
-    bad_blocks = np.unique(bs[viol > tol])
+    return _resort_failing(order, block, ratio, bs[viol > tol])
+
+
+def _resort_failing(order: np.ndarray, block: np.ndarray, ratio: np.ndarray, failing: np.ndarray
+                    ) -> tuple[bool, np.ndarray, int]:
+    """Certificate outcome: (True, order, 0) when no tied block fails; else the failing
+    blocks re-sorted by q / w ascending (regions the duals push up go later)."""
+    bad_blocks = np.unique(failing)
     if bad_blocks.size == 0:
         return True, order, 0
-    # re-sort the failing blocks by q / w ascending (regions that the duals push up go later)
-    bad = np.isin(block, bad_blocks)
-    key = np.where(bad, ratio, 0.0)
-    pos = np.lexsort((np.arange(n), key, block))
+    key = np.where(np.isin(block, bad_blocks), ratio, 0.0)
+    pos = np.lexsort((np.arange(order.shape[0]), key, block))
     return False, order[pos], int(bad_blocks.size)
 
 
@@ -557,7 +559,7 @@ def _min_gini(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: bo
         d = replace(d, options={**d.options, "gini_order": fm.gini_order(d)})
     lp = build(d, spec.name)
     build_seconds = time.perf_counter() - t0
-    lay = _layout(lp)
+    lay = lp.layout()
     tcol = lay["transfer"]
     n_col = lp.num_col
     w, inv = d.weight, 1.0 / d.need
@@ -754,13 +756,7 @@ def ordered_chain_certificate(level: np.ndarray, w: np.ndarray, order: np.ndarra
     A = np.cumsum(wsrt) - (np.cumsum(wsrt) - wsrt)[b0][grp]
     e = end[srt]
     viol = Y - (G(e) - G(e - A))
-    bad_blocks = np.unique(bs[viol > tol])
-    if bad_blocks.size == 0:
-        return True, order, 0
-    bad = np.isin(block, bad_blocks)
-    key = np.where(bad, ratio, 0.0)
-    pos = np.lexsort((np.arange(n), key, block))
-    return False, order[pos], int(bad_blocks.size)
+    return _resort_failing(order, block, ratio, bs[viol > tol])
 
 
 def _owa_chain(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: bool,
@@ -770,7 +766,7 @@ def _owa_chain(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: b
     d = replace(data, options={**data.options, "owa_order": fm.owa_order(data)})
     lp = build(d, spec.name)
     build_seconds = time.perf_counter() - t0
-    lay = _layout(lp)
+    lay = lp.layout()
     tcol = lay["transfer"]
     w = d.weight
     V = fm.owa_V(d)

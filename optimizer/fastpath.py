@@ -28,9 +28,6 @@ from optimizer.waterfill import knapsack_shortfall, leximin_fill, water_fill
 FAST_OBJECTIVES = ("maxmin", "leximin")
 
 
-def _layout(lp: LinearProgram) -> dict[str, slice]:
-    return {b.name: b.slice for b in lp.col_blocks} | {"rows:" + b.name: b.slice for b in lp.row_blocks}
-
 
 def _candidate_duals(lp: LinearProgram, lay: dict[str, slice], d: RegionData, t: np.ndarray,
                      z: float) -> list[np.ndarray]:
@@ -80,7 +77,7 @@ def _shortfall_run(data: RegionData, build: Callable[[RegionData, str], LinearPr
     lp = build(data, "min-shortfall")
     build_seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
-    lay = _layout(lp)
+    lay = lp.layout()
     if set(lay) != {"transfer", "shortfall", "rows:budget", "rows:threshold"}:
         return None
     d = data
@@ -121,7 +118,7 @@ def fast_core_run(data: RegionData, objective: str, build: Callable[[RegionData,
     lp = build(replace(data, options={**data.options, "soft_thresholds": False}), "maxmin")
     build_seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
-    lay = _layout(lp)
+    lay = lp.layout()
     wf = water_fill(data.own, data.need, data.threshold, data.t_min, data.t_max, data.budget)
     x = np.zeros(lp.num_col)
     x[lay["transfer"]] = wf.transfer

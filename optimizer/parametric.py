@@ -34,9 +34,6 @@ from optimizer.waterfill import water_fill
 MAX_STEPS = 60
 
 
-def _layout(lp: LinearProgram) -> dict[str, slice]:
-    return {b.name: b.slice for b in lp.col_blocks} | {"rows:" + b.name: b.slice for b in lp.row_blocks}
-
 
 def solve_level_lp(h: highspy.Highs, lp: LinearProgram, zc: int, brow: int, lo: float, z0: float
                    ) -> tuple[LPSolution, int] | None:
@@ -119,7 +116,7 @@ def parametric_maxmin_run(data: RegionData, build: Callable[[RegionData, str], L
     t0 = time.perf_counter()
     lp = build(replace(data, options={**data.options, "soft_thresholds": False}), "maxmin")
     build_seconds = time.perf_counter() - t0
-    lay = _layout(lp)
+    lay = lp.layout()
     if "floor" not in lay or "rows:budget" not in lay:
         return None
     zc, brow = lay["floor"].start, lay["rows:budget"].start

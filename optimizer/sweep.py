@@ -36,7 +36,7 @@ from models.build import build_lp
 from models.objectives import get_objective
 from optimizer.diagnose import diagnose
 from optimizer.errors import EqualizeError, InfeasibleError, SolverError, UsageError
-from optimizer.fairness_solve import _layout, add_fairness_summary, parse_objective_options, resolve_thresholds
+from optimizer.fairness_solve import add_fairness_summary, parse_objective_options, resolve_thresholds
 from optimizer.fastpath import FAST_OBJECTIVES
 from optimizer.highs import budget_binds_for_every_optimum, _read, make_highs, to_highs_lp
 from optimizer.instance import Instance
@@ -123,7 +123,7 @@ class _Persistent:
         t0 = time.perf_counter()
         self.lp = build_lp(data, spec.name)
         self.build_seconds = time.perf_counter() - t0
-        self.layout = _layout(self.lp)
+        self.layout = self.lp.layout()
         self.h = make_highs("simplex")
         # Devex pricing: dual steepest edge recomputes its weights (one BTRAN per row) on
         # every warm start, which cost more than the few hundred pivots between points.
