@@ -121,11 +121,9 @@ def budget_binds_for_every_optimum(lp: LinearProgram, first: LPSolution, cols) -
         return False
     if abs(first.row_activity[row] - lp.row_upper[row]) > 1e-9 * max(1.0, abs(lp.row_upper[row])):
         return False
-    csr_row = lp.A[[row], :].tocoo() if hasattr(lp.A, "tocoo") else None
-    if csr_row is None:
-        return False
+    budget_row = lp.A[[row], :].tocoo()
     want = np.arange(cols.start or 0, cols.stop)
-    return bool(np.array_equal(np.sort(csr_row.col), want) and np.all(csr_row.data == 1.0))
+    return bool(np.array_equal(np.sort(budget_row.col), want) and np.all(budget_row.data == 1.0))
 
 
 def solve_lp(lp: LinearProgram, algorithm: str = "simplex", tie_break_cols: slice | np.ndarray | None = None,
