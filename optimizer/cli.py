@@ -88,7 +88,7 @@ def main() -> None:
 @click.option("--no-tie-break", is_flag=True, help="Skip the second solve that picks the least "
               "total transfer among optimal splits.")
 @click.option("--time-limit", type=float, help="HiGHS time limit in seconds.")
-@click.option("--no-fast-path", is_flag=True, help="maxmin/leximin: always solve the LP with HiGHS "
+@click.option("--no-fast-path", is_flag=True, help="maxmin/leximin/min-shortfall/min-gini: always solve the LP with HiGHS "
               "instead of the certified closed form / fixed-level LPs (same answer, slower).")
 @scenario_options
 @policy_options

@@ -22,7 +22,7 @@ from models.data import RegionData
 from models.lp import LinearProgram
 from models.objectives import ObjectiveSpec
 from optimizer.errors import SolverError, UsageError
-from optimizer.metrics import price_of_fairness, total_shortfall
+from optimizer.metrics import pairwise_sum, price_of_fairness, total_shortfall  # noqa: F401 (re-exported)
 from optimizer.highs import LPSolution, _read, make_highs, solve_lp, to_highs_lp
 
 Build = Callable[[RegionData, str], LinearProgram]
@@ -343,15 +343,6 @@ def _leximin(data: RegionData, spec: ObjectiveSpec, build: Build, time_limit: fl
 
 
 # --- min-gini -------------------------------------------------------------------
-
-def pairwise_sum(level: np.ndarray, w: np.ndarray) -> float:
-    """P(L) = sum_{i<j} w_i w_j |L_i - L_j| in O(n log n)."""
-    order = np.argsort(level, kind="stable")
-    ws, xs = w[order], level[order]
-    before = np.cumsum(ws) - ws
-    after = ws.sum() - before - ws
-    return float(np.dot(ws * xs, before - after))
-
 
 def gini_chain_certificate(level: np.ndarray, w: np.ndarray, order: np.ndarray, nu: np.ndarray,
                            tol: float) -> tuple[bool, np.ndarray, int]:
@@ -709,6 +700,11 @@ def _min_gini(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: bo
     level = _levels(d, (second or first).x, tcol)
     gini = pairwise_sum(level, w) / float(np.dot(w, level))
     first.objective = gini
+    # duals as d Gini / d rhs: the LP's are those of sigma (P - G* mu) (costs scaled to max
+    # |c| = 1); by the envelope theorem dG*/db = (dual of P - G* mu) / mu
+    cmax = float(np.abs(lp.cost).max()) if lp.num_col else 0.0
+    per = (cmax if cmax > 0 else 1.0) / float(np.dot(w, level))
+    first.row_dual, first.col_dual = first.row_dual * per, first.col_dual * per
     info = {"gini_form": form, "gini_dinkelbach_steps": steps, "gini_lps": lps, "gini_lambda": lam}
     if chain:
         info["gini_reorders"] = reorders

@@ -20,9 +20,12 @@ import numpy as np
 
 from models.data import RegionData
 from models.lp import LinearProgram
+import models.fairness as fm
 from optimizer.certify import certify
-from optimizer.fairness_solve import Run
+from optimizer.fairness_solve import GINI_CERT_TOL, Run, gini_bare_certificate
+from optimizer.gini_decompose import min_gini_bare
 from optimizer.highs import LPSolution
+from optimizer.metrics import pairwise_sum
 from optimizer.waterfill import knapsack_shortfall, leximin_fill, water_fill
 
 FAST_OBJECTIVES = ("maxmin", "leximin")
@@ -104,6 +107,63 @@ def _shortfall_run(data: RegionData, build: Callable[[RegionData, str], LinearPr
     return Run(first, first, lay, build_seconds, info)
 
 
+def _gini_run(data: RegionData, build: Callable[[RegionData, str], LinearProgram]) -> Run | None:
+    """min-gini on the bare core (hard thresholds): Dinkelbach over the threshold
+    decomposition (optimizer/gini_decompose.py), accepted only if the bare-core KKT test
+    (``gini_bare_certificate``) proves the levels optimal; the LP of record is then the
+    chain LP over the order of those levels, at lambda = G*."""
+    d = data
+    if d.options.get("gini_form", "auto") != "auto" or d.n < 2:
+        return None
+    t0 = time.perf_counter()
+    lo = np.maximum((d.own + d.t_min) / d.need, d.threshold)
+    hi = (d.own + d.t_max) / d.need
+    if np.any(lo > hi) or float(np.dot(d.need, lo) - d.own.sum()) > d.budget * (1 + 1e-12) + 1e-12:
+        return None                       # infeasible: the LP path reports it
+    sol = min_gini_bare(d.weight, d.need, d.own, lo, hi, d.budget, lo)
+    level = sol.level
+    order = np.lexsort((np.arange(d.n), level))
+    t = np.clip(level * d.need - d.own, d.t_min, d.t_max)
+    spent = float(t.sum())
+    gscale = float(np.abs(fm.gini_cut(d, order)).max()) + float(d.weight.max())
+    ok, _, _, lam_b, _ = gini_bare_certificate(
+        level, d.weight, d.need, lo, hi, spent >= d.budget * (1 - 1e-9), sol.lam, sol.lam_b, order,
+        GINI_CERT_TOL * gscale)
+    if not ok:
+        return None
+    solve_seconds = time.perf_counter() - t0
+    tb = time.perf_counter()
+    lp = build(replace(d, options={**d.options, "gini_form": "chain", "gini_lambda": sol.lam,
+                                    "gini_order": order}), "min-gini")
+    build_seconds = time.perf_counter() - tb
+    lay = lp.layout()
+    if not set(lay) <= {"transfer", "rows:budget", "rows:threshold", "rows:gini_chain"}:
+        return None                       # not the bare chain LP: let the LP path decide
+    x = np.zeros(lp.num_col)
+    x[lay["transfer"]] = t
+    if certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-7:
+        return None
+    mu = float(np.dot(d.weight, level))
+    gini = pairwise_sum(level, d.weight) / mu
+    # duals, reported as d Gini / d rhs: the budget's is -lam_B / mu (envelope theorem on
+    # P - G* mu); threshold duals are not unique inside tied blocks and are not computed
+    y = np.zeros(lp.num_row)
+    y[lay["rows:budget"]] = -lam_b / mu
+    if "rows:threshold" in lay:
+        y[lay["rows:threshold"]] = np.nan
+    first = LPSolution(status="optimal", objective=gini, x=x, row_activity=lp.A @ x, row_dual=y,
+                       col_dual=np.full(lp.num_col, np.nan), seconds=solve_seconds, iterations=0,
+                       algorithm="threshold decomposition")
+    info = {"solved_by": "Dinkelbach over the threshold decomposition, certified by the bare-core "
+                         "KKT test (optimizer/gini_decompose.py)",
+            "gini_form": "decomposition", "gini_dinkelbach_steps": sol.dinkelbach_steps,
+            "gini_inner_solves": sol.inner_solves, "gini_lps": 0, "gini_lambda": sol.lam,
+            "gini_certificate": "bare-core KKT",
+            "duals": "budget: d Gini / d budget; threshold duals not computed on this path "
+                     "(not unique inside tied blocks; --no-fast-path gives the chain LP's)"}
+    return Run(first, first, lay, build_seconds, info)
+
+
 def fast_core_run(data: RegionData, objective: str, build: Callable[[RegionData, str], LinearProgram],
                   hard: bool, has_policies: bool) -> Run | None:
     """A certified closed-form Run for maxmin / leximin / min-shortfall, or None when it
@@ -112,6 +172,8 @@ def fast_core_run(data: RegionData, objective: str, build: Callable[[RegionData,
         return None
     if objective == "min-shortfall" and "shortfall_cap" not in data.options:
         return _shortfall_run(data, build)
+    if objective == "min-gini" and hard:
+        return _gini_run(data, build)
     if objective not in FAST_OBJECTIVES or not hard:
         return None
     t0 = time.perf_counter()

@@ -42,6 +42,15 @@ def gini(x: np.ndarray, w: np.ndarray) -> float:
     return float(np.dot(ws * xs, 2 * F - ws - 1) / mu)
 
 
+def pairwise_sum(level: np.ndarray, w: np.ndarray) -> float:
+    """P(L) = sum_{i<j} w_i w_j |L_i - L_j| in O(n log n) (unnormalised weights)."""
+    order = np.argsort(level, kind="stable")
+    ws, xs = w[order], level[order]
+    before = np.cumsum(ws) - ws
+    after = ws.sum() - before - ws
+    return float(np.dot(ws * xs, before - after))
+
+
 def theil(x: np.ndarray, w: np.ndarray) -> float:
     w = _norm(w)
     mu = float(np.dot(w, x))

@@ -1,0 +1,245 @@
+"""min-gini on the bare core without LPs: Dinkelbach over a combinatorial inner solve.
+
+The LP of record (models/fairness.py, ``min_gini``) minimises ``P(L) - lam mu(L)`` with
+``P(L) = sum_{i<j} w_i w_j |L_i - L_j|`` (Dinkelbach; lam -> G* = min P / mu). On the bare
+core (budget row, transfer bounds, hard thresholds, nothing else) the feasible set in
+level space is a box ``lo <= L <= hi`` and one row ``sum_r n_r L_r <= C``. Dualising that
+row with ``lam_B >= 0`` leaves
+
+    min_{lo <= L <= hi}  P(L) + sum_r c_r L_r,     c_r = lam_B n_r - lam w_r,
+
+total variation on the complete graph with weights ``w_i w_j``. Its level sets
+``S_t = {r : L_r > t}`` solve independent cut problems (threshold decomposition):
+``min W(S) (W_R - W(S)) + c(S)`` over ``S`` containing the regions forced up
+(``lo_r > t``) and none forced down (``hi_r <= t``). The cut term depends on ``W(S)``
+only and is concave in it, so for fixed ``W(S)`` the best free part is a fractional
+knapsack and the minimum is at a prefix of the free regions sorted by ``c_r / w_r``
+ascending, i.e. by ``rho_r = n_r / w_r`` (for lam_B > 0): the same order for every t and
+every subproblem, because the pairs a subproblem has with the regions outside it add
+``w_r (W_below - W_above)`` to ``c_r``, a constant times w_r. Optimal levels are
+breakpoints ``{lo_r, hi_r}`` (an LP vertex), so the decomposition algorithm (cut at the
+middle breakpoint, recurse on both sides, all subproblems of a depth at once) needs
+``ceil(log2 #breakpoints)`` vectorised rounds: O(n log n).
+
+The budget row: the spend of the least minimiser is a non-increasing step function of
+lam_B; bisection brackets its jump over C, and the two minimisers either side (both
+minimisers at the jump) are mixed to spend exactly C (KKT with that lam_B). The result is
+*not trusted*: the caller accepts it only if ``gini_bare_certificate`` (an exact test of
+the KKT conditions of the LP of record, docs/objectives.md) holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizer.metrics import pairwise_sum
+
+
+def cut_order(w: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Regions by rho = n / w ascending (index on ties); zero weights last."""
+    rho = np.where(w > 0, need / np.where(w > 0, w, 1.0), np.inf)
+    return np.lexsort((np.arange(w.size), rho))
+
+
+def lagrangian_levels(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray, lam: float,
+                      lam_b: float, rank: np.ndarray, grid: "Grid | None" = None) -> np.ndarray:
+    """The least minimiser of ``P(L) + sum_r (lam_b n_r - lam w_r) L_r`` over the box
+    (``hi`` finite). ``rank[r]`` is r's position in ``cut_order``."""
+    g = grid if grid is not None else Grid.of(lo, hi, rank)
+    n = w.size
+    # everything below lives in cut order; groups stay contiguous and in cut order inside
+    perm = g.perm.copy()
+    wp, lo_i, hi_i = w[perm], g.lo_i[perm], g.hi_i[perm]
+    cp0 = (lam_b * need - lam * w)[perm]
+    a = np.zeros(n, dtype=np.int64)                 # each region's interval [a, b] of values
+    b = np.full(n, g.values.size - 1, dtype=np.int64)
+    w_tot = float(w.sum())
+    scale = float(np.abs(cp0).max()) * max(1.0, float(np.abs(g.values).max())) + w_tot * w_tot
+    tol = 1e-13 * scale
+    pos = np.arange(n)
+    while True:
+        active = a < b
+        if not active.any():
+            break
+        new_grp = np.concatenate([[True], a[1:] != a[:-1]])
+        starts = np.flatnonzero(new_grp)
+        gid = np.cumsum(new_grp) - 1
+        w_grp = np.add.reduceat(wp, starts)
+        w_below = (np.cumsum(w_grp) - w_grp)[gid]
+        w_r = w_grp[gid]
+        cp = cp0 + wp * (2.0 * w_below + w_r - w_tot)   # pairs with the regions outside: below - above
+        m = (a + b) // 2                                  # cut between values[m] and values[m + 1]
+        forced_in = active & (lo_i > m)
+        free = active & ~forced_in & (hi_i > m)
+        wf = np.add.reduceat(np.where(forced_in, wp, 0.0), starts)[gid]
+        cf = np.add.reduceat(np.where(forced_in, cp, 0.0), starts)[gid]
+        fw, fc = np.where(free, wp, 0.0), np.where(free, cp, 0.0)
+        cw_all, cc_all = np.cumsum(fw), np.cumsum(fc)
+        s_w = wf + cw_all - (cw_all - fw)[starts][gid]
+        val = np.where(free, s_w * (w_r - s_w) + cf + cc_all - (cc_all - fc)[starts][gid], np.inf)
+        val0 = wf * (w_r - wf) + cf                       # the empty prefix
+        best = np.minimum(np.minimum.reduceat(val, starts)[gid], val0)
+        take0 = val0 <= best + tol
+        # the least minimiser: the shortest prefix within tol of the minimum
+        end = np.minimum.reduceat(np.where(free & (val <= best + tol), pos, n), starts)[gid]
+        in_s = active & (forced_in | (free & (pos <= end) & ~take0))
+        out_s = active & ~in_s
+        # stable partition of each group: the part below the cut first, then the part above
+        c_out = np.cumsum(out_s)
+        n_out_before = (c_out - out_s)[starts][gid]
+        n_out = np.add.reduceat(out_s.astype(np.int64), starts)[gid]
+        c_in = np.cumsum(in_s)
+        n_in_before = (c_in - in_s)[starts][gid]
+        grp_start = starts[gid]
+        new_pos = np.where(out_s, grp_start + (c_out - 1 - n_out_before),
+                           np.where(in_s, grp_start + n_out + (c_in - 1 - n_in_before), pos))
+        a = np.where(in_s, m + 1, a)
+        b = np.where(out_s, m, b)
+        inv = np.empty(n, dtype=np.int64)
+        inv[new_pos] = pos
+        perm, wp, lo_i, hi_i, cp0, a, b = perm[inv], wp[inv], lo_i[inv], hi_i[inv], cp0[inv], a[inv], b[inv]
+    level = np.empty(n)
+    level[perm] = g.values[a]
+    return level
+
+
+@dataclass(frozen=True)
+class Grid:
+    """What the inner solve reuses: the candidate levels and the regions in cut order."""
+    values: np.ndarray
+    lo_i: np.ndarray
+    hi_i: np.ndarray
+    perm: np.ndarray
+
+    @staticmethod
+    def of(lo: np.ndarray, hi: np.ndarray, rank: np.ndarray) -> "Grid":
+        values = np.unique(np.concatenate([lo, hi]))
+        return Grid(values, np.searchsorted(values, lo), np.searchsorted(values, hi),
+                    np.argsort(rank, kind="stable"))
+
+
+@dataclass
+class GiniSolution:
+    level: np.ndarray
+    lam: float          # Dinkelbach parameter at which ``level`` minimises P - lam mu
+    lam_b: float        # the budget row's multiplier (0: budget slack)
+    dinkelbach_steps: int
+    inner_solves: int
+
+
+def _spend(need: np.ndarray, level: np.ndarray, base: float) -> float:
+    return float(np.dot(need, level)) - base
+
+
+def budget_bounded(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray, cap: float,
+                   base: float, lam: float, grid: Grid, lam_b_hint: float | None = None,
+                   rtol: float = 0.0, hint_step: float = 1e-3) -> tuple[np.ndarray, float, int]:
+    """min P - lam mu over the box and ``sum n L - base <= cap``.
+
+    The dual function ``g(lam_B) = min_L P - lam mu + lam_B (spend(L) - cap)`` is concave
+    piecewise linear; each least minimiser L gives a supporting line of slope
+    spend(L) - cap. Bracket the maximiser between a minimiser that overspends (lam_lo) and
+    one that fits (lam_hi), then intersect their two lines: at the crossing lam* either a
+    third minimiser beats both (it replaces the bracket end on its side) or both minimise
+    there, and mixing them to spend exactly ``cap`` is optimal (KKT with lam_B = lam*).
+    Finite: every step removes a piece of g. With ``rtol > 0`` the search stops once the
+    bracket is that narrow (the mix is then feasible, not necessarily optimal: the loose
+    Dinkelbach steps use it)."""
+    rank_args = (w, need, lo, hi, lam)
+
+    def solve(lb: float) -> tuple[np.ndarray, float]:
+        lev = lagrangian_levels(*rank_args, lb, None, grid)
+        return lev, _spend(need, lev, base)
+
+    def f0(lev: np.ndarray) -> float:
+        return pairwise_sum(lev, w) - lam * float(np.dot(w, lev))
+
+    solves = 0
+    lam_lo = lev_lo = s_lo = None
+    if lam_b_hint:     # bracket the previous multiplier closely, widening geometrically
+        step = hint_step
+        lam_hi = lam_b_hint * (1 + step)
+        lev_hi, s_hi = solve(lam_hi)
+        solves += 1
+        while s_hi <= cap and lam_lo is None:
+            trial = lam_b_hint * (1 - step) if step < 0.5 else 0.0
+            lev, s = solve(trial)
+            solves += 1
+            if s > cap:
+                lam_lo, lev_lo, s_lo = trial, lev, s
+            elif trial == 0.0:
+                return lev, 0.0, solves                # the budget is slack
+            else:
+                lam_hi, lev_hi, s_hi = trial, lev, s
+                step *= 4.0
+        if lam_lo is None:
+            lam_lo, lev_lo, s_lo = lam_hi, lev_hi, s_hi
+    else:
+        level0, s0 = solve(0.0)
+        solves += 1
+        if s0 <= cap * (1 + 1e-12) + 1e-12:
+            return level0, 0.0, solves
+        lam_lo, lev_lo, s_lo = 0.0, level0, s0
+        lam_hi = float(np.max(np.abs(lam * w) / need)) + 1e-300
+        lev_hi, s_hi = solve(lam_hi)
+        solves += 1
+    while s_hi > cap:                                 # grow until it fits
+        lam_lo, lev_lo, s_lo = lam_hi, lev_hi, s_hi
+        lam_hi *= 4.0
+        lev_hi, s_hi = solve(lam_hi)
+        solves += 1
+        if solves > 2000:
+            raise ArithmeticError("min-gini: no budget multiplier keeps the budget")
+    for _ in range(500):
+        f_lo, f_hi = f0(lev_lo), f0(lev_hi)
+        if s_lo <= s_hi or lam_hi - lam_lo <= rtol * lam_hi:
+            break
+        cross = (f_hi - f_lo) / (s_lo - s_hi)         # f_lo + l s_lo = f_hi + l s_hi
+        if not lam_lo < cross < lam_hi:
+            cross = 0.5 * (lam_lo + lam_hi)
+        lev, s = solve(cross)
+        solves += 1
+        line = f_lo + cross * (s_lo - cap)
+        here = f0(lev) + cross * (s - cap)
+        if here >= line - 1e-12 * (abs(line) + abs(f_lo) + abs(f_hi) + 1e-300):
+            lam_hi = cross                            # both ends minimise at cross
+            break
+        if s > cap:
+            lam_lo, lev_lo, s_lo = cross, lev, s
+        else:
+            lam_hi, lev_hi, s_hi = cross, lev, s
+    alpha = (cap - s_hi) / (s_lo - s_hi) if s_lo > s_hi else 0.0
+    level = lev_hi + min(1.0, max(0.0, alpha)) * (lev_lo - lev_hi)
+    return level, lam_hi, solves
+
+
+def min_gini_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                  budget: float, start: np.ndarray, tol: float = 1e-10, max_steps: int = 60
+                  ) -> GiniSolution:
+    """Dinkelbach: lam <- G(L_k) = P(L_k) / mu(L_k) from a feasible ``start`` until
+    ``F(lam) = P - lam mu >= -tol mu`` at the inner optimum. ``hi`` may be infinite: it is
+    clipped at what the whole budget could buy (cuts off no feasible point)."""
+    base = float(own.sum())   # spend = sum_r n_r L_r - sum_r own_r
+    spend_lo = float(np.dot(need, lo)) - base
+    hi_eff = np.minimum(hi, lo + max(0.0, budget - spend_lo) / need)
+    rank = np.empty(w.size, dtype=np.int64)
+    rank[cut_order(w, need)] = np.arange(w.size)
+    grid = Grid.of(lo, hi_eff, rank)
+    lam = pairwise_sum(start, w) / float(np.dot(w, start))
+    lam_b, steps, solves, exact, moved = None, 0, 0, False, 1e-3
+    while True:
+        level, lam_b, k = budget_bounded(w, need, lo, hi_eff, budget, base, lam, grid, lam_b,
+                                         0.0 if exact else 1e-4, min(0.1, max(1e-9, moved)))
+        solves += k
+        steps += 1
+        p, mu = pairwise_sum(level, w), float(np.dot(w, level))
+        if p <= tol * mu or steps >= max_steps or (exact and p - lam * mu >= -tol * mu):
+            return GiniSolution(level, lam, lam_b, steps, solves)   # (Gini 0 is optimal)
+        # inexact steps: any feasible L gives G(L) >= G*, so lam <- G(L) stays an upper
+        # bound; once that stalls, exact inner solves decide (F(lam) = 0 <=> lam = G*)
+        if not exact and p / mu >= lam * (1 - 1e-6):
+            exact = True
+        moved = (lam - min(lam, p / mu)) / lam if lam > 0 else 1e-3
+        lam = min(lam, p / mu)
