@@ -23,7 +23,8 @@ from models.lp import LinearProgram
 import models.fairness as fm
 from optimizer.certify import certify
 from optimizer.fairness_solve import GINI_CERT_TOL, Run, gini_bare_certificate
-from optimizer.gini_decompose import min_gini_bare
+from optimizer.cut_certificate import cut_certificate
+from optimizer.decompose import CutFunction, max_lorenz_bare, min_gini_bare
 from optimizer.highs import LPSolution
 from optimizer.metrics import pairwise_sum
 from optimizer.waterfill import knapsack_shortfall, leximin_fill, water_fill
@@ -109,7 +110,7 @@ def _shortfall_run(data: RegionData, build: Callable[[RegionData, str], LinearPr
 
 def _gini_run(data: RegionData, build: Callable[[RegionData, str], LinearProgram]) -> Run | None:
     """min-gini on the bare core (hard thresholds): Dinkelbach over the threshold
-    decomposition (optimizer/gini_decompose.py), accepted only if the bare-core KKT test
+    decomposition (optimizer.decompose.py), accepted only if the bare-core KKT test
     (``gini_bare_certificate``) proves the levels optimal; the LP of record is then the
     chain LP over the order of those levels, at lambda = G*."""
     d = data
@@ -155,12 +156,85 @@ def _gini_run(data: RegionData, build: Callable[[RegionData, str], LinearProgram
                        col_dual=np.full(lp.num_col, np.nan), seconds=solve_seconds, iterations=0,
                        algorithm="threshold decomposition")
     info = {"solved_by": "Dinkelbach over the threshold decomposition, certified by the bare-core "
-                         "KKT test (optimizer/gini_decompose.py)",
+                         "KKT test (optimizer.decompose.py)",
             "gini_form": "decomposition", "gini_dinkelbach_steps": sol.dinkelbach_steps,
             "gini_inner_solves": sol.inner_solves, "gini_lps": 0, "gini_lambda": sol.lam,
             "gini_certificate": "bare-core KKT",
             "duals": "budget: d Gini / d budget; threshold duals not computed on this path "
                      "(not unique inside tied blocks; --no-fast-path gives the chain LP's)"}
+    return Run(first, first, lay, build_seconds, info)
+
+
+def _quantile(level: np.ndarray, w: np.ndarray, beta: float) -> float:
+    """A level eta maximising beta eta - sum_r w_r (eta - L_r)+ (the beta-quantile)."""
+    order = np.argsort(level, kind="stable")
+    cum = np.cumsum(w[order])
+    k = min(int(np.searchsorted(cum, beta * cum[-1] * (1 - 1e-12))), level.size - 1)
+    return float(level[order][k])
+
+
+def _lorenz_run(data: RegionData, build: Callable[[RegionData, str], LinearProgram], objective: str) -> Run | None:
+    """owa (population slices) and cvar on the bare core: sum_k c_k Lorenz(beta_k) by the
+    threshold decomposition (optimizer/decompose.py), accepted only if ``cut_certificate``
+    proves the levels optimal; then the LP of record's point (eta_k the beta_k-quantiles,
+    e_kr = (eta_k - L_r)+) is checked feasible and its objective equal."""
+    d = data
+    if d.n < 2:
+        return None
+    if objective == "owa":
+        if fm.owa_form(d) != "slices":
+            return None
+        beta, c = fm.owa_terms(d)
+    else:
+        alpha = float(fm.option(d, "alpha"))
+        if not 0.0 < alpha <= 1.0:
+            return None                   # the LP path reports the bad option
+        beta, c = np.array([alpha]), np.array([1.0 / alpha])
+    t0 = time.perf_counter()
+    lo = np.maximum((d.own + d.t_min) / d.need, d.threshold)
+    hi = (d.own + d.t_max) / d.need
+    if np.any(lo > hi) or float(np.dot(d.need, lo) - d.own.sum()) > d.budget * (1 + 1e-12) + 1e-12:
+        return None
+    sol = max_lorenz_bare(d.weight, d.need, d.own, lo, hi, d.budget, beta, c)
+    level = sol.level
+    t = np.clip(level * d.need - d.own, d.t_min, d.t_max)
+    cert = cut_certificate(level, d.weight, d.need, lo, hi, float(t.sum()) >= d.budget * (1 - 1e-9),
+                           np.zeros(d.n), CutFunction.lorenz(float(d.weight.sum()), beta, c),
+                           lam_b_hint=sol.lam_b)
+    if not cert.ok:
+        return None
+    solve_seconds = time.perf_counter() - t0
+    tb = time.perf_counter()
+    lp = build(d, objective)
+    build_seconds = time.perf_counter() - tb
+    lay = lp.layout()
+    prefix = "owa" if objective == "owa" else "cvar"
+    if not set(lay) <= {"transfer", "rows:budget", "rows:threshold", f"{prefix}_eta", f"{prefix}_excess",
+                        f"rows:{prefix}_rows"}:
+        return None
+    x = np.zeros(lp.num_col)
+    x[lay["transfer"]] = t
+    level = (d.own + t) / d.need
+    eta = np.array([_quantile(level, d.weight, b) for b in beta])
+    x[lay[f"{prefix}_eta"]] = eta
+    x[lay[f"{prefix}_excess"]] = np.maximum(0.0, eta[:, None] - level[None, :]).ravel()
+    value = float(np.dot(lp.cost, x)) + lp.offset
+    if certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-7 or \
+            abs(value - sol.value) > 1e-9 * max(1.0, abs(value)):
+        return None
+    y = np.zeros(lp.num_row)
+    y[lay["rows:budget"]] = cert.lam_b    # d objective / d budget (solver money)
+    if "rows:threshold" in lay:
+        y[lay["rows:threshold"]] = np.nan
+    first = LPSolution(status="optimal", objective=value, x=x, row_activity=lp.A @ x, row_dual=y,
+                       col_dual=np.full(lp.num_col, np.nan), seconds=solve_seconds, iterations=0,
+                       algorithm="threshold decomposition")
+    info = {"solved_by": "threshold decomposition, certified by the KKT test of "
+                         "optimizer/cut_certificate.py (optimizer/decompose.py)",
+            "decomposition_inner_solves": sol.inner_solves,
+            "certificate": {"violation": cert.violation, "tolerance": cert.tol},
+            "duals": "budget: d objective / d budget; threshold duals not computed on this path "
+                     "(--no-fast-path gives the LP's)"}
     return Run(first, first, lay, build_seconds, info)
 
 
@@ -174,6 +248,8 @@ def fast_core_run(data: RegionData, objective: str, build: Callable[[RegionData,
         return _shortfall_run(data, build)
     if objective == "min-gini" and hard:
         return _gini_run(data, build)
+    if objective in ("owa", "cvar") and hard:
+        return _lorenz_run(data, build, objective)
     if objective not in FAST_OBJECTIVES or not hard:
         return None
     t0 = time.perf_counter()

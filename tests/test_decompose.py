@@ -1,4 +1,4 @@
-"""min-gini without LPs (optimizer/gini_decompose.py) against independent answers: the
+"""min-gini without LPs (optimizer.decompose.py) against independent answers: the
 inner Lagrangian solve against scipy's LP of the same problem (pairwise form), the full
 Dinkelbach against the exact pairwise LP through HiGHS (hypothesis, caps, floors, hard
 thresholds, tied weights and needs), the chain LP at 1e3 regions, and the CLI against
@@ -18,9 +18,12 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from models.build import build_lp
+from models.fairness import gini_cut
+from optimizer.cut_certificate import cut_certificate
+from optimizer.fairness_solve import GINI_CERT_TOL, gini_bare_certificate
 from optimizer.cli import main
 from optimizer.fastpath import fast_core_run
-from optimizer.gini_decompose import cut_order, lagrangian_levels, min_gini_bare
+from optimizer.decompose import CutFunction, cut_order, lagrangian_levels, min_gini_bare
 from optimizer.metrics import gini, pairwise_sum
 from tests.test_objectives import random_data, rd, solved
 
@@ -157,3 +160,76 @@ def test_korea_min_gini_fast_equals_lp_path(tmp_path, korea17):
     # both report the budget price as d Gini / d budget (envelope theorem)
     assert fast["budget_shadow_price"] == pytest.approx(lp["budget_shadow_price"], rel=1e-6)
     assert fast["budget_shadow_price"] < 0
+
+
+# ---- the generic certificate and owa / cvar ----------------------------------------
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bare_instances(), st.integers(0, 10_000))
+def test_generic_certificate_agrees_with_the_gini_one(d, seed):
+    # two independent implementations of the KKT test (Gini's symmetric cut function with
+    # cross terms, the generic Q with Frank's sandwich test) agree at the optimum and at
+    # points moved off it by a transfer of money between two regions
+    if not feasible(d):
+        return
+    lo, hi = bounds(d)
+    sol = min_gini_bare(d.weight, d.need, d.own, lo, hi, d.budget, lo)
+    rng = np.random.default_rng(seed)
+    i, j = rng.integers(0, d.n, 2)
+    moved = sol.level.copy()
+    eps = 0.3 * min(moved[i] - lo[i], (hi[j] - moved[j]) * d.need[j] / d.need[i], 1.0)
+    moved[i] -= eps
+    moved[j] += eps * d.need[i] / d.need[j]
+    for level in (sol.level, moved):
+        tight = np.dot(d.need, level) - d.own.sum() >= d.budget * (1 - 1e-9)
+        order = np.lexsort((np.arange(d.n), level))
+        gscale = float(np.abs(gini_cut(d, order)).max()) + float(d.weight.max())
+        old = gini_bare_certificate(level, d.weight, d.need, lo, hi, tight, sol.lam, sol.lam_b, order,
+                                    GINI_CERT_TOL * gscale)[0]
+        new = cut_certificate(level, d.weight, d.need, lo, hi, tight, -sol.lam * d.weight,
+                              CutFunction.gini(float(d.weight.sum()))).ok
+        assert old == new
+    assert cut_certificate(sol.level, d.weight, d.need, lo, hi, True, -sol.lam * d.weight,
+                           CutFunction.gini(1.0)).ok or \
+        np.dot(d.need, sol.level) - d.own.sum() < d.budget * (1 - 1e-9)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bare_instances(), st.sampled_from([("cvar", {"alpha": 0.1}), ("cvar", {"alpha": 0.5}),
+                                          ("cvar", {"alpha": 1.0}), ("owa", {}),
+                                          ("owa", {"weights": [3, 2, 2, 1]}), ("owa", {"weights": [1, 0]})]))
+def test_fast_owa_and_cvar_equal_the_lp(d, case):
+    name, opts = case
+    d = replace(d, options=opts)
+    if not feasible(d):
+        return
+    run = fast_core_run(d, name, build_lp, hard=True, has_policies=False)
+    assert run is not None, "the certificate must accept the decomposition's answer"
+    t = run.first.x[run.layout["transfer"]]
+    assert t.sum() <= d.budget + 1e-9
+    assert np.all(t >= d.t_min - 1e-12) and np.all(t <= d.t_max + 1e-12)
+    assert np.all((d.own + t) / d.need >= d.threshold - 1e-12)
+    lp_run, _, _ = solved(d, name)
+    assert run.first.objective == pytest.approx(lp_run.first.objective, abs=1e-9)
+
+
+@pytest.mark.parametrize("name,opts", [("owa", {}), ("cvar", {"alpha": 0.2})])
+def test_fast_owa_cvar_equal_the_lp_at_1000_capped_regions(name, opts):
+    d = replace(random_data(6, 1000), options=opts)
+    run = fast_core_run(d, name, build_lp, hard=True, has_policies=False)
+    assert run is not None
+    lp_run, _, _ = solved(d, name)
+    assert run.first.objective == pytest.approx(lp_run.first.objective, abs=1e-9)
+
+
+@pytest.mark.parametrize("objective", ["owa", "cvar"])
+def test_korea_owa_cvar_fast_equal_lp_path(tmp_path, korea17, objective):
+    out = {}
+    for extra, key in (([], "fast"), (["--no-fast-path"], "lp")):
+        res = CliRunner().invoke(main, ["solve", str(korea17), "--objective", objective, "--output",
+                                        str(tmp_path / key), *extra], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        out[key] = json.loads((tmp_path / key / "summary.json").read_text())
+    assert "decomposition" in out["fast"]["solved_by"] and "solved_by" not in out["lp"]
+    assert out["fast"]["objective_value"] == pytest.approx(out["lp"]["objective_value"], abs=1e-10)
+    assert out["fast"]["budget_shadow_price"] == pytest.approx(out["lp"]["budget_shadow_price"], rel=1e-6)

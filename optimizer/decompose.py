@@ -37,6 +37,45 @@ import numpy as np
 from optimizer.metrics import pairwise_sum
 
 
+@dataclass(frozen=True)
+class CutFunction:
+    """Q concave on [0, W] with Q(0) = 0: the objective is Phi(L) = int Q(W({L > t})) dt
+    (the Lovasz extension of S -> Q(W(S))), plus a linear term.
+
+    - Gini's P(L) = sum_{i<j} w_i w_j |L_i - L_j|:  Q(x) = x (W - x)
+    - minus the absolute Lorenz curve at beta (total level of the worst beta of the
+      population):  Q(x) = -(x - (W - beta))+ ; owa and cvar are sums of these.
+    Evaluated by ``value`` on arrays; ``kinks``/``slopes`` describe the piecewise-linear
+    ones (x - theta_k)+ with coefficients -c_k (None for Gini's quadratic)."""
+    total: float
+    quadratic: bool = False
+    kinks: np.ndarray | None = None     # theta_k, ascending
+    coef: np.ndarray | None = None      # c_k > 0: Q(x) = -sum_k c_k (x - theta_k)+
+
+    @staticmethod
+    def gini(total: float) -> "CutFunction":
+        return CutFunction(total, quadratic=True)
+
+    @staticmethod
+    def lorenz(total: float, beta: np.ndarray, c: np.ndarray) -> "CutFunction":
+        """-sum_k c_k Lorenz(beta_k): minimising it maximises sum_k c_k Lorenz(beta_k)."""
+        theta = total - np.asarray(beta, dtype=float)
+        order = np.argsort(theta, kind="stable")
+        return CutFunction(total, kinks=theta[order], coef=np.asarray(c, dtype=float)[order])
+
+    def value(self, x: np.ndarray) -> np.ndarray:
+        if self.quadratic:
+            return x * (self.total - x)
+        # -sum_{theta_k < x} c_k (x - theta_k) = -(x C(x) - D(x)), C, D prefix sums
+        k = np.searchsorted(self.kinks, x, side="left")
+        cum_c = np.concatenate([[0.0], np.cumsum(self.coef)])
+        cum_d = np.concatenate([[0.0], np.cumsum(self.coef * self.kinks)])
+        return -(x * cum_c[k] - cum_d[k])
+
+    def magnitude(self) -> float:
+        return self.total * self.total if self.quadratic else float(self.coef.sum()) * max(self.total, 1.0)
+
+
 def cut_order(w: np.ndarray, need: np.ndarray) -> np.ndarray:
     """Regions by rho = n / w ascending (index on ties); zero weights last."""
     rho = np.where(w > 0, need / np.where(w > 0, w, 1.0), np.inf)
@@ -44,10 +83,13 @@ def cut_order(w: np.ndarray, need: np.ndarray) -> np.ndarray:
 
 
 def lagrangian_levels(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray, lam: float,
-                      lam_b: float, rank: np.ndarray, grid: "Grid | None" = None) -> np.ndarray:
-    """The least minimiser of ``P(L) + sum_r (lam_b n_r - lam w_r) L_r`` over the box
-    (``hi`` finite). ``rank[r]`` is r's position in ``cut_order``."""
+                      lam_b: float, rank: np.ndarray, grid: "Grid | None" = None,
+                      cut: CutFunction | None = None) -> np.ndarray:
+    """The least minimiser of ``Phi(L) + sum_r (lam_b n_r - lam w_r) L_r`` over the box
+    (``hi`` finite); Phi = Gini's P unless ``cut`` says otherwise. ``rank[r]`` is r's
+    position in ``cut_order``."""
     g = grid if grid is not None else Grid.of(lo, hi, rank)
+    q = cut if cut is not None else CutFunction.gini(float(w.sum()))
     n = w.size
     # everything below lives in cut order; groups stay contiguous and in cut order inside
     perm = g.perm.copy()
@@ -56,7 +98,7 @@ def lagrangian_levels(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.nd
     a = np.zeros(n, dtype=np.int64)                 # each region's interval [a, b] of values
     b = np.full(n, g.values.size - 1, dtype=np.int64)
     w_tot = float(w.sum())
-    scale = float(np.abs(cp0).max()) * max(1.0, float(np.abs(g.values).max())) + w_tot * w_tot
+    scale = float(np.abs(cp0).max()) * max(1.0, float(np.abs(g.values).max())) + q.magnitude()
     tol = 1e-13 * scale
     pos = np.arange(n)
     while True:
@@ -69,7 +111,8 @@ def lagrangian_levels(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.nd
         w_grp = np.add.reduceat(wp, starts)
         w_below = (np.cumsum(w_grp) - w_grp)[gid]
         w_r = w_grp[gid]
-        cp = cp0 + wp * (2.0 * w_below + w_r - w_tot)   # pairs with the regions outside: below - above
+        w_above = w_tot - w_below - w_r                  # the cut at t: S = above + forced + prefix
+        cp = cp0
         m = (a + b) // 2                                  # cut between values[m] and values[m + 1]
         forced_in = active & (lo_i > m)
         free = active & ~forced_in & (hi_i > m)
@@ -78,8 +121,8 @@ def lagrangian_levels(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.nd
         fw, fc = np.where(free, wp, 0.0), np.where(free, cp, 0.0)
         cw_all, cc_all = np.cumsum(fw), np.cumsum(fc)
         s_w = wf + cw_all - (cw_all - fw)[starts][gid]
-        val = np.where(free, s_w * (w_r - s_w) + cf + cc_all - (cc_all - fc)[starts][gid], np.inf)
-        val0 = wf * (w_r - wf) + cf                       # the empty prefix
+        val = np.where(free, q.value(w_above + s_w) + cf + cc_all - (cc_all - fc)[starts][gid], np.inf)
+        val0 = q.value(w_above + wf) + cf                 # the empty prefix
         best = np.minimum(np.minimum.reduceat(val, starts)[gid], val0)
         take0 = val0 <= best + tol
         # the least minimiser: the shortest prefix within tol of the minimum
@@ -129,14 +172,26 @@ class GiniSolution:
     inner_solves: int
 
 
+def phi(level: np.ndarray, w: np.ndarray, cut: CutFunction | None = None) -> float:
+    """Phi(L) = int Q(W({L > t})) dt (from t = 0): sum over the levels sorted descending of
+    (L_(k) - L_(k+1)) Q(weight of the top k), plus L_min Q(W)."""
+    if cut is None or cut.quadratic:
+        return pairwise_sum(level, w)
+    order = np.argsort(-level, kind="stable")
+    ls, top = level[order], np.cumsum(w[order])
+    qv = cut.value(top)
+    return float(np.dot(ls[:-1] - ls[1:], qv[:-1]) + ls[-1] * qv[-1])
+
+
 def _spend(need: np.ndarray, level: np.ndarray, base: float) -> float:
     return float(np.dot(need, level)) - base
 
 
 def budget_bounded(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray, cap: float,
                    base: float, lam: float, grid: Grid, lam_b_hint: float | None = None,
-                   rtol: float = 0.0, hint_step: float = 1e-3) -> tuple[np.ndarray, float, int]:
-    """min P - lam mu over the box and ``sum n L - base <= cap``.
+                   rtol: float = 0.0, hint_step: float = 1e-3, cut: CutFunction | None = None
+                   ) -> tuple[np.ndarray, float, int]:
+    """min Phi - lam mu over the box and ``sum n L - base <= cap`` (Phi = P unless ``cut``).
 
     The dual function ``g(lam_B) = min_L P - lam mu + lam_B (spend(L) - cap)`` is concave
     piecewise linear; each least minimiser L gives a supporting line of slope
@@ -150,11 +205,11 @@ def budget_bounded(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarr
     rank_args = (w, need, lo, hi, lam)
 
     def solve(lb: float) -> tuple[np.ndarray, float]:
-        lev = lagrangian_levels(*rank_args, lb, None, grid)
+        lev = lagrangian_levels(*rank_args, lb, None, grid, cut)
         return lev, _spend(need, lev, base)
 
     def f0(lev: np.ndarray) -> float:
-        return pairwise_sum(lev, w) - lam * float(np.dot(w, lev))
+        return phi(lev, w, cut) - lam * float(np.dot(w, lev))
 
     solves = 0
     lam_lo = lev_lo = s_lo = None
@@ -182,7 +237,10 @@ def budget_bounded(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarr
         if s0 <= cap * (1 + 1e-12) + 1e-12:
             return level0, 0.0, solves
         lam_lo, lev_lo, s_lo = 0.0, level0, s0
-        lam_hi = float(np.max(np.abs(lam * w) / need)) + 1e-300
+        # the scale of the budget price: (money -> level) x (the steepest slope of the
+        # objective in a level: |lam| w_r + max |Q'| w_r)
+        slope = abs(lam) + (cut.magnitude() / max(cut.total, 1e-300) if cut is not None else float(w.sum()))
+        lam_hi = float(np.max(w / need)) * slope + 1e-300
         lev_hi, s_hi = solve(lam_hi)
         solves += 1
     while s_hi > cap:                                 # grow until it fits
@@ -243,3 +301,27 @@ def min_gini_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarr
             exact = True
         moved = (lam - min(lam, p / mu)) / lam if lam > 0 else 1e-3
         lam = min(lam, p / mu)
+
+
+@dataclass
+class LorenzSolution:
+    level: np.ndarray
+    value: float        # sum_k c_k Lorenz(beta_k) at ``level``
+    lam_b: float
+    inner_solves: int
+
+
+def max_lorenz_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                    budget: float, beta: np.ndarray, c: np.ndarray) -> LorenzSolution:
+    """max sum_k c_k Lorenz(beta_k)(L) (owa over population slices; cvar = one term with
+    c = 1/alpha) on the bare core: one budget search over the threshold decomposition with
+    Q(x) = -sum_k c_k (x - (W - beta_k))+ (no Dinkelbach: the objective is not a ratio)."""
+    cut = CutFunction.lorenz(float(w.sum()), beta, c)
+    base = float(own.sum())
+    spend_lo = float(np.dot(need, lo)) - base
+    hi_eff = np.minimum(hi, lo + max(0.0, budget - spend_lo) / need)
+    rank = np.empty(w.size, dtype=np.int64)
+    rank[cut_order(w, need)] = np.arange(w.size)
+    grid = Grid.of(lo, hi_eff, rank)
+    level, lam_b, k = budget_bounded(w, need, lo, hi_eff, budget, base, 0.0, grid, None, 0.0, cut=cut)
+    return LorenzSolution(level, -phi(level, w, cut), lam_b, k)
