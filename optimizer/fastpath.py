@@ -119,8 +119,10 @@ def _gini_run(data: RegionData, build: Callable[[RegionData, str], LinearProgram
     t0 = time.perf_counter()
     lo = np.maximum((d.own + d.t_min) / d.need, d.threshold)
     hi = (d.own + d.t_max) / d.need
-    if np.any(lo > hi) or float(np.dot(d.need, lo) - d.own.sum()) > d.budget * (1 + 1e-12) + 1e-12:
+    if np.any(lo > hi + 1e-12 * np.maximum(1.0, np.abs(hi))) or \
+            float(np.dot(d.need, lo) - d.own.sum()) > d.budget * (1 + 1e-12) + 1e-12:
         return None                       # infeasible: the LP path reports it
+    lo = np.minimum(lo, hi)               # a threshold met exactly at the cap (rounding)
     sol = min_gini_bare(d.weight, d.need, d.own, lo, hi, d.budget, lo)
     level = sol.level
     order = np.lexsort((np.arange(d.n), level))
@@ -193,8 +195,10 @@ def _lorenz_run(data: RegionData, build: Callable[[RegionData, str], LinearProgr
     t0 = time.perf_counter()
     lo = np.maximum((d.own + d.t_min) / d.need, d.threshold)
     hi = (d.own + d.t_max) / d.need
-    if np.any(lo > hi) or float(np.dot(d.need, lo) - d.own.sum()) > d.budget * (1 + 1e-12) + 1e-12:
+    if np.any(lo > hi + 1e-12 * np.maximum(1.0, np.abs(hi))) or \
+            float(np.dot(d.need, lo) - d.own.sum()) > d.budget * (1 + 1e-12) + 1e-12:
         return None
+    lo = np.minimum(lo, hi)
     sol = max_lorenz_bare(d.weight, d.need, d.own, lo, hi, d.budget, beta, c)
     level = sol.level
     t = np.clip(level * d.need - d.own, d.t_min, d.t_max)
@@ -238,6 +242,82 @@ def _lorenz_run(data: RegionData, build: Callable[[RegionData, str], LinearProgr
     return Run(first, first, lay, build_seconds, info)
 
 
+def _range_run(data: RegionData, build: Callable[[RegionData, str], LinearProgram]) -> Run | None:
+    """min-range on the bare core in closed form: nobody can be lowered, so max L >= M0 =
+    max_r lo_r, and min L <= the water-filling level z*; both are attained by lifting
+    everyone to m* = min(z*, M0) at the least cost (range M0 - m*, least spending: every
+    region must reach m*). Duals built as for max-min (the floor rows become the
+    range_lower rows, plus -1 on the range_upper row of a region at M0) and certified on
+    the LP of record, like every closed form here."""
+    d = data
+    t0 = time.perf_counter()
+    lp = build(d, "min-range")
+    build_seconds = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    lay = lp.layout()
+    if set(lay) != {"transfer", "range_hi", "range_lo", "rows:budget", "rows:threshold", "rows:range_upper",
+                    "rows:range_lower"}:
+        return None
+    c = np.maximum(d.t_min, d.threshold * d.need - d.own)
+    if np.any(c > d.t_max + 1e-12 * np.maximum(1.0, np.abs(d.t_max))) or float(c.sum()) > d.budget * (1 + 1e-12):
+        return None                       # infeasible: the LP path diagnoses it
+    c = np.minimum(c, d.t_max)            # a threshold met exactly at the cap (rounding)
+    lo = (d.own + c) / d.need
+    m0 = float(lo.max())
+    wf = water_fill(d.own, d.need, d.threshold, d.t_min, d.t_max, d.budget)
+    m_star = min(wf.level, m0)
+    t = np.minimum(d.t_max, np.maximum(c, m_star * d.need - d.own))
+    level = (d.own + t) / d.need
+    x = np.zeros(lp.num_col)
+    x[lay["transfer"]] = t
+    x[lay["range_hi"]] = float(level.max())
+    x[lay["range_lo"]] = float(level.min())
+    inv = 1.0 / d.need
+    tol = 1e-9 * max(1.0, abs(m0))
+    top = int(np.argmax(lo))
+    held = np.abs(t - c) <= 1e-12 * np.maximum(1.0, np.abs(c))
+    thr_binds = held & (c > d.t_min)
+    at_floor = np.abs(level - m_star) <= tol
+    candidates = []
+    if m_star >= m0 - tol:                            # range 0: one region carries both rows
+        y = np.zeros(lp.num_row)
+        y[lay["rows:range_upper"].start + top] = -1.0
+        y[lay["rows:range_lower"].start + top] = 1.0
+        candidates.append(y)
+    active = at_floor & (lo < m_star - tol)
+    if active.any():                                  # the budget binds
+        n_a = float(d.need[active].sum())
+        y = np.zeros(lp.num_row)
+        y[lay["rows:budget"]] = -1.0 / n_a
+        y[lay["rows:range_lower"].start + np.flatnonzero(active)] = d.need[active] / n_a
+        y[lay["rows:range_upper"].start + top] = -1.0
+        thr = np.where(thr_binds & ~at_floor, d.need / n_a, 0.0)
+        if thr_binds[top]:
+            thr[top] = 1.0 + d.need[top] / n_a
+        y[lay["rows:threshold"]] = thr
+        candidates.append(y)
+    capped = at_floor & np.isfinite(d.t_max) & (np.abs(t - d.t_max) <= 1e-12 * np.maximum(1.0, d.t_max))
+    if capped.any():                                  # a transfer cap binds
+        y = np.zeros(lp.num_row)
+        y[lay["rows:range_lower"].start + int(np.flatnonzero(capped)[0])] = 1.0
+        y[lay["rows:range_upper"].start + top] = -1.0
+        if thr_binds[top]:
+            y[lay["rows:threshold"].start + top] = 1.0
+        candidates.append(y)
+    for y in candidates:
+        cert = certify(lp, x, y)
+        if cert.ok:
+            break
+    else:
+        return None
+    first = _solution(lp, x, y, float(level.max() - level.min()), time.perf_counter() - t1)
+    first.algorithm = "water-filling"
+    info = {"solved_by": "water-filling to min(z*, max lower level), certified optimal for the LP "
+                         "(optimizer/fastpath.py)",
+            "certificate": {"primal_violation": cert.primal_violation, "dual_violation": cert.dual_violation}}
+    return Run(first, first, lay, build_seconds, info)
+
+
 def fast_core_run(data: RegionData, objective: str, build: Callable[[RegionData, str], LinearProgram],
                   hard: bool, has_policies: bool) -> Run | None:
     """A certified closed-form Run for maxmin / leximin / min-shortfall, or None when it
@@ -250,6 +330,8 @@ def fast_core_run(data: RegionData, objective: str, build: Callable[[RegionData,
         return _gini_run(data, build)
     if objective in ("owa", "cvar") and hard:
         return _lorenz_run(data, build, objective)
+    if objective == "min-range" and hard:
+        return _range_run(data, build)
     if objective not in FAST_OBJECTIVES or not hard:
         return None
     t0 = time.perf_counter()

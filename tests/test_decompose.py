@@ -233,3 +233,19 @@ def test_korea_owa_cvar_fast_equal_lp_path(tmp_path, korea17, objective):
     assert "decomposition" in out["fast"]["solved_by"] and "solved_by" not in out["lp"]
     assert out["fast"]["objective_value"] == pytest.approx(out["lp"]["objective_value"], abs=1e-10)
     assert out["fast"]["budget_shadow_price"] == pytest.approx(out["lp"]["budget_shadow_price"], rel=1e-6)
+
+
+# ---- min-range in closed form ---------------------------------------------------------
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bare_instances(), st.sampled_from([1.0, 0.3, 3.0]))
+def test_fast_min_range_equals_the_lp(d, budget_factor):
+    d = replace(d, budget=d.budget * budget_factor)   # 3x: often enough for range 0
+    if not feasible(d):
+        return
+    run = fast_core_run(d, "min-range", build_lp, hard=True, has_policies=False)
+    assert run is not None, "the duals must certify the closed form"
+    lp_run, t_lp, _ = solved(d, "min-range")
+    assert run.first.objective == pytest.approx(lp_run.first.objective, abs=1e-9)
+    # both return the least-spending optimum, which is unique (everyone must reach m*)
+    np.testing.assert_allclose(run.first.x[run.layout["transfer"]], t_lp, atol=1e-7)
