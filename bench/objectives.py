@@ -5,7 +5,9 @@
 Each (objective, n) runs in its own subprocess (so peak memory = that run's max RSS),
 through the real solve path (optimizer.solve.solve, direct engine, no price-of-fairness
 solve), on optimizer.generate.generate(n, seed=0). Writes a markdown table: objective, n,
-build s, solve s, total s, peak MB, stages (leximin LP stages; min-gini LPs).
+build s, solve s, total s, peak MB, stages (leximin LP stages; min-gini LPs; "0 LPs: ..."
+when a certified closed form or the threshold decomposition solved it). An objective that
+times out at one size is not run at larger ones.
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ r = solve(inst, SolveOptions(objective=name, price_of_fairness=False))
 total = time.perf_counter() - t0
 s = r.summary
 stages = s.get("leximin_stages", s.get("gini_lps", 1))
+how = s.get("solved_by", "")
+if "decomposition" in how:
+    inner = s.get("gini_inner_solves", s.get("decomposition_inner_solves"))
+    stages = f"0 LPs: threshold decomposition, {inner} cut solves"
+elif how:
+    stages = "0 LPs: " + how.split(",")[0]
 print(json.dumps({"build": s["build_seconds"], "solve": s["solve_seconds"], "total": total,
                   "peak_mb": [int(l.split()[1]) / 1024.0 for l in open("/proc/self/status")
                               if l.startswith("VmHWM:")][0],
@@ -54,10 +62,14 @@ def _instance(n: int, root: Path) -> Path:
 def run(sizes: list[int], out_path: str | Path, objectives: list[str] = OBJECTIVES,
         timeout: float = 120.0) -> str:
     rows = []
+    timed_out: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="equalize-bench-") as tmp:
         for n in sizes:
             folder = _instance(n, Path(tmp))
             for name in objectives:
+                if name in timed_out:
+                    rows.append(f"| {name} | {n} | - | - | - | - | not run: timed out at a smaller size |")
+                    continue
                 t0 = time.perf_counter()
                 try:
                     p = subprocess.run([sys.executable, "-c", _CHILD, str(folder), name], capture_output=True,
@@ -71,6 +83,7 @@ def run(sizes: list[int], out_path: str | Path, objectives: list[str] = OBJECTIV
                         rows.append(f"| {name} | {n} | - | - | - | - | failed: {msg} |")
                 except subprocess.TimeoutExpired:
                     rows.append(f"| {name} | {n} | - | - | > {timeout:.0f} | - | timed out |")
+                    timed_out.add(name)
                 print(rows[-1], f"({time.perf_counter() - t0:.1f} s wall)", file=sys.stderr, flush=True)
     text = ("| objective | n | build s | solve s | total s | peak MB | stages |\n"
             "|---|---:|---:|---:|---:|---:|---|\n" + "\n".join(rows) + "\n")
@@ -82,7 +95,7 @@ def run(sizes: list[int], out_path: str | Path, objectives: list[str] = OBJECTIV
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="bench/objectives.md")
-    ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--sizes", default="1000,10000,100000,1000000")
     ap.add_argument("--objectives", default=",".join(OBJECTIVES))
     ap.add_argument("--timeout", type=float, default=120.0)
     a = ap.parse_args()

@@ -37,15 +37,18 @@ class CutCertificate:
     tol: float
 
 
-def _worst_prefix(v: np.ndarray, w: np.ndarray, block: np.ndarray, cost_of: "callable") -> np.ndarray:
+def _worst_prefix(v: np.ndarray, w: np.ndarray, block: np.ndarray, cost_of: "callable",
+                  srt: np.ndarray | None = None) -> np.ndarray:
     """max over U in each block of v(U) - cost_of(a, block) with a = W(U) (U = {} gives 0);
-    v_r = -inf: r never in U."""
+    v_r = -inf: r never in U. ``srt``: the scan order if known (blocks, then v_r / w_r
+    descending, the -inf entries last in their block)."""
     fin = np.isfinite(v)
     vf = np.where(fin, v, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(w > 0, vf / np.where(w > 0, w, 1.0), np.sign(vf) * np.inf)
-    ratio = np.where(fin, ratio, -np.inf)
-    srt = np.lexsort((-ratio, block))
+    if srt is None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(w > 0, vf / np.where(w > 0, w, 1.0), np.sign(vf) * np.inf)
+        ratio = np.where(fin, ratio, -np.inf)
+        srt = np.lexsort((-ratio, block))
     vs, ws, bs, fs = vf[srt], w[srt], block[srt], fin[srt]
     first = np.concatenate([[True], bs[1:] != bs[:-1]])
     b0 = np.flatnonzero(first)
@@ -87,11 +90,22 @@ def cut_certificate(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo: np.n
     slope = cut.magnitude() / max(cut.total, 1e-300)
     tol = rtol * (float(ws.max()) * slope + float(np.abs(lin_s).max()))
 
+    # when lin is proportional to w (Gini's -lam w, or 0) the scan orders do not depend on
+    # lam_B: p_r / w_r = const - lam_B n_r / w_r, so sort once by need per weight
+    srt1 = srt2 = None
+    if np.all(ws > 0):
+        base = lin_s / ws
+        if np.allclose(base, base[0], rtol=1e-12, atol=0.0):
+            rho = ns / ws
+            srt1 = np.lexsort((rho, at_hi, block))       # p / w descending = rho ascending
+            srt2 = np.lexsort((-rho, at_lo, block))      # -p / w descending = rho descending
+
     def worst(lb: float) -> tuple[float, float]:
         p = -lin_s - lb * ns
         v1 = np.where(at_hi, -np.inf, p)                 # (1) l(U) - f(U)
         v2 = np.where(at_lo, -np.inf, -p)                # (2) -u(U) + f(S) - f(S \ U)
-        return float(_worst_prefix(v1, ws, block, cost1).max()), float(_worst_prefix(v2, ws, block, cost2).max())
+        return (float(_worst_prefix(v1, ws, block, cost1, srt1).max()),
+                float(_worst_prefix(v2, ws, block, cost2, srt2).max()))
 
     if not budget_tight:
         v1, v2 = worst(0.0)

@@ -250,24 +250,36 @@ def budget_bounded(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarr
         solves += 1
         if solves > 2000:
             raise ArithmeticError("min-gini: no budget multiplier keeps the budget")
+    bisect_next = False
     for _ in range(500):
         f_lo, f_hi = f0(lev_lo), f0(lev_hi)
-        if s_lo <= s_hi or lam_hi - lam_lo <= rtol * lam_hi:
+        width = lam_hi - lam_lo
+        # (a bracket of 1e-12 relative width: the mix violates KKT by far less than the
+        # certificate's tolerance even if pieces of g remain inside)
+        if s_lo <= s_hi or width <= max(rtol, 1e-12) * lam_hi:
             break
         cross = (f_hi - f_lo) / (s_lo - s_hi)         # f_lo + l s_lo = f_hi + l s_hi
-        if not lam_lo < cross < lam_hi:
-            cross = 0.5 * (lam_lo + lam_hi)
-        lev, s = solve(cross)
+        is_cross = lam_lo < cross < lam_hi and not bisect_next
+        # safeguard: after a crossing step that did not halve the bracket, bisect (in
+        # log scale while the bracket spans more than a factor 4): with many pieces of the
+        # dual function near its maximum, crossing steps alone crawl one piece at a time
+        trial = cross if is_cross else (np.sqrt(lam_lo * lam_hi) if lam_lo > 0 and lam_hi > 4 * lam_lo
+                                        else 0.5 * (lam_lo + lam_hi))
+        lev, s = solve(trial)
         solves += 1
-        line = f_lo + cross * (s_lo - cap)
-        here = f0(lev) + cross * (s - cap)
-        if here >= line - 1e-12 * (abs(line) + abs(f_lo) + abs(f_hi) + 1e-300):
-            lam_hi = cross                            # both ends minimise at cross
+        if is_cross and (np.array_equal(lev, lev_hi) or np.array_equal(lev, lev_lo)):
+            # the least minimiser at the crossing is one of the two ends, so that end
+            # minimises there, and the other has the same Lagrangian value there (the
+            # lines cross): both minimise, their mix is optimal. (Exact: levels are grid
+            # values; comparing objective values instead fails at 1e6 regions, where the
+            # rounding of a sum of 1e6 terms exceeds one region's share.)
+            lam_hi = trial
             break
         if s > cap:
-            lam_lo, lev_lo, s_lo = cross, lev, s
+            lam_lo, lev_lo, s_lo = trial, lev, s
         else:
-            lam_hi, lev_hi, s_hi = cross, lev, s
+            lam_hi, lev_hi, s_hi = trial, lev, s
+        bisect_next = is_cross and lam_hi - lam_lo > 0.5 * width
     alpha = (cap - s_hi) / (s_lo - s_hi) if s_lo > s_hi else 0.0
     level = lev_hi + min(1.0, max(0.0, alpha)) * (lev_lo - lev_hi)
     return level, lam_hi, solves
