@@ -587,10 +587,25 @@ def _min_gini(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: bo
         ratio = d.need / np.maximum(w, 1e-300)
         return np.lexsort((-ratio, np.round((d.own + t_lex) / d.need, 12)))
 
-    if bare and data.options.get("gini_order") is None and d.options.get("gini_start") == "leximin":
-        order = leximin_order()
+    start = d.options.get("gini_start", "decomposition")
+    start_order = None
+    if bare and data.options.get("gini_order") is None and start == "leximin":
+        start_order = leximin_order()
+    elif bare and hard and data.options.get("gini_order") is None and start == "decomposition":
+        # warm start from the threshold decomposition's optimum (optimizer/decompose.py):
+        # its order's cone contains that optimum and lambda starts at its Gini, so when it
+        # is optimal the first chain LP has F(lambda) = 0 and is certified at once; the
+        # LPs still decide (and give every dual) whatever the decomposition returned
+        from optimizer.decompose import min_gini_bare
+        lo0 = np.minimum(lo_lvl, hi_lvl)
+        if float(np.dot(d.need, lo0) - d.own.sum()) <= d.budget and np.all(lo_lvl <= hi_lvl + 1e-12):
+            sol0 = min_gini_bare(w, d.need, d.own, lo0, hi_lvl, d.budget, lo0)
+            start_order = np.lexsort((np.arange(d.n), sol0.level))
+            lam, lam_set = pairwise_sum(sol0.level, w) / float(np.dot(w, sol0.level)), True
+    if start_order is not None:
+        order = start_order
         tb = time.perf_counter()
-        lp = build(replace(d, options={**d.options, "gini_order": order}), spec.name)
+        lp = build(replace(d, options={**d.options, "gini_order": order, "gini_lambda": lam}), spec.name)
         build_seconds += time.perf_counter() - tb
 
     def new_lp(lam: float, order) -> tuple[highspy.Highs, np.ndarray, float]:

@@ -25,6 +25,7 @@ from optimizer.cli import main
 from optimizer.fastpath import fast_core_run
 from optimizer.decompose import CutFunction, cut_order, lagrangian_levels, min_gini_bare
 from optimizer.metrics import gini, pairwise_sum
+from tests.test_gini_compact import kkt_feasible_lp
 from tests.test_objectives import random_data, rd, solved
 
 
@@ -114,9 +115,15 @@ def test_fast_min_gini_equals_the_chain_lp_at_1000_regions(seed):
     run = fast_core_run(d, "min-gini", build_lp, hard=True, has_policies=False)
     assert run is not None and run.info["gini_lps"] == 0
     level = (d.own + run.first.x[run.layout["transfer"]]) / d.need
-    lp_run, _, lp_level = solved(replace(d, options={"gini_form": "chain"}), "min-gini")
+    # the chain LPs from the old start (order of the levels before): independent of the
+    # decomposition, many re-orderings
+    lp_run, _, lp_level = solved(replace(d, options={"gini_form": "chain", "gini_start": "levels"}), "min-gini")
     assert lp_run.info["gini_lps"] > 1
     assert gini(level, d.weight) == pytest.approx(gini(lp_level, d.weight), abs=1e-9)
+    # the chain LPs warm-started from the decomposition: certified by the first LP
+    warm, _, warm_level = solved(replace(d, options={"gini_form": "chain"}), "min-gini")
+    assert warm.info["gini_lps"] == 1
+    assert gini(warm_level, d.weight) == pytest.approx(gini(lp_level, d.weight), abs=1e-9)
 
 
 def test_fast_min_gini_serves_ten_thousand_capped_regions():
@@ -253,3 +260,20 @@ def test_fast_min_range_equals_the_lp(d, budget_factor):
     assert run.first.objective == pytest.approx(lp_run.first.objective, abs=1e-9)
     # both return the least-spending optimum, which is unique (everyone must reach m*)
     np.testing.assert_allclose(run.first.x[run.layout["transfer"]], t_lp, atol=1e-7)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 100_000), st.booleans())
+def test_generic_certificate_equals_the_kkt_lp_over_all_subsets(m, seed, tight):
+    # as tests/test_gini_compact.py does for the Gini certificate: random tied levels,
+    # bounds hit on some regions; the explicit KKT LP (every subset of every block) decides
+    rng = np.random.default_rng(seed)
+    w = rng.uniform(0.05, 1.0, m)
+    w /= w.sum()
+    need = rng.uniform(0.5, 3.0, m)
+    level = rng.choice([0.3, 0.5, 0.7], m)
+    lo = np.where(rng.random(m) < 0.3, level, level - 0.1)
+    hi = np.where(rng.random(m) < 0.3, level, level + 0.1)
+    lam = float(rng.uniform(0.0, 0.6))
+    cert = cut_certificate(level, w, need, lo, hi, tight, -lam * w, CutFunction.gini(1.0), rtol=1e-11)
+    assert cert.ok == kkt_feasible_lp(level, w, need, lo, hi, tight, lam)
