@@ -30,6 +30,8 @@ from optimizer.metrics import pairwise_sum
 from optimizer.waterfill import knapsack_shortfall, leximin_fill, water_fill
 
 FAST_OBJECTIVES = ("maxmin", "leximin")
+# every objective with a certified structure-exploiting path on the bare core (hard thresholds)
+BARE_CORE_FAST = ("maxmin", "leximin", "min-shortfall", "min-gini", "owa", "cvar", "min-range")
 
 
 

@@ -9,11 +9,12 @@ Nothing here prints. Three modes, chosen per objective:
                  and swaps the costs, then both are undone and the phase-1 basis restored,
                  so every point gives the answer of an independent ``solve``.
                  Used for single-LP objectives on the bare core (no policy terms, fixed
-                 hard/soft threshold mode): min-cost, maxmin (fast_path off), min-shortfall,
-                 max-mean, min-range, min-mad, owa, cvar.
-    fast-path    maxmin / leximin on the core with fast_path on: the certified water-filling
-                 (optimizer/fastpath.py) per point, through ``solve``.
-    rebuild      everything else (leximin LP route, min-gini, log-welfare whose tangent grid
+                 hard/soft threshold mode): min-cost, max-mean, min-mad, and with fast_path
+                 off maxmin, min-shortfall, min-range, owa, cvar.
+    fast-path    maxmin, leximin, min-shortfall, min-gini, owa, cvar, min-range on the core
+                 with fast_path on (hard thresholds): the certified closed form or threshold
+                 decomposition (optimizer/fastpath.py) per point, through ``solve``.
+    rebuild      everything else (leximin and min-gini LP routes, log-welfare whose tangent grid
                  depends on the budget, policy terms, thresholds = soft/auto): an independent
                  ``solve`` per point.
 
@@ -37,7 +38,7 @@ from models.objectives import get_objective
 from optimizer.diagnose import diagnose
 from optimizer.errors import EqualizeError, InfeasibleError, SolverError, UsageError
 from optimizer.fairness_solve import add_fairness_summary, parse_objective_options, resolve_thresholds
-from optimizer.fastpath import FAST_OBJECTIVES
+from optimizer.fastpath import BARE_CORE_FAST
 from optimizer.highs import budget_binds_for_every_optimum, _read, make_highs, to_highs_lp
 from optimizer.instance import Instance
 from optimizer.policy_round import policy_round, tie_break_columns
@@ -86,7 +87,7 @@ def choose_mode(inst: Instance, objective: str, fast_path: bool = True,
     spec = get_objective(objective)
     pr = policy_round(inst)
     fopts = parse_objective_options({**inst.objective_options, **(objective_options or {})})
-    closed_form = (objective in FAST_OBJECTIVES and fopts.get("thresholds", "hard") == "hard"
+    closed_form = (objective in BARE_CORE_FAST and fopts.get("thresholds", "hard") == "hard"
                    or objective == "min-shortfall")
     if closed_form and fast_path and not pr.active:
         return "fast-path"

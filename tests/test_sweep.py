@@ -31,7 +31,8 @@ def gen500(tmp_path_factory) -> Path:
 
 CASES = [("maxmin", True, "fast-path"), ("maxmin", False, "persistent"),
          ("min-shortfall", True, "fast-path"), ("min-shortfall", False, "persistent"),
-         ("min-cost", True, "persistent")]
+         ("min-cost", True, "persistent"), ("min-gini", True, "fast-path"), ("owa", True, "fast-path"),
+         ("cvar", False, "persistent"), ("min-range", True, "fast-path")]
 
 
 @pytest.mark.parametrize("objective,fast_path,mode", CASES)
@@ -72,7 +73,8 @@ def test_sweep_equals_independent_solves(objective, fast_path, mode, which, gen5
 def test_rebuild_mode_for_sequences():
     inst = load_instance(INSTANCES / "korea-17")
     budgets = parse_values("0.9x:1.5x:3", inst.budget, "budget")
-    assert sweep(inst, budgets, objective="min-gini").mode == "rebuild"
+    assert sweep(inst, budgets, objective="min-gini").mode == "fast-path"    # bare core
+    assert sweep(inst, budgets, objective="min-gini", fast_path=False).mode == "rebuild"
     assert sweep(inst, budgets, objective="leximin", fast_path=False).mode == "rebuild"
     assert sweep(inst, budgets, objective="log-welfare").mode == "rebuild"
 
