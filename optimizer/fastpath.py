@@ -286,8 +286,13 @@ def _range_run(data: RegionData, build: Callable[[RegionData, str], LinearProgra
         y[lay["rows:range_upper"].start + top] = -1.0
         y[lay["rows:range_lower"].start + top] = 1.0
         candidates.append(y)
-    active = at_floor & (lo < m_star - tol)
-    if active.any():                                  # the budget binds
+    # the budget binds: the regions lifted to m* share its price (if the lift is too small
+    # to tell them from the ones already there, as when the budget just covers the
+    # thresholds, every region at m* shares it)
+    lifted = at_floor & (lo < m_star - tol)
+    for active in ([lifted] if lifted.any() else []) + [at_floor]:
+        if not active.any():
+            continue
         n_a = float(d.need[active].sum())
         y = np.zeros(lp.num_row)
         y[lay["rows:budget"]] = -1.0 / n_a

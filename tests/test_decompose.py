@@ -277,3 +277,17 @@ def test_generic_certificate_equals_the_kkt_lp_over_all_subsets(m, seed, tight):
     lam = float(rng.uniform(0.0, 0.6))
     cert = cut_certificate(level, w, need, lo, hi, tight, -lam * w, CutFunction.gini(1.0), rtol=1e-11)
     assert cert.ok == kkt_feasible_lp(level, w, need, lo, hi, tight, lam)
+
+
+@pytest.mark.parametrize("extra", [0.0, 1e-9, 1e-6])
+@pytest.mark.parametrize("name,opts", [("min-gini", {}), ("owa", {}), ("cvar", {"alpha": 0.3}), ("min-range", {})])
+def test_fast_paths_when_the_budget_just_covers_the_thresholds(name, opts, extra):
+    # degenerate: every region sits at its threshold and the lift of the floor is ~0
+    for seed in range(3):
+        d = random_data(seed, 30, theta=0.5, caps=False)
+        c = np.maximum(d.t_min, d.threshold * d.need - d.own)
+        d = replace(d, budget=float(c.sum()) * (1 + extra), options=opts)
+        run = fast_core_run(d, name, build_lp, hard=True, has_policies=False)
+        assert run is not None
+        lp_run, _, _ = solved(d, name)
+        assert run.first.objective == pytest.approx(lp_run.first.objective, abs=1e-7)
