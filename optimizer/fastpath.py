@@ -110,6 +110,18 @@ def _shortfall_run(data: RegionData, build: Callable[[RegionData, str], LinearPr
     return Run(first, first, lay, build_seconds, info)
 
 
+def _level_box(d: RegionData) -> tuple[np.ndarray, np.ndarray] | None:
+    """The bare core in level space: lo = max(threshold, (own + t_min) / need) <= L <= hi =
+    (own + t_max) / need; None when the thresholds cannot all be met (the LP path then
+    diagnoses the instance)."""
+    lo = np.maximum((d.own + d.t_min) / d.need, d.threshold)
+    hi = (d.own + d.t_max) / d.need
+    if np.any(lo > hi + 1e-12 * np.maximum(1.0, np.abs(hi))) or \
+            float(np.dot(d.need, lo) - d.own.sum()) > d.budget * (1 + 1e-12) + 1e-12:
+        return None
+    return np.minimum(lo, hi), hi         # (a threshold met exactly at a cap, to rounding)
+
+
 def _gini_run(data: RegionData, build: Callable[[RegionData, str], LinearProgram]) -> Run | None:
     """min-gini on the bare core (hard thresholds): Dinkelbach over the threshold
     decomposition (optimizer.decompose.py), accepted only if the bare-core KKT test
@@ -119,12 +131,10 @@ def _gini_run(data: RegionData, build: Callable[[RegionData, str], LinearProgram
     if d.options.get("gini_form", "auto") != "auto" or d.n < 2:
         return None
     t0 = time.perf_counter()
-    lo = np.maximum((d.own + d.t_min) / d.need, d.threshold)
-    hi = (d.own + d.t_max) / d.need
-    if np.any(lo > hi + 1e-12 * np.maximum(1.0, np.abs(hi))) or \
-            float(np.dot(d.need, lo) - d.own.sum()) > d.budget * (1 + 1e-12) + 1e-12:
+    box = _level_box(d)
+    if box is None:
         return None                       # infeasible: the LP path reports it
-    lo = np.minimum(lo, hi)               # a threshold met exactly at the cap (rounding)
+    lo, hi = box
     sol = min_gini_bare(d.weight, d.need, d.own, lo, hi, d.budget, lo)
     level = sol.level
     order = np.lexsort((np.arange(d.n), level))
@@ -195,12 +205,10 @@ def _lorenz_run(data: RegionData, build: Callable[[RegionData, str], LinearProgr
             return None                   # the LP path reports the bad option
         beta, c = np.array([alpha]), np.array([1.0 / alpha])
     t0 = time.perf_counter()
-    lo = np.maximum((d.own + d.t_min) / d.need, d.threshold)
-    hi = (d.own + d.t_max) / d.need
-    if np.any(lo > hi + 1e-12 * np.maximum(1.0, np.abs(hi))) or \
-            float(np.dot(d.need, lo) - d.own.sum()) > d.budget * (1 + 1e-12) + 1e-12:
+    box = _level_box(d)
+    if box is None:
         return None
-    lo = np.minimum(lo, hi)
+    lo, hi = box
     sol = max_lorenz_bare(d.weight, d.need, d.own, lo, hi, d.budget, beta, c)
     level = sol.level
     t = np.clip(level * d.need - d.own, d.t_min, d.t_max)
