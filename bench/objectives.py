@@ -40,7 +40,7 @@ if "decomposition" in how:
     inner = s.get("gini_inner_solves", s.get("decomposition_inner_solves"))
     stages = f"0 LPs: threshold decomposition, {inner} cut solves"
 elif how:
-    stages = "0 LPs: " + how.split(",")[0]
+    stages = "0 LPs: " + how.split(", certified")[0]
 print(json.dumps({"build": s["build_seconds"], "solve": s["solve_seconds"], "total": total,
                   "peak_mb": [int(l.split()[1]) / 1024.0 for l in open("/proc/self/status")
                               if l.startswith("VmHWM:")][0],
