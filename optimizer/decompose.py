@@ -1,31 +1,31 @@
-"""min-gini on the bare core without LPs: Dinkelbach over a combinatorial inner solve.
+"""min-gini, owa and cvar on the bare core without LPs: the threshold decomposition.
 
-The LP of record (models/fairness.py, ``min_gini``) minimises ``P(L) - lam mu(L)`` with
-``P(L) = sum_{i<j} w_i w_j |L_i - L_j|`` (Dinkelbach; lam -> G* = min P / mu). On the bare
-core (budget row, transfer bounds, hard thresholds, nothing else) the feasible set in
-level space is a box ``lo <= L <= hi`` and one row ``sum_r n_r L_r <= C``. Dualising that
-row with ``lam_B >= 0`` leaves
+The objectives are (up to a linear term) ``Phi(L) = int Q(W({r : L_r > t})) dt``, the
+Lovasz extension of ``S -> Q(W(S))`` with Q concave (``CutFunction``): Gini's
+``P(L) = sum_{i<j} w_i w_j |L_i - L_j|`` (Q(x) = x (W - x); min-gini runs Dinkelbach,
+lam -> G* = min P / mu, over ``P - lam mu``), and minus a sum of absolute Lorenz values
+(owa over population slices, cvar). On the bare core (budget row, transfer bounds, hard
+thresholds, nothing else) the feasible set in level space is a box ``lo <= L <= hi`` and
+one row ``sum_r n_r L_r <= C``. Dualising that row with ``lam_B >= 0`` leaves
 
-    min_{lo <= L <= hi}  P(L) + sum_r c_r L_r,     c_r = lam_B n_r - lam w_r,
+    min_{lo <= L <= hi}  Phi(L) + sum_r c_r L_r,     c_r = lam_B n_r - lam w_r.
 
-total variation on the complete graph with weights ``w_i w_j``. Its level sets
-``S_t = {r : L_r > t}`` solve independent cut problems (threshold decomposition):
-``min W(S) (W_R - W(S)) + c(S)`` over ``S`` containing the regions forced up
-(``lo_r > t``) and none forced down (``hi_r <= t``). The cut term depends on ``W(S)``
-only and is concave in it, so for fixed ``W(S)`` the best free part is a fractional
-knapsack and the minimum is at a prefix of the free regions sorted by ``c_r / w_r``
-ascending, i.e. by ``rho_r = n_r / w_r`` (for lam_B > 0): the same order for every t and
-every subproblem, because the pairs a subproblem has with the regions outside it add
-``w_r (W_below - W_above)`` to ``c_r``, a constant times w_r. Optimal levels are
-breakpoints ``{lo_r, hi_r}`` (an LP vertex), so the decomposition algorithm (cut at the
-middle breakpoint, recurse on both sides, all subproblems of a depth at once) needs
-``ceil(log2 #breakpoints)`` vectorised rounds: O(n log n).
+Its level sets ``S_t`` solve independent cut problems (threshold decomposition):
+``min Q(W(S)) + c(S)`` over ``S`` containing the regions forced up (``lo_r > t``) and
+none forced down (``hi_r <= t``). Q depends on ``W(S)`` only and is concave, so for fixed
+``W(S)`` the best free part is a fractional knapsack and the minimum is at a prefix of the
+free regions sorted by ``c_r / w_r`` ascending, i.e. by ``rho_r = n_r / w_r`` (for
+lam_B > 0): the same order for every t and every subproblem (the regions above a
+subproblem only shift Q's argument). Optimal levels are breakpoints ``{lo_r, hi_r}`` (an
+LP vertex), so the decomposition algorithm (cut at the middle breakpoint, recurse on both
+sides, all subproblems of a depth at once) needs ``ceil(log2 #breakpoints)`` vectorised
+rounds: O(n log n).
 
-The budget row: the spend of the least minimiser is a non-increasing step function of
-lam_B; bisection brackets its jump over C, and the two minimisers either side (both
-minimisers at the jump) are mixed to spend exactly C (KKT with that lam_B). The result is
-*not trusted*: the caller accepts it only if ``gini_bare_certificate`` (an exact test of
-the KKT conditions of the LP of record, docs/objectives.md) holds.
+The budget row: ``budget_bounded`` searches lam_B on the concave piecewise-linear dual
+function (crossing of supporting lines, safeguarded by bisection) and mixes the two
+minimisers at its maximiser to spend exactly C (KKT with that lam_B). The result is *not
+trusted*: optimizer/fastpath.py accepts it only if an exact test of the KKT conditions of
+the LP of record holds (``gini_bare_certificate``, optimizer/cut_certificate.py).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class CutFunction:
     - Gini's P(L) = sum_{i<j} w_i w_j |L_i - L_j|:  Q(x) = x (W - x)
     - minus the absolute Lorenz curve at beta (total level of the worst beta of the
       population):  Q(x) = -(x - (W - beta))+ ; owa and cvar are sums of these.
-    Evaluated by ``value`` on arrays; ``kinks``/``slopes`` describe the piecewise-linear
+    Evaluated by ``value`` on arrays; ``kinks``/``coef`` describe the piecewise-linear
     ones (x - theta_k)+ with coefficients -c_k (None for Gini's quadratic)."""
     total: float
     quadratic: bool = False
@@ -193,15 +193,16 @@ def budget_bounded(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarr
                    ) -> tuple[np.ndarray, float, int]:
     """min Phi - lam mu over the box and ``sum n L - base <= cap`` (Phi = P unless ``cut``).
 
-    The dual function ``g(lam_B) = min_L P - lam mu + lam_B (spend(L) - cap)`` is concave
+    The dual function ``g(lam_B) = min_L Phi - lam mu + lam_B (spend(L) - cap)`` is concave
     piecewise linear; each least minimiser L gives a supporting line of slope
     spend(L) - cap. Bracket the maximiser between a minimiser that overspends (lam_lo) and
     one that fits (lam_hi), then intersect their two lines: at the crossing lam* either a
-    third minimiser beats both (it replaces the bracket end on its side) or both minimise
-    there, and mixing them to spend exactly ``cap`` is optimal (KKT with lam_B = lam*).
-    Finite: every step removes a piece of g. With ``rtol > 0`` the search stops once the
-    bracket is that narrow (the mix is then feasible, not necessarily optimal: the loose
-    Dinkelbach steps use it)."""
+    third minimiser beats both (it replaces the bracket end on its side) or the least
+    minimiser there is one of the ends, so both minimise there, and mixing them to spend
+    exactly ``cap`` is optimal (KKT with lam_B = lam*). A crossing step that does not halve
+    the bracket is followed by a bisection step. The search also stops at a bracket of
+    relative width ``max(rtol, 1e-12)``: the mix is then feasible and, at 1e-12, optimal to
+    well within the certificate's tolerance; the loose Dinkelbach steps use rtol = 1e-4."""
     rank_args = (w, need, lo, hi, lam)
 
     def solve(lb: float) -> tuple[np.ndarray, float]:
