@@ -136,9 +136,9 @@ def _gini_run(data: RegionData, build: Callable[[RegionData, str], LinearProgram
         return None                       # infeasible: the LP path reports it
     lo, hi = box
     sol = min_gini_bare(d.weight, d.need, d.own, lo, hi, d.budget, lo)
-    level = sol.level
+    t = np.clip(sol.level * d.need - d.own, d.t_min, d.t_max)
+    level = (d.own + t) / d.need          # what is reported is what is certified
     order = np.lexsort((np.arange(d.n), level))
-    t = np.clip(level * d.need - d.own, d.t_min, d.t_max)
     spent = float(t.sum())
     gscale = float(np.abs(fm.gini_cut(d, order)).max()) + float(d.weight.max())
     ok, _, _, lam_b, _ = gini_bare_certificate(
@@ -210,8 +210,8 @@ def _lorenz_run(data: RegionData, build: Callable[[RegionData, str], LinearProgr
         return None
     lo, hi = box
     sol = max_lorenz_bare(d.weight, d.need, d.own, lo, hi, d.budget, beta, c)
-    level = sol.level
-    t = np.clip(level * d.need - d.own, d.t_min, d.t_max)
+    t = np.clip(sol.level * d.need - d.own, d.t_min, d.t_max)
+    level = (d.own + t) / d.need          # what is reported is what is certified
     cert = cut_certificate(level, d.weight, d.need, lo, hi, float(t.sum()) >= d.budget * (1 - 1e-9),
                            np.zeros(d.n), CutFunction.lorenz(float(d.weight.sum()), beta, c),
                            lam_b_hint=sol.lam_b)
@@ -228,7 +228,6 @@ def _lorenz_run(data: RegionData, build: Callable[[RegionData, str], LinearProgr
         return None
     x = np.zeros(lp.num_col)
     x[lay["transfer"]] = t
-    level = (d.own + t) / d.need
     eta = np.array([_quantile(level, d.weight, b) for b in beta])
     x[lay[f"{prefix}_eta"]] = eta
     x[lay[f"{prefix}_excess"]] = np.maximum(0.0, eta[:, None] - level[None, :]).ravel()
