@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                 fast_lines.append(f"| {name} | {n:.0e} | - | - | - | - | default path {proj['skipped']} |")
             else:
                 if "total" in raw:
-                    rt, ratio = f"{raw['total']:.2f}", f"{proj['total'] / raw['total']:.2f}"
+                    rt, ratio = f"{raw['total']:.2f}", f"{proj['total'] / raw['total']:.3f}"
                 elif "timed out" in raw.get("skipped", ""):
                     rt, ratio = f"> {a.timeout:.0f}", f"< {proj['total'] / a.timeout:.3f}"
                 else:
