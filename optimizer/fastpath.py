@@ -110,6 +110,20 @@ def _shortfall_run(data: RegionData, build: Callable[[RegionData, str], LinearPr
     return Run(first, first, lay, build_seconds, info)
 
 
+def _decomposition_solution(lp: LinearProgram, lay: dict[str, slice], x: np.ndarray, objective: float,
+                            budget_dual: float, seconds: float) -> LPSolution:
+    """The certified point as a solution of the LP of record: the budget's dual is the exact
+    d objective / d budget; threshold (and reduced-cost) duals are not unique inside tied
+    blocks and are not computed (NaN, empty in allocation.csv)."""
+    y = np.zeros(lp.num_row)
+    y[lay["rows:budget"]] = budget_dual
+    if "rows:threshold" in lay:
+        y[lay["rows:threshold"]] = np.nan
+    return LPSolution(status="optimal", objective=objective, x=x, row_activity=lp.A @ x, row_dual=y,
+                      col_dual=np.full(lp.num_col, np.nan), seconds=seconds, iterations=0,
+                      algorithm="threshold decomposition")
+
+
 def _level_box(d: RegionData) -> tuple[np.ndarray, np.ndarray] | None:
     """The bare core in level space: lo = max(threshold, (own + t_min) / need) <= L <= hi =
     (own + t_max) / need; None when the thresholds cannot all be met (the LP path then
@@ -124,7 +138,7 @@ def _level_box(d: RegionData) -> tuple[np.ndarray, np.ndarray] | None:
 
 def _gini_run(data: RegionData, build: Callable[[RegionData, str], LinearProgram]) -> Run | None:
     """min-gini on the bare core (hard thresholds): Dinkelbach over the threshold
-    decomposition (optimizer.decompose.py), accepted only if the bare-core KKT test
+    decomposition (optimizer/decompose.py), accepted only if the bare-core KKT test
     (``gini_bare_certificate``) proves the levels optimal; the LP of record is then the
     chain LP over the order of those levels, at lambda = G*."""
     d = data
@@ -162,15 +176,9 @@ def _gini_run(data: RegionData, build: Callable[[RegionData, str], LinearProgram
     gini = pairwise_sum(level, d.weight) / mu
     # duals, reported as d Gini / d rhs: the budget's is -lam_B / mu (envelope theorem on
     # P - G* mu); threshold duals are not unique inside tied blocks and are not computed
-    y = np.zeros(lp.num_row)
-    y[lay["rows:budget"]] = -lam_b / mu
-    if "rows:threshold" in lay:
-        y[lay["rows:threshold"]] = np.nan
-    first = LPSolution(status="optimal", objective=gini, x=x, row_activity=lp.A @ x, row_dual=y,
-                       col_dual=np.full(lp.num_col, np.nan), seconds=solve_seconds, iterations=0,
-                       algorithm="threshold decomposition")
+    first = _decomposition_solution(lp, lay, x, gini, -lam_b / mu, solve_seconds)
     info = {"solved_by": "Dinkelbach over the threshold decomposition, certified by the bare-core "
-                         "KKT test (optimizer.decompose.py)",
+                         "KKT test (optimizer/decompose.py)",
             "gini_form": "decomposition", "gini_dinkelbach_steps": sol.dinkelbach_steps,
             "gini_inner_solves": sol.inner_solves, "gini_lps": 0, "gini_lambda": sol.lam,
             "gini_certificate": "bare-core KKT",
@@ -235,13 +243,7 @@ def _lorenz_run(data: RegionData, build: Callable[[RegionData, str], LinearProgr
     if certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-7 or \
             abs(value - sol.value) > 1e-9 * max(1.0, abs(value)):
         return None
-    y = np.zeros(lp.num_row)
-    y[lay["rows:budget"]] = cert.lam_b    # d objective / d budget (solver money)
-    if "rows:threshold" in lay:
-        y[lay["rows:threshold"]] = np.nan
-    first = LPSolution(status="optimal", objective=value, x=x, row_activity=lp.A @ x, row_dual=y,
-                       col_dual=np.full(lp.num_col, np.nan), seconds=solve_seconds, iterations=0,
-                       algorithm="threshold decomposition")
+    first = _decomposition_solution(lp, lay, x, value, cert.lam_b, solve_seconds)
     info = {"solved_by": "threshold decomposition, certified by the KKT test of "
                          "optimizer/cut_certificate.py (optimizer/decompose.py)",
             "decomposition_inner_solves": sol.inner_solves,

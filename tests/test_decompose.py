@@ -25,7 +25,7 @@ from optimizer.cli import main
 from optimizer.fastpath import fast_core_run
 from optimizer.decompose import CutFunction, cut_order, lagrangian_levels, min_gini_bare
 from optimizer.metrics import gini, pairwise_sum
-from tests.test_gini_compact import kkt_feasible_lp
+from tests.test_gini_compact import kkt_feasible_lp, tied_case
 from tests.test_objectives import random_data, rd, solved
 
 
@@ -267,14 +267,7 @@ def test_fast_min_range_equals_the_lp(d, budget_factor):
 def test_generic_certificate_equals_the_kkt_lp_over_all_subsets(m, seed, tight):
     # as tests/test_gini_compact.py does for the Gini certificate: random tied levels,
     # bounds hit on some regions; the explicit KKT LP (every subset of every block) decides
-    rng = np.random.default_rng(seed)
-    w = rng.uniform(0.05, 1.0, m)
-    w /= w.sum()
-    need = rng.uniform(0.5, 3.0, m)
-    level = rng.choice([0.3, 0.5, 0.7], m)
-    lo = np.where(rng.random(m) < 0.3, level, level - 0.1)
-    hi = np.where(rng.random(m) < 0.3, level, level + 0.1)
-    lam = float(rng.uniform(0.0, 0.6))
+    w, need, level, lo, hi, lam, _ = tied_case(m, seed)
     cert = cut_certificate(level, w, need, lo, hi, tight, -lam * w, CutFunction.gini(1.0), rtol=1e-11)
     assert cert.ok == kkt_feasible_lp(level, w, need, lo, hi, tight, lam)
 

@@ -206,11 +206,8 @@ def kkt_feasible_lp(level, w, need, lo, hi, tight, lam, scale_tol=1e-9):
     return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
 
 
-@settings(max_examples=80, deadline=None)
-@given(st.integers(1, 6), st.integers(0, 100_000), st.booleans())
-def test_bare_certificate_equals_kkt_lp_over_all_subsets(m, seed, tight):
-    # random tied levels, bounds hit on some regions, random lambda: the O(n log n)
-    # certificate (prefix tests + search over lam_B) agrees with the explicit KKT LP
+def tied_case(m: int, seed: int):
+    """m regions on three tied levels, bounds hit on some, a random lambda (and the rng)."""
     rng = np.random.default_rng(seed)
     w = rng.uniform(0.05, 1.0, m)
     w /= w.sum()
@@ -218,7 +215,15 @@ def test_bare_certificate_equals_kkt_lp_over_all_subsets(m, seed, tight):
     level = rng.choice([0.3, 0.5, 0.7], m)
     lo = np.where(rng.random(m) < 0.3, level, level - 0.1)
     hi = np.where(rng.random(m) < 0.3, level, level + 0.1)
-    lam = float(rng.uniform(0.0, 0.6))
+    return w, need, level, lo, hi, float(rng.uniform(0.0, 0.6)), rng
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 100_000), st.booleans())
+def test_bare_certificate_equals_kkt_lp_over_all_subsets(m, seed, tight):
+    # random tied levels, bounds hit on some regions, random lambda: the O(n log n)
+    # certificate (prefix tests + search over lam_B) agrees with the explicit KKT LP
+    w, need, level, lo, hi, lam, rng = tied_case(m, seed)
     ok, _, _, _, _ = gini_bare_certificate(level, w, need, lo, hi, tight, lam,
                                            float(rng.uniform(0, 0.05)), np.argsort(level, kind="stable"),
                                            1e-11)
