@@ -344,6 +344,22 @@ def _leximin(data: RegionData, spec: ObjectiveSpec, build: Build, time_limit: fl
 
 # --- min-gini -------------------------------------------------------------------
 
+def _chain_blocks(level: np.ndarray, w: np.ndarray, order: np.ndarray, nu: np.ndarray, tol: float):
+    """The tied blocks of a chain LP's point along ``order``: positions joined when their
+    levels tie or the chain row between them has a dual > tol. Returns the weights in
+    order, the block id per position, (D' nu) per position, the cumulative weights and the
+    first position of each block."""
+    ls, ws = level[order], w[order]
+    scale = max(1.0, float(np.abs(ls).max()))
+    nu = np.maximum(nu, 0.0)
+    join = (np.diff(ls) <= 1e-9 * scale) | (nu > tol)
+    block = np.concatenate([[0], np.cumsum(~join)])
+    nu_in = np.where(join, nu, 0.0)
+    flow = np.concatenate([[0.0], nu_in]) - np.concatenate([nu_in, [0.0]])
+    starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
+    return ws, block, flow, np.cumsum(ws), starts
+
+
 def gini_chain_certificate(level: np.ndarray, w: np.ndarray, order: np.ndarray, nu: np.ndarray,
                            tol: float) -> tuple[bool, np.ndarray, int]:
     """Global optimality test of a chain-LP solution (docs/objectives.md, min-gini).
@@ -359,15 +375,7 @@ def gini_chain_certificate(level: np.ndarray, w: np.ndarray, order: np.ndarray, 
     n = level.size
     if n < 2:
         return True, order, 0
-    ls, ws = level[order], w[order]
-    scale = max(1.0, float(np.abs(ls).max()))
-    nu = np.maximum(nu, 0.0)
-    join = (np.diff(ls) <= 1e-9 * scale) | (nu > tol)
-    block = np.concatenate([[0], np.cumsum(~join)])              # block id per position
-    nu_in = np.where(join, nu, 0.0)
-    flow = np.concatenate([[0.0], nu_in]) - np.concatenate([nu_in, [0.0]])   # (D' nu) per position
-    cum = np.cumsum(ws)
-    starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
+    ws, block, flow, cum, starts = _chain_blocks(level, w, order, nu, tol)
     w_before_block = (cum - ws)[starts][block]                   # weight of the blocks below
     w_block = np.add.reduceat(ws, starts)[block]
     before_in = cum - ws - w_before_block
@@ -746,16 +754,8 @@ def ordered_chain_certificate(level: np.ndarray, w: np.ndarray, order: np.ndarra
     n = level.size
     if n < 2:
         return True, order, 0
-    ls, ws = level[order], w[order]
-    scale = max(1.0, float(np.abs(ls).max()))
-    nu = np.maximum(nu, 0.0)
-    join = (np.diff(ls) <= 1e-9 * scale) | (nu > tol)
-    block = np.concatenate([[0], np.cumsum(~join)])
-    nu_in = np.where(join, nu, 0.0)
-    flow = np.concatenate([[0.0], nu_in]) - np.concatenate([nu_in, [0.0]])
-    cum = np.cumsum(ws)
+    ws, block, flow, cum, starts = _chain_blocks(level, w, order, nu, tol)
     y = (G(cum) - G(cum - ws)) - flow
-    starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
     end = (cum - ws)[starts][block] + np.add.reduceat(ws, starts)[block]   # a + W_S per position
     ratio = np.where(ws > 0, y / np.where(ws > 0, ws, 1.0), np.where(y > 0, np.inf, np.where(y < 0, -np.inf, 0.0)))
     srt = np.lexsort((-ratio, block))
