@@ -1,4 +1,4 @@
-"""Batch throughput: ``optimizer.batch.run_batch`` (local pool and Dask LocalCluster, 2 workers)
+"""Batch throughput: ``optimizer.studies.batch.run_batch`` (local pool and Dask LocalCluster, 2 workers)
 against a raw highspy loop doing the same solves.
 
     python -m bench.batch --out bench/batch.md [--points 50] [--jobs 2]
@@ -7,7 +7,7 @@ Spec: instances/korea-17 x every objective x a budget sweep 0.5x..2x (POINTS poi
 Raw loop (one process): per run, build the LP with models.build.build_lp on the scaled
 data (the instance loaded once) and make the same HiGHS solves a single `solve` makes
 for it: phase 1 and, where the objective breaks ties, the phase-2 re-solve (highspy
-passModel / run / addRow / changeColsCost via optimizer.highs.solve_lp); nothing else: no
+passModel / run / addRow / changeColsCost via optimizer.engine.highs.solve_lp); nothing else: no
 metrics, no result table, no files. Sequence objectives (leximin, min-gini) solve only
 their first LP, and maxmin/leximin, which the project answers by certified water-filling
 without HiGHS, still get their LP solved: both flatter the raw loop.
@@ -41,10 +41,10 @@ def raw_loop(spec) -> tuple[float, int]:
 
     from models.build import build_lp
     from models.objectives import get_objective
-    from optimizer.highs import solve_lp
-    from optimizer.instance import load_instance
-    from optimizer.scaling import money_scale, round_data, to_region_data
-    from optimizer.solve import parse_budget
+    from optimizer.engine.highs import solve_lp
+    from optimizer.io.load import load_instance
+    from optimizer.core.scaling import money_scale, round_data, to_region_data
+    from optimizer.engine.solve import parse_budget
 
     inst = load_instance(spec.runs[0].instance)
     need = inst.regions["fiscal_need"].to_numpy(dtype=float)
@@ -64,7 +64,7 @@ def raw_loop(spec) -> tuple[float, int]:
 def timed_batch(spec, out: Path, jobs: int, executor: str) -> tuple[float, float, dict]:
     """Wall time, and the steady-state time per run: from the first committed run to the
     last (worker start-up and the final consolidation are one-off costs, not per run)."""
-    from optimizer.batch import run_batch
+    from optimizer.studies.batch import run_batch
 
     shutil.rmtree(out, ignore_errors=True)
     stamps: list[float] = []
@@ -78,8 +78,8 @@ def timed_batch(spec, out: Path, jobs: int, executor: str) -> tuple[float, float
 
 def main(argv: list[str] | None = None) -> int:
     from models.objectives import OBJECTIVES
-    from optimizer.batch import load_spec
-    from optimizer.writers import atomic_write_text
+    from optimizer.studies.batch import load_spec
+    from optimizer.io.writers import atomic_write_text
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", type=Path, default=Path("bench/batch.md"))

@@ -3,8 +3,8 @@
     python -m bench.objectives --out bench/objectives.md [--sizes 1000,10000] [--timeout 120]
 
 Each (objective, n) runs in its own subprocess (so peak memory = that run's max RSS),
-through the real solve path (optimizer.solve.solve, direct engine, no price-of-fairness
-solve), on optimizer.generate.generate(n, seed=0). Writes a markdown table: objective, n,
+through the real solve path (optimizer.engine.solve.solve, direct engine, no price-of-fairness
+solve), on optimizer.io.generate.generate(n, seed=0). Writes a markdown table: objective, n,
 build s, solve s, total s, peak MB, stages (leximin LP stages; min-gini LPs; "0 LPs: ..."
 when a certified closed form or the threshold decomposition solved it). An objective that
 times out at one size is not run at larger ones.
@@ -26,8 +26,8 @@ OBJECTIVES = ["maxmin", "leximin", "max-mean", "min-range", "min-mad", "min-gini
 _CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
-from optimizer.instance import load_instance
-from optimizer.solve import SolveOptions, solve
+from optimizer.io.load import load_instance
+from optimizer.engine.solve import SolveOptions, solve
 folder, name = sys.argv[1], sys.argv[2]
 inst = load_instance(Path(folder))
 t0 = time.perf_counter()
@@ -49,7 +49,7 @@ print(json.dumps({"build": s["build_seconds"], "solve": s["solve_seconds"], "tot
 
 
 def _instance(n: int, root: Path) -> Path:
-    from optimizer.generate import generate
+    from optimizer.io.generate import generate
     folder = root / f"gen-{n}"
     if not (folder / "regions.csv").exists():
         folder.mkdir(parents=True, exist_ok=True)
@@ -87,7 +87,7 @@ def run(sizes: list[int], out_path: str | Path, objectives: list[str] = OBJECTIV
                 print(rows[-1], f"({time.perf_counter() - t0:.1f} s wall)", file=sys.stderr, flush=True)
     text = ("| objective | n | build s | solve s | total s | peak MB | stages |\n"
             "|---|---:|---:|---:|---:|---:|---|\n" + "\n".join(rows) + "\n")
-    from optimizer.writers import atomic_write_text
+    from optimizer.io.writers import atomic_write_text
     atomic_write_text(Path(out_path), text)
     return text
 

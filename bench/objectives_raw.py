@@ -7,7 +7,7 @@ gap, so hard thresholds hold):
 - arrays -> highspy: the LP arrays built by models.build.build_lp (the vectorised twin,
   whose identity with the Pyomo model of record is tested, and with an independent raw
   build for maxmin/min-shortfall in bench/raw_highspy.py), passModel + run, nothing else;
-- project, LP only: optimizer.solve.solve with tie_break, price_of_fairness and fast_path
+- project, LP only: optimizer.engine.solve.solve with tie_break, price_of_fairness and fast_path
   off (the same single LP), including scaling, diagnosis, result table, metrics, checks.
 - project, default path (second table, objectives in FAST): what `equalize solve` runs —
   the certified closed form / threshold decomposition on the bare core, tie-break on —
@@ -41,15 +41,15 @@ import json, sys, time
 from dataclasses import replace
 from pathlib import Path
 kind, name, folder = sys.argv[1], sys.argv[2], sys.argv[3]
-from optimizer.instance import load_instance
+from optimizer.io.load import load_instance
 inst = load_instance(Path(folder))
 def peak():
     return [int(l.split()[1]) / 1024.0 for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
 if kind == "raw":
     from models.build import build_lp
     from models.objectives import get_objective
-    from optimizer.highs import make_highs, to_highs_lp
-    from optimizer.scaling import money_scale, round_data, to_region_data
+    from optimizer.engine.highs import make_highs, to_highs_lp
+    from optimizer.core.scaling import money_scale, round_data, to_region_data
     spec = get_objective(name)
     need = inst.regions["fiscal_need"].to_numpy(dtype=float)
     t0 = time.perf_counter()
@@ -66,7 +66,7 @@ if kind == "raw":
         value *= money_scale(need)   # the project reports money objectives in the instance unit
     out = {"build": t1 - t0, "solve": t2 - t1, "total": t2 - t0, "value": value}
 else:
-    from optimizer.solve import SolveOptions, solve
+    from optimizer.engine.solve import SolveOptions, solve
     t0 = time.perf_counter()
     default = kind == "default"   # what `equalize solve` does (fast path, tie-break), no price of fairness
     r = solve(inst, SolveOptions(objective=name, tie_break=default, price_of_fairness=False,
@@ -80,8 +80,8 @@ print(json.dumps(out))
 
 
 def _instance(n: int) -> Path:
-    from optimizer.generate import generate
-    from optimizer.writers import atomic_write_text
+    from optimizer.io.generate import generate
+    from optimizer.io.writers import atomic_write_text
 
     folder = WORK / f"gen-{n}-s1-b1.1"
     if not (folder / "regions.csv").exists() or not (folder / "instance.toml").exists():
@@ -104,7 +104,7 @@ def _run(kind: str, name: str, folder: Path, timeout: float) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from optimizer.writers import atomic_write_text
+    from optimizer.io.writers import atomic_write_text
 
     ap = argparse.ArgumentParser(prog="python -m bench.objectives_raw", description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=Path("bench/objectives_raw.md"))

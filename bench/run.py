@@ -1,11 +1,11 @@
 """`make bench`: the project's path against the same LP built directly in highspy.
 
-For each objective and size, a generated instance (optimizer.generate, seed 1) is
+For each objective and size, a generated instance (optimizer.io.generate, seed 1) is
 written to bench/work/, then every measurement runs in a fresh subprocess so that the
 peak RSS (VmHWM) belongs to that run alone:
 
     raw          bench.raw_highspy: pandas.read_csv + numpy CSC arrays + highspy passModel
-    direct       optimizer.instance.load_instance + optimizer.solve.solve, default options
+    direct       optimizer.io.load.load_instance + optimizer.engine.solve.solve, default options
                  (tie-break phase, price-of-fairness max-mean solve, certified water-filling
                  fast path for maxmin)
     direct-notb  "LP only": SolveOptions(tie_break=False, price_of_fairness=False,
@@ -68,8 +68,8 @@ def _worker(kind: str, objective: str, folder: str) -> dict:
         total = time.perf_counter() - t0 - load
         return {"load": load, "build": r["build_seconds"], "solve": r["solve_seconds"], "total": total,
                 "status": r["status"].lower(), "objective_value": r["objective_value"]}
-    from optimizer.instance import load_instance
-    from optimizer.solve import SolveOptions, solve
+    from optimizer.io.load import load_instance
+    from optimizer.engine.solve import SolveOptions, solve
     t0 = time.perf_counter()
     inst = load_instance(folder)
     load = time.perf_counter() - t0
@@ -96,8 +96,8 @@ def _worker_main(kind: str, objective: str, folder: str) -> None:
 # --- driver -----------------------------------------------------------------------
 
 def _instance(n: int, budget_share: float) -> Path:
-    from optimizer.generate import generate
-    from optimizer.writers import atomic_write_text
+    from optimizer.io.generate import generate
+    from optimizer.io.writers import atomic_write_text
 
     folder = WORK / f"gen-{n}-s1-b{budget_share:g}"
     if not (folder / "regions.csv").exists() or not (folder / "instance.toml").exists():
@@ -154,7 +154,7 @@ def _table(header: str, rows: list[dict], notes: list[str]) -> str:
     cols = ["objective", "n", "path", "load s", "build s", "solve s", "total s", "peak MB",
             "ratio time", "ratio memory", "ratio time incl. load", "objective value / note"]
     out = ["# equalize benchmark", "", header, "",
-           "Instances: optimizer.generate.generate(n, seed=1, budget_share=b): b = 0.8 for "
+           "Instances: optimizer.io.generate.generate(n, seed=1, budget_share=b): b = 0.8 for "
            "min-shortfall (the budget covers 80% of the gap to the 0.9 threshold, so its optimum "
            "is positive), b = 1.1 for maxmin (hard thresholds must be met). "
            "total s = build + solve + reading the result back (the project: also metrics and the "
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     kinds = [k for k in KINDS if k in a.kinds.split(",")]
     header = _machine()
     out = a.out if a.out.is_absolute() else Path.cwd() / a.out
-    from optimizer.writers import atomic_write_text
+    from optimizer.io.writers import atomic_write_text
 
     rows: list[dict] = []
     notes: list[str] = []

@@ -2,9 +2,9 @@
 
     python -m bench.sweep --out bench/sweep.md [--n 10000] [--points 20]
 
-Instance: optimizer.generate.generate(n, seed=1), written to a temporary folder. Budget
+Instance: optimizer.io.generate.generate(n, seed=1), written to a temporary folder. Budget
 sweep 0.5x:2x:POINTS. "rebuild" = an independent ``solve`` per point (price of fairness off,
-as in the sweep); "sweep" = optimizer.sweep on the built model. Both give the same
+as in the sweep); "sweep" = optimizer.studies.sweep on the built model. Both give the same
 frontier (checked here: objective values and transfers).
 """
 
@@ -20,8 +20,8 @@ import numpy as np
 
 
 def _instance(folder: Path, n: int) -> Path:
-    from optimizer.generate import generate
-    from optimizer.writers import atomic_write_text
+    from optimizer.io.generate import generate
+    from optimizer.io.writers import atomic_write_text
 
     g = generate(n, seed=1)
     atomic_write_text(folder / "regions.csv", g.regions.to_csv(index=False, lineterminator="\n"))
@@ -30,8 +30,8 @@ def _instance(folder: Path, n: int) -> Path:
 
 
 def measure(folder: Path, objective: str, fast_path: bool, points: int) -> dict:
-    from optimizer.instance import load_instance
-    from optimizer.sweep import parse_values, sweep
+    from optimizer.io.load import load_instance
+    from optimizer.studies.sweep import parse_values, sweep
 
     inst = load_instance(folder)
     budgets = parse_values(f"0.5x:2x:{points}", inst.budget, "budget")
@@ -55,7 +55,7 @@ def measure(folder: Path, objective: str, fast_path: bool, points: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from optimizer.writers import atomic_write_text
+    from optimizer.io.writers import atomic_write_text
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", type=Path, default=Path("bench/sweep.md"))

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optimizer.instance import Instance
-from optimizer.policy_config import PolicyConfig
-from optimizer.solve import SolveOptions, solve
+from optimizer.core.instance import Instance
+from optimizer.prepare.policy_config import PolicyConfig
+from optimizer.engine.solve import SolveOptions, solve
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY = ROOT / "instances" / "toy-3"

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from optimizer.batch import TIMING_COLUMNS, load_spec, run_batch
+from optimizer.studies.batch import TIMING_COLUMNS, load_spec, run_batch
 from optimizer.cli import main
-from optimizer.generate import generate
+from optimizer.io.generate import generate
 from tests.conftest import INSTANCES, write_instance
 
 

@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-import optimizer.highs as highs_mod
+import optimizer.engine.highs as highs_mod
 from bench import raw_highspy as raw
-from optimizer import instance as inst_mod
-from optimizer import validation as v
-from optimizer.errors import InputError
-from optimizer.fast_regions import read_regions_fast
-from optimizer.generate import generate
-from optimizer.solve import SolveOptions, solve
+from optimizer.io import load as inst_mod
+from optimizer.io import validation as v
+from optimizer.core.errors import InputError
+from optimizer.io.regions_csv import read_regions_fast
+from optimizer.io.generate import generate
+from optimizer.engine.solve import SolveOptions, solve
 
 N = 200
 
@@ -47,7 +47,7 @@ def _project_lp(folder: Path, objective: str, monkeypatch):
     fields = SolveOptions.__dataclass_fields__   # the LP itself: no extra LP, no closed form
     extra = {k: False for k in ("price_of_fairness", "fast_path") if k in fields}
     res = solve(inst_mod.load_instance(folder), SolveOptions(objective=objective, tie_break=False, **extra))
-    assert seen, "the project's path did not go through optimizer.highs.to_highs_lp"
+    assert seen, "the project's path did not go through optimizer.engine.highs.to_highs_lp"
     return seen[0], res
 
 
@@ -80,7 +80,7 @@ def test_raw_highspy_builds_the_projects_lp(folder, objective, monkeypatch):
 
 def _exact(path: Path):
     problems: list = []
-    header, rows = inst_mod._read_csv_rows(path, problems)
+    header, rows = inst_mod.read_csv_rows(path, problems)
     known = set(v.REQUIRED_COLUMNS) | set(v.OPTIONAL_NUMERIC)
     extra = [c for c in header if c not in known and c]
     frame = inst_mod._parse_regions(str(path), header, rows, extra, problems)

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from optimizer import __version__
 from optimizer.cli import main
-from optimizer.instance import load_instance
+from optimizer.io.load import load_instance
 
 SUMMARY_KEYS = {"status", "objective", "objective_value", "budget", "budget_used", "min_level",
                 "max_level", "regions_below_threshold", "required_budget", "solver", "solve_seconds",

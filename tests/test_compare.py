@@ -11,10 +11,10 @@ from click.testing import CliRunner
 
 from models.objectives import OBJECTIVES
 from optimizer.cli import main
-from optimizer.compare import compare, lorenz_points
-from optimizer.instance import load_instance
-from optimizer.metrics import gini
-from optimizer.solve import SolveOptions
+from optimizer.studies.compare import compare, lorenz_points
+from optimizer.io.load import load_instance
+from optimizer.core.metrics import gini
+from optimizer.engine.solve import SolveOptions
 
 
 def run(*args):

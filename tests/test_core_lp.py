@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from optimizer.errors import InfeasibleError
-from optimizer.instance import load_instance
-from optimizer.solve import SolveOptions, solve
-from optimizer.writers import allocation_csv
+from optimizer.core.errors import InfeasibleError
+from optimizer.io.load import load_instance
+from optimizer.engine.solve import SolveOptions, solve
+from optimizer.io.writers import allocation_csv
 from tests.conftest import write_instance
 from tests.reference import fractional_knapsack_shortfall, required_transfer, water_filling
 

@@ -1,4 +1,4 @@
-"""min-gini without LPs (optimizer.decompose.py) against independent answers: the
+"""min-gini without LPs (optimizer.fast.decompose.py) against independent answers: the
 inner Lagrangian solve against scipy's LP of the same problem (pairwise form), the full
 Dinkelbach against the exact pairwise LP through HiGHS (hypothesis, caps, floors, hard
 thresholds, tied weights and needs), the chain LP at 1e3 regions, and the CLI against
@@ -19,12 +19,12 @@ from scipy.optimize import linprog
 
 from models.build import build_lp
 from models.fairness import gini_cut
-from optimizer.cut_certificate import cut_certificate
-from optimizer.fairness_solve import GINI_CERT_TOL, gini_bare_certificate
+from optimizer.fast.cut_certificate import cut_certificate
+from optimizer.engine.fairness_solve import GINI_CERT_TOL, gini_bare_certificate
 from optimizer.cli import main
-from optimizer.fastpath import fast_core_run
-from optimizer.decompose import CutFunction, cut_order, lagrangian_levels, min_gini_bare
-from optimizer.metrics import gini, pairwise_sum
+from optimizer.fast.fastpath import fast_core_run
+from optimizer.fast.decompose import CutFunction, cut_order, lagrangian_levels, min_gini_bare
+from optimizer.core.metrics import gini, pairwise_sum
 from tests.test_gini_compact import kkt_feasible_lp, tied_case
 from tests.test_objectives import random_data, rd, solved
 
@@ -44,10 +44,13 @@ def lagrangian_by_lp(w, need, lo, hi, lam, lam_b) -> float:
     for k, (i, j) in enumerate(pairs):
         A[2 * k, [i, j, n + k]] = [1, -1, -1]
         A[2 * k + 1, [i, j, n + k]] = [-1, 1, -1]
-    res = linprog(c, A_ub=A, b_ub=np.zeros(2 * m), bounds=[(lo[r], hi[r]) for r in range(n)] + [(0, None)] * m,
-                  method="highs")
+    # costs scaled to max |c| = 1: HiGHS's dual tolerance (1e-7) is absolute, and with
+    # lam ~ 1e-7 and small weights an unscaled LP stops short of its optimum
+    sigma = 1.0 / max(float(np.abs(c).max()), 1e-300)
+    res = linprog(c * sigma, A_ub=A, b_ub=np.zeros(2 * m),
+                  bounds=[(lo[r], hi[r]) for r in range(n)] + [(0, None)] * m, method="highs")
     assert res.status == 0
-    return float(res.fun)
+    return float(np.dot(c, res.x))
 
 
 @settings(max_examples=80, deadline=None)

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimizer.errors import InfeasibleError
-from optimizer.solve import SolveOptions, solve
-from optimizer.waterfill import leximin_fill
+from optimizer.core.errors import InfeasibleError
+from optimizer.engine.solve import SolveOptions, solve
+from optimizer.fast.waterfill import leximin_fill
 from tests.test_core_lp import SETTINGS, _instance, rounds
 
 
@@ -30,7 +30,7 @@ def test_fast_path_equals_lp(tmp_path, rnd, objective):
 
 
 def test_fast_path_engages_and_reports_lp_duals(korea17):
-    from optimizer.instance import load_instance
+    from optimizer.io.load import load_instance
 
     inst = load_instance(korea17)
     for theta in (0.85, 0.92):
@@ -50,8 +50,8 @@ def test_fast_path_engages_and_reports_lp_duals(korea17):
 def test_policies_do_not_take_the_water_filling_path(korea17):
     """The closed form knows only the core: with a policy row, max-min goes to the
     fixed-level LPs (optimizer/parametric.py), checked against the plain LP in test_parametric."""
-    from optimizer.instance import load_instance
-    from optimizer.policy_config import PolicyConfig
+    from optimizer.io.load import load_instance
+    from optimizer.prepare.policy_config import PolicyConfig
 
     r = solve(load_instance(korea17), SolveOptions(objective="maxmin", policy=PolicyConfig(hold_harmless=0.5)))
     assert not r.summary["solved_by"].startswith("water-filling")
@@ -99,8 +99,8 @@ def test_max_mean_closed_form_equals_lp(tmp_path, rnd, objective):
     from dataclasses import replace
 
     from models.build import build_lp
-    from optimizer.fairness_solve import mean_level_max
-    from optimizer.scaling import money_scale, round_data, to_region_data
+    from optimizer.engine.fairness_solve import mean_level_max
+    from optimizer.core.scaling import money_scale, round_data, to_region_data
 
     own, need, pop, theta, t_min, t_max, budget = rnd
     inst = _instance(tmp_path, *rnd)
@@ -137,7 +137,7 @@ def test_min_shortfall_knapsack_path_equals_lp(tmp_path, rnd):
 
 
 def test_min_shortfall_knapsack_engages_with_lp_duals(korea17):
-    from optimizer.instance import load_instance
+    from optimizer.io.load import load_instance
 
     inst = load_instance(korea17)
     for theta in (0.9, 0.97, 1.05):

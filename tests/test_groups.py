@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimizer.errors import InfeasibleError, InputError
-from optimizer.instance import load_instance
-from optimizer.merge import merge_effect, merge_regions
+from optimizer.core.errors import InfeasibleError, InputError
+from optimizer.io.load import load_instance
+from optimizer.prepare.merge import merge_effect, merge_regions
 from tests.policy_helpers import KOREA, run, toy, transfers
 
 

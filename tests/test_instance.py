@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from optimizer.cli import main
-from optimizer.errors import InputError
-from optimizer.instance import load_instance
+from optimizer.core.errors import InputError
+from optimizer.io.load import load_instance
 from tests.conftest import write_instance
 
 GOOD = [

@@ -14,10 +14,10 @@ from models.build import build_arrays, build_lp, build_pyomo
 from models.compile import to_linear_program
 from models.data import RegionData
 from models.objectives import get_objective
-from optimizer.fairness_solve import pairwise_sum, run_direct
-from optimizer.instance import load_instance
-from optimizer.metrics import gini
-from optimizer.solve import SolveOptions, solve
+from optimizer.engine.fairness_solve import pairwise_sum, run_direct
+from optimizer.io.load import load_instance
+from optimizer.core.metrics import gini
+from optimizer.engine.solve import SolveOptions, solve
 from tests.reference import water_filling
 from tests.test_formulation import assert_same_lp, region_data
 
@@ -187,7 +187,7 @@ def test_owa_decreasing_weights_by_hand():
 
 
 def test_owa_rejects_increasing_weights():
-    from optimizer.errors import UsageError
+    from optimizer.core.errors import UsageError
     with pytest.raises(UsageError, match="non-increasing"):
         run_direct(rd([0.2, 0.5], [1, 1], 0.1, weights=[1, 2]), get_objective("owa"), build_lp)
 

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimizer.errors import InfeasibleError
-from optimizer.instance import load_instance
-from optimizer.policy_config import PolicyConfig
-from optimizer.solve import SolveOptions, solve
+from optimizer.core.errors import InfeasibleError
+from optimizer.io.load import load_instance
+from optimizer.prepare.policy_config import PolicyConfig
+from optimizer.engine.solve import SolveOptions, solve
 from tests.policy_helpers import KOREA, make_instance
 
 POLICIES = [

@@ -14,10 +14,10 @@ from models.compile import to_linear_program
 from models.data import RegionData
 from models.policies import PolicyTerm
 from optimizer.cli import main
-from optimizer.errors import InputError, Problem, UsageError
-from optimizer.phasing import Phasing, parse_phasing, solve_phased
-from optimizer.policy_config import PolicyConfig
-from optimizer.solve import SolveOptions, solve
+from optimizer.core.errors import InputError, Problem, UsageError
+from optimizer.prepare.phasing import Phasing, parse_phasing, solve_phased
+from optimizer.prepare.policy_config import PolicyConfig
+from optimizer.engine.solve import SolveOptions, solve
 from tests.policy_helpers import TOY, make_instance, toy
 
 
@@ -80,7 +80,7 @@ def test_change_limit_holds_every_year(rows, k, d, objective, growth):
 
 
 def test_merger_guarantee_covers_four_years():
-    from optimizer.merge import merge_regions
+    from optimizer.prepare.merge import merge_regions
 
     inst = merge_regions(make_instance([20, 60, 90, 30], [100, 100, 100, 100], prior=[40, 30, 0, 20],
                                        budget=60, threshold=0.0), [["r1", "r2"]])
@@ -135,7 +135,7 @@ def test_cli_years_writes_long_form(tmp_path):
 
 
 def test_instance_phasing_is_validated_at_load(tmp_path):
-    from optimizer.instance import load_instance
+    from optimizer.io.load import load_instance
 
     for f in ("regions.csv",):
         (tmp_path / f).write_text((TOY / f).read_text())

@@ -15,16 +15,16 @@ from models.build import build_lp
 from models.data import RegionData
 from models.policies import POLICIES, ROUND_POLICIES, PolicyTerm, get_policy
 from optimizer.cli import main
-from optimizer.errors import InfeasibleError, SolverError
-from optimizer.highs import solve_lp
-from optimizer.instance import load_instance
-from optimizer.phasing import Phasing, solve_phased
-from optimizer.policy_checks import finish_policies
-from optimizer.policy_config import PolicyConfig
-from optimizer.policy_round import policy_round
-from optimizer.result import Result
-from optimizer.scaling import money_scale, round_data, to_region_data
-from optimizer.solve import SolveOptions, solve
+from optimizer.core.errors import InfeasibleError, SolverError
+from optimizer.engine.highs import solve_lp
+from optimizer.io.load import load_instance
+from optimizer.prepare.phasing import Phasing, solve_phased
+from optimizer.explain.policy_checks import finish_policies
+from optimizer.prepare.policy_config import PolicyConfig
+from optimizer.prepare.policy_round import policy_round
+from optimizer.core.result import Result
+from optimizer.core.scaling import money_scale, round_data, to_region_data
+from optimizer.engine.solve import SolveOptions, solve
 from tests.policy_helpers import KOREA, ROOT, make_instance, run, toy, transfers
 
 NAN, INF = np.nan, np.inf
@@ -141,7 +141,7 @@ def test_no_overtaking_tags_both_regions_of_a_tight_pair(engine):
 
 
 def test_merger_guarantee_and_group_tags():
-    from optimizer.merge import merge_regions
+    from optimizer.prepare.merge import merge_regions
 
     # r1+r2 merged (prior 30, own 150, need 200, level 0.75 > floor): maxmin would give it 0,
     # the guarantee keeps 30 -> tight
@@ -153,7 +153,7 @@ def test_merger_guarantee_and_group_tags():
     assert "merger_guarantee" in tags["r1+r2"].split(";")
     # korea-17 Chungcheong union at level 0.95: the group row binds (the floor drops below 0.95,
     # the union is lifted above it); each of its four members carries the tag, nobody else
-    from optimizer.scenarios import prepare
+    from optimizer.prepare.scenarios import prepare
     k = solve(prepare(load_instance(KOREA), "chungcheong-union"))
     tagged = {rid for rid, b in zip(k.allocation["region_id"], k.allocation["binding"]) if "group_level" in b}
     assert tagged == {"daejeon", "sejong", "chungbuk", "chungnam"}
@@ -222,7 +222,7 @@ def test_korea_services_estimate_sums_to_need_and_leaves_korea17_alone():
     r = solve(load_instance(folder))   # plain solve (services ignored) = korea-17's answer
     base = solve(load_instance(KOREA))
     assert np.allclose(transfers(r), transfers(base))
-    from optimizer.rounds import solve_round
+    from optimizer.engine.rounds import solve_round
     s = solve_round(load_instance(folder), SolveOptions())
     lv = s.tables["services"]
     assert lv.loc[lv["service"] == "elderly_care", "level_after"].min() >= 0.94 - 1e-9
@@ -230,6 +230,6 @@ def test_korea_services_estimate_sums_to_need_and_leaves_korea17_alone():
 
 def test_service_floor_tagged_once():
     # toy-services by hand (docs/policies.md): a's elderly care needs T_a >= 50, maxmin gives 50
-    from optimizer.rounds import solve_round
+    from optimizer.engine.rounds import solve_round
     r = solve_round(load_instance(ROOT / "instances" / "toy-services"), SolveOptions())
     assert list(r.allocation["binding"]) == ["floor;service_floor", "floor", ""]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimizer.errors import InputError, UsageError
-from optimizer.instance import load_instance
-from optimizer.scenarios import ORDER, apply_scenario, compare_scenarios, get_scenario, prepare, scenarios_of
-from optimizer.solve import SolveOptions, solve
+from optimizer.core.errors import InputError, UsageError
+from optimizer.io.load import load_instance
+from optimizer.prepare.scenarios import (ORDER, apply_scenario, compare_scenarios, get_scenario, prepare, scenarios_of)
+from optimizer.engine.solve import SolveOptions, solve
 from tests.policy_helpers import KOREA, TOY
 
 
@@ -53,7 +53,7 @@ def test_scenario_overrides_applied_in_order(tmp_path):
 
 def test_cli_flags_come_after_the_scenario(tmp_path):
     inst = prepare(load_instance(_toy_folder(tmp_path, SCEN)), "s")
-    from optimizer.policy_config import PolicyConfig
+    from optimizer.prepare.policy_config import PolicyConfig
     r = solve(inst, SolveOptions(budget=100.0, policy=PolicyConfig(hold_harmless=1.3)))
     # hold-harmless 1.3 x 50 = 65 now binds
     assert np.allclose(r.allocation["transfer"], [65, 0])

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from optimizer.cli import main
-from optimizer.errors import InputError, UsageError
-from optimizer.instance import load_instance
-from optimizer.rounds import solve_round
-from optimizer.services import service_floors, split_transfers, services_of
-from optimizer.solve import SolveOptions
+from optimizer.core.errors import InputError, UsageError
+from optimizer.io.load import load_instance
+from optimizer.engine.rounds import solve_round
+from optimizer.prepare.services import service_floors, split_transfers, services_of
+from optimizer.engine.solve import SolveOptions
 from tests.policy_helpers import ROOT
 
 TS = ROOT / "instances" / "toy-services"

@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from optimizer.cli import main
-from optimizer.errors import InfeasibleError
-from optimizer.generate import generate
-from optimizer.instance import load_instance
-from optimizer.solve import SolveOptions, solve
-from optimizer.sweep import parse_values, sweep, write_sweep
+from optimizer.core.errors import InfeasibleError
+from optimizer.io.generate import generate
+from optimizer.io.load import load_instance
+from optimizer.engine.solve import SolveOptions, solve
+from optimizer.studies.sweep import parse_values, sweep, write_sweep
 from tests.conftest import INSTANCES
 
 
@@ -107,7 +107,7 @@ def test_outputs_atomic(tmp_path, monkeypatch):
     sw = sweep(inst, parse_values("0.8x:1.2x:3", inst.budget, "budget"), objective="min-shortfall")
     write_sweep(sw, tmp_path)
     before = (tmp_path / "frontier.csv").read_bytes()
-    import optimizer.writers as w
+    import optimizer.io.writers as w
 
     def boom(*a, **k):
         raise OSError("disk full")

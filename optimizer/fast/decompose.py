@@ -1,0 +1,340 @@
+"""min-gini, owa and cvar on the bare core without LPs: the threshold decomposition.
+
+The objectives are (up to a linear term) ``Phi(L) = int Q(W({r : L_r > t})) dt``, the
+Lovasz extension of ``S -> Q(W(S))`` with Q concave (``CutFunction``): Gini's
+``P(L) = sum_{i<j} w_i w_j |L_i - L_j|`` (Q(x) = x (W - x); min-gini runs Dinkelbach,
+lam -> G* = min P / mu, over ``P - lam mu``), and minus a sum of absolute Lorenz values
+(owa over population slices, cvar). On the bare core (budget row, transfer bounds, hard
+thresholds, nothing else) the feasible set in level space is a box ``lo <= L <= hi`` and
+one row ``sum_r n_r L_r <= C``. Dualising that row with ``lam_B >= 0`` leaves
+
+    min_{lo <= L <= hi}  Phi(L) + sum_r c_r L_r,     c_r = lam_B n_r - lam w_r.
+
+Its level sets ``S_t`` solve independent cut problems (threshold decomposition):
+``min Q(W(S)) + c(S)`` over ``S`` containing the regions forced up (``lo_r > t``) and
+none forced down (``hi_r <= t``). Q depends on ``W(S)`` only and is concave, so for fixed
+``W(S)`` the best free part is a fractional knapsack and the minimum is at a prefix of the
+free regions sorted by ``c_r / w_r`` ascending, i.e. by ``rho_r = n_r / w_r`` (for
+lam_B > 0): the same order for every t and every subproblem (the regions above a
+subproblem only shift Q's argument). Optimal levels are breakpoints ``{lo_r, hi_r}`` (an
+LP vertex), so the decomposition algorithm (cut at the middle breakpoint, recurse on both
+sides, all subproblems of a depth at once) needs ``ceil(log2 #breakpoints)`` vectorised
+rounds: O(n log n).
+
+The budget row: ``budget_bounded`` searches lam_B on the concave piecewise-linear dual
+function (crossing of supporting lines, safeguarded by bisection) and mixes the two
+minimisers at its maximiser to spend exactly C (KKT with that lam_B). The result is *not
+trusted*: optimizer/fastpath.py accepts it only if an exact test of the KKT conditions of
+the LP of record holds (``gini_bare_certificate``, optimizer/cut_certificate.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizer.core.metrics import pairwise_sum
+
+
+@dataclass(frozen=True)
+class CutFunction:
+    """Q concave on [0, W] with Q(0) = 0: the objective is Phi(L) = int Q(W({L > t})) dt
+    (the Lovasz extension of S -> Q(W(S))), plus a linear term.
+
+    - Gini's P(L) = sum_{i<j} w_i w_j |L_i - L_j|:  Q(x) = x (W - x)
+    - minus the absolute Lorenz curve at beta (total level of the worst beta of the
+      population):  Q(x) = -(x - (W - beta))+ ; owa and cvar are sums of these.
+    Evaluated by ``value`` on arrays; ``kinks``/``coef`` describe the piecewise-linear
+    ones (x - theta_k)+ with coefficients -c_k (None for Gini's quadratic)."""
+    total: float
+    quadratic: bool = False
+    kinks: np.ndarray | None = None     # theta_k, ascending
+    coef: np.ndarray | None = None      # c_k > 0: Q(x) = -sum_k c_k (x - theta_k)+
+
+    @staticmethod
+    def gini(total: float) -> "CutFunction":
+        return CutFunction(total, quadratic=True)
+
+    @staticmethod
+    def lorenz(total: float, beta: np.ndarray, c: np.ndarray) -> "CutFunction":
+        """-sum_k c_k Lorenz(beta_k): minimising it maximises sum_k c_k Lorenz(beta_k)."""
+        theta = total - np.asarray(beta, dtype=float)
+        order = np.argsort(theta, kind="stable")
+        return CutFunction(total, kinks=theta[order], coef=np.asarray(c, dtype=float)[order])
+
+    def value(self, x: np.ndarray) -> np.ndarray:
+        if self.quadratic:
+            return x * (self.total - x)
+        # -sum_{theta_k < x} c_k (x - theta_k) = -(x C(x) - D(x)), C, D prefix sums
+        k = np.searchsorted(self.kinks, x, side="left")
+        cum_c = np.concatenate([[0.0], np.cumsum(self.coef)])
+        cum_d = np.concatenate([[0.0], np.cumsum(self.coef * self.kinks)])
+        return -(x * cum_c[k] - cum_d[k])
+
+    def magnitude(self) -> float:
+        return self.total * self.total if self.quadratic else float(self.coef.sum()) * max(self.total, 1.0)
+
+
+def cut_order(w: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Regions by rho = n / w ascending (index on ties); zero weights last."""
+    rho = np.where(w > 0, need / np.where(w > 0, w, 1.0), np.inf)
+    return np.lexsort((np.arange(w.size), rho))
+
+
+def lagrangian_levels(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray, lam: float,
+                      lam_b: float, rank: np.ndarray, grid: "Grid | None" = None,
+                      cut: CutFunction | None = None) -> np.ndarray:
+    """The least minimiser of ``Phi(L) + sum_r (lam_b n_r - lam w_r) L_r`` over the box
+    (``hi`` finite); Phi = Gini's P unless ``cut`` says otherwise. ``rank[r]`` is r's
+    position in ``cut_order``."""
+    g = grid if grid is not None else Grid.of(lo, hi, rank)
+    q = cut if cut is not None else CutFunction.gini(float(w.sum()))
+    n = w.size
+    # everything below lives in cut order; groups stay contiguous and in cut order inside
+    perm = g.perm.copy()
+    wp, lo_i, hi_i = w[perm], g.lo_i[perm], g.hi_i[perm]
+    cp0 = (lam_b * need - lam * w)[perm]
+    a = np.zeros(n, dtype=np.int64)                 # each region's interval [a, b] of values
+    b = np.full(n, g.values.size - 1, dtype=np.int64)
+    w_tot = float(w.sum())
+    scale = float(np.abs(cp0).max()) * max(1.0, float(np.abs(g.values).max())) + q.magnitude()
+    tol = 1e-13 * scale
+    pos = np.arange(n)
+    while True:
+        active = a < b
+        if not active.any():
+            break
+        new_grp = np.concatenate([[True], a[1:] != a[:-1]])
+        starts = np.flatnonzero(new_grp)
+        gid = np.cumsum(new_grp) - 1
+        w_grp = np.add.reduceat(wp, starts)
+        w_below = (np.cumsum(w_grp) - w_grp)[gid]
+        w_r = w_grp[gid]
+        w_above = w_tot - w_below - w_r                  # the cut at t: S = above + forced + prefix
+        cp = cp0
+        m = (a + b) // 2                                  # cut between values[m] and values[m + 1]
+        forced_in = active & (lo_i > m)
+        free = active & ~forced_in & (hi_i > m)
+        wf = np.add.reduceat(np.where(forced_in, wp, 0.0), starts)[gid]
+        cf = np.add.reduceat(np.where(forced_in, cp, 0.0), starts)[gid]
+        fw, fc = np.where(free, wp, 0.0), np.where(free, cp, 0.0)
+        cw_all, cc_all = np.cumsum(fw), np.cumsum(fc)
+        s_w = wf + cw_all - (cw_all - fw)[starts][gid]
+        val = np.where(free, q.value(w_above + s_w) + cf + cc_all - (cc_all - fc)[starts][gid], np.inf)
+        val0 = q.value(w_above + wf) + cf                 # the empty prefix
+        best = np.minimum(np.minimum.reduceat(val, starts)[gid], val0)
+        take0 = val0 <= best + tol
+        # the least minimiser: the shortest prefix within tol of the minimum
+        end = np.minimum.reduceat(np.where(free & (val <= best + tol), pos, n), starts)[gid]
+        in_s = active & (forced_in | (free & (pos <= end) & ~take0))
+        out_s = active & ~in_s
+        # stable partition of each group: the part below the cut first, then the part above
+        c_out = np.cumsum(out_s)
+        n_out_before = (c_out - out_s)[starts][gid]
+        n_out = np.add.reduceat(out_s.astype(np.int64), starts)[gid]
+        c_in = np.cumsum(in_s)
+        n_in_before = (c_in - in_s)[starts][gid]
+        grp_start = starts[gid]
+        new_pos = np.where(out_s, grp_start + (c_out - 1 - n_out_before),
+                           np.where(in_s, grp_start + n_out + (c_in - 1 - n_in_before), pos))
+        a = np.where(in_s, m + 1, a)
+        b = np.where(out_s, m, b)
+        inv = np.empty(n, dtype=np.int64)
+        inv[new_pos] = pos
+        perm, wp, lo_i, hi_i, cp0, a, b = perm[inv], wp[inv], lo_i[inv], hi_i[inv], cp0[inv], a[inv], b[inv]
+    level = np.empty(n)
+    level[perm] = g.values[a]
+    return level
+
+
+@dataclass(frozen=True)
+class Grid:
+    """What the inner solve reuses: the candidate levels and the regions in cut order."""
+    values: np.ndarray
+    lo_i: np.ndarray
+    hi_i: np.ndarray
+    perm: np.ndarray
+
+    @staticmethod
+    def of(lo: np.ndarray, hi: np.ndarray, rank: np.ndarray) -> "Grid":
+        values = np.unique(np.concatenate([lo, hi]))
+        return Grid(values, np.searchsorted(values, lo), np.searchsorted(values, hi),
+                    np.argsort(rank, kind="stable"))
+
+
+@dataclass
+class GiniSolution:
+    level: np.ndarray
+    lam: float          # Dinkelbach parameter at which ``level`` minimises P - lam mu
+    lam_b: float        # the budget row's multiplier (0: budget slack)
+    dinkelbach_steps: int
+    inner_solves: int
+
+
+def phi(level: np.ndarray, w: np.ndarray, cut: CutFunction | None = None) -> float:
+    """Phi(L) = int Q(W({L > t})) dt (from t = 0): sum over the levels sorted descending of
+    (L_(k) - L_(k+1)) Q(weight of the top k), plus L_min Q(W)."""
+    if cut is None or cut.quadratic:
+        return pairwise_sum(level, w)
+    order = np.argsort(-level, kind="stable")
+    ls, top = level[order], np.cumsum(w[order])
+    qv = cut.value(top)
+    return float(np.dot(ls[:-1] - ls[1:], qv[:-1]) + ls[-1] * qv[-1])
+
+
+def _spend(need: np.ndarray, level: np.ndarray, base: float) -> float:
+    return float(np.dot(need, level)) - base
+
+
+def budget_bounded(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray, cap: float,
+                   base: float, lam: float, grid: Grid, lam_b_hint: float | None = None,
+                   rtol: float = 0.0, hint_step: float = 1e-3, cut: CutFunction | None = None
+                   ) -> tuple[np.ndarray, float, int]:
+    """min Phi - lam mu over the box and ``sum n L - base <= cap`` (Phi = P unless ``cut``).
+
+    The dual function ``g(lam_B) = min_L Phi - lam mu + lam_B (spend(L) - cap)`` is concave
+    piecewise linear; each least minimiser L gives a supporting line of slope
+    spend(L) - cap. Bracket the maximiser between a minimiser that overspends (lam_lo) and
+    one that fits (lam_hi), then intersect their two lines: at the crossing lam* either a
+    third minimiser beats both (it replaces the bracket end on its side) or the least
+    minimiser there is one of the ends, so both minimise there, and mixing them to spend
+    exactly ``cap`` is optimal (KKT with lam_B = lam*). A crossing step that does not halve
+    the bracket is followed by a bisection step. The search also stops at a bracket of
+    relative width ``max(rtol, 1e-12)``: the mix is then feasible and, at 1e-12, optimal to
+    well within the certificate's tolerance; the loose Dinkelbach steps use rtol = 1e-4."""
+    rank_args = (w, need, lo, hi, lam)
+
+    def solve(lb: float) -> tuple[np.ndarray, float]:
+        lev = lagrangian_levels(*rank_args, lb, None, grid, cut)
+        return lev, _spend(need, lev, base)
+
+    def f0(lev: np.ndarray) -> float:
+        return phi(lev, w, cut) - lam * float(np.dot(w, lev))
+
+    solves = 0
+    lam_lo = lev_lo = s_lo = None
+    if lam_b_hint:     # bracket the previous multiplier closely, widening geometrically
+        step = hint_step
+        lam_hi = lam_b_hint * (1 + step)
+        lev_hi, s_hi = solve(lam_hi)
+        solves += 1
+        while s_hi <= cap and lam_lo is None:
+            trial = lam_b_hint * (1 - step) if step < 0.5 else 0.0
+            lev, s = solve(trial)
+            solves += 1
+            if s > cap:
+                lam_lo, lev_lo, s_lo = trial, lev, s
+            elif trial == 0.0:
+                return lev, 0.0, solves                # the budget is slack
+            else:
+                lam_hi, lev_hi, s_hi = trial, lev, s
+                step *= 4.0
+        if lam_lo is None:
+            lam_lo, lev_lo, s_lo = lam_hi, lev_hi, s_hi
+    else:
+        level0, s0 = solve(0.0)
+        solves += 1
+        if s0 <= cap * (1 + 1e-12) + 1e-12:
+            return level0, 0.0, solves
+        lam_lo, lev_lo, s_lo = 0.0, level0, s0
+        # the scale of the budget price: (money -> level) x (the steepest slope of the
+        # objective in a level: |lam| w_r + max |Q'| w_r)
+        slope = abs(lam) + (cut.magnitude() / max(cut.total, 1e-300) if cut is not None else float(w.sum()))
+        lam_hi = float(np.max(w / need)) * slope + 1e-300
+        lev_hi, s_hi = solve(lam_hi)
+        solves += 1
+    while s_hi > cap:                                 # grow until it fits
+        lam_lo, lev_lo, s_lo = lam_hi, lev_hi, s_hi
+        lam_hi *= 4.0
+        lev_hi, s_hi = solve(lam_hi)
+        solves += 1
+        if solves > 2000:
+            raise ArithmeticError("min-gini: no budget multiplier keeps the budget")
+    bisect_next = False
+    for _ in range(500):
+        f_lo, f_hi = f0(lev_lo), f0(lev_hi)
+        width = lam_hi - lam_lo
+        # (a bracket of 1e-12 relative width: the mix violates KKT by far less than the
+        # certificate's tolerance even if pieces of g remain inside)
+        if s_lo <= s_hi or width <= max(rtol, 1e-12) * lam_hi:
+            break
+        cross = (f_hi - f_lo) / (s_lo - s_hi)         # f_lo + l s_lo = f_hi + l s_hi
+        is_cross = lam_lo < cross < lam_hi and not bisect_next
+        # safeguard: after a crossing step that did not halve the bracket, bisect (in
+        # log scale while the bracket spans more than a factor 4): with many pieces of the
+        # dual function near its maximum, crossing steps alone crawl one piece at a time
+        trial = cross if is_cross else (np.sqrt(lam_lo * lam_hi) if lam_lo > 0 and lam_hi > 4 * lam_lo
+                                        else 0.5 * (lam_lo + lam_hi))
+        lev, s = solve(trial)
+        solves += 1
+        if is_cross and (np.array_equal(lev, lev_hi) or np.array_equal(lev, lev_lo)):
+            # the least minimiser at the crossing is one of the two ends, so that end
+            # minimises there, and the other has the same Lagrangian value there (the
+            # lines cross): both minimise, their mix is optimal. (Exact: levels are grid
+            # values; comparing objective values instead fails at 1e6 regions, where the
+            # rounding of a sum of 1e6 terms exceeds one region's share.)
+            lam_hi = trial
+            break
+        if s > cap:
+            lam_lo, lev_lo, s_lo = trial, lev, s
+        else:
+            lam_hi, lev_hi, s_hi = trial, lev, s
+        bisect_next = is_cross and lam_hi - lam_lo > 0.5 * width
+    alpha = (cap - s_hi) / (s_lo - s_hi) if s_lo > s_hi else 0.0
+    level = lev_hi + min(1.0, max(0.0, alpha)) * (lev_lo - lev_hi)
+    return level, lam_hi, solves
+
+
+def min_gini_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                  budget: float, start: np.ndarray, tol: float = 1e-10, max_steps: int = 60
+                  ) -> GiniSolution:
+    """Dinkelbach: lam <- G(L_k) = P(L_k) / mu(L_k) from a feasible ``start`` until
+    ``F(lam) = P - lam mu >= -tol mu`` at the inner optimum. ``hi`` may be infinite: it is
+    clipped at what the whole budget could buy (cuts off no feasible point)."""
+    base = float(own.sum())   # spend = sum_r n_r L_r - sum_r own_r
+    spend_lo = float(np.dot(need, lo)) - base
+    hi_eff = np.minimum(hi, lo + max(0.0, budget - spend_lo) / need)
+    rank = np.empty(w.size, dtype=np.int64)
+    rank[cut_order(w, need)] = np.arange(w.size)
+    grid = Grid.of(lo, hi_eff, rank)
+    lam = pairwise_sum(start, w) / float(np.dot(w, start))
+    lam_b, steps, solves, exact, moved = None, 0, 0, False, 1e-3
+    while True:
+        level, lam_b, k = budget_bounded(w, need, lo, hi_eff, budget, base, lam, grid, lam_b,
+                                         0.0 if exact else 1e-4, min(0.1, max(1e-9, moved)))
+        solves += k
+        steps += 1
+        p, mu = pairwise_sum(level, w), float(np.dot(w, level))
+        if p <= tol * mu or steps >= max_steps or (exact and p - lam * mu >= -tol * mu):
+            return GiniSolution(level, lam, lam_b, steps, solves)   # (Gini 0 is optimal)
+        # inexact steps: any feasible L gives G(L) >= G*, so lam <- G(L) stays an upper
+        # bound; once that stalls, exact inner solves decide (F(lam) = 0 <=> lam = G*)
+        if not exact and p / mu >= lam * (1 - 1e-6):
+            exact = True
+        moved = (lam - min(lam, p / mu)) / lam if lam > 0 else 1e-3
+        lam = min(lam, p / mu)
+
+
+@dataclass
+class LorenzSolution:
+    level: np.ndarray
+    value: float        # sum_k c_k Lorenz(beta_k) at ``level``
+    lam_b: float
+    inner_solves: int
+
+
+def max_lorenz_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                    budget: float, beta: np.ndarray, c: np.ndarray) -> LorenzSolution:
+    """max sum_k c_k Lorenz(beta_k)(L) (owa over population slices; cvar = one term with
+    c = 1/alpha) on the bare core: one budget search over the threshold decomposition with
+    Q(x) = -sum_k c_k (x - (W - beta_k))+ (no Dinkelbach: the objective is not a ratio)."""
+    cut = CutFunction.lorenz(float(w.sum()), beta, c)
+    base = float(own.sum())
+    spend_lo = float(np.dot(need, lo)) - base
+    hi_eff = np.minimum(hi, lo + max(0.0, budget - spend_lo) / need)
+    rank = np.empty(w.size, dtype=np.int64)
+    rank[cut_order(w, need)] = np.arange(w.size)
+    grid = Grid.of(lo, hi_eff, rank)
+    level, lam_b, k = budget_bounded(w, need, lo, hi_eff, budget, base, 0.0, grid, None, 0.0, cut=cut)
+    return LorenzSolution(level, -phi(level, w, cut), lam_b, k)

@@ -1,0 +1,145 @@
+"""Merge regions into one (``--merge busan,gyeongnam``, a scenario's ``merges``).
+
+The merged region sums population, own revenue, fiscal need, prior transfer and the
+transfer bounds of its members (a missing prior transfer counts as 0 unless all are
+missing; a missing max_transfer makes the sum unbounded); its threshold, if any member
+has one, is the need-weighted mean (so theta * need is conserved); weights add up.
+It takes the first member's place in the table; id = members joined by '+', and the
+column ``merged_from`` records the members.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from optimizer.core.errors import UsageError
+from optimizer.core.instance import Instance
+
+SUMMED = ("population", "own_revenue", "fiscal_need", "min_transfer", "own_revenue_full")
+
+
+def parse_merge(text: str) -> list[str]:
+    ids = [t.strip() for t in text.split(",") if t.strip()]
+    if len(ids) < 2:
+        raise UsageError(f"--merge needs at least two region ids separated by commas, got '{text}'")
+    return ids
+
+
+def check_merges(merges: list[list[str]], region_ids: list[str]) -> list[str]:
+    """Messages for unknown, repeated or overlapping members (empty = fine)."""
+    known, seen, out = set(region_ids), {}, []
+    for k, members in enumerate(merges):
+        if len(members) < 2:
+            out.append(f"merge {k + 1} needs at least two regions, got {members}")
+        for rid in members:
+            if rid not in known:
+                out.append(f"merge {k + 1}: unknown region '{rid}'")
+            elif rid in seen:
+                out.append(f"merge {k + 1}: region '{rid}' is already in merge {seen[rid] + 1}")
+            else:
+                seen[rid] = k
+    return out
+
+
+def merged_row(rows: pd.DataFrame, columns: list[str]) -> dict:
+    need = rows["fiscal_need"].to_numpy(dtype=float)
+    out: dict = {}
+    for col in columns:
+        vals = rows[col]
+        if col == "region_id":
+            out[col] = "+".join(vals)
+        elif col == "name":
+            out[col] = "+".join(str(v) for v in vals)
+        elif col in SUMMED:
+            out[col] = vals.to_numpy(dtype=float).sum() if col != "population" else int(vals.sum())
+        elif col == "prior_transfer" or col == "weight":
+            x = vals.to_numpy(dtype=float)
+            out[col] = np.nan if np.isnan(x).all() else float(np.nansum(x))
+        elif col == "max_transfer":
+            x = vals.to_numpy(dtype=float)
+            out[col] = np.nan if np.isnan(x).any() else float(x.sum())
+        elif col == "threshold":
+            x = vals.to_numpy(dtype=float)
+            out[col] = np.nan if np.isnan(x).any() else float(np.dot(x, need) / need.sum())
+        else:  # pass-through text columns (name_ko, ...) and numeric extras
+            try:
+                out[col] = float(pd.to_numeric(vals).sum())
+            except (ValueError, TypeError):
+                out[col] = "+".join(str(v) for v in vals)
+    out["merged_from"] = "+".join(rows["region_id"])
+    return out
+
+
+def merge_regions(inst: Instance, merges: list[list[str]]) -> Instance:
+    """A new Instance with each group of ``merges`` replaced by one region."""
+    if not merges:
+        return inst
+    errors = check_merges(merges, list(inst.regions["region_id"]))
+    if errors:
+        raise UsageError("; ".join(errors))
+    reg = inst.regions
+    cols = [c for c in reg.columns if c != "merged_from"]
+    records = reg.to_dict("records")
+    position = {rid: i for i, rid in enumerate(reg["region_id"])}
+    drop: set[int] = set()
+    for members in merges:
+        idx = [position[rid] for rid in members]
+        records[idx[0]] = merged_row(reg.iloc[idx], cols)
+        drop.update(idx[1:])
+    for rec in records:
+        rec.setdefault("merged_from", "")
+    out = pd.DataFrame([r for i, r in enumerate(records) if i not in drop], columns=[*cols, "merged_from"])
+    out["merged_from"] = out["merged_from"].fillna("").astype(str)
+    out["population"] = out["population"].astype(np.int64)
+    for col in ("own_revenue", "fiscal_need", "threshold", "prior_transfer", "min_transfer", "max_transfer",
+                "weight"):
+        if col in out.columns:
+            out[col] = out[col].astype(float)
+    reg = out
+    extra = inst.extra_columns + (["merged_from"] if "merged_from" not in inst.extra_columns else [])
+    applied = dict(inst.applied)
+    applied["merges"] = applied.get("merges", []) + [list(m) for m in merges]
+    return dataclasses.replace(inst, regions=reg, extra_columns=extra, applied=applied)
+
+
+def merge_effect(base: pd.DataFrame, merged: pd.DataFrame) -> pd.DataFrame:
+    """What the merger changes, region by region of the merged solve: for a merged unit the
+    'before' figures are its members' combined ones in the solve without the merger
+    (transfer summed, level = (sum own + sum T) / sum need)."""
+    b = base.set_index("region_id")
+    rows = []
+    for r in merged.itertuples():
+        src = str(getattr(r, "merged_from", "") or "")
+        members = src.split("+") if "+" in src else [r.region_id]
+        part = b.loc[members]
+        need = part["fiscal_need"].sum()
+        t_before = float(part["transfer"].sum())
+        lvl_before = float((part["own_revenue"].sum() + t_before) / need)
+        rows.append({"region_id": r.region_id, "merged": len(members) > 1,
+                     "transfer_without_merger": t_before, "transfer_with_merger": float(r.transfer),
+                     "transfer_change": float(r.transfer) - t_before,
+                     "level_without_merger": lvl_before, "level_with_merger": float(r.level_after),
+                     "level_change": float(r.level_after) - lvl_before})
+    return pd.DataFrame(rows)
+
+
+def merge_effect_rounds(base: pd.DataFrame, merged: pd.DataFrame) -> pd.DataFrame:
+    """``merge_effect`` for a single-year allocation, or year by year (leading ``year``
+    column) for the long-form allocation of a phased round. A merged unit keeps its members
+    in every year (the phased allocation blanks ``merged_from`` once the guarantee ends)."""
+    if "year" not in merged.columns:
+        return merge_effect(base, merged)
+    m = merged.copy()
+    if "merged_from" in m.columns:
+        src = m["merged_from"].fillna("").astype(str)
+        longest = src.groupby(m["region_id"]).agg(lambda s: max(s, key=len))
+        m["merged_from"] = m["region_id"].map(longest)
+    parts = []
+    for y in dict.fromkeys(m["year"]):
+        e = merge_effect(base[base["year"] == y], m[m["year"] == y])
+        e.insert(0, "year", y)
+        parts.append(e)
+    return pd.concat(parts, ignore_index=True)

@@ -1,0 +1,108 @@
+"""Plain-text tables for the terminal (the CLI prints them)."""
+
+from __future__ import annotations
+
+from optimizer.core.instance import unit_per_capita
+from optimizer.core.result import Result
+
+
+def _fmt_money(x: float) -> str:
+    return f"{x:,.1f}"
+
+
+MAX_ROWS = 60   # a terminal table beyond this shows head and tail; the files hold every row
+
+
+def allocation_table(result: Result, unit: str) -> str:
+    full, s = result.allocation, result.summary
+    pc_unit = s.get("per_capita_unit", unit)
+    headers = ["region", "name", "population", "level before", f"transfer ({unit})",
+               f"per capita ({pc_unit})", "level after", "binding"]
+    shown = full if len(full) <= MAX_ROWS else full.iloc[list(range(MAX_ROWS // 2)) +
+                                                         list(range(len(full) - MAX_ROWS // 2, len(full)))]
+    rows = [[str(r.region_id), str(r.name), f"{int(r.population):,}", f"{r.level_before:.4f}",
+             _fmt_money(r.transfer), f"{r.transfer_per_capita:,.0f}", f"{r.level_after:.4f}",
+             r.binding or "-"] for r in shown.itertuples()]
+    if len(full) > MAX_ROWS:
+        rows.insert(MAX_ROWS // 2, [f"... {len(full) - MAX_ROWS:,} more regions (use --output or "
+                                    "--format csv for all)", "", "", "", "", "", "", ""])
+    a = full
+    pop = a.population.sum()
+    total_t = a.transfer.sum()
+    rows.append(["TOTAL", "", f"{int(pop):,}", f"{s['metrics_before']['mean_level']:.4f}",
+                 _fmt_money(total_t), f"{total_t * unit_per_capita(unit)[1] / pop:,.0f}",
+                 f"{s['metrics_after']['mean_level']:.4f}", ""])
+    widths = [max(len(h), *(len(row[i]) for row in rows if not row[0].startswith("... ")))
+              for i, h in enumerate(headers)]
+    right = {2, 3, 4, 5, 6}
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    out = [line(headers), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in rows[:-1]]
+    out += ["  ".join("-" * w for w in widths), line(rows[-1])]
+    m = s["metrics_after"]
+    out.append("")
+    out.append(f"status: {s['status']}  objective: {s['objective']} = {s['objective_value']:.6g} "
+               f"({s['objective_unit']})  budget used: {s['budget_used']:,.1f} of {s['budget']:,.1f} {unit}  "
+               f"required for thresholds: {s['required_budget']:,.1f} {unit}")
+    out.append(f"levels: min {m['min_level']:.4f}  max {m['max_level']:.4f}  gini {m['gini']:.4f}  "
+               f"below threshold: {m['regions_below_threshold']}  "
+               f"budget shadow price: {s['budget_shadow_price']:.4g} per {unit}  "
+               f"(HiGHS {s['solver']['version']}, {s['solve_seconds']:.3f} s)")
+    out.extend(fairness_footer(s, unit))
+    return "\n".join(out)
+
+
+def fairness_footer(s: dict, unit: str) -> list[str]:
+    """Inequality metrics before -> after, the price of fairness and the objective's notes."""
+    b, m = s.get("metrics_before"), s["metrics_after"]
+    if b is None:
+        return []
+    keys = [("mean", "mean_level"), ("min", "min_level"), ("max/min", "max_min_ratio"), ("cv", "cv"),
+            ("gini", "gini"), ("theil", "theil"), ("atkinson(1)", "atkinson_1"), ("atkinson(2)", "atkinson_2"),
+            ("pop below thr", "population_share_below_threshold")]
+    out = ["inequality before -> after: " + "  ".join(
+        f"{label} {b[k]:.4f}->{m[k]:.4f}" for label, k in keys if k in b and k in m)]
+    extra = []
+    if "total_shortfall" in m:
+        extra.append(f"total shortfall {b.get('total_shortfall', float('nan')):,.1f} -> "
+                     f"{m['total_shortfall']:,.1f} {unit}")
+    pof = s.get("price_of_fairness") or {}
+    if pof.get("value") is not None:
+        extra.append(f"price of fairness {pof['value']:.4%} (mean level {pof['mean_level']:.4f} vs "
+                     f"max-mean {pof['max_mean_level']:.4f})")
+    if s.get("thresholds"):
+        extra.append(f"thresholds {s['thresholds']}"
+                     + (f" (shortfall held at {s['shortfall_held']:.6g})" if "shortfall_held" in s else ""))
+    if "leximin_stages" in s:
+        extra.append(f"leximin stages {s['leximin_stages']}")
+    if "gini_lps" in s:
+        extra.append(f"min-gini: {s['gini_form']} form, {s['gini_dinkelbach_steps']} Dinkelbach steps, "
+                     f"{s['gini_lps']} LPs")
+    if "log_welfare" in s:
+        lw = s["log_welfare"]
+        extra.append(f"log-welfare: optimum within {lw['certified_gap']:.2e} of the value shown "
+                     f"(a-priori bound {lw['a_priori_error_bound']:.2e}, {lw['breakpoints']} tangents/region)")
+    if extra:
+        out.append("  ".join(extra))
+    return out
+
+
+
+def merge_effect_table(effect, unit: str) -> str:
+    """What a merger changes (optimizer.prepare.merge.merge_effect), one line per region."""
+    headers = ["region", f"transfer without ({unit})", f"with ({unit})", "change", "level without",
+               "with", "change"]
+    year = (lambda r: f" ({r.year})") if "year" in effect.columns else (lambda r: "")  # phased rounds
+    rows = [[("* " if r.merged else "  ") + str(r.region_id) + year(r), _fmt_money(r.transfer_without_merger),
+             _fmt_money(r.transfer_with_merger), f"{r.transfer_change:+,.1f}", f"{r.level_without_merger:.4f}",
+             f"{r.level_with_merger:.4f}", f"{r.level_change:+.4f}"] for r in effect.itertuples()]
+    widths = [max(len(h), *(len(row[i]) for row in rows if not row[0].startswith("... ")))
+              for i, h in enumerate(headers)]
+    fmt = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
+                                  for i, (c, w) in enumerate(zip(cells, widths)))
+    out = ["merger effect (* = merged unit; 'without' = the same solve without the merger)",
+           fmt(headers), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows]
+    return "\n".join(out)

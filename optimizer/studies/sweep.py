@@ -1,0 +1,327 @@
+"""Budget / threshold sweeps on one instance: the frontier of an objective.
+
+Nothing here prints. Three modes, chosen per objective:
+
+    persistent   one LP built once and kept in a highspy model; each point changes the
+                 budget row's upper bound and the threshold rows' lower bounds
+                 (changeRowBounds / changeRowsBounds) and re-runs dual simplex from the
+                 previous point's phase-1 basis. The tie-break (phase 2) adds the hold row
+                 and swaps the costs, then both are undone and the phase-1 basis restored,
+                 so every point gives the answer of an independent ``solve``.
+                 Used for single-LP objectives on the bare core (no policy terms, fixed
+                 hard/soft threshold mode): min-cost, max-mean, min-mad, and with fast_path
+                 off maxmin, min-shortfall, min-range, owa, cvar.
+    fast-path    maxmin, leximin, min-shortfall, min-gini, owa, cvar, min-range on the core
+                 with fast_path on (hard thresholds): the certified closed form or threshold
+                 decomposition (optimizer/fastpath.py) per point, through ``solve``.
+    rebuild      everything else (leximin and min-gini LP routes, log-welfare whose tangent grid
+                 depends on the budget, policy terms, thresholds = soft/auto): an independent
+                 ``solve`` per point.
+
+Infeasible points are rows with status "infeasible" and the diagnosis of ``solve``.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import highspy
+import numpy as np
+import pandas as pd
+
+from models.build import build_lp
+from models.objectives import get_objective
+from optimizer.explain.diagnose import diagnose
+from optimizer.core.errors import EqualizeError, InfeasibleError, SolverError, UsageError
+from optimizer.engine.fairness_solve import add_fairness_summary, parse_objective_options, resolve_thresholds
+from optimizer.fast.fastpath import BARE_CORE_FAST
+from optimizer.engine.highs import budget_binds_for_every_optimum, _read, make_highs, to_highs_lp
+from optimizer.core.instance import Instance
+from optimizer.prepare.policy_round import policy_round, tie_break_columns
+from optimizer.core.result import Result
+from optimizer.core.scaling import money_scale, round_data, to_region_data
+from optimizer.engine.solve import (DEFAULT_OBJECTIVE, SolveOptions, _base_summary, _result, parse_budget, solve)
+from optimizer.io.writers import atomic_write_bytes, atomic_write_text
+
+FRONTIER_COLUMNS = ["point", "budget", "threshold", "status", "objective_value", "min_level", "gini",
+                    "weighted_shortfall", "regions_below_threshold", "budget_used", "budget_shadow_price",
+                    "seconds", "message"]
+ALLOC_COLUMNS = ["point", "region_id", "transfer", "level_before", "level_after", "shortfall"]
+REBUILD_ONLY = ("log-welfare",)   # its LP (tangent grid) depends on the budget
+
+
+@dataclass
+class Sweep:
+    objective: str
+    mode: str                     # persistent | fast-path | rebuild
+    frontier: pd.DataFrame
+    allocations: pd.DataFrame
+    results: list[Result | None] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def parse_values(text: str | None, base: float | None, what: str) -> list[float | None]:
+    """'0.5x:2x:20' (a range) or one value ('1.2x', '1000', '0.9') -> floats."""
+    from optimizer.studies.batch import parse_range
+
+    if text is None:
+        return [None]
+    items = parse_range(text) if ":" in text else [text]
+    if what == "budget":
+        return [parse_budget(s, base) for s in items]
+    try:
+        vals = [float(s) for s in items]
+    except ValueError:
+        raise UsageError(f"--threshold: '{text}' is neither a number nor FROM:TO:POINTS") from None
+    if any(not np.isfinite(v) or v < 0 for v in vals):
+        raise UsageError(f"--threshold values must be finite numbers >= 0, got '{text}'")
+    return vals
+
+
+def choose_mode(inst: Instance, objective: str, fast_path: bool = True,
+                objective_options: dict | None = None) -> str:
+    spec = get_objective(objective)
+    pr = policy_round(inst)
+    fopts = parse_objective_options({**inst.objective_options, **(objective_options or {})})
+    closed_form = (objective in BARE_CORE_FAST and fopts.get("thresholds", "hard") == "hard"
+                   or objective == "min-shortfall")
+    if closed_form and fast_path and not pr.active:
+        return "fast-path"
+    if (spec.driver != "lp" or objective in REBUILD_ONLY or pr.active or inst.applied
+            or (not spec.soft_thresholds and fopts.get("thresholds", "hard") != "hard")):
+        return "rebuild"
+    return "persistent"
+
+
+def _row(point: int, budget: float, threshold: float | None, status: str, seconds: float,
+         result: Result | None = None, message: str = "") -> dict[str, Any]:
+    row = {"point": point, "budget": budget, "threshold": threshold, "status": status,
+           "objective_value": None, "min_level": None, "gini": None, "weighted_shortfall": None,
+           "regions_below_threshold": None, "budget_used": None, "budget_shadow_price": None,
+           "seconds": seconds, "message": message}
+    if result is not None:
+        s, m = result.summary, result.summary["metrics_after"]
+        row.update(objective_value=s["objective_value"], min_level=m["min_level"], gini=m["gini"],
+                   weighted_shortfall=m["weighted_shortfall"],
+                   regions_below_threshold=m["regions_below_threshold"], budget_used=s["budget_used"],
+                   budget_shadow_price=s["budget_shadow_price"])
+    return row
+
+
+def _infeasible_message(exc: InfeasibleError) -> str:
+    return str(exc.summary.get("diagnosis") or exc)
+
+
+class _Persistent:
+    """One built LP in a highspy model, re-solved point after point."""
+
+    def __init__(self, inst: Instance, spec, data, hard: bool):
+        self.spec = spec
+        t0 = time.perf_counter()
+        self.lp = build_lp(data, spec.name)
+        self.build_seconds = time.perf_counter() - t0
+        self.layout = self.lp.layout()
+        self.h = make_highs("simplex")
+        # Devex pricing: dual steepest edge recomputes its weights (one BTRAN per row) on
+        # every warm start, which cost more than the few hundred pivots between points.
+        self.h.setOptionValue("simplex_dual_edge_weight_strategy", 1)
+        self.h.passModel(to_highs_lp(self.lp))
+        self.budget_row = self.layout["rows:budget"].start
+        thr = self.layout["rows:threshold"]
+        self.thr_rows = np.arange(thr.start, thr.stop, dtype=np.int32)
+        self.thr_upper = self.lp.row_upper[thr]
+        self.own_over_need = data.own / data.need
+        self.basis = None
+        self.basis2 = None    # phase-2 basis (with the hold row) of the previous point
+        tcols = tie_break_columns(self.lp)
+        self.tcols = tcols
+        self.tie_cost = None
+        if spec.tie_break:
+            if isinstance(tcols, np.ndarray) and tcols.dtype.kind == "f":
+                self.tie_cost = tcols.astype(float)
+            else:
+                self.tie_cost = np.zeros(self.lp.num_col)
+                self.tie_cost[tcols] = 1.0
+        self.all_cols = np.arange(self.lp.num_col, dtype=np.int32)
+
+    def solve(self, budget_scaled: float, threshold: np.ndarray):
+        h, lp = self.h, self.lp
+        h.changeRowBounds(self.budget_row, -highspy.kHighsInf, float(budget_scaled))
+        h.changeRowsBounds(len(self.thr_rows), self.thr_rows, threshold - self.own_over_need, self.thr_upper)
+        if self.basis is not None:
+            h.setBasis(self.basis)
+        t0 = time.perf_counter()
+        h.run()
+        first = _read(h, time.perf_counter() - t0, "simplex")
+        if first.status != "optimal":
+            self.basis = None
+            h.clearSolver()
+            return first, None
+        self.basis = h.getBasis()
+        if self.tie_cost is None:
+            return first, None
+        if budget_binds_for_every_optimum(lp, first, self.tcols):
+            return first, first   # every optimum spends the whole budget: no phase 2 needed
+        # phase 2 (as optimizer.engine.highs.solve_lp): hold the objective, minimise the tie-break cost
+        cols = np.flatnonzero(lp.cost)
+        value = first.objective - lp.offset
+        lo, hi = (value, np.inf) if lp.maximize else (-np.inf, value)
+        h.addRow(lo, hi, len(cols), cols.astype(np.int32), lp.cost[cols])
+        h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+        h.changeColsCost(lp.num_col, self.all_cols, self.tie_cost)
+        h.changeObjectiveOffset(0.0)
+        if self.basis2 is not None:   # dual feasible for the new point: dual simplex, few pivots
+            h.setBasis(self.basis2)
+        t0 = time.perf_counter()
+        h.run()
+        second = _read(h, time.perf_counter() - t0, "simplex")
+        self.basis2 = h.getBasis() if second.status == "optimal" else None
+        # undo: drop the hold row, restore the costs, sense, offset and the phase-1 basis
+        h.deleteRows(1, np.array([lp.num_row], dtype=np.int32))
+        h.changeColsCost(lp.num_col, self.all_cols, lp.cost)
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize if lp.maximize else highspy.ObjSense.kMinimize)
+        h.changeObjectiveOffset(lp.offset)
+        return first, second
+
+
+def sweep(inst: Instance, budgets: list[float | None], thresholds: list[float | None] | None = None,
+          objective: str | None = None, fast_path: bool = True, objective_options: dict | None = None,
+          mode: str | None = None, keep_results: bool = False) -> Sweep:
+    """Solve ``objective`` at every (threshold, budget) point (budget varying fastest).
+    ``mode`` forces "rebuild" (independent solves, the reference); default: choose_mode."""
+    name = objective or inst.objective or DEFAULT_OBJECTIVE
+    try:
+        spec = get_objective(name)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+    thresholds = thresholds or [None]
+    chosen = choose_mode(inst, name, fast_path, objective_options)
+    mode = mode or chosen
+    if mode == "persistent" and chosen != "persistent":
+        raise UsageError(f"'{name}' cannot be swept on a persistent model here (mode {chosen})")
+    t_all = time.perf_counter()
+    rows, allocs, results = [], [], []
+    persistent: _Persistent | None = None
+    point = 0
+    for thr in thresholds:
+        for bud in budgets:
+            t0 = time.perf_counter()
+            b_val = inst.budget if bud is None else float(bud)
+            t_val = thr
+            result: Result | None = None
+            try:
+                if mode == "persistent":
+                    result, persistent = _persistent_point(inst, spec, b_val, thr, persistent, objective_options)
+                else:
+                    opts = SolveOptions(objective=name, budget=b_val, threshold=thr, fast_path=fast_path,
+                                        objective_options=objective_options, price_of_fairness=False)
+                    result = solve(inst, opts)
+                row = _row(point, b_val, t_val, "optimal", time.perf_counter() - t0, result)
+            except InfeasibleError as exc:
+                row = _row(point, b_val, t_val, "infeasible", time.perf_counter() - t0,
+                           message=_infeasible_message(exc))
+            except (SolverError, EqualizeError) as exc:
+                row = _row(point, b_val, t_val, "error", time.perf_counter() - t0, message=str(exc))
+            if row["threshold"] is None:
+                row["threshold"] = float(inst.threshold)
+            rows.append(row)
+            if result is not None:
+                a = result.allocation[ALLOC_COLUMNS[1:]].copy()
+                a.insert(0, "point", point)
+                allocs.append(a)
+            if keep_results:
+                results.append(result)
+            point += 1
+    frontier = pd.DataFrame(rows, columns=FRONTIER_COLUMNS)
+    allocations = pd.concat(allocs, ignore_index=True) if allocs else pd.DataFrame(columns=ALLOC_COLUMNS)
+    return Sweep(name, mode, frontier, allocations, results, time.perf_counter() - t_all)
+
+
+def _persistent_point(inst: Instance, spec, budget: float, threshold: float | None,
+                      persistent: _Persistent | None, objective_options: dict | None):
+    """One point on the persistent model: the same checks and Result as ``solve``."""
+    rd = round_data(inst, budget, threshold)
+    reg = inst.regions
+    own = reg["own_revenue"].to_numpy(dtype=float)
+    need = reg["fiscal_need"].to_numpy(dtype=float)
+    diag = diagnose(own, need, rd.threshold, rd.t_min, rd.t_max, rd.budget)
+    fopts = parse_objective_options({**inst.objective_options, **(objective_options or {})})
+    hard, threshold_mode = resolve_thresholds(spec, fopts.get("thresholds"), diag.feasible(True))
+    base = _base_summary(inst, spec, rd, diag)
+    if not diag.feasible(hard):
+        from optimizer.engine.solve import _raise_infeasible
+        _raise_infeasible(inst, spec, diag, base, hard)
+    scale = money_scale(need)
+    data = replace(to_region_data(inst, rd, scale), options={**fopts, "soft_thresholds": not hard})
+    if persistent is None:
+        persistent = _Persistent(inst, spec, data, hard)
+        build_seconds = persistent.build_seconds
+    else:
+        build_seconds = 0.0
+    first, second = persistent.solve(data.budget, data.threshold)
+    if first.status == "infeasible":
+        from optimizer.engine.solve import _raise_infeasible
+        _raise_infeasible(inst, spec, diag, base, hard)
+    if first.status != "optimal":
+        raise SolverError(f"HiGHS stopped with status '{first.status}' on objective '{spec.name}'")
+    final = second if second is not None and second.status == "optimal" else first
+    result = _result(inst, spec, rd, diag, base, scale, first, final, second, persistent.layout,
+                     build_seconds, hard)
+    build = lambda d, o: build_lp(d, o)  # noqa: E731
+    add_fairness_summary(result, data, spec, build, {"thresholds": threshold_mode}, False, None,
+                         closed_form=True)
+    return result, persistent
+
+
+# ---- outputs --------------------------------------------------------------------------
+
+def write_sweep(sw: Sweep, folder: Path, plot: bool = False) -> list[Path]:
+    """frontier.csv, allocations.parquet [, frontier.png], each written atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    p = folder / "frontier.csv"
+    atomic_write_text(p, sw.frontier.to_csv(index=False, lineterminator="\n"))
+    written.append(p)
+    p = folder / "allocations.parquet"
+    atomic_write_bytes(p, sw.allocations.to_parquet(index=False))
+    written.append(p)
+    if plot:
+        p = folder / "frontier.png"
+        atomic_write_bytes(p, frontier_png(sw))
+        written.append(p)
+    return written
+
+
+def frontier_png(sw: Sweep) -> bytes:
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    f = sw.frontier
+    ok = f[f.status == "optimal"]
+    by_budget = f["budget"].nunique() > 1 or f["threshold"].nunique() <= 1
+    x, other = ("budget", "threshold") if by_budget else ("threshold", "budget")
+    fig = Figure(figsize=(10, 7))
+    panels = [("objective_value", f"{sw.objective} value"), ("min_level", "min level"),
+              ("gini", "Gini of levels"), ("weighted_shortfall", "weighted shortfall")]
+    for i, (col, title) in enumerate(panels):
+        ax = fig.add_subplot(2, 2, i + 1)
+        for key, grp in ok.groupby(other, sort=True):
+            ax.plot(grp[x].astype(float), grp[col].astype(float), marker="o", ms=3,
+                    label=f"{other} {key:g}")
+        bad = f[f.status != "optimal"]
+        for xv in bad[x]:
+            ax.axvline(float(xv), color="0.85", lw=0.8, zorder=0)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel(x)
+        if ok[other].nunique() > 1 and i == 0:
+            ax.legend(fontsize=7)
+    fig.suptitle(f"{sw.objective} frontier (mode: {sw.mode}; grey lines: infeasible points)", fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return buf.getvalue()
