@@ -44,7 +44,7 @@ def raw_loop(spec) -> tuple[float, int]:
     from optimizer.engine.highs import solve_lp
     from optimizer.io.load import load_instance
     from optimizer.core.scaling import money_scale, round_data, to_region_data
-    from optimizer.engine.solve import parse_budget
+    from optimizer.core.budget import parse_budget
 
     inst = load_instance(spec.runs[0].instance)
     need = inst.regions["fiscal_need"].to_numpy(dtype=float)

@@ -21,7 +21,8 @@ from optimizer.core.errors import EqualizeError, InfeasibleError, InputError, So
 from optimizer.io.load import load_instance
 from optimizer.cli.objective_flags import objective_flags, objective_options_from
 from optimizer.core.result import Result
-from optimizer.engine.solve import SolveOptions, parse_budget, solve
+from optimizer.engine.solve import SolveOptions, solve
+from optimizer.core.budget import parse_budget
 from optimizer.cli.policy_options import policy_from_flags, policy_options, scenario_options
 from optimizer.cli.round_options import round_args, round_options
 from optimizer.engine.rounds import round_table, solve_round

@@ -10,7 +10,8 @@ from optimizer.cli import instance_argument, reported_errors
 from optimizer.studies.compare import (SCENARIO_COLUMNS, compare, compare_csv, compare_scenarios_table, compare_text, levels_png, lorenz_png, parse_objectives, parse_scenario_names)
 from optimizer.io.load import load_instance
 from optimizer.cli.objective_flags import objective_flags, objective_options_from
-from optimizer.engine.solve import SolveOptions, parse_budget
+from optimizer.engine.solve import SolveOptions
+from optimizer.core.budget import parse_budget
 from optimizer.io.writers import allocation_csv, atomic_write_bytes, atomic_write_text
 
 

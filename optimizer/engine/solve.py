@@ -51,20 +51,6 @@ class SolveOptions:
     fast_path: bool = True   # certified water-filling for maxmin/leximin on the core (optimizer/fastpath.py)
 
 
-def parse_budget(text: str | None, base: float) -> float | None:
-    """'1234.5' -> absolute; '1.2x' -> a multiple of the instance budget."""
-    if text is None:
-        return None
-    t = text.strip().lower()
-    try:
-        value = float(t[:-1]) * base if t.endswith("x") else float(t)
-    except ValueError:
-        raise UsageError(f"--budget: '{text}' is neither a number nor a multiple like '1.2x'") from None
-    if not np.isfinite(value) or value < 0:
-        raise UsageError(f"--budget must be a finite number >= 0, got '{text}'")
-    return value
-
-
 def solve(inst: Instance, opts: SolveOptions = SolveOptions()) -> Result:
     name = opts.objective or inst.objective or DEFAULT_OBJECTIVE
     try:

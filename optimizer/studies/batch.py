@@ -157,7 +157,8 @@ def load_spec(path: str | Path) -> BatchSpec:
 # ---- one run (executes in a worker process) ---------------------------------------
 
 def _solve_options(run: RunSpec, inst) -> Any:
-    from optimizer.engine.solve import SolveOptions, parse_budget
+    from optimizer.engine.solve import SolveOptions
+    from optimizer.core.budget import parse_budget
 
     kwargs: dict[str, Any] = dict(objective=run.objective, budget=parse_budget(run.budget, inst.budget),
                                   threshold=run.threshold)

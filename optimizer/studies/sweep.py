@@ -44,7 +44,8 @@ from optimizer.core.instance import Instance
 from optimizer.prepare.policy_round import policy_round, tie_break_columns
 from optimizer.core.result import Result
 from optimizer.core.scaling import money_scale, round_data, to_region_data
-from optimizer.engine.solve import (DEFAULT_OBJECTIVE, SolveOptions, _base_summary, _result, parse_budget, solve)
+from optimizer.engine.solve import DEFAULT_OBJECTIVE, SolveOptions, _base_summary, _result, solve
+from optimizer.core.budget import parse_budget
 from optimizer.io.writers import atomic_write_bytes, atomic_write_text
 
 FRONTIER_COLUMNS = ["point", "budget", "threshold", "status", "objective_value", "min_level", "gini",
