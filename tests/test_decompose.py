@@ -20,7 +20,7 @@ from scipy.optimize import linprog
 from models.build import build_lp
 from models.fairness import gini_cut
 from optimizer.fast.cut_certificate import cut_certificate
-from optimizer.engine.fairness_solve import GINI_CERT_TOL, gini_bare_certificate
+from optimizer.fast.chain_certificates import GINI_CERT_TOL, gini_bare_certificate
 from optimizer.cli import main
 from optimizer.fast.fastpath import fast_core_run
 from optimizer.fast.decompose import CutFunction, cut_order, lagrangian_levels, min_gini_bare

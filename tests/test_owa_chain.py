@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from models.build import build_arrays, build_pyomo
 from models.compile import to_linear_program
 from models.fairness import owa_cut, owa_V
-from optimizer.engine.fairness_solve import gini_chain_certificate, ordered_chain_certificate
+from optimizer.fast.chain_certificates import gini_chain_certificate, ordered_chain_certificate
 from tests.test_formulation import assert_same_lp, region_data
 from tests.test_objectives import random_data, rd, solved
 

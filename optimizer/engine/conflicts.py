@@ -26,7 +26,7 @@ from models.build import build_lp
 from models.data import RegionData
 from models.elastic import elastic, violations
 from models.lp import INF
-from models.policies import DEFINITIONAL_ROWS, POLICIES, PolicyTerm, get_policy
+from models.policies import DEFINITIONAL_ROWS, PolicyTerm, get_policy
 from optimizer.engine.highs import solve_lp
 
 CORE_UNITS = {"budget": "money", "threshold": "level", "min_transfer": "money", "max_transfer": "money"}

@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
 
 import highspy
 import numpy as np
 
 from models.lp import LinearProgram
+from optimizer.core.solution import LPSolution
 
 _STATUS = {
     "Optimal": "optimal",
@@ -25,19 +25,6 @@ _STATUS = {
     "Primal infeasible or unbounded": "infeasible",
     "Time limit reached": "time_limit",
 }
-
-
-@dataclass
-class LPSolution:
-    status: str
-    objective: float
-    x: np.ndarray
-    row_activity: np.ndarray
-    row_dual: np.ndarray
-    col_dual: np.ndarray
-    seconds: float
-    iterations: int
-    algorithm: str
 
 
 def highs_version() -> str:

@@ -27,8 +27,9 @@ import numpy as np
 
 from models.data import RegionData
 from models.lp import LinearProgram
-from optimizer.engine.fairness_solve import Run
-from optimizer.engine.highs import LPSolution, _read, make_highs, to_highs_lp
+from optimizer.core.solution import Run
+from optimizer.core.solution import LPSolution
+from optimizer.engine.highs import _read, make_highs, to_highs_lp
 from optimizer.fast.waterfill import water_fill
 
 MAX_STEPS = 60

@@ -12,7 +12,7 @@ from pyomo.contrib.appsi.base import TerminationCondition
 from pyomo.contrib.appsi.solvers.highs import Highs
 
 from models.objectives import ObjectiveSpec
-from optimizer.engine.highs import LPSolution
+from optimizer.core.solution import LPSolution
 
 
 def _layout(m: pyo.ConcreteModel, ctype) -> tuple[list, dict[str, slice]]:

@@ -22,13 +22,14 @@ from optimizer.explain.diagnose import Diagnosis, diagnose
 from optimizer.core.errors import InfeasibleError, SolverError, UsageError
 from optimizer.fast.fastpath import fast_core_run
 from optimizer.engine.parametric import parametric_maxmin_run
-from optimizer.engine.highs import LPSolution, highs_version, solve_lp
+from optimizer.core.solution import LPSolution
+from optimizer.engine.highs import highs_version, solve_lp
 from optimizer.core.instance import Instance, unit_per_capita
 from optimizer.core.metrics import level_metrics
 from optimizer.prepare.policy_config import PolicyConfig
 from optimizer.prepare.policy_round import policy_round, tie_break_columns
 from optimizer.explain.policy_checks import finish_policies
-from optimizer.engine.fairness_solve import (add_fairness_summary, parse_objective_options, resolve_thresholds, run_direct, shortfall_floor, with_shortfall_cap)
+from optimizer.engine.fairness_solve import add_fairness_summary, parse_objective_options, resolve_thresholds, run_direct, shortfall_floor, with_shortfall_cap
 from optimizer.core.result import ALLOCATION_COLUMNS, Result
 from optimizer.core.scaling import RoundData, money_scale, round_data, to_region_data
 

@@ -22,10 +22,11 @@ from models.data import RegionData
 from models.lp import LinearProgram
 import models.fairness as fm
 from optimizer.fast.certify import certify
-from optimizer.engine.fairness_solve import GINI_CERT_TOL, Run, gini_bare_certificate
+from optimizer.fast.chain_certificates import GINI_CERT_TOL, gini_bare_certificate
+from optimizer.core.solution import Run
 from optimizer.fast.cut_certificate import cut_certificate
 from optimizer.fast.decompose import CutFunction, max_lorenz_bare, min_gini_bare
-from optimizer.engine.highs import LPSolution
+from optimizer.core.solution import LPSolution
 from optimizer.core.metrics import pairwise_sum
 from optimizer.fast.waterfill import knapsack_shortfall, leximin_fill, water_fill
 

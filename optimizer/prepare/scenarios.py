@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 
 from models.objectives import OBJECTIVES
-from optimizer.io import validation as v
 from optimizer.core.errors import InputError, Problem, UsageError
 from optimizer.io.groups import Group
 from optimizer.core.instance import Instance
