@@ -7,7 +7,7 @@ import pytest
 
 from optimizer.core.errors import InputError, UsageError
 from optimizer.io.load import load_instance
-from optimizer.prepare.scenarios import (ORDER, apply_scenario, compare_scenarios, get_scenario, prepare, scenarios_of)
+from optimizer.prepare.scenarios import (ORDER, apply_scenario, compare_scenarios, get_scenario, prepare)
 from optimizer.engine.solve import SolveOptions, solve
 from tests.policy_helpers import KOREA, TOY
 
@@ -53,7 +53,7 @@ def test_scenario_overrides_applied_in_order(tmp_path):
 
 def test_cli_flags_come_after_the_scenario(tmp_path):
     inst = prepare(load_instance(_toy_folder(tmp_path, SCEN)), "s")
-    from optimizer.prepare.policy_config import PolicyConfig
+    from optimizer.core.policy import PolicyConfig
     r = solve(inst, SolveOptions(budget=100.0, policy=PolicyConfig(hold_harmless=1.3)))
     # hold-harmless 1.3 x 50 = 65 now binds
     assert np.allclose(r.allocation["transfer"], [65, 0])
@@ -85,7 +85,7 @@ def test_unknown_scenario_is_a_usage_error():
 @pytest.mark.slow
 def test_korean_scenarios_all_solve():
     inst = load_instance(KOREA)
-    names = list(scenarios_of(inst))
+    names = list(inst.scenarios)
     assert {"busan-gyeongnam-merger", "daegu-gyeongbuk-merger", "chungcheong-union"} <= set(names)
     rows = compare_scenarios(inst, names, lambda i: solve(i, SolveOptions()))
     assert [r["status"] for r in rows] == ["optimal"] * (len(names) + 1)
