@@ -93,3 +93,17 @@ def test_korean_scenarios_all_solve():
     assert by["busan-gyeongnam-merger"]["regions"] == 16 and by["both-mergers"]["regions"] == 15
     # the union's level row costs the others: the floor cannot rise
     assert by["chungcheong-union"]["min_level"] <= by["base"]["min_level"] + 1e-9
+
+
+@pytest.mark.parametrize("value, budget", [('"0.5X"', 30.0), ("45", 45.0), ('"45"', 45.0), ('" 1.5x "', 90.0)])
+def test_scenario_budget_reads_like_the_cli(tmp_path, value, budget):
+    # one parser (optimizer/core/budget.py): a scenario's budget means what --budget means
+    inst = load_instance(_toy_folder(tmp_path, f"\n[scenarios.b]\nbudget = {value}\n"))
+    assert prepare(inst, "b").budget == pytest.approx(budget)
+
+
+@pytest.mark.parametrize("value", ['"-1x"', "true", '"1.1y"', "-3", '"nan"'])
+def test_bad_scenario_budget_is_reported(tmp_path, value):
+    with pytest.raises(InputError) as e:
+        load_instance(_toy_folder(tmp_path, f"\n[scenarios.b]\nbudget = {value}\n"))
+    assert [p.column for p in e.value.problems] == ["scenarios.b.budget"]

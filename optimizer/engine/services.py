@@ -22,6 +22,8 @@ from optimizer.prepare.services import (chain_terms, check_over_services, servic
 
 def service_table(svc: pd.DataFrame, t_rs: np.ndarray, theta: np.ndarray, hard: bool,
                   floor: float | None) -> pd.DataFrame:
+    """One row per (region, service) of the solved round; with ``hard`` thresholds re-checked
+    on the original data."""
     need, own = svc["need"].to_numpy(dtype=float), svc["own_revenue"].to_numpy(dtype=float)
     after = (own + t_rs) / need
     tags = []

@@ -75,7 +75,6 @@ def service_options(inst: Instance, earmarked: bool | None = None, fairness_over
     return ServiceOptions(e, f)
 
 
-
 # --- service thresholds and floors -----------------------------------------------------
 
 def service_thresholds(svc: pd.DataFrame, region_threshold: np.ndarray) -> np.ndarray:
