@@ -136,7 +136,7 @@ def read_regions(csv_path: Path, declared: list[str], tf: str, problems: list[Pr
     notices = [f"{cf}: passing through unknown columns: {', '.join(undeclared)}"] if undeclared else []
     if not rows and not fast:
         problems.append(Problem(cf, "has no region rows"))
-    frame = fast[1] if fast else _parse_regions(cf, header, rows, extra, problems)
+    frame = fast[1] if fast else parse_regions(cf, header, rows, extra, problems)
     return frame, extra, notices
 
 
@@ -160,7 +160,7 @@ def _need_spread(frame: pd.DataFrame) -> float:
     return float(need.max() / need.min()) if need.min() > 0 else float("inf")
 
 
-def _parse_regions(cf: str, header: list[str], rows: list[tuple[int, list[str]]],
+def parse_regions(cf: str, header: list[str], rows: list[tuple[int, list[str]]],
                    extra: list[str], problems: list[Problem]) -> pd.DataFrame:
     pos = {c: i for i, c in enumerate(header)}
     numeric = [c for c in ("population", "own_revenue", "fiscal_need", *v.OPTIONAL_NUMERIC)]
