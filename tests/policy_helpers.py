@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optimizer.core.groups import Group
 from optimizer.core.instance import Instance
-from optimizer.prepare.policy_config import PolicyConfig
+from optimizer.core.policy import PolicyConfig
 from optimizer.engine.solve import SolveOptions, solve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,7 +18,7 @@ KOREA = ROOT / "instances" / "korea-17"
 
 
 def make_instance(own, need, prior=None, pop=None, budget=60.0, threshold=0.5, thresholds=None,
-                  path: Path = Path("/nonexistent-equalize-instance"), raw: dict | None = None) -> Instance:
+                  path: Path = Path("/nonexistent-equalize-instance"), groups: list[Group] = ()) -> Instance:
     n = len(own)
     frame = pd.DataFrame({
         "region_id": [f"r{i}" for i in range(n)], "name": [f"R{i}" for i in range(n)],
@@ -28,7 +29,7 @@ def make_instance(own, need, prior=None, pop=None, budget=60.0, threshold=0.5, t
         "min_transfer": np.full(n, np.nan), "max_transfer": np.full(n, np.nan), "weight": np.full(n, np.nan),
     })
     return Instance(path=path, name="mem", unit="KRW billion", budget=float(budget),
-                    threshold=float(threshold), regions=frame, raw_toml=raw or {})
+                    threshold=float(threshold), regions=frame, groups=list(groups))
 
 
 def toy(**kw) -> Instance:

@@ -16,6 +16,7 @@ import scipy.sparse as sp
 import optimizer.engine.highs as highs_mod
 from bench import raw_highspy as raw
 from optimizer.io import load as inst_mod
+from optimizer.io.read import read_csv_rows
 from optimizer.io import validation as v
 from optimizer.core.errors import InputError
 from optimizer.io.regions_csv import read_regions_fast
@@ -80,10 +81,10 @@ def test_raw_highspy_builds_the_projects_lp(folder, objective, monkeypatch):
 
 def _exact(path: Path):
     problems: list = []
-    header, rows = inst_mod.read_csv_rows(path, problems)
+    header, rows = read_csv_rows(path, problems)
     known = set(v.REQUIRED_COLUMNS) | set(v.OPTIONAL_NUMERIC)
     extra = [c for c in header if c not in known and c]
-    frame = inst_mod._parse_regions(str(path), header, rows, extra, problems)
+    frame = inst_mod.parse_regions(str(path), header, rows, extra, problems)
     return header, frame, problems
 
 

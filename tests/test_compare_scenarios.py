@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from optimizer.cli import main
 from optimizer.studies.compare import COLUMNS, SCENARIO_COLUMNS
 from optimizer.io.load import load_instance
-from optimizer.prepare.scenarios import prepare, scenarios_of
+from optimizer.prepare.scenarios import prepare
 from optimizer.engine.solve import SolveOptions, solve
 from tests.policy_helpers import KOREA, TOY
 
@@ -20,7 +20,7 @@ def test_compare_all_korean_scenarios_end_to_end(tmp_path):
     out = tmp_path / "cmp"
     res = CliRunner().invoke(main, ["compare", str(KOREA), "--scenarios", "all", "-O", str(out)])
     assert res.exit_code == 0, res.output
-    names = list(scenarios_of(load_instance(KOREA)))
+    names = list(load_instance(KOREA).scenarios)
     assert len(names) == 7
     rows = list(csv.DictReader((out / "compare.csv").open()))
     assert [r["scenario"] for r in rows] == ["base", *names]

@@ -51,7 +51,7 @@ def test_policies_do_not_take_the_water_filling_path(korea17):
     """The closed form knows only the core: with a policy row, max-min goes to the
     fixed-level LPs (optimizer/parametric.py), checked against the plain LP in test_parametric."""
     from optimizer.io.load import load_instance
-    from optimizer.prepare.policy_config import PolicyConfig
+    from optimizer.core.policy import PolicyConfig
 
     r = solve(load_instance(korea17), SolveOptions(objective="maxmin", policy=PolicyConfig(hold_harmless=0.5)))
     assert not r.summary["solved_by"].startswith("water-filling")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from optimizer.core.groups import Group
 from optimizer.core.errors import InfeasibleError, InputError
 from optimizer.io.load import load_instance
 from optimizer.prepare.merge import merge_effect, merge_regions
@@ -12,9 +13,7 @@ from tests.policy_helpers import KOREA, run, toy, transfers
 
 
 def _toy_with_groups(tmp_path, bounds: dict, budget=60.0):
-    (tmp_path / "groups.csv").write_text("group_id,region_id,kind\nab,r0,union\nab,r1,union\n")
-    inst = toy(budget=budget, path=tmp_path, raw={"groups": {"ab": bounds}})
-    inst.regions["region_id"] = ["r0", "r1", "r2"]
+    inst = toy(budget=budget, path=tmp_path, groups=[Group("ab", "union", ("r0", "r1"), **bounds)])
     return inst
 
 

@@ -3,6 +3,7 @@ the CLI with no traceback and no output files."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,44 @@ def test_badly_scaled_needs_get_a_notice_and_never_a_wrong_answer(tmp_path):
     assert res.exit_code in (0, 1) and "Traceback" not in res.output
     if res.exit_code == 1:
         assert "fails the check on the original data" in res.output
+
+
+SHIPPED = sorted(p.parent for p in (Path(__file__).resolve().parents[1] / "instances").glob("*/instance.toml"))
+
+
+@pytest.mark.parametrize("folder", SHIPPED, ids=lambda p: p.name)
+def test_shipped_instances_load_without_notices(folder):
+    # the Korean instances' name_ko, pop65, area_km2 are data, not a problem: declared in
+    # [regions] extra_columns they pass through without a notice on every run
+    inst = load_instance(folder)
+    assert inst.notices == []
+
+
+def _korea_copy(tmp_path, regions_table: str) -> Path:
+    import shutil
+
+    korea = Path(__file__).resolve().parents[1] / "instances" / "korea-17"
+    for name in ("instance.toml", "regions.csv", "groups.csv"):
+        shutil.copy(korea / name, tmp_path / name)
+    text = (tmp_path / "instance.toml").read_text(encoding="utf-8")
+    text = re.sub(r"\[regions\]\nextra_columns = \[[^]]*\]\n", "", text)  # drop the shipped declaration
+    (tmp_path / "instance.toml").write_text(regions_table + text, encoding="utf-8")
+    return tmp_path
+
+
+def test_declared_extra_columns_pass_silently_undeclared_keep_the_notice(tmp_path):
+    inst = load_instance(_korea_copy(tmp_path, 'regions = { extra_columns = ["name_ko"] }\n'))
+    assert [n.split(": ", 1)[1] for n in inst.notices] == ["passing through unknown columns: pop65, area_km2"]
+    assert inst.extra_columns == ["name_ko", "pop65", "area_km2"]   # all still pass through
+
+
+@pytest.mark.parametrize("table, fragment", [
+    ('regions = { extra_columns = "name_ko" }\n', "'regions.extra_columns' must be a list of column names"),
+    ('regions = { extra_columns = ["name_ko", 3] }\n', "'regions.extra_columns' must be a list of column names"),
+    ('regions = { extra_columns = ["name_ko", "nope"] }\n', "names columns that regions.csv does not have: nope"),
+    ('regions = { columns = ["name_ko"] }\n', "unknown regions key 'columns'"),
+    ('regions = 1\n', "[regions] must be a table"),
+])
+def test_extra_columns_declaration_is_validated(tmp_path, table, fragment):
+    found = problems(_korea_copy(tmp_path, table))
+    assert any(fragment in p and "instance.toml" in p for p in found), found

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from optimizer.core.errors import InfeasibleError
 from optimizer.io.load import load_instance
-from optimizer.prepare.policy_config import PolicyConfig
+from optimizer.core.policy import PolicyConfig
 from optimizer.engine.solve import SolveOptions, solve
 from tests.policy_helpers import KOREA, make_instance
 

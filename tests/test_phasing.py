@@ -15,8 +15,10 @@ from models.data import RegionData
 from models.policies import PolicyTerm
 from optimizer.cli import main
 from optimizer.core.errors import InputError, Problem, UsageError
-from optimizer.prepare.phasing import Phasing, parse_phasing, solve_phased
-from optimizer.prepare.policy_config import PolicyConfig
+from optimizer.core.phasing import Phasing
+from optimizer.engine.phasing import solve_phased
+from optimizer.io.phasing import parse_phasing
+from optimizer.core.policy import PolicyConfig
 from optimizer.engine.solve import SolveOptions, solve
 from tests.policy_helpers import TOY, make_instance, toy
 

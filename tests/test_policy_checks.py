@@ -18,9 +18,10 @@ from optimizer.cli import main
 from optimizer.core.errors import InfeasibleError, SolverError
 from optimizer.engine.highs import solve_lp
 from optimizer.io.load import load_instance
-from optimizer.prepare.phasing import Phasing, solve_phased
+from optimizer.core.phasing import Phasing
+from optimizer.engine.phasing import solve_phased
 from optimizer.explain.policy_checks import finish_policies
-from optimizer.prepare.policy_config import PolicyConfig
+from optimizer.core.policy import PolicyConfig
 from optimizer.prepare.policy_round import policy_round
 from optimizer.core.result import Result
 from optimizer.core.scaling import money_scale, round_data, to_region_data

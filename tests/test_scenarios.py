@@ -7,7 +7,7 @@ import pytest
 
 from optimizer.core.errors import InputError, UsageError
 from optimizer.io.load import load_instance
-from optimizer.prepare.scenarios import (ORDER, apply_scenario, compare_scenarios, get_scenario, prepare, scenarios_of)
+from optimizer.prepare.scenarios import (ORDER, apply_scenario, compare_scenarios, get_scenario, prepare)
 from optimizer.engine.solve import SolveOptions, solve
 from tests.policy_helpers import KOREA, TOY
 
@@ -53,7 +53,7 @@ def test_scenario_overrides_applied_in_order(tmp_path):
 
 def test_cli_flags_come_after_the_scenario(tmp_path):
     inst = prepare(load_instance(_toy_folder(tmp_path, SCEN)), "s")
-    from optimizer.prepare.policy_config import PolicyConfig
+    from optimizer.core.policy import PolicyConfig
     r = solve(inst, SolveOptions(budget=100.0, policy=PolicyConfig(hold_harmless=1.3)))
     # hold-harmless 1.3 x 50 = 65 now binds
     assert np.allclose(r.allocation["transfer"], [65, 0])
@@ -85,7 +85,7 @@ def test_unknown_scenario_is_a_usage_error():
 @pytest.mark.slow
 def test_korean_scenarios_all_solve():
     inst = load_instance(KOREA)
-    names = list(scenarios_of(inst))
+    names = list(inst.scenarios)
     assert {"busan-gyeongnam-merger", "daegu-gyeongbuk-merger", "chungcheong-union"} <= set(names)
     rows = compare_scenarios(inst, names, lambda i: solve(i, SolveOptions()))
     assert [r["status"] for r in rows] == ["optimal"] * (len(names) + 1)
@@ -93,3 +93,17 @@ def test_korean_scenarios_all_solve():
     assert by["busan-gyeongnam-merger"]["regions"] == 16 and by["both-mergers"]["regions"] == 15
     # the union's level row costs the others: the floor cannot rise
     assert by["chungcheong-union"]["min_level"] <= by["base"]["min_level"] + 1e-9
+
+
+@pytest.mark.parametrize("value, budget", [('"0.5X"', 30.0), ("45", 45.0), ('"45"', 45.0), ('" 1.5x "', 90.0)])
+def test_scenario_budget_reads_like_the_cli(tmp_path, value, budget):
+    # one parser (optimizer/core/budget.py): a scenario's budget means what --budget means
+    inst = load_instance(_toy_folder(tmp_path, f"\n[scenarios.b]\nbudget = {value}\n"))
+    assert prepare(inst, "b").budget == pytest.approx(budget)
+
+
+@pytest.mark.parametrize("value", ['"-1x"', "true", '"1.1y"', "-3", '"nan"'])
+def test_bad_scenario_budget_is_reported(tmp_path, value):
+    with pytest.raises(InputError) as e:
+        load_instance(_toy_folder(tmp_path, f"\n[scenarios.b]\nbudget = {value}\n"))
+    assert [p.column for p in e.value.problems] == ["scenarios.b.budget"]

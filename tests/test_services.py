@@ -14,7 +14,7 @@ from optimizer.cli import main
 from optimizer.core.errors import InputError, UsageError
 from optimizer.io.load import load_instance
 from optimizer.engine.rounds import solve_round
-from optimizer.prepare.services import service_floors, split_transfers, services_of
+from optimizer.prepare.services import service_floors, services_frame, split_transfers
 from optimizer.engine.solve import SolveOptions
 from tests.policy_helpers import ROOT
 
@@ -108,7 +108,7 @@ def test_need_sum_and_partial_own_are_checked(tmp_path):
 
 def test_own_revenue_spread_by_need_when_absent(tmp_path):
     _copy(tmp_path, "region_id,service,need,threshold\na,x,40,0.5\na,y,60,\nb,x,100,0.5\nc,x,100,\n")
-    svc = services_of(load_instance(tmp_path))
+    svc = services_frame(load_instance(tmp_path))
     assert np.allclose(svc["own_revenue"], [8, 12, 60, 90])
 
 

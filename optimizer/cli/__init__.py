@@ -229,11 +229,11 @@ def scenarios_cmd(instance: Path, compare: bool, objective, output):
     """
     import pandas as pd
 
-    from optimizer.prepare.scenarios import compare_scenarios, scenarios_of
+    from optimizer.prepare.scenarios import compare_scenarios
 
     with reported_errors():
         inst = load_instance(instance)
-        found = scenarios_of(inst)
+        found = inst.scenarios
         if not compare:
             width = max([len(n) for n in found] + [4])
             for name, sc in found.items():

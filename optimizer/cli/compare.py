@@ -74,8 +74,6 @@ def compare_cmd(instance: Path, objectives, scenarios, budget, threshold, output
 def _compare_scenarios(instance: Path, scenarios: str, objectives, budget, threshold, output, plot,
                        time_limit, objective_options, no_price_of_fairness) -> None:
     """``--scenarios``: one row per scenario (base first), same metric columns."""
-    from optimizer.prepare.scenarios import scenarios_of
-
     if plot:
         raise click.UsageError("--plot is not available with --scenarios (scenarios with merges have "
                                "different regions)")
@@ -89,7 +87,7 @@ def _compare_scenarios(instance: Path, scenarios: str, objectives, budget, thres
     inst = load_instance(instance)
     for notice in inst.notices:
         click.echo(f"notice: {notice}", err=True)
-    chosen = parse_scenario_names(scenarios, list(scenarios_of(inst)))
+    chosen = parse_scenario_names(scenarios, list(inst.scenarios))
     opts = SolveOptions(objective=objective, budget=parse_budget(budget, inst.budget), threshold=threshold,
                         time_limit=time_limit, objective_options=objective_options,
                         price_of_fairness=not no_price_of_fairness)

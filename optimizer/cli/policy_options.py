@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from optimizer.prepare.policy_config import FIELDS, PolicyConfig
+from optimizer.core.policy import FIELDS, PolicyConfig
 
 
 def policy_options(f):

@@ -9,6 +9,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer.core.groups import Group
+from optimizer.core.phasing import Phasing
+from optimizer.core.policy import PolicyConfig
+from optimizer.core.scenario import Scenario
+from optimizer.core.services import ServiceOptions
+
 _SCALE_WORDS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 
 
@@ -28,7 +34,14 @@ class Instance:
     extra_columns: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     sha256: str = ""
-    raw_toml: dict[str, Any] = field(default_factory=dict)
+    # the optional parts, parsed and validated once at load; prepare/ applies scenarios and
+    # merges to these objects, so no later stage reads a file or the TOML again
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    groups: list[Group] = field(default_factory=list)
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+    phasing: Phasing | None = None
+    services: pd.DataFrame | None = None   # services.csv rows (SERVICE_ROW_COLUMNS), None = absent
+    service_options: ServiceOptions = field(default_factory=ServiceOptions)
     applied: dict[str, Any] = field(default_factory=dict)  # scenario/merges applied after loading
 
     @property

@@ -1,21 +1,22 @@
-"""Which solve a round needs: plain, multi-year (optimizer/phasing.py) or with services
-(optimizer/services.py). Nothing here prints; optimizer/cli.py calls ``solve_round``."""
+"""Which solve a round needs: plain, multi-year (engine/phasing.py) or with services
+(engine/services.py). Nothing here prints; the CLI calls ``solve_round``."""
 
 from __future__ import annotations
 
 from optimizer.core.errors import UsageError
 from optimizer.core.instance import Instance
 from optimizer.core.result import Result
+from optimizer.engine.phasing import solve_phased
+from optimizer.engine.services import solve_with_services
+from optimizer.engine.solve import solve
+from optimizer.prepare.phasing import phasing_of
+from optimizer.prepare.services import service_options, services_frame
 
 
 def solve_round(inst: Instance, opts, years: int | None = None, earmarked: bool | None = None,
                 fairness_over: str | None = None) -> Result:
-    from optimizer.prepare.phasing import phasing_of, solve_phased
-    from optimizer.prepare.services import service_options, services_of, solve_with_services
-    from optimizer.engine.solve import solve
-
     ph = phasing_of(inst, years)
-    svc = services_of(inst)
+    svc = services_frame(inst)
     so = service_options(inst, earmarked, fairness_over)
     if svc is None and (earmarked or fairness_over == "services"):
         raise UsageError("--earmarked / --fairness-over services need a services.csv in the instance")

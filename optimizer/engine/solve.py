@@ -26,8 +26,9 @@ from optimizer.core.solution import LPSolution
 from optimizer.engine.highs import highs_version, solve_lp
 from optimizer.core.instance import Instance, unit_per_capita
 from optimizer.core.metrics import level_metrics
-from optimizer.prepare.policy_config import PolicyConfig
-from optimizer.prepare.policy_round import policy_round, tie_break_columns
+from optimizer.core.policy import PolicyConfig
+from optimizer.engine.conflicts import PolicyDiagnosis
+from optimizer.prepare.policy_round import policy_round, tie_break_columns, unit_labels
 from optimizer.explain.policy_checks import finish_policies
 from optimizer.engine.fairness_solve import add_fairness_summary, parse_objective_options, resolve_thresholds, run_direct, shortfall_floor, with_shortfall_cap
 from optimizer.core.result import ALLOCATION_COLUMNS, Result
@@ -74,12 +75,12 @@ def solve(inst: Instance, opts: SolveOptions = SolveOptions()) -> Result:
     data = replace(data, options={**fopts, "soft_thresholds": not hard})
     terms = pr.terms(rd, scale) + (tuple(opts.extra_terms(rd, scale)) if opts.extra_terms else ())
     if terms:  # the closed form knows only the core: diagnose with LPs
-        diag = pr.diagnose(data, terms, scale, hard)
+        diag = PolicyDiagnosis(data, terms, scale, unit_labels(pr.inst.regions), hard)
         if fopts.get("thresholds") == "auto" and hard and not diag.feasible(True):
             # auto: the policies make the thresholds unreachable, so go soft after all
             hard, threshold_mode = False, "soft"
             data = replace(data, options={**data.options, "soft_thresholds": True})
-            diag = pr.diagnose(data, terms, scale, hard)
+            diag = PolicyDiagnosis(data, terms, scale, unit_labels(pr.inst.regions), hard)
     base = _base_summary(inst, spec, rd, diag)
     if not diag.feasible(hard):
         _raise_infeasible(inst, spec, diag, base, hard)

@@ -4,39 +4,19 @@ kind is ``union`` (regions cooperate but stay separate: group constraints apply)
 ``merger`` (a candidate merger: ``--merge-group ID`` or a scenario's ``merges`` replaces
 the members by one region). Bounds, all optional, in ``[groups.ID]``:
 ``min_transfer``, ``max_transfer`` (instance unit) and ``min_level`` (a level).
-After a merge, members are mapped to the merged region (column ``merged_from``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from optimizer.core.errors import Problem
-from optimizer.io.load import read_csv_rows
+from optimizer.core.groups import BOUND_KEYS, KINDS, Group
+from optimizer.io.read import read_csv_rows
 
 GROUPS_FILE = "groups.csv"
-KINDS = ("union", "merger")
-BOUND_KEYS = ("min_transfer", "max_transfer", "min_level")
-
-
-@dataclass(frozen=True)
-class Group:
-    id: str
-    kind: str
-    members: tuple[str, ...]
-    min_transfer: float | None = None
-    max_transfer: float | None = None
-    min_level: float | None = None
-
-    @property
-    def constrained(self) -> bool:
-        return any(v is not None for v in (self.min_transfer, self.max_transfer, self.min_level))
 
 
 def read_groups(folder: Path, meta: dict[str, Any], region_ids: list[str],
@@ -58,8 +38,25 @@ def read_groups(folder: Path, meta: dict[str, Any], region_ids: list[str],
             problems.append(Problem(gf, "required column is missing", 1, col))
     if any(c not in header for c in ("group_id", "region_id", "kind")):
         return []
+    members, kinds = read_members(gf, header, rows, set(region_ids), problems)
+    if not isinstance(table, dict):
+        problems.append(Problem(tf, "[groups] must be a table of [groups.ID] tables", column="groups"))
+        table = {}
+    groups = []
+    for gid in members:
+        bounds = parse_bounds(tf, gid, table.get(gid, {}), problems)
+        groups.append(Group(gid, kinds[gid], tuple(members[gid]), **bounds))
+    for gid in table:
+        if gid not in members:
+            problems.append(Problem(tf, f"[groups.{gid}] names a group that is not in {GROUPS_FILE}",
+                                    column=f"groups.{gid}"))
+    return groups
+
+
+def read_members(gf: str, header: list[str], rows: list[tuple[int, list[str]]], known: set[str],
+                 problems: list[Problem]) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Group id -> members and group id -> kind from the rows of groups.csv."""
     pos = {c: i for i, c in enumerate(header)}
-    known = set(region_ids)
     members: dict[str, list[str]] = {}
     kinds: dict[str, str] = {}
     for line, cells in rows:
@@ -86,21 +83,10 @@ def read_groups(folder: Path, meta: dict[str, Any], region_ids: list[str],
             continue
         kinds[gid] = kind
         members.setdefault(gid, []).append(rid)
-    if not isinstance(table, dict):
-        problems.append(Problem(tf, "[groups] must be a table of [groups.ID] tables", column="groups"))
-        table = {}
-    groups = []
-    for gid in members:
-        bounds = _bounds(tf, gid, table.get(gid, {}), problems)
-        groups.append(Group(gid, kinds[gid], tuple(members[gid]), **bounds))
-    for gid in table:
-        if gid not in members:
-            problems.append(Problem(tf, f"[groups.{gid}] names a group that is not in {GROUPS_FILE}",
-                                    column=f"groups.{gid}"))
-    return groups
+    return members, kinds
 
 
-def _bounds(tf: str, gid: str, node: Any, problems: list[Problem]) -> dict[str, float | None]:
+def parse_bounds(tf: str, gid: str, node: Any, problems: list[Problem]) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     if not isinstance(node, dict):
         problems.append(Problem(tf, f"[groups.{gid}] must be a table", column=f"groups.{gid}"))
@@ -119,27 +105,3 @@ def _bounds(tf: str, gid: str, node: Any, problems: list[Problem]) -> dict[str, 
         problems.append(Problem(tf, f"max_transfer {hi:g} is below min_transfer {lo:g}",
                                 column=f"groups.{gid}.max_transfer"))
     return out
-
-
-def member_index(groups: list[Group], regions: pd.DataFrame) -> list[np.ndarray]:
-    """Row indices of each group's members in ``regions``, through merges (merged_from)."""
-    ids = list(regions["region_id"])
-    where = {rid: i for i, rid in enumerate(ids)}
-    if "merged_from" in regions.columns:
-        for i, src in enumerate(regions["merged_from"]):
-            for rid in str(src or "").split("+"):
-                if rid:
-                    where[rid] = i
-    return [np.array(sorted({where[r] for r in g.members if r in where}), dtype=np.int64) for g in groups]
-
-
-def group_arrays(groups: list[Group], regions: pd.DataFrame):
-    """(members, lower, upper, min_level) arrays of the constrained groups."""
-    gs = [g for g in groups if g.constrained]
-    members = member_index(gs, regions)
-
-    def arr(vals, missing):
-        return np.array([missing if v is None else v for v in vals], dtype=float)
-
-    return (members, arr([g.min_transfer for g in gs], -np.inf), arr([g.max_transfer for g in gs], np.inf),
-            arr([g.min_level for g in gs], np.nan))

@@ -6,11 +6,7 @@ A folder holds ``instance.toml`` (metadata, budget, threshold, default objective
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import re
-import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,120 +17,45 @@ from models.objectives import OBJECTIVES
 from optimizer.io import validation as v
 from optimizer.core.errors import InputError, Problem
 from optimizer.core.instance import Instance
+from optimizer.io.groups import read_groups
+from optimizer.io.phasing import parse_phasing
+from optimizer.io.policy import parse_policy
+from optimizer.io.read import file_digest, read_csv_rows, read_toml
 from optimizer.io.regions_csv import read_regions_fast
+from optimizer.io.scenarios import parse_scenarios
+from optimizer.io.services import parse_service_options, read_services
 
 INSTANCE_FILE = "instance.toml"
 REGIONS_FILE = "regions.csv"
 
 
-def file_digest(folder: Path, names: list[str]) -> str:
-    h = hashlib.sha256()
-    for name in sorted(names):
-        p = folder / name
-        if p.exists():
-            h.update(name.encode() + b"\0" + p.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
-def _read_toml(path: Path, problems: list[Problem]) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        problems.append(Problem(str(path), "file is missing"))
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(str(path), f"is not UTF-8 text ({exc.reason})"))
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        line = int(m.group(1)) if m else None
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        col = f"{m.group(2)}" if m else None
-        problems.append(Problem(str(path), f"TOML syntax error: {msg}"
-                                + (f" (at column {col})" if col else ""), line))
-    return {}
-
-
-def read_csv_rows(path: Path, problems: list[Problem]) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        problems.append(Problem(str(path), "file is missing"))
-        return [], []
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(str(path), f"is not UTF-8 text ({exc.reason} at byte {exc.start})"))
-        return [], []
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows: list[tuple[int, list[str]]] = []
-    header: list[str] = []
-    try:
-        for cells in reader:
-            line = reader.line_num
-            if not header:
-                header = [c.strip() for c in cells]
-                continue
-            if not cells or all(c.strip() == "" for c in cells):
-                continue  # blank lines are allowed (Excel leaves them)
-            rows.append((line, cells))
-    except csv.Error as exc:
-        problems.append(Problem(str(path), f"CSV syntax error: {exc}", reader.line_num))
-    if not header:
-        problems.append(Problem(str(path), "file is empty; a header row is required"))
-    return header, rows
+@dataclass
+class Meta:
+    """The scalar fields of instance.toml, as far as they are valid."""
+    name: str | None = None
+    unit: str | None = None
+    budget: float | None = None
+    threshold: float | None = None
+    description: str = ""
+    year: int | None = None
+    sources: list[str] = field(default_factory=list)
+    objective: str | None = None
+    objective_options: dict[str, Any] = field(default_factory=dict)
 
 
 def load_instance(folder: str | Path) -> Instance:
-    """Load and validate; raise ``InputError`` listing every problem found."""
+    """Load and validate; raise ``InputError`` listing every problem found. The optional parts
+    ([policy], groups, [scenarios], [phasing], services) are parsed here, once."""
     folder = Path(folder)
     problems: list[Problem] = []
     if not folder.is_dir():
         raise InputError([Problem(str(folder), "instance folder does not exist")])
     toml_path, csv_path = folder / INSTANCE_FILE, folder / REGIONS_FILE
-    meta = _read_toml(toml_path, problems)
-    tf = str(toml_path)
-
-    name = unit = None
-    budget = threshold = None
-    description, year, sources, objective, objective_options = "", None, [], None, {}
-    if meta:
-        name = v.check_toml_string(tf, meta, "name", problems, required=True)
-        unit = v.check_toml_string(tf, meta, "unit", problems, required=True)
-        description = v.check_toml_string(tf, meta, "description", problems, required=False) or ""
-        if "year" in meta and (isinstance(meta["year"], bool) or not isinstance(meta["year"], int)):
-            problems.append(Problem(tf, f"'year' must be an integer, got {meta['year']!r}", column="year"))
-        else:
-            year = meta.get("year")
-        sources = v.check_sources(tf, meta, problems)
-        budget = v.check_toml_number(tf, meta, "budget", "total", problems, required=True)
-        threshold = v.check_toml_number(tf, meta, "threshold", "level", problems, required=True)
-        obj = meta.get("objective", {})
-        if not isinstance(obj, dict):
-            problems.append(Problem(tf, "[objective] must be a table", column="objective"))
-        else:
-            objective = obj.get("name")
-            if objective is not None and objective not in OBJECTIVES:
-                problems.append(Problem(tf, f"unknown objective '{objective}'; known: "
-                                            f"{', '.join(OBJECTIVES)}", column="objective.name"))
-            objective_options = {k: val for k, val in obj.items() if k != "name"}
-
-    # A large, plain, valid regions.csv is read vectorised (optimizer/fast_regions.py: the
-    # same frame); anything unusual takes the exact path below, which reports problems.
-    fast = read_regions_fast(csv_path)
-    header, rows = (fast[0], []) if fast else read_csv_rows(csv_path, problems)
-    cf = str(csv_path)
-    frame = pd.DataFrame()
-    extra: list[str] = []
-    notices: list[str] = []
-    if header:
-        v.check_header(cf, header, problems)
-        known = set(v.REQUIRED_COLUMNS) | set(v.OPTIONAL_NUMERIC)
-        extra = [c for c in header if c not in known and c]
-        if extra:
-            notices.append(f"{cf}: passing through unknown columns: {', '.join(extra)}")
-        if not rows and not fast:
-            problems.append(Problem(cf, "has no region rows"))
-        frame = fast[1] if fast else _parse_regions(cf, header, rows, extra, problems)
-    if meta and len(frame):  # [policy], groups.csv, [groups.*], [scenarios.*]
-        from optimizer.io.extensions import check_extensions
-        check_extensions(folder, meta, list(frame["region_id"]), problems, regions=frame)
+    raw = read_toml(toml_path, problems)
+    meta = read_meta(str(toml_path), raw, problems) if raw else Meta()
+    declared = declared_columns(str(toml_path), raw, problems)
+    frame, extra, notices = read_regions(csv_path, declared, str(toml_path), problems)
+    parts = read_parts(folder, raw, frame, problems) if raw and len(frame) else {}
     if problems:
         raise InputError(problems)
     spread = _need_spread(frame)
@@ -144,13 +65,94 @@ def load_instance(folder: str | Path) -> Instance:
         notices.append(f"{csv_path}: fiscal_need spans {spread:.0e}x (largest/smallest); the LP is "
                        "badly scaled and HiGHS may fail the post-solve check")
     return Instance(
-        path=folder, name=name or folder.name, unit=unit or "", budget=float(budget),
-        threshold=float(threshold), regions=frame, description=description, year=year,
-        sources=sources, objective=objective, objective_options=objective_options,
+        path=folder, name=meta.name or folder.name, unit=meta.unit or "", budget=float(meta.budget),
+        threshold=float(meta.threshold), regions=frame, description=meta.description, year=meta.year,
+        sources=meta.sources, objective=meta.objective, objective_options=meta.objective_options,
         extra_columns=extra, notices=notices,
         sha256=file_digest(folder, [p.name for p in folder.iterdir() if p.is_file()
                                     and p.suffix in (".toml", ".csv")]),
-        raw_toml=meta)
+        **parts)
+
+
+def read_meta(tf: str, raw: dict[str, Any], problems: list[Problem]) -> Meta:
+    m = Meta(name=v.check_toml_string(tf, raw, "name", problems, required=True),
+             unit=v.check_toml_string(tf, raw, "unit", problems, required=True),
+             description=v.check_toml_string(tf, raw, "description", problems, required=False) or "")
+    if "year" in raw and (isinstance(raw["year"], bool) or not isinstance(raw["year"], int)):
+        problems.append(Problem(tf, f"'year' must be an integer, got {raw['year']!r}", column="year"))
+    else:
+        m.year = raw.get("year")
+    m.sources = v.check_sources(tf, raw, problems)
+    m.budget = v.check_toml_number(tf, raw, "budget", "total", problems, required=True)
+    m.threshold = v.check_toml_number(tf, raw, "threshold", "level", problems, required=True)
+    obj = raw.get("objective", {})
+    if not isinstance(obj, dict):
+        problems.append(Problem(tf, "[objective] must be a table", column="objective"))
+        return m
+    m.objective = obj.get("name")
+    if m.objective is not None and m.objective not in OBJECTIVES:
+        problems.append(Problem(tf, f"unknown objective '{m.objective}'; known: "
+                                    f"{', '.join(OBJECTIVES)}", column="objective.name"))
+    m.objective_options = {k: val for k, val in obj.items() if k != "name"}
+    return m
+
+
+def declared_columns(tf: str, raw: dict[str, Any], problems: list[Problem]) -> list[str]:
+    """``[regions] extra_columns``: the pass-through columns the instance expects (no notice)."""
+    table = raw.get("regions", {})
+    if not isinstance(table, dict):
+        problems.append(Problem(tf, "[regions] must be a table", column="regions"))
+        return []
+    for key in table:
+        if key != "extra_columns":
+            problems.append(Problem(tf, f"unknown regions key '{key}'; known: extra_columns",
+                                    column=f"regions.{key}"))
+    cols = table.get("extra_columns", [])
+    if not isinstance(cols, list) or not all(isinstance(c, str) and c.strip() for c in cols):
+        problems.append(Problem(tf, f"'regions.extra_columns' must be a list of column names, got {cols!r}",
+                                column="regions.extra_columns"))
+        return []
+    return cols
+
+
+def read_regions(csv_path: Path, declared: list[str], tf: str, problems: list[Problem]
+                 ) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """(regions frame, pass-through columns, notices). A large, plain, valid regions.csv is read
+    vectorised (optimizer/io/regions_csv.py: the same frame); anything unusual takes the exact
+    path, which reports problems."""
+    fast = read_regions_fast(csv_path)
+    header, rows = (fast[0], []) if fast else read_csv_rows(csv_path, problems)
+    cf = str(csv_path)
+    if not header:
+        return pd.DataFrame(), [], []
+    v.check_header(cf, header, problems)
+    known = set(v.REQUIRED_COLUMNS) | set(v.OPTIONAL_NUMERIC)
+    extra = [c for c in header if c not in known and c]
+    missing = [c for c in declared if c not in header]
+    if missing:
+        problems.append(Problem(tf, f"'regions.extra_columns' names columns that {csv_path.name} does "
+                                    f"not have: {', '.join(missing)}", column="regions.extra_columns"))
+    undeclared = [c for c in extra if c not in declared]
+    notices = [f"{cf}: passing through unknown columns: {', '.join(undeclared)}"] if undeclared else []
+    if not rows and not fast:
+        problems.append(Problem(cf, "has no region rows"))
+    frame = fast[1] if fast else parse_regions(cf, header, rows, extra, problems)
+    return frame, extra, notices
+
+
+def read_parts(folder: Path, raw: dict[str, Any], frame: pd.DataFrame, problems: list[Problem]
+               ) -> dict[str, Any]:
+    """The optional parts as Instance fields: [policy], groups.csv with [groups.ID],
+    [scenarios.*], [phasing], services.csv with [services]."""
+    tf = str(folder / INSTANCE_FILE)
+    ids = list(frame["region_id"])
+    groups = read_groups(folder, raw, ids, problems)
+    return {"policy": parse_policy(raw.get("policy"), tf, problems),
+            "groups": groups,
+            "scenarios": parse_scenarios(raw, tf, ids, groups, problems),
+            "phasing": parse_phasing(raw.get("phasing"), tf, problems),
+            "services": read_services(folder, frame, problems),
+            "service_options": parse_service_options(raw.get("services"), tf, problems)}
 
 
 def _need_spread(frame: pd.DataFrame) -> float:
@@ -158,7 +160,7 @@ def _need_spread(frame: pd.DataFrame) -> float:
     return float(need.max() / need.min()) if need.min() > 0 else float("inf")
 
 
-def _parse_regions(cf: str, header: list[str], rows: list[tuple[int, list[str]]],
+def parse_regions(cf: str, header: list[str], rows: list[tuple[int, list[str]]],
                    extra: list[str], problems: list[Problem]) -> pd.DataFrame:
     pos = {c: i for i, c in enumerate(header)}
     numeric = [c for c in ("population", "own_revenue", "fiscal_need", *v.OPTIONAL_NUMERIC)]

@@ -1,6 +1,6 @@
 """Vectorised reading of a large, plain, valid regions.csv.
 
-``optimizer.instance`` parses regions.csv cell by cell so that every bad cell is
+``optimizer.io.load`` parses regions.csv cell by cell so that every bad cell is
 reported with its file, line and column; at 1e6 rows that costs tens of seconds and
 over a gigabyte. This module is a fast path for the common case only: a file with no
 quotes, no NUL, no lone CR, the same number of fields on every non-empty line, and no
@@ -25,6 +25,24 @@ _CSV_FIELD_LIMIT = 131072     # csv module default field_size_limit
 
 def read_regions_fast(path: Path, min_bytes: int = FAST_MIN_BYTES) -> tuple[list[str], pd.DataFrame] | None:
     """(header, frame) as ``load_instance`` would build them, or None (use the exact path)."""
+    lines = plain_lines(path, min_bytes)
+    if lines is None:
+        return None
+    header = [c.strip() for c in lines[0].split(",")]
+    problems: list = []
+    v.check_header("", header, problems)
+    if problems:
+        return None
+    cells = cell_matrix(lines, len(header))
+    del lines
+    if cells is None:
+        return None
+    frame = regions_frame(header, cells)
+    return None if frame is None else (header, frame)
+
+
+def plain_lines(path: Path, min_bytes: int) -> list[str] | None:
+    """The lines of a large file without quotes, NUL or lone CR (header first), or None."""
     try:
         if path.stat().st_size < min_bytes:
             return None
@@ -43,12 +61,11 @@ def read_regions_fast(path: Path, min_bytes: int = FAST_MIN_BYTES) -> tuple[list
         lines.pop()
     if not lines or lines[0] == "":
         return None
-    header = [c.strip() for c in lines[0].split(",")]
-    problems: list = []
-    v.check_header("", header, problems)
-    if problems:
-        return None
-    k = len(header)
+    return lines
+
+
+def cell_matrix(lines: list[str], k: int) -> np.ndarray | None:
+    """The body's cells as an (m, k) object array, or None unless every line has k fields."""
     body = [ln for ln in lines[1:] if ln]           # empty lines are skipped by both paths
     if not body:
         return None
@@ -57,15 +74,18 @@ def read_regions_fast(path: Path, min_bytes: int = FAST_MIN_BYTES) -> tuple[list
     counts = np.fromiter(map(str.count, body, [","] * len(body)), dtype=np.int64, count=len(body))
     if np.any(counts != k - 1):
         return None  # wrong field count or a whitespace-only line: the exact path decides
-    del lines
     m = len(body)
     cells = np.array(",".join(body).split(","), dtype=object)
     del body
     if cells.shape[0] != m * k:
         return None
-    cells = cells.reshape(m, k)
-    pos = {c: i for i, c in enumerate(header)}
+    return cells.reshape(m, k)
 
+
+def regions_frame(header: list[str], cells: np.ndarray) -> pd.DataFrame | None:
+    """The exact path's frame from the cells, or None if any cell would be reported."""
+    m = cells.shape[0]
+    pos = {c: i for i, c in enumerate(header)}
     ids = [s.strip() for s in cells[:, pos["region_id"]]]
     if any(not s for s in ids) or len(set(ids)) != m:
         return None
@@ -95,7 +115,7 @@ def read_regions_fast(path: Path, min_bytes: int = FAST_MIN_BYTES) -> tuple[list
         w = np.where(np.isnan(w), frame["population"].to_numpy(dtype=float), w)
         if not float(np.nansum(w)) > 0:
             return None
-    return header, frame
+    return frame
 
 
 def _numbers(texts: np.ndarray, col: str, required: bool) -> np.ndarray | None:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from optimizer.core.errors import UsageError
 from optimizer.core.instance import Instance
+from optimizer.io.scenarios import check_merges
 
 SUMMED = ("population", "own_revenue", "fiscal_need", "min_transfer", "own_revenue_full")
 
@@ -26,22 +27,6 @@ def parse_merge(text: str) -> list[str]:
     if len(ids) < 2:
         raise UsageError(f"--merge needs at least two region ids separated by commas, got '{text}'")
     return ids
-
-
-def check_merges(merges: list[list[str]], region_ids: list[str]) -> list[str]:
-    """Messages for unknown, repeated or overlapping members (empty = fine)."""
-    known, seen, out = set(region_ids), {}, []
-    for k, members in enumerate(merges):
-        if len(members) < 2:
-            out.append(f"merge {k + 1} needs at least two regions, got {members}")
-        for rid in members:
-            if rid not in known:
-                out.append(f"merge {k + 1}: unknown region '{rid}'")
-            elif rid in seen:
-                out.append(f"merge {k + 1}: region '{rid}' is already in merge {seen[rid] + 1}")
-            else:
-                seen[rid] = k
-    return out
 
 
 def merged_row(rows: pd.DataFrame, columns: list[str]) -> dict:

@@ -1,9 +1,10 @@
-"""The policy side of one solve: resolve [policy] + groups for an Instance, adjust its data,
-compile the model terms, diagnose with LPs, annotate the Result.
+"""The policy side of one solve: the instance's [policy] (with overrides) and groups, the
+round's data adjusted (revenue counting, contributors' bounds), the model terms, and the
+Result annotated.
 
-``optimizer.engine.solve.solve`` calls this module at four points (prepare, diagnose, build,
-annotate); when no policy and no constrained group is set, every call is a no-op and the
-foundation's behaviour (closed-form diagnosis, the same LP) is unchanged.
+``optimizer.engine.solve.solve`` calls this module at its set-up, build and annotate steps
+(the LP diagnosis itself is engine/conflicts.py, labelled by ``unit_labels``); when no policy
+and no constrained group is set, every call is a no-op.
 """
 
 from __future__ import annotations
@@ -15,34 +16,12 @@ import numpy as np
 
 from models.lp import LinearProgram
 from models.policies import PolicyTerm
-from optimizer.engine.conflicts import PolicyDiagnosis
-from optimizer.core.errors import InputError, Problem
-from optimizer.io.groups import Group, group_arrays, read_groups
+from optimizer.core.groups import Group
 from optimizer.core.instance import Instance, unit_per_capita
-from optimizer.prepare.policy_config import (PolicyConfig, TermInputs, compile_terms, count_revenue, lower_bounds,
-                                             parse_policy)
+from optimizer.core.policy import PolicyConfig
 from optimizer.core.result import Result
-
-
-def instance_policy(inst: Instance) -> PolicyConfig:
-    problems: list[Problem] = []
-    cfg = parse_policy(inst.raw_toml.get("policy"), str(inst.path / "instance.toml"), problems)
-    if problems:
-        raise InputError(problems)
-    return cfg
-
-
-def instance_groups(inst: Instance) -> list[Group]:
-    problems: list[Problem] = []
-    if not (inst.path / "groups.csv").exists() and not inst.raw_toml.get("groups"):
-        return []   # nothing to read; skips listing a million region ids
-    ids = inst.regions["region_id"].to_numpy(dtype=object).tolist()
-    if "merged_from" in inst.regions.columns:  # groups.csv names the original regions
-        ids += [r for src in inst.regions["merged_from"] for r in str(src or "").split("+") if r]
-    groups = read_groups(inst.path, inst.raw_toml, ids, problems)
-    if problems:
-        raise InputError(problems)
-    return groups
+from optimizer.prepare.groups import group_arrays
+from optimizer.prepare.policy_terms import TermInputs, compile_terms, count_revenue, lower_bounds
 
 
 @dataclass(frozen=True)
@@ -79,9 +58,6 @@ class PolicyRound:
             group_members=members, group_lower=lo, group_upper=hi, group_min_level=lv)
         return compile_terms(self.cfg, x, scale)
 
-    def diagnose(self, data, terms, scale: float, hard: bool) -> PolicyDiagnosis:
-        return PolicyDiagnosis(data, terms, scale, unit_labels(self.inst.regions), hard)
-
     def annotate(self, result: Result) -> Result:
         """Echo the policies, groups and contributions in the summary."""
         if not self.active and not self.inst.applied:
@@ -108,10 +84,8 @@ def unit_labels(regions) -> list[str]:
 
 
 def policy_round(inst: Instance, override: PolicyConfig | None = None) -> PolicyRound:
-    cfg = instance_policy(inst)
-    if override is not None:
-        cfg = cfg.merged(override)
-    groups = instance_groups(inst)
+    cfg = inst.policy if override is None else inst.policy.merged(override)
+    groups = list(inst.groups)
     if cfg.revenue_share is not None:
         regions = count_revenue(inst.regions, cfg.revenue_share)
         extra = inst.extra_columns + (["own_revenue_full"] if "own_revenue_full" not in inst.extra_columns
