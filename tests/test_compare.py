@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from models.objectives import OBJECTIVES
 from optimizer.cli import main
-from optimizer.studies.compare import compare, lorenz_points
+from optimizer.report.plots import lorenz_points
+from optimizer.studies.compare import compare
 from optimizer.io.load import load_instance
 from optimizer.core.metrics import gini
 from optimizer.engine.solve import SolveOptions
