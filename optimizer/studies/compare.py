@@ -110,6 +110,7 @@ SCENARIO_COLUMNS = ["scenario", "regions", "objective", "status", "objective_val
 # what `compare --scenarios` prints (the CSV has every column)
 SCENARIO_TEXT_COLUMNS = SCENARIO_COLUMNS[:SCENARIO_COLUMNS.index("diagnosis") + 1]
 _SCENARIO_TEXT_KEYS = ("scenario", "objective", "status", "diagnosis", "regions")
+_SCENARIO_COUNTS = ("regions_below_threshold",)
 
 
 def parse_scenario_names(text: str, known: list[str]) -> list[str]:
@@ -167,7 +168,9 @@ def compare_scenarios_table(inst: Instance, names: list[str], opts: SolveOptions
             weights, level_before = pop / pop.sum(), r.allocation["level_before"].to_numpy(dtype=float)
     table = pd.DataFrame(rows, columns=SCENARIO_COLUMNS)
     for col in SCENARIO_COLUMNS:
-        if col not in _SCENARIO_TEXT_KEYS:
+        if col in _SCENARIO_COUNTS:   # a count: an integer, empty when the scenario did not solve
+            table[col] = pd.to_numeric(table[col], errors="coerce").astype("Int64")
+        elif col not in _SCENARIO_TEXT_KEYS:
             table[col] = pd.to_numeric(table[col], errors="coerce").astype(float)
     table["diagnosis"] = table["diagnosis"].fillna("")
     return Comparison(table, allocs, weights, level_before)
