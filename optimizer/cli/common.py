@@ -1,6 +1,6 @@
 """What the commands share: the error reporter (exceptions -> one-line messages and exit
 codes), the INSTANCE argument and the option decorators of objectives, policies, scenarios
-and multi-year rounds. Declarations only: nothing here prints except ``reported_errors``."""
+and multi-year rounds. Nothing here prints but the error messages and input notices."""
 
 from __future__ import annotations
 
