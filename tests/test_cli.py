@@ -116,3 +116,22 @@ def test_no_fast_path_gives_the_same_answer_through_the_lp(korea17):
     assert fast["solved_by"].startswith("water-filling") and "solved_by" not in lp
     assert fast["objective_value"] == pytest.approx(lp["objective_value"], rel=1e-12)
     assert fast["budget_shadow_price"] == pytest.approx(lp["budget_shadow_price"], rel=1e-9)
+
+
+@pytest.mark.parametrize("command, files", [
+    (["sweep", "--budget", "0.5x:1.5x:5", "--plot"], ["frontier.csv", "allocations.parquet", "frontier.png"]),
+    (["compare", "--objectives", "maxmin,min-cost", "--plot"], ["compare.csv", "lorenz.png", "levels.png"]),
+    (["solve"], ["allocation.csv", "summary.json"]),
+])
+def test_files_are_written_before_stdout_is_used(tmp_path, command, files):
+    """`equalize sweep ... --output DIR | head`: a reader that closes the pipe early must not
+    cost the files (they are written before anything is printed)."""
+    exe = Path(sys.executable).with_name("equalize")
+    out = tmp_path / "out"
+    args = [str(exe), command[0], str(Path(__file__).parents[1] / "instances" / "toy-3"), *command[1:],
+            "--output", str(out)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc.stdout.close()   # the reader is gone before the command prints anything
+    proc.wait(timeout=120)
+    for name in files:
+        assert (out / name).exists(), name

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from models.objectives import OBJECTIVES
 from optimizer.cli import main
-from optimizer.studies.compare import compare, lorenz_points
+from optimizer.report.plots import lorenz_points
+from optimizer.studies.compare import compare
 from optimizer.io.load import load_instance
 from optimizer.core.metrics import gini
 from optimizer.engine.solve import SolveOptions
@@ -91,3 +92,15 @@ def test_solve_summary_reports_metrics_and_price_of_fairness(toy3, tmp_path):
     assert s["price_of_fairness"]["value"] >= 0
     # alpha .25 = the worst quarter of the population = Alpha (pop 100 of 400): its level
     assert s["objective_value"] == pytest.approx(s["metrics_after"]["min_level"])
+
+
+def test_compare_reports_the_solves_own_price_of_fairness(korea17):
+    """One definition: the figure `solve` writes into summary.json, not a recomputation."""
+    from optimizer.engine.solve import solve
+
+    inst = load_instance(korea17)
+    c = compare(inst, ["maxmin", "min-shortfall"], SolveOptions())
+    t = c.table.set_index("objective")
+    for name in ("maxmin", "min-shortfall"):
+        own = solve(inst, SolveOptions(objective=name)).summary["price_of_fairness"]["value"]
+        assert t.loc[name, "price_of_fairness"] == pytest.approx(own, rel=1e-12)

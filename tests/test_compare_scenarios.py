@@ -76,3 +76,17 @@ def test_scenarios_compare_still_works():
     res = CliRunner().invoke(main, ["scenarios", str(KOREA), "--compare"])
     assert res.exit_code == 0, res.output
     assert "chungcheong-union" in res.output
+
+
+def test_scenarios_compare_is_the_scenario_comparison(tmp_path):
+    """`scenarios --compare` and `compare --scenarios` share one implementation: same rows."""
+    res = CliRunner().invoke(main, ["scenarios", str(KOREA), "--compare", "-O", str(tmp_path / "s")])
+    assert res.exit_code == 0, res.output
+    listed = list(csv.DictReader((tmp_path / "s" / "scenarios.csv").open()))
+    CliRunner().invoke(main, ["compare", str(KOREA), "--scenarios", "all", "-O", str(tmp_path / "c")])
+    compared = list(csv.DictReader((tmp_path / "c" / "compare.csv").open()))
+    assert [r["scenario"] for r in listed] == [r["scenario"] for r in compared]
+    for a, b in zip(listed, compared):
+        for col in ("status", "objective", "required_budget", "regions_below_threshold"):
+            assert a[col] == b[col], (a["scenario"], col)
+        assert float(a["min_level"]) == pytest.approx(float(b["min_level"]), rel=1e-12)

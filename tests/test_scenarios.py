@@ -7,7 +7,8 @@ import pytest
 
 from optimizer.core.errors import InputError, UsageError
 from optimizer.io.load import load_instance
-from optimizer.prepare.scenarios import (ORDER, apply_scenario, compare_scenarios, get_scenario, prepare)
+from optimizer.prepare.scenarios import ORDER, apply_scenario, get_scenario, prepare
+from optimizer.studies.compare import compare_scenarios_table
 from optimizer.engine.solve import SolveOptions, solve
 from tests.policy_helpers import KOREA, TOY
 
@@ -87,9 +88,9 @@ def test_korean_scenarios_all_solve():
     inst = load_instance(KOREA)
     names = list(inst.scenarios)
     assert {"busan-gyeongnam-merger", "daegu-gyeongbuk-merger", "chungcheong-union"} <= set(names)
-    rows = compare_scenarios(inst, names, lambda i: solve(i, SolveOptions()))
-    assert [r["status"] for r in rows] == ["optimal"] * (len(names) + 1)
-    by = {r["scenario"]: r for r in rows}
+    table = compare_scenarios_table(inst, names, SolveOptions(), lambda i, o: solve(i, o)).table
+    assert list(table["status"]) == ["optimal"] * (len(names) + 1)
+    by = {r["scenario"]: r for r in table.to_dict("records")}
     assert by["busan-gyeongnam-merger"]["regions"] == 16 and by["both-mergers"]["regions"] == 15
     # the union's level row costs the others: the floor cannot rise
     assert by["chungcheong-union"]["min_level"] <= by["base"]["min_level"] + 1e-9

@@ -1,4 +1,4 @@
-"""CLI commands for many solves: ``equalize batch`` (and the progress display)."""
+"""``equalize batch``: many solves from a TOML spec, with a progress line."""
 
 from __future__ import annotations
 
@@ -8,32 +8,34 @@ import time
 from pathlib import Path
 
 import click
+import pandas as pd
 
-from optimizer.studies.batch import load_spec, run_batch
+from optimizer.cli.common import reported_errors
+from optimizer.core.errors import EqualizeError
+from optimizer.studies.batch import FAILED_STATUSES, Counts, load_spec, run_batch
 
 
 class ProgressLine:
-    """One self-overwriting stderr line: done/total, failed, elapsed, ETA."""
+    """One self-overwriting stderr line: done/total, solved, infeasible, errors, elapsed, ETA."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.t0 = time.perf_counter()
         self.start_done: int | None = None
 
-    def __call__(self, c: dict) -> None:
+    def __call__(self, c: Counts) -> None:
         if not self.enabled:
             return
         if self.start_done is None:
-            self.start_done = c["done"]
+            self.start_done = c.done
         elapsed = time.perf_counter() - self.t0
-        new = c["done"] - self.start_done
-        left = c["total"] - c["done"]
-        eta = f"{elapsed / new * left:,.0f}s" if new else "?"
+        new = c.done - self.start_done
+        eta = f"{elapsed / new * (c.total - c.done):,.0f}s" if new else "?"
         width = 30
-        fill = int(width * c["done"] / max(1, c["total"]))
-        sys.stderr.write(f"\r[{'#' * fill}{'.' * (width - fill)}] {c['done']}/{c['total']} done, "
-                         f"{c['failed']} failed, {elapsed:,.0f}s elapsed, ETA {eta}   ")
-        if c["done"] == c["total"]:
+        fill = int(width * c.done / max(1, c.total))
+        sys.stderr.write(f"\r[{'#' * fill}{'.' * (width - fill)}] {c.done}/{c.total} done: {c.solved} solved, "
+                         f"{c.infeasible} infeasible, {c.errors} errors; {elapsed:,.0f}s elapsed, ETA {eta}   ")
+        if c.done == c.total:
             sys.stderr.write("\n")
         sys.stderr.flush()
 
@@ -64,13 +66,18 @@ def batch_cmd(spec: Path, output: Path, jobs: int, executor: str, scheduler, res
       equalize batch study.toml --output out/study --jobs 2
     A killed batch resumes where it stopped: finished runs are never lost or repeated.
     """
-    from optimizer.cli import reported_errors
-
     with reported_errors():
         batch = load_spec(spec)
         show = not quiet and sys.stderr.isatty()
         runs, _ = run_batch(batch, output, jobs=jobs, executor=executor, scheduler=scheduler,
                             resume=resume, progress=ProgressLine(show))
-        counts = runs["status"].value_counts().to_dict() if not runs.empty else {}
-        click.echo(f"{len(runs)} runs: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
-                   + f"; results in {output}")
+        click.echo(_summary_line(runs, output))
+        if not runs.empty and runs["status"].isin(FAILED_STATUSES).all():
+            raise EqualizeError(f"all {len(runs)} runs failed (no run solved or was infeasible); "
+                                f"see the message column of {output / 'runs.csv'}")
+
+
+def _summary_line(runs: pd.DataFrame, output: Path) -> str:
+    counts = runs["status"].value_counts().to_dict() if not runs.empty else {}
+    return (f"{len(runs)} runs: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+            + f"; results in {output}")

@@ -1,4 +1,4 @@
-"""``equalize compare``: one instance under several objectives, one table."""
+"""``equalize compare``: one instance under several objectives (or scenarios), one table."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ from pathlib import Path
 
 import click
 
-from optimizer.cli import instance_argument, reported_errors
-from optimizer.studies.compare import (SCENARIO_COLUMNS, compare, compare_csv, compare_scenarios_table, compare_text, levels_png, lorenz_png, parse_objectives, parse_scenario_names)
-from optimizer.io.load import load_instance
-from optimizer.cli.objective_flags import objective_flags, objective_options_from
-from optimizer.engine.solve import SolveOptions
+from optimizer.cli.common import (echo_notices, instance_argument, objective_flags, objective_options_from,
+                                  reported_errors)
 from optimizer.core.budget import parse_budget
+from optimizer.engine.solve import SolveOptions
+from optimizer.io.load import load_instance
 from optimizer.io.writers import allocation_csv, atomic_write_bytes, atomic_write_text
+from optimizer.report.plots import levels_png, lorenz_png
+from optimizer.studies.compare import (SCENARIO_TEXT_COLUMNS, Comparison, compare, compare_csv,
+                                       compare_scenarios_table, compare_text, parse_objectives,
+                                       parse_scenario_names)
 
 
 @click.command("compare")
@@ -42,33 +45,33 @@ def compare_cmd(instance: Path, objectives, scenarios, budget, threshold, output
     An objective (or scenario) that is infeasible shows as a row with status 'infeasible'.
     """
     with reported_errors():
+        objective_options = objective_options_from(thresholds, alpha, weights, breakpoints, gini_form)
         if scenarios is not None:
             return _compare_scenarios(instance, scenarios, objectives, budget, threshold, output, plot,
-                                      time_limit, objective_options_from(thresholds, alpha, weights,
-                                                                         breakpoints, gini_form),
-                                      no_price_of_fairness)
+                                      time_limit, objective_options, no_price_of_fairness)
         names = parse_objectives(objectives or "all")
         if plot and output is None:
             raise click.UsageError("--plot needs --output")
         inst = load_instance(instance)
-        for notice in inst.notices:
-            click.echo(f"notice: {notice}", err=True)
+        echo_notices(inst)
         opts = SolveOptions(budget=parse_budget(budget, inst.budget), threshold=threshold,
-                            time_limit=time_limit,
-                            objective_options=objective_options_from(thresholds, alpha, weights,
-                                                                     breakpoints, gini_form))
+                            time_limit=time_limit, objective_options=objective_options,
+                            price_of_fairness=not no_price_of_fairness)
         c = compare(inst, names, opts)
-        if no_price_of_fairness:
-            c.table["price_of_fairness"] = float("nan")
-        if output is not None:
-            atomic_write_text(output / "compare.csv", compare_csv(c.table))
-            for name, alloc in c.allocations.items():
-                atomic_write_text(output / f"allocation-{name}.csv", allocation_csv(alloc))
+        if output is not None:  # files first: a closed stdout (| head) must not lose them
+            _write_comparison(c, output)
             if plot:
                 ids = [str(x) for x in inst.regions["region_id"]]
-                atomic_write_bytes(output / "lorenz.png", lorenz_png(c, inst.name))
-                atomic_write_bytes(output / "levels.png", levels_png(c, inst.name, ids))
+                atomic_write_bytes(output / "lorenz.png", lorenz_png(c.level_before, c.weights, c.allocations,
+                                                                     inst.name))
+                atomic_write_bytes(output / "levels.png", levels_png(c.level_before, c.allocations, inst.name, ids))
         click.echo(compare_text(c.table, inst.unit))
+
+
+def _write_comparison(c: Comparison, output: Path) -> None:
+    atomic_write_text(output / "compare.csv", compare_csv(c.table))
+    for name, alloc in c.allocations.items():
+        atomic_write_text(output / f"allocation-{name}.csv", allocation_csv(alloc))
 
 
 def _compare_scenarios(instance: Path, scenarios: str, objectives, budget, threshold, output, plot,
@@ -85,15 +88,12 @@ def _compare_scenarios(instance: Path, scenarios: str, objectives, budget, thres
                                    "default: each scenario's own")
         objective = names[0]
     inst = load_instance(instance)
-    for notice in inst.notices:
-        click.echo(f"notice: {notice}", err=True)
+    echo_notices(inst)
     chosen = parse_scenario_names(scenarios, list(inst.scenarios))
     opts = SolveOptions(objective=objective, budget=parse_budget(budget, inst.budget), threshold=threshold,
                         time_limit=time_limit, objective_options=objective_options,
                         price_of_fairness=not no_price_of_fairness)
     c = compare_scenarios_table(inst, chosen, opts)
     if output is not None:
-        atomic_write_text(output / "compare.csv", compare_csv(c.table))
-        for name, alloc in c.allocations.items():
-            atomic_write_text(output / f"allocation-{name}.csv", allocation_csv(alloc))
-    click.echo(compare_text(c.table, inst.unit, SCENARIO_COLUMNS))
+        _write_comparison(c, output)
+    click.echo(compare_text(c.table, inst.unit, SCENARIO_TEXT_COLUMNS))

@@ -1,4 +1,4 @@
-"""CLI command ``equalize sweep``: the frontier of one objective over budgets / thresholds."""
+"""``equalize sweep``: the frontier of one objective over budgets / thresholds."""
 
 from __future__ import annotations
 
@@ -6,9 +6,17 @@ from pathlib import Path
 
 import click
 
+from optimizer.cli.common import instance_argument, reported_errors
+from optimizer.core.errors import UsageError
+from optimizer.io.load import load_instance
+from optimizer.studies.sweep import Sweep, parse_values, sweep, write_sweep
+
+SHORT_NAMES = {"regions_below_threshold": "below", "budget_shadow_price": "shadow_price",
+               "weighted_shortfall": "w_shortfall"}
+
 
 @click.command("sweep")
-@click.argument("instance", type=click.Path(path_type=Path))
+@instance_argument
 @click.option("--budget", "-b", help="FROM:TO:POINTS (e.g. 0.5x:2x:20) or one value; multiples of the "
               "instance budget end in x. Default: the instance budget.")
 @click.option("--threshold", "-t", help="FROM:TO:POINTS (e.g. 0.8:0.95:4) or one level. Default: the "
@@ -33,11 +41,6 @@ def sweep_cmd(instance: Path, budget, threshold, objective, no_fast_path: bool, 
       equalize sweep instances/korea-17 --budget 0.5x:2x:20 --objective min-shortfall
       equalize sweep instances/korea-17 --budget 0.8x:1.5x:8 --threshold 0.85:0.95:3 -O out/sw --plot
     """
-    from optimizer.cli import reported_errors
-    from optimizer.core.errors import UsageError
-    from optimizer.io.load import load_instance
-    from optimizer.studies.sweep import parse_values, sweep, write_sweep
-
     with reported_errors():
         if plot and output is None:
             raise UsageError("--plot writes frontier.png into the --output folder; give --output")
@@ -45,14 +48,17 @@ def sweep_cmd(instance: Path, budget, threshold, objective, no_fast_path: bool, 
         budgets = parse_values(budget, inst.budget, "budget")
         thresholds = parse_values(threshold, None, "threshold")
         sw = sweep(inst, budgets, thresholds, objective=objective, fast_path=not no_fast_path)
-        f = sw.frontier
-        click.echo(f"{inst.name}: {sw.objective}, {len(f)} points, mode: {sw.mode}, {sw.seconds:.2f}s")
-        shown = f.drop(columns=["message"]).rename(columns={"regions_below_threshold": "below",
-                                                           "budget_shadow_price": "shadow_price",
-                                                           "weighted_shortfall": "w_shortfall"})
-        click.echo(shown.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:,.6g}"))
-        for _, r in f[f.status != "optimal"].iterrows():
-            click.echo(f"point {r['point']}: {r['status']}: {r['message']}")
-        if output is not None:
-            for p in write_sweep(sw, output, plot):
-                click.echo(f"wrote {p}")
+        # files first: a closed stdout (| head) must not lose them
+        written = write_sweep(sw, output, plot) if output is not None else []
+        _print_sweep(sw, inst.name)
+        for p in written:
+            click.echo(f"wrote {p}")
+
+
+def _print_sweep(sw: Sweep, name: str) -> None:
+    f = sw.frontier
+    click.echo(f"{name}: {sw.objective}, {len(f)} points, mode: {sw.mode}, {sw.seconds:.2f}s")
+    shown = f.drop(columns=["message"]).rename(columns=SHORT_NAMES)
+    click.echo(shown.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:,.6g}"))
+    for _, r in f[f.status != "optimal"].iterrows():
+        click.echo(f"point {r['point']}: {r['status']}: {r['message']}")

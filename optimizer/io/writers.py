@@ -21,12 +21,21 @@ import pandas as pd
 from optimizer.core.result import Result
 
 
+def current_umask() -> int:
+    mask = os.umask(0o022)   # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
     """``fsync=False``: still atomic for readers and after a process kill (rename), but not
-    forced to disk before the rename (batch per-run files, validated on resume)."""
+    forced to disk before the rename (batch per-run files, validated on resume).
+    The file gets the mode a plain ``open`` would give (0666 less the umask), not the 0600 of
+    the private temporary file it is renamed from."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

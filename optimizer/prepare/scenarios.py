@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from optimizer.core.errors import InfeasibleError, UsageError
+from optimizer.core.errors import UsageError
 from optimizer.core.groups import merger_members
 from optimizer.core.instance import Instance
 from optimizer.core.scenario import ORDER, Scenario
@@ -100,24 +100,3 @@ def prepare(inst: Instance, scenario: str | None = None, merges: list[list[str]]
                              f"(merger groups: {', '.join(mergers) or 'none'})")
         all_merges.append(mergers[gid])
     return merge_regions(inst, all_merges)
-
-
-def compare_scenarios(inst: Instance, names: list[str], solve_one) -> list[dict[str, Any]]:
-    """One row per scenario ('base' = the instance as loaded): status and headline figures.
-    ``solve_one(instance) -> Result`` is the caller's solve (same options for all)."""
-    rows = []
-    for name in ["base", *names]:
-        sc_inst = inst if name == "base" else apply_scenario(inst, get_scenario(inst, name))
-        try:
-            s = solve_one(sc_inst).summary
-        except InfeasibleError as exc:
-            s = exc.summary
-        after = s.get("metrics_after", {})
-        rows.append({"scenario": name, "regions": len(sc_inst.regions), "status": s["status"],
-                     "objective": s["objective"], "objective_value": s.get("objective_value"),
-                     "budget": s["budget"], "budget_used": s.get("budget_used"),
-                     "required_budget": s.get("required_budget"), "min_level": after.get("min_level"),
-                     "gini": after.get("gini"),
-                     "regions_below_threshold": after.get("regions_below_threshold"),
-                     "diagnosis": s.get("diagnosis", "")})
-    return rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from optimizer.core.instance import unit_per_capita
 from optimizer.core.result import Result
+from optimizer.report.text import text_table
 
 
 def _fmt_money(x: float) -> str:
@@ -32,16 +33,8 @@ def allocation_table(result: Result, unit: str) -> str:
     rows.append(["TOTAL", "", f"{int(pop):,}", f"{s['metrics_before']['mean_level']:.4f}",
                  _fmt_money(total_t), f"{total_t * unit_per_capita(unit)[1] / pop:,.0f}",
                  f"{s['metrics_after']['mean_level']:.4f}", ""])
-    widths = [max(len(h), *(len(row[i]) for row in rows if not row[0].startswith("... ")))
-              for i, h in enumerate(headers)]
-    right = {2, 3, 4, 5, 6}
-
-    def line(cells):
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-
-    out = [line(headers), "  ".join("-" * w for w in widths)]
-    out += [line(r) for r in rows[:-1]]
-    out += ["  ".join("-" * w for w in widths), line(rows[-1])]
+    out = text_table(headers, rows[:-1], {2, 3, 4, 5, 6}, totals=[rows[-1]],
+                     measured=lambda row: not row[0].startswith("... "))
     m = s["metrics_after"]
     out.append("")
     out.append(f"status: {s['status']}  objective: {s['objective']} = {s['objective_value']:.6g} "
@@ -90,7 +83,6 @@ def fairness_footer(s: dict, unit: str) -> list[str]:
     return out
 
 
-
 def merge_effect_table(effect, unit: str) -> str:
     """What a merger changes (optimizer.prepare.merge.merge_effect), one line per region."""
     headers = ["region", f"transfer without ({unit})", f"with ({unit})", "change", "level without",
@@ -99,10 +91,6 @@ def merge_effect_table(effect, unit: str) -> str:
     rows = [[("* " if r.merged else "  ") + str(r.region_id) + year(r), _fmt_money(r.transfer_without_merger),
              _fmt_money(r.transfer_with_merger), f"{r.transfer_change:+,.1f}", f"{r.level_without_merger:.4f}",
              f"{r.level_with_merger:.4f}", f"{r.level_change:+.4f}"] for r in effect.itertuples()]
-    widths = [max(len(h), *(len(row[i]) for row in rows if not row[0].startswith("... ")))
-              for i, h in enumerate(headers)]
-    fmt = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
-                                  for i, (c, w) in enumerate(zip(cells, widths)))
     out = ["merger effect (* = merged unit; 'without' = the same solve without the merger)",
-           fmt(headers), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows]
+           *text_table(headers, rows, range(1, len(headers)))]
     return "\n".join(out)

@@ -23,7 +23,6 @@ Infeasible points are rows with status "infeasible" and the diagnosis of ``solve
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -47,6 +46,8 @@ from optimizer.core.scaling import money_scale, round_data, to_region_data
 from optimizer.engine.solve import DEFAULT_OBJECTIVE, SolveOptions, _base_summary, _result, solve
 from optimizer.core.budget import parse_budget
 from optimizer.io.writers import atomic_write_bytes, atomic_write_text
+from optimizer.report.plots import frontier_png
+from optimizer.studies.ranges import parse_range
 
 FRONTIER_COLUMNS = ["point", "budget", "threshold", "status", "objective_value", "min_level", "gini",
                     "weighted_shortfall", "regions_below_threshold", "budget_used", "budget_shadow_price",
@@ -67,8 +68,6 @@ class Sweep:
 
 def parse_values(text: str | None, base: float | None, what: str) -> list[float | None]:
     """'0.5x:2x:20' (a range) or one value ('1.2x', '1000', '0.9') -> floats."""
-    from optimizer.studies.batch import parse_range
-
     if text is None:
         return [None]
     items = parse_range(text) if ":" in text else [text]
@@ -292,37 +291,6 @@ def write_sweep(sw: Sweep, folder: Path, plot: bool = False) -> list[Path]:
     written.append(p)
     if plot:
         p = folder / "frontier.png"
-        atomic_write_bytes(p, frontier_png(sw))
+        atomic_write_bytes(p, frontier_png(sw.frontier, sw.objective, sw.mode))
         written.append(p)
     return written
-
-
-def frontier_png(sw: Sweep) -> bytes:
-    import matplotlib
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    f = sw.frontier
-    ok = f[f.status == "optimal"]
-    by_budget = f["budget"].nunique() > 1 or f["threshold"].nunique() <= 1
-    x, other = ("budget", "threshold") if by_budget else ("threshold", "budget")
-    fig = Figure(figsize=(10, 7))
-    panels = [("objective_value", f"{sw.objective} value"), ("min_level", "min level"),
-              ("gini", "Gini of levels"), ("weighted_shortfall", "weighted shortfall")]
-    for i, (col, title) in enumerate(panels):
-        ax = fig.add_subplot(2, 2, i + 1)
-        for key, grp in ok.groupby(other, sort=True):
-            ax.plot(grp[x].astype(float), grp[col].astype(float), marker="o", ms=3,
-                    label=f"{other} {key:g}")
-        bad = f[f.status != "optimal"]
-        for xv in bad[x]:
-            ax.axvline(float(xv), color="0.85", lw=0.8, zorder=0)
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel(x)
-        if ok[other].nunique() > 1 and i == 0:
-            ax.legend(fontsize=7)
-    fig.suptitle(f"{sw.objective} frontier (mode: {sw.mode}; grey lines: infeasible points)", fontsize=10)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    return buf.getvalue()

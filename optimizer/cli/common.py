@@ -1,0 +1,129 @@
+"""What the commands share: the error reporter (exceptions -> one-line messages and exit
+codes), the INSTANCE argument and the option decorators of objectives, policies, scenarios
+and multi-year rounds. Nothing here prints but the error messages and input notices."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import click
+
+from optimizer.core.errors import EqualizeError, InfeasibleError, InputError, SolverError, UsageError
+from optimizer.engine.fairness_solve import THRESHOLD_MODES
+from optimizer.core.policy import FIELDS, PolicyConfig
+
+
+@contextlib.contextmanager
+def reported_errors() -> Iterator[None]:
+    """Every command runs inside this: 0 solved, 1 infeasible or solver failure, 2 bad input
+    or usage. No traceback reaches an analyst for a problem in their data."""
+    try:
+        yield
+    except InputError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo(f"{len(exc.problems)} problem(s) found; nothing was solved or written.", err=True)
+        sys.exit(2)
+    except UsageError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except InfeasibleError as exc:
+        click.echo(f"infeasible: {exc}", err=True)
+        sys.exit(1)
+    except SolverError as exc:
+        click.echo(f"solver error: {exc}", err=True)
+        sys.exit(1)
+    except EqualizeError as exc:  # any other error of ours
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+def instance_argument(f):
+    return click.argument("instance", type=click.Path(path_type=Path))(f)
+
+
+def echo_notices(inst) -> None:
+    for notice in inst.notices:
+        click.echo(f"notice: {notice}", err=True)
+
+
+def objective_flags(f):
+    opts = [
+        click.option("--thresholds", type=click.Choice(THRESHOLD_MODES), default=None,
+                     help="hard: thresholds are constraints (infeasible -> exit 1 with the diagnosis; "
+                          "the default); soft: first minimise the weighted shortfall, then optimise the "
+                          "objective with that shortfall held; auto: hard when the closed-form diagnosis "
+                          "says the thresholds can all be met, else soft. Also [objective] thresholds."),
+        click.option("--alpha", type=float, default=None,
+                     help="cvar: worst-off population share in (0, 1] (default 0.1)."),
+        click.option("--weights", default=None,
+                     help="owa: comma-separated non-increasing weights of equal population slices, "
+                          "worst-off first (default 10,9,...,1: deciles)."),
+        click.option("--breakpoints", type=int, default=None,
+                     help="log-welfare: tangent points per region (default 32)."),
+        click.option("--gini-form", type=click.Choice(["auto", "pairwise", "chain"]), default=None,
+                     help="min-gini: pairwise LP (n <= 200 by default) or the compact order-cone (chain) form."),
+        click.option("--no-price-of-fairness", is_flag=True,
+                     help="Skip the extra max-mean solve that gives the price of fairness."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def objective_options_from(thresholds=None, alpha=None, weights=None, breakpoints=None,
+                           gini_form=None) -> dict[str, Any]:
+    raw = {"thresholds": thresholds, "alpha": alpha, "weights": weights, "breakpoints": breakpoints,
+           "gini_form": gini_form}
+    return {k: v for k, v in raw.items() if v is not None}
+
+
+def policy_options(f):
+    """One CLI flag per [policy] key: --hold-harmless 0.9, --no-overtaking, ..."""
+    for key in reversed(list(FIELDS)):
+        kind, lo, hi, text = FIELDS[key]
+        flag = "--" + key.replace("_", "-")
+        if kind == "flag":
+            f = click.option(flag, f"policy_{key}", is_flag=True, default=None, help=f"Policy: {text}.")(f)
+        else:
+            rng = click.FloatRange(min=lo, max=hi) if lo is not None else float
+            f = click.option(flag, f"policy_{key}", type=rng, default=None, help=f"Policy: {text}.")(f)
+    return f
+
+
+def scenario_options(f):
+    f = click.option("--merge-group", "merge_groups", multiple=True,
+                     help="Merge the members of a 'merger' group of groups.csv (repeatable).")(f)
+    f = click.option("--merge", "merges", multiple=True,
+                     help="Merge regions into one, e.g. --merge busan,gyeongnam (repeatable); the "
+                          "output reports what the merger changes.")(f)
+    f = click.option("--scenario", "-S", help="Apply [scenarios.NAME] of instance.toml first "
+                     "(see 'equalize scenarios INSTANCE').")(f)
+    return f
+
+
+def policy_from_flags(kwargs: dict) -> PolicyConfig | None:
+    """Pop the policy_* entries of a click kwargs dict into a PolicyConfig (None if none set)."""
+    values = {k[len("policy_"):]: kwargs.pop(k) for k in list(kwargs) if k.startswith("policy_")}
+    values = {k: v for k, v in values.items() if v is not None}
+    return PolicyConfig(**values) if values else None
+
+
+def round_options(f):
+    f = click.option("--fairness-over", "round_fairness_over", type=click.Choice(["regions", "services"]),
+                     default=None, help="With services.csv: apply the objective to region levels (default) "
+                     "or to every region-service level (maxmin, min-shortfall, min-cost).")(f)
+    f = click.option("--earmarked", "round_earmarked", is_flag=True, default=None,
+                     help="With services.csv: transfers are earmarked per service (default: general, "
+                          "spent in proportion to need).")(f)
+    f = click.option("--years", "round_years", type=click.IntRange(min=1, max=100), default=None,
+                     help="Multi-year phase-in over K years (overrides [phasing] years).")(f)
+    return f
+
+
+def round_args(kwargs: dict) -> dict:
+    """Pop the round_* entries of a click kwargs dict into solve_round keyword arguments."""
+    return {k[len("round_"):]: kwargs.pop(k) for k in list(kwargs) if k.startswith("round_")}

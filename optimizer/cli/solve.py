@@ -1,0 +1,115 @@
+"""``equalize solve``: one round of one instance, the allocation table (or CSV / JSON)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from optimizer.cli.common import (echo_notices, instance_argument, objective_flags, objective_options_from,
+                                  policy_from_flags, policy_options, reported_errors, round_args,
+                                  round_options, scenario_options)
+from optimizer.core.budget import parse_budget
+from optimizer.core.errors import InfeasibleError
+from optimizer.core.instance import Instance
+from optimizer.core.result import Result
+from optimizer.engine.rounds import solve_round
+from optimizer.engine.solve import SolveOptions
+from optimizer.io.load import load_instance
+from optimizer.io.writers import allocation_csv, atomic_write_text, summary_json, write_result
+from optimizer.prepare.merge import merge_effect_rounds, parse_merge
+from optimizer.prepare.scenarios import prepare
+from optimizer.report.round_tables import round_table
+from optimizer.report.tables import merge_effect_table
+
+
+@click.command("solve")
+@instance_argument
+@click.option("--objective", "-o", help="Objective name (see 'equalize objectives'); default: the "
+              "instance's [objective] name, else maxmin.")
+@click.option("--budget", "-b", help="Budget in the instance unit, or a multiple of the instance's "
+              "own budget such as 1.2x.")
+@click.option("--threshold", "-t", type=float, help="Default service-level threshold (overrides "
+              "[threshold] level; per-region overrides in regions.csv still apply).")
+@click.option("--output", "-O", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for allocation.csv and summary.json.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="What to print on standard output.")
+@click.option("--engine", type=click.Choice(["direct", "pyomo"]), default="direct", show_default=True,
+              help="direct: the vectorised LP to highspy; pyomo: the Pyomo model through "
+                   "Pyomo's HiGHS interface (same LP, slower).")
+@click.option("--no-tie-break", is_flag=True, help="Skip the second solve that picks the least "
+              "total transfer among optimal splits.")
+@click.option("--time-limit", type=float, help="HiGHS time limit in seconds.")
+@click.option("--no-fast-path", is_flag=True, help="maxmin/leximin/min-shortfall/min-gini: always solve the LP with HiGHS "
+              "instead of the certified closed form / fixed-level LPs (same answer, slower).")
+@scenario_options
+@policy_options
+@round_options
+@objective_flags
+def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine, no_tie_break, time_limit,
+              no_fast_path, scenario, merges, merge_groups, thresholds, alpha, weights, breakpoints, gini_form,
+              no_price_of_fairness, **policy_flags):
+    """Solve INSTANCE (a folder with instance.toml and regions.csv) and print the allocation.
+
+    \b
+    Example:
+      equalize solve instances/korea-17 --objective maxmin --output out/korea
+      equalize solve instances/toy-3 --threshold 0.8 --objective min-shortfall --format csv
+      equalize solve instances/korea-17 --hold-harmless 0.7 --no-overtaking
+      equalize solve instances/korea-17 --merge busan,gyeongnam --merger-guarantee
+      equalize solve instances/korea-17 --scenario chungcheong-union
+    Policy flags override [policy] and the scenario (docs/policies.md).
+    Exit codes: 0 solved, 1 infeasible (with the missing budget), 2 bad input.
+    """
+    with reported_errors():
+        inst = load_instance(instance)
+        echo_notices(inst)
+        without_merges = prepare(inst, scenario)
+        inst = prepare(without_merges, None, [parse_merge(m) for m in merges], list(merge_groups))
+        opts = SolveOptions(objective=objective, budget=parse_budget(budget, inst.budget),
+                            threshold=threshold, engine=engine, tie_break=not no_tie_break,
+                            fast_path=not no_fast_path, time_limit=time_limit, policy=policy_from_flags(policy_flags),
+                            objective_options=objective_options_from(thresholds, alpha, weights,
+                                                                     breakpoints, gini_form),
+                            price_of_fairness=not no_price_of_fairness)
+        rargs = round_args(policy_flags)
+        result = _solve_or_record(inst, opts, rargs, output)
+        effect = None
+        if merges or merge_groups:  # what the merger changes (year by year when phased)
+            effect = merge_effect_rounds(solve_round(without_merges, opts, **rargs).allocation, result.allocation)
+            result.summary["merge_effect"] = json.loads(effect.to_json(orient="records"))
+        if output is not None:  # files first: a closed stdout (| head) must not lose them
+            write_result(result, output)
+            if effect is not None:
+                atomic_write_text(output / "merge_effect.csv", allocation_csv(effect))
+        _print_result(result, fmt, inst.unit)
+        if effect is not None and fmt == "table":
+            click.echo("")
+            click.echo(merge_effect_table(effect, inst.unit))
+
+
+def _solve_or_record(inst: Instance, opts: SolveOptions, rargs: dict, output: Path | None) -> Result:
+    """The round's Result; when infeasible, summary.json (with the diagnosis) replaces any
+    stale allocation.csv in ``output`` before the error propagates."""
+    try:
+        return solve_round(inst, opts, **rargs)
+    except InfeasibleError as exc:
+        if output is not None:
+            stale = output / "allocation.csv"
+            atomic_write_text(output / "summary.json", summary_json(exc.summary))
+            if stale.exists():
+                stale.unlink()
+        raise
+
+
+def _print_result(result: Result, fmt: str, unit: str) -> None:
+    if fmt == "csv":
+        click.echo(allocation_csv(result.allocation), nl=False)
+    elif fmt == "json":
+        payload = {"summary": result.summary,
+                   "allocation": json.loads(result.allocation.to_json(orient="records"))}
+        click.echo(summary_json(payload), nl=False)
+    else:
+        click.echo(round_table(result, unit))

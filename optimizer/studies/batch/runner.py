@@ -1,0 +1,112 @@
+"""Running a batch: the pending runs go to a local process pool or a Dask cluster in chunks
+(grouped by instance); the parent commits each run as it arrives, then consolidates."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import pandas as pd
+
+from optimizer.studies.batch.execute import execute, execute_many
+from optimizer.studies.batch.spec import BatchSpec, RunSpec
+from optimizer.studies.batch.storage import RUNS_DIR, commit, committed, consolidate
+
+FAILED_STATUSES = ("bad_input", "error")   # neither solved nor a (legitimate) infeasible answer
+Outcome = tuple[dict[str, Any], bytes | None]
+
+
+@dataclass
+class Counts:
+    """Progress of a batch; runs committed by an earlier (resumed) batch count by status too."""
+    total: int
+    done: int = 0
+    solved: int = 0
+    infeasible: int = 0
+    errors: int = 0
+    skipped: int = 0
+
+    def add(self, status: str) -> None:
+        self.done += 1
+        if status == "optimal":
+            self.solved += 1
+        elif status == "infeasible":
+            self.infeasible += 1
+        else:
+            self.errors += 1
+
+
+Progress = Callable[[Counts], None]
+
+
+def chunks(runs: list[RunSpec], jobs: int, max_size: int = 16) -> list[list[RunSpec]]:
+    """Runs grouped by instance (spec order kept inside a group), cut into chunks of at
+    most ``max_size`` and small enough that every worker gets several chunks."""
+    by_inst: dict[str, list[RunSpec]] = {}
+    for r in runs:
+        by_inst.setdefault(r.instance, []).append(r)
+    size = max(1, min(max_size, len(runs) // max(1, 4 * jobs)))
+    return [g[i:i + size] for g in by_inst.values() for i in range(0, len(g), size)]
+
+
+def _local(runs: list[RunSpec], jobs: int) -> Iterator[Outcome]:
+    if jobs <= 1:
+        for run in runs:
+            yield execute(run)
+        return
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(execute_many, chunk) for chunk in chunks(runs, jobs)]
+        for fut in as_completed(futures):
+            yield from fut.result()
+
+
+def _dask(runs: list[RunSpec], jobs: int, scheduler: str | None) -> Iterator[Outcome]:
+    from distributed import Client, LocalCluster, as_completed
+
+    if scheduler:
+        client = Client(scheduler)
+        cluster = None
+    else:
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = client.map(execute_many, chunks(runs, jobs), pure=False)
+        for fut in as_completed(futures):
+            yield from fut.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _committed_counts(out: Path, spec: BatchSpec, done: set[str]) -> Counts:
+    """Counts of the runs an earlier batch committed, by their recorded status."""
+    counts = Counts(total=len(spec.runs), skipped=len(done))
+    for r in spec.runs:
+        if r.run_id in done:
+            counts.add(json.loads((out / RUNS_DIR / f"{r.run_id}.json").read_text()).get("status", "error"))
+    return counts
+
+
+def run_batch(spec: BatchSpec, out: Path, jobs: int = 1, executor: str = "local",
+              scheduler: str | None = None, resume: bool = True,
+              progress: Progress | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    out.mkdir(parents=True, exist_ok=True)
+    done = committed(out) if resume else set()
+    todo = [r for r in spec.runs if r.run_id not in done]
+    counts = _committed_counts(out, spec, done)
+    if progress:
+        progress(counts)
+    if todo:
+        stream: Iterable[Outcome] = _dask(todo, jobs, scheduler) if executor == "dask" else _local(todo, jobs)
+        for row, alloc in stream:
+            commit(out, row, alloc)
+            counts.add(row["status"])
+            if progress:
+                progress(counts)
+    return consolidate(out, spec)
