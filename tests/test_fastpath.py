@@ -99,7 +99,7 @@ def test_max_mean_closed_form_equals_lp(tmp_path, rnd, objective):
     from dataclasses import replace
 
     from models.build import build_lp
-    from optimizer.engine.fairness_solve import mean_level_max
+    from optimizer.engine.price_of_fairness import mean_level_max
     from optimizer.core.scaling import money_scale, round_data, to_region_data
 
     own, need, pop, theta, t_min, t_max, budget = rnd

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from optimizer.engine.fairness_solve import THRESHOLD_MODES
+from optimizer.engine.options import THRESHOLD_MODES
 
 
 def objective_flags(f):
