@@ -49,7 +49,7 @@ def test_fast_path_engages_and_reports_lp_duals(korea17):
 
 def test_policies_do_not_take_the_water_filling_path(korea17):
     """The closed form knows only the core: with a policy row, max-min goes to the
-    fixed-level LPs (optimizer/parametric.py), checked against the plain LP in test_parametric."""
+    fixed-level LPs (optimizer/engine/drivers/parametric.py), checked against the plain LP in test_parametric."""
     from optimizer.io.load import load_instance
     from optimizer.prepare.policy_config import PolicyConfig
 
