@@ -49,7 +49,7 @@ def test_fast_path_engages_and_reports_lp_duals(korea17):
 
 def test_policies_do_not_take_the_water_filling_path(korea17):
     """The closed form knows only the core: with a policy row, max-min goes to the
-    fixed-level LPs (optimizer/parametric.py), checked against the plain LP in test_parametric."""
+    fixed-level LPs (optimizer/engine/drivers/parametric.py), checked against the plain LP in test_parametric."""
     from optimizer.io.load import load_instance
     from optimizer.core.policy import PolicyConfig
 
@@ -99,7 +99,7 @@ def test_max_mean_closed_form_equals_lp(tmp_path, rnd, objective):
     from dataclasses import replace
 
     from models.build import build_lp
-    from optimizer.engine.fairness_solve import mean_level_max
+    from optimizer.engine.price_of_fairness import mean_level_max
     from optimizer.core.scaling import money_scale, round_data, to_region_data
 
     own, need, pop, theta, t_min, t_max, budget = rnd

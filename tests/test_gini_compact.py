@@ -16,7 +16,7 @@ from models.build import build_arrays, build_pyomo
 from models.compile import to_linear_program
 from models.fairness import gini_cut
 from optimizer.fast.chain_certificates import gini_bare_certificate, gini_chain_certificate
-from optimizer.engine.fairness_solve import pairwise_sum
+from optimizer.core.metrics import pairwise_sum
 from optimizer.core.metrics import gini
 from tests.test_formulation import assert_same_lp, region_data
 from tests.test_objectives import random_data, rd, solved

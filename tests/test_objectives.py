@@ -14,7 +14,8 @@ from models.build import build_arrays, build_lp, build_pyomo
 from models.compile import to_linear_program
 from models.data import RegionData
 from models.objectives import get_objective
-from optimizer.engine.fairness_solve import pairwise_sum, run_direct
+from optimizer.core.metrics import pairwise_sum
+from optimizer.engine.drivers.lp import run_direct
 from optimizer.io.load import load_instance
 from optimizer.core.metrics import gini
 from optimizer.engine.solve import SolveOptions, solve

@@ -1,4 +1,4 @@
-"""Max-min with policy rows by fixed-level LPs (optimizer/parametric.py) equals the plain
+"""Max-min with policy rows by fixed-level LPs (optimizer/engine/drivers/parametric.py) equals the plain
 LP of record: same level, same transfers, same budget shadow price."""
 
 from __future__ import annotations

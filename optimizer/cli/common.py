@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import click
 
 from optimizer.core.errors import EqualizeError, InfeasibleError, InputError, SolverError, UsageError
-from optimizer.engine.fairness_solve import THRESHOLD_MODES
+from optimizer.engine.options import THRESHOLD_MODES
 from optimizer.core.policy import FIELDS, PolicyConfig
 
 

@@ -1,9 +1,11 @@
-"""Solve a ``LinearProgram`` with HiGHS through highspy (no external executable).
+"""The one gateway to HiGHS: the only module of ``optimizer`` that imports highspy.
 
 The compact idiom: pass the CSC matrix straight to ``passModel``, run, read the
-solution arrays. An optional second phase breaks ties deterministically: it holds the
-first objective at its optimum and minimises the total transfer, so an analyst never
-sees money handed out that changes nothing.
+solution arrays. ``HighsModel`` wraps one HiGHS model with the incremental operations
+the drivers and the sweep re-solve with (bounds, coefficients, rows, costs, basis).
+``hold_and_minimise`` is the one tie-break: hold the objective at its optimum and
+minimise the total transfer (or a given cost vector), so an analyst never sees money
+handed out that changes nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import Any
 
 import highspy
 import numpy as np
@@ -18,13 +21,22 @@ import numpy as np
 from models.lp import LinearProgram
 from optimizer.core.solution import LPSolution
 
-_STATUS = {
-    "Optimal": "optimal",
-    "Infeasible": "infeasible",
-    "Unbounded": "unbounded",
-    "Primal infeasible or unbounded": "infeasible",
-    "Time limit reached": "time_limit",
+INF = highspy.kHighsInf
+# HiGHS's model status -> ours; every other member (errors, limits other than time,
+# not set) is "error". Read from the enum, never from its display string.
+STATUS = {
+    highspy.HighsModelStatus.kOptimal: "optimal",
+    highspy.HighsModelStatus.kInfeasible: "infeasible",
+    highspy.HighsModelStatus.kUnbounded: "unbounded",
+    highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasible",
+    highspy.HighsModelStatus.kTimeLimit: "time_limit",
 }
+STATUSES = ("optimal", "infeasible", "unbounded", "time_limit", "error")
+TieCols = slice | np.ndarray   # columns whose sum the tie-break minimises, or a float cost vector
+
+
+def status_of(model_status: highspy.HighsModelStatus) -> str:
+    return STATUS.get(model_status, "error")
 
 
 def highs_version() -> str:
@@ -74,24 +86,146 @@ def to_highs_lp(lp: LinearProgram) -> highspy.HighsLp:
     model.a_matrix_.index_ = lp.A.indices
     model.a_matrix_.value_ = lp.A.data
     model.offset_ = lp.offset
-    model.sense_ = highspy.ObjSense.kMaximize if lp.maximize else highspy.ObjSense.kMinimize
+    model.sense_ = _sense(lp.maximize)
     return model
 
 
-def _read(h: highspy.Highs, seconds: float, algorithm: str) -> LPSolution:
-    status = _STATUS.get(h.modelStatusToString(h.getModelStatus()), "error")
-    sol = h.getSolution()
-    info = h.getInfo()
-    iters = int(info.simplex_iteration_count) + int(info.ipm_iteration_count)
-    has = status == "optimal"
-    return LPSolution(
-        status=status,
-        objective=float(info.objective_function_value) if has else float("nan"),
-        x=np.array(sol.col_value) if has else np.zeros(0),
-        row_activity=np.array(sol.row_value) if has else np.zeros(0),
-        row_dual=np.array(sol.row_dual) if has else np.zeros(0),
-        col_dual=np.array(sol.col_dual) if has else np.zeros(0),
-        seconds=seconds, iterations=iters, algorithm=algorithm)
+def _sense(maximize: bool) -> highspy.ObjSense:
+    return highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
+
+
+def _idx(cols) -> np.ndarray:
+    return np.asarray(cols, dtype=np.int32)
+
+
+class HighsModel:
+    """One LP held in HiGHS, changed in place and re-run (warm) between solves.
+
+    ``cost_scale`` multiplies the costs and the offset (the chain LPs scale to max |c| = 1:
+    HiGHS's dual tolerance is absolute); ``tolerance`` sets both feasibility tolerances."""
+
+    def __init__(self, lp: LinearProgram, algorithm: str = "simplex", threads: int = 1,
+                 time_limit: float | None = None, cost_scale: float = 1.0, tolerance: float | None = None):
+        self.lp, self.algorithm = lp, algorithm
+        self.h = make_highs(algorithm, threads, time_limit)
+        if tolerance is not None:
+            for key in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+                self.h.setOptionValue(key, tolerance)
+        model = to_highs_lp(lp)
+        if cost_scale != 1.0:
+            model.col_cost_ = lp.cost * cost_scale
+            model.offset_ = lp.offset * cost_scale
+        self.h.passModel(model)
+
+    # --- solving ---
+    def run(self, algorithm: str | None = None) -> LPSolution:
+        t0 = time.perf_counter()
+        self.h.run()
+        return self.read(time.perf_counter() - t0, algorithm or self.algorithm)
+
+    def read(self, seconds: float, algorithm: str) -> LPSolution:
+        h = self.h
+        status = status_of(h.getModelStatus())
+        info = h.getInfo()
+        iters = int(info.simplex_iteration_count) + int(info.ipm_iteration_count)
+        if status != "optimal":
+            empty = np.zeros(0)
+            return LPSolution(status, float("nan"), empty, empty, empty, empty, seconds, iters, algorithm)
+        sol = h.getSolution()
+        return LPSolution(
+            status=status, objective=float(info.objective_function_value),
+            x=np.array(sol.col_value), row_activity=np.array(sol.row_value),
+            row_dual=np.array(sol.row_dual), col_dual=np.array(sol.col_dual),
+            seconds=seconds, iterations=iters, algorithm=algorithm)
+
+    def set_option(self, key: str, value: Any) -> None:
+        self.h.setOptionValue(key, value)
+
+    def clear_solver(self) -> None:
+        self.h.clearSolver()
+
+    # --- incremental changes ---
+    def set_col_bounds(self, col: int, lo: float, hi: float) -> None:
+        self.h.changeColBounds(int(col), float(lo), float(hi))
+
+    def set_cols_bounds(self, cols, lo, hi) -> None:
+        cols = _idx(cols)
+        self.h.changeColsBounds(len(cols), cols, np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
+
+    def set_row_bounds(self, row: int, lo: float, hi: float) -> None:
+        self.h.changeRowBounds(int(row), float(lo), float(hi))
+
+    def set_rows_bounds(self, rows, lo, hi) -> None:
+        rows = _idx(rows)
+        self.h.changeRowsBounds(len(rows), rows, np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
+
+    def set_coeff(self, row: int, col: int, value: float) -> None:
+        self.h.changeCoeff(int(row), int(col), float(value))
+
+    def add_row(self, lo: float, hi: float, cols, values) -> None:
+        cols = _idx(cols)
+        self.h.addRow(lo, hi, len(cols), cols, np.asarray(values, dtype=float))
+
+    def delete_row(self, row: int) -> None:
+        self.h.deleteRows(1, np.array([row], dtype=np.int32))
+
+    def set_objective(self, cost: np.ndarray, maximize: bool = False, offset: float = 0.0) -> None:
+        """Replace the whole objective: sense, every cost, offset."""
+        n = len(cost)
+        self.h.changeObjectiveSense(_sense(maximize))
+        self.h.changeColsCost(n, np.arange(n, dtype=np.int32), np.asarray(cost, dtype=float))
+        self.h.changeObjectiveOffset(offset)
+
+    def restore_objective(self) -> None:
+        """Back to the LP's own objective (unscaled)."""
+        self.set_objective(self.lp.cost, self.lp.maximize, self.lp.offset)
+
+    # --- basis ---
+    def get_basis(self) -> highspy.HighsBasis:
+        return self.h.getBasis()
+
+    def set_basis(self, basis: highspy.HighsBasis) -> None:
+        self.h.setBasis(basis)
+
+    def set_basis_with(self, basis: highspy.HighsBasis, basic_col: int, upper_row: int) -> None:
+        """``basis`` with one column made basic and one row nonbasic at its upper bound."""
+        basis.col_status[basic_col] = highspy.HighsBasisStatus.kBasic
+        basis.row_status[upper_row] = highspy.HighsBasisStatus.kUpper
+        self.h.setBasis(basis)
+
+
+def tie_cost(tie: TieCols, n_col: int) -> np.ndarray:
+    """The phase-2 cost: a float array is the cost itself, else 1 on the given columns."""
+    if isinstance(tie, np.ndarray) and tie.dtype.kind == "f":
+        return tie.astype(float)
+    cost = np.zeros(n_col)
+    cost[tie] = 1.0
+    return cost
+
+
+def hold_and_minimise(model: HighsModel, cost: np.ndarray, value: float, maximize: bool, tie: TieCols,
+                      col_lower: np.ndarray | None = None) -> bool:
+    """Tie-break set-up: hold ``cost @ x`` (no offset) at ``value`` (>= for a maximisation,
+    <= else), then minimise ``tie_cost(tie)``. Returns True when a hold row was added.
+
+    With ``col_lower`` given, a minimisation held at value <= 0 whose held columns all have
+    c > 0 and a lower bound 0 fixes those columns at 0 instead of adding a dense row:
+    c'x <= 0 with c > 0, x >= 0 holds iff every such x is 0, the same feasible set. A fresh
+    solve then lets presolve remove them (min-shortfall with no shortfall left: warm
+    starting on the dense row took 3.7 s at 1e5 regions, 0.14 s this way; over 300 s at
+    1e6, bench/results.md)."""
+    cols = np.flatnonzero(cost)
+    added = True
+    if (col_lower is not None and not maximize and value <= 0.0 and np.all(cost[cols] > 0)
+            and np.all(col_lower[cols] == 0.0)):
+        model.set_cols_bounds(cols, col_lower[cols], col_lower[cols])
+        model.clear_solver()
+        added = False
+    else:
+        lo, hi = (value, INF) if maximize else (-INF, value)
+        model.add_row(lo, hi, cols, cost[cols])
+    model.set_objective(tie_cost(tie, len(cost)))
+    return added
 
 
 def budget_binds_for_every_optimum(lp: LinearProgram, first: LPSolution, cols) -> bool:
@@ -119,51 +253,21 @@ def solve_lp(lp: LinearProgram, algorithm: str = "simplex", tie_break_cols: slic
     sum of those columns with the phase-1 objective held (a float array of length num_col
     gives the phase-2 cost vector instead). Returns (phase 1, phase 2); phase 2 is phase 1
     itself when the budget binds for every optimum (no re-solve needed)."""
-    h = make_highs(algorithm, threads, time_limit)
-    h.passModel(to_highs_lp(lp))
-    t0 = time.perf_counter()
-    h.run()
-    first = _read(h, time.perf_counter() - t0, algorithm)
+    model = HighsModel(lp, algorithm, threads, time_limit)
+    first = model.run()
     if first.status in ("infeasible", "unbounded"):
         # Presolve can declare a box narrower than its tolerances infeasible (a change limit
         # of 1e-7, say); confirm on the original LP before telling a user "infeasible".
-        h.setOptionValue("presolve", "off")
-        h.clearSolver()
-        t0 = time.perf_counter()
-        h.run()
-        first = _read(h, time.perf_counter() - t0, algorithm)
-        h.setOptionValue("presolve", "choose")
+        model.set_option("presolve", "off")
+        model.clear_solver()
+        first = model.run()
+        model.set_option("presolve", "choose")
     if first.status != "optimal" or tie_break_cols is None:
         return first, None
     if budget_binds_for_every_optimum(lp, first, tie_break_cols):
         return first, first   # phase 1's split is already the least-spending optimum
-    # Phase 2: hold the phase-1 objective at its optimum and minimise the sum of T.
-    cols = np.flatnonzero(lp.cost)
-    tol = 0.0  # HiGHS feasibility tolerance already absorbs the phase-1 rounding
-    value = first.objective - lp.offset
-    lo, hi = (value - tol, np.inf) if lp.maximize else (-np.inf, value + tol)
-    if (not lp.maximize and value <= 0.0 and np.all(lp.cost[cols] > 0)
-            and np.all(lp.col_lower[cols] == 0.0)):
-        # Held at zero (min-shortfall with no shortfall left): c'x <= 0 with c > 0, x >= 0
-        # holds iff every such x is 0, so fix those columns at 0 instead of adding a dense
-        # row: the same feasible set. A fresh solve then lets presolve remove them; warm
-        # starting on the dense row took 3.7 s at 1e5 regions (0.14 s this way) and over
-        # 300 s at 1e6 (bench/results.md).
-        h.changeColsBounds(len(cols), cols.astype(np.int32), lp.col_lower[cols], lp.col_lower[cols])
-        h.clearSolver()
-    else:
-        h.addRow(lo, hi, len(cols), cols.astype(np.int32), lp.cost[cols])
-    if isinstance(tie_break_cols, np.ndarray) and tie_break_cols.dtype.kind == "f":
-        new_cost = tie_break_cols.astype(float)
-    else:
-        new_cost = np.zeros(lp.num_col)
-        new_cost[tie_break_cols] = 1.0
-    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
-    h.changeColsCost(lp.num_col, np.arange(lp.num_col, dtype=np.int32), new_cost)
-    h.changeObjectiveOffset(0.0)
+    # HiGHS's feasibility tolerance already absorbs the phase-1 rounding: hold with no slack
+    hold_and_minimise(model, lp.cost, first.objective - lp.offset, lp.maximize, tie_break_cols, lp.col_lower)
     if algorithm == "ipm":
-        h.setOptionValue("solver", "simplex")  # warm start from the crossover basis
-    t0 = time.perf_counter()
-    h.run()
-    second = _read(h, time.perf_counter() - t0, "simplex")
-    return first, second
+        model.set_option("solver", "simplex")  # warm start from the crossover basis
+    return first, model.run("simplex")

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import highspy
 import numpy as np
 import pandas as pd
 
@@ -36,14 +35,16 @@ from models.build import build_lp
 from models.objectives import get_objective
 from optimizer.explain.diagnose import diagnose
 from optimizer.core.errors import EqualizeError, InfeasibleError, SolverError, UsageError
-from optimizer.engine.fairness_solve import add_fairness_summary, parse_objective_options, resolve_thresholds
+from optimizer.engine.finish import base_summary, build_result, check_status, raise_infeasible
+from optimizer.engine.options import parse_objective_options, resolve_thresholds
+from optimizer.engine.persistent import PersistentModel
+from optimizer.engine.price_of_fairness import add_fairness_summary
 from optimizer.fast.fastpath import BARE_CORE_FAST
-from optimizer.engine.highs import budget_binds_for_every_optimum, _read, make_highs, to_highs_lp
 from optimizer.core.instance import Instance
-from optimizer.prepare.policy_round import policy_round, tie_break_columns
+from optimizer.prepare.policy_round import policy_round
 from optimizer.core.result import Result
 from optimizer.core.scaling import money_scale, round_data, to_region_data
-from optimizer.engine.solve import DEFAULT_OBJECTIVE, SolveOptions, _base_summary, _result, solve
+from optimizer.engine.solve import DEFAULT_OBJECTIVE, SolveOptions, solve
 from optimizer.core.budget import parse_budget
 from optimizer.io.writers import atomic_write_bytes, atomic_write_text
 from optimizer.report.plots import frontier_png
@@ -116,76 +117,6 @@ def _infeasible_message(exc: InfeasibleError) -> str:
     return str(exc.summary.get("diagnosis") or exc)
 
 
-class _Persistent:
-    """One built LP in a highspy model, re-solved point after point."""
-
-    def __init__(self, inst: Instance, spec, data, hard: bool):
-        self.spec = spec
-        t0 = time.perf_counter()
-        self.lp = build_lp(data, spec.name)
-        self.build_seconds = time.perf_counter() - t0
-        self.layout = self.lp.layout()
-        self.h = make_highs("simplex")
-        # Devex pricing: dual steepest edge recomputes its weights (one BTRAN per row) on
-        # every warm start, which cost more than the few hundred pivots between points.
-        self.h.setOptionValue("simplex_dual_edge_weight_strategy", 1)
-        self.h.passModel(to_highs_lp(self.lp))
-        self.budget_row = self.layout["rows:budget"].start
-        thr = self.layout["rows:threshold"]
-        self.thr_rows = np.arange(thr.start, thr.stop, dtype=np.int32)
-        self.thr_upper = self.lp.row_upper[thr]
-        self.own_over_need = data.own / data.need
-        self.basis = None
-        self.basis2 = None    # phase-2 basis (with the hold row) of the previous point
-        tcols = tie_break_columns(self.lp)
-        self.tcols = tcols
-        self.tie_cost = None
-        if spec.tie_break:
-            if isinstance(tcols, np.ndarray) and tcols.dtype.kind == "f":
-                self.tie_cost = tcols.astype(float)
-            else:
-                self.tie_cost = np.zeros(self.lp.num_col)
-                self.tie_cost[tcols] = 1.0
-        self.all_cols = np.arange(self.lp.num_col, dtype=np.int32)
-
-    def solve(self, budget_scaled: float, threshold: np.ndarray):
-        h, lp = self.h, self.lp
-        h.changeRowBounds(self.budget_row, -highspy.kHighsInf, float(budget_scaled))
-        h.changeRowsBounds(len(self.thr_rows), self.thr_rows, threshold - self.own_over_need, self.thr_upper)
-        if self.basis is not None:
-            h.setBasis(self.basis)
-        t0 = time.perf_counter()
-        h.run()
-        first = _read(h, time.perf_counter() - t0, "simplex")
-        if first.status != "optimal":
-            self.basis = None
-            h.clearSolver()
-            return first, None
-        self.basis = h.getBasis()
-        if self.tie_cost is None:
-            return first, None
-        if budget_binds_for_every_optimum(lp, first, self.tcols):
-            return first, first   # every optimum spends the whole budget: no phase 2 needed
-        # phase 2 (as optimizer.engine.highs.solve_lp): hold the objective, minimise the tie-break cost
-        cols = np.flatnonzero(lp.cost)
-        value = first.objective - lp.offset
-        lo, hi = (value, np.inf) if lp.maximize else (-np.inf, value)
-        h.addRow(lo, hi, len(cols), cols.astype(np.int32), lp.cost[cols])
-        h.changeObjectiveSense(highspy.ObjSense.kMinimize)
-        h.changeColsCost(lp.num_col, self.all_cols, self.tie_cost)
-        h.changeObjectiveOffset(0.0)
-        if self.basis2 is not None:   # dual feasible for the new point: dual simplex, few pivots
-            h.setBasis(self.basis2)
-        t0 = time.perf_counter()
-        h.run()
-        second = _read(h, time.perf_counter() - t0, "simplex")
-        self.basis2 = h.getBasis() if second.status == "optimal" else None
-        # undo: drop the hold row, restore the costs, sense, offset and the phase-1 basis
-        h.deleteRows(1, np.array([lp.num_row], dtype=np.int32))
-        h.changeColsCost(lp.num_col, self.all_cols, lp.cost)
-        h.changeObjectiveSense(highspy.ObjSense.kMaximize if lp.maximize else highspy.ObjSense.kMinimize)
-        h.changeObjectiveOffset(lp.offset)
-        return first, second
 
 
 def sweep(inst: Instance, budgets: list[float | None], thresholds: list[float | None] | None = None,
@@ -205,7 +136,7 @@ def sweep(inst: Instance, budgets: list[float | None], thresholds: list[float | 
         raise UsageError(f"'{name}' cannot be swept on a persistent model here (mode {chosen})")
     t_all = time.perf_counter()
     rows, allocs, results = [], [], []
-    persistent: _Persistent | None = None
+    persistent: PersistentModel | None = None
     point = 0
     for thr in thresholds:
         for bud in budgets:
@@ -242,7 +173,7 @@ def sweep(inst: Instance, budgets: list[float | None], thresholds: list[float | 
 
 
 def _persistent_point(inst: Instance, spec, budget: float, threshold: float | None,
-                      persistent: _Persistent | None, objective_options: dict | None):
+                      persistent: PersistentModel | None, objective_options: dict | None):
     """One point on the persistent model: the same checks and Result as ``solve``."""
     rd = round_data(inst, budget, threshold)
     reg = inst.regions
@@ -251,26 +182,21 @@ def _persistent_point(inst: Instance, spec, budget: float, threshold: float | No
     diag = diagnose(own, need, rd.threshold, rd.t_min, rd.t_max, rd.budget)
     fopts = parse_objective_options({**inst.objective_options, **(objective_options or {})})
     hard, threshold_mode = resolve_thresholds(spec, fopts.get("thresholds"), diag.feasible(True))
-    base = _base_summary(inst, spec, rd, diag)
+    base = base_summary(inst, spec, rd, diag)
     if not diag.feasible(hard):
-        from optimizer.engine.solve import _raise_infeasible
-        _raise_infeasible(inst, spec, diag, base, hard)
+        raise_infeasible(inst, spec, diag, base, hard)
     scale = money_scale(need)
     data = replace(to_region_data(inst, rd, scale), options={**fopts, "soft_thresholds": not hard})
     if persistent is None:
-        persistent = _Persistent(inst, spec, data, hard)
+        persistent = PersistentModel(spec, data)
         build_seconds = persistent.build_seconds
     else:
         build_seconds = 0.0
     first, second = persistent.solve(data.budget, data.threshold)
-    if first.status == "infeasible":
-        from optimizer.engine.solve import _raise_infeasible
-        _raise_infeasible(inst, spec, diag, base, hard)
-    if first.status != "optimal":
-        raise SolverError(f"HiGHS stopped with status '{first.status}' on objective '{spec.name}'")
+    check_status(inst, spec, diag, base, hard, first)
     final = second if second is not None and second.status == "optimal" else first
-    result = _result(inst, spec, rd, diag, base, scale, first, final, second, persistent.layout,
-                     build_seconds, hard)
+    result = build_result(inst, spec, rd, base, scale, first, final, second, persistent.layout,
+                          build_seconds, hard)
     build = lambda d, o: build_lp(d, o)  # noqa: E731
     add_fairness_summary(result, data, spec, build, {"thresholds": threshold_mode}, False, None,
                          closed_form=True)
