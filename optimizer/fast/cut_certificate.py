@@ -23,10 +23,12 @@ falls and (2) rises with lam_B, so the best lam_B is where they cross (bisection
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from optimizer.fast.decompose import CutFunction
+from optimizer.fast.prefix_scan import best_per_block, block_prefixes
 
 
 @dataclass(frozen=True)
@@ -37,30 +39,17 @@ class CutCertificate:
     tol: float
 
 
-def _worst_prefix(v: np.ndarray, w: np.ndarray, block: np.ndarray, cost_of: "callable",
-                  srt: np.ndarray | None = None) -> np.ndarray:
-    """max over U in each block of v(U) - cost_of(a, block) with a = W(U) (U = {} gives 0);
-    v_r = -inf: r never in U. ``srt``: the scan order if known (blocks, then v_r / w_r
-    descending, the -inf entries last in their block)."""
-    fin = np.isfinite(v)
-    vf = np.where(fin, v, 0.0)
-    if srt is None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(w > 0, vf / np.where(w > 0, w, 1.0), np.sign(vf) * np.inf)
-        ratio = np.where(fin, ratio, -np.inf)
-        srt = np.lexsort((-ratio, block))
-    vs, ws, bs, fs = vf[srt], w[srt], block[srt], fin[srt]
-    first = np.concatenate([[True], bs[1:] != bs[:-1]])
-    b0 = np.flatnonzero(first)
-    grp = np.cumsum(first) - 1
-    cv, cw = np.cumsum(vs), np.cumsum(ws)
-    V = cv - (cv - vs)[b0][grp]
-    a = cw - (cw - ws)[b0][grp]
-    val = np.where(fs, V - cost_of(a, bs), -np.inf)
-    nb = int(block.max()) + 1 if block.size else 0
-    best = np.zeros(nb)
-    np.maximum.at(best, bs, val)
-    return best
+def _worst_prefix(v: np.ndarray, w: np.ndarray, block: np.ndarray,
+                 cost_of: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                 order: np.ndarray | None = None) -> np.ndarray:
+    """max over U in each block of v(U) - cost_of(a, block) with a = W(U) (U = {} gives 0),
+    by the prefix scan (optimizer/fast/prefix_scan.py); v_r = -inf: r never in U. ``order``:
+    the scan order if known (blocks, then v_r / w_r descending, the -inf entries last in
+    their block)."""
+    pre = block_prefixes(v, w, block, order)
+    gain = np.where(pre.allowed, pre.value - cost_of(pre.weight, pre.block), -np.inf)
+    n_blocks = int(block.max()) + 1 if block.size else 0
+    return best_per_block(gain, pre.block, n_blocks)
 
 
 def cut_certificate(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray,
