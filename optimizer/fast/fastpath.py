@@ -27,6 +27,7 @@ from optimizer.core.solution import Run
 from optimizer.fast.cut_certificate import cut_certificate
 from optimizer.fast.decompose import CutFunction, max_lorenz_bare, min_gini_bare
 from optimizer.core.solution import LPSolution
+from optimizer.core.levels import least_transfer, level_of, transfer_to_level
 from optimizer.core.metrics import pairwise_sum
 from optimizer.fast.waterfill import knapsack_shortfall, leximin_fill, water_fill
 
@@ -40,9 +41,9 @@ def _candidate_duals(lp: LinearProgram, lay: dict[str, slice], d: RegionData, t:
                      z: float) -> list[np.ndarray]:
     """Duals in HiGHS's convention for the max problem (= minus those of min -z)."""
     n = d.n
-    level = (d.own + t) / d.need
-    c = np.maximum(d.t_min, d.threshold * d.need - d.own)
-    lo = (c + d.own) / d.need
+    level = level_of(d.own, d.need, t)
+    c = least_transfer(d.threshold, d.own, d.need, d.t_min)
+    lo = level_of(d.own, d.need, c)
     tol = 1e-9 * max(1.0, abs(z))
     at_floor = np.abs(level - z) <= tol
     out = []
@@ -89,7 +90,7 @@ def _shortfall_run(data: RegionData, build: Callable[[RegionData, str], LinearPr
         return None
     d = data
     t, rho = knapsack_shortfall(d.own, d.need, d.weight, d.threshold, d.t_min, d.t_max, d.budget)
-    level = (d.own + t) / d.need
+    level = level_of(d.own, d.need, t)
     s = np.maximum(0.0, d.threshold - level)
     x = np.zeros(lp.num_col)
     x[lay["transfer"]] = t
@@ -129,8 +130,8 @@ def _level_box(d: RegionData) -> tuple[np.ndarray, np.ndarray] | None:
     """The bare core in level space: lo = max(threshold, (own + t_min) / need) <= L <= hi =
     (own + t_max) / need; None when the thresholds cannot all be met (the LP path then
     diagnoses the instance)."""
-    lo = np.maximum((d.own + d.t_min) / d.need, d.threshold)
-    hi = (d.own + d.t_max) / d.need
+    lo = np.maximum(level_of(d.own, d.need, d.t_min), d.threshold)
+    hi = level_of(d.own, d.need, d.t_max)
     if np.any(lo > hi + 1e-12 * np.maximum(1.0, np.abs(hi))) or \
             float(np.dot(d.need, lo) - d.own.sum()) > d.budget * (1 + 1e-12) + 1e-12:
         return None
@@ -151,8 +152,8 @@ def _gini_run(data: RegionData, build: Callable[[RegionData, str], LinearProgram
         return None                       # infeasible: the LP path reports it
     lo, hi = box
     sol = min_gini_bare(d.weight, d.need, d.own, lo, hi, d.budget, lo)
-    t = np.clip(sol.level * d.need - d.own, d.t_min, d.t_max)
-    level = (d.own + t) / d.need          # what is reported is what is certified
+    t = np.clip(transfer_to_level(sol.level, d.own, d.need), d.t_min, d.t_max)
+    level = level_of(d.own, d.need, t)          # what is reported is what is certified
     order = np.lexsort((np.arange(d.n), level))
     spent = float(t.sum())
     gscale = float(np.abs(fm.gini_cut(d, order)).max()) + float(d.weight.max())
@@ -219,8 +220,8 @@ def _lorenz_run(data: RegionData, build: Callable[[RegionData, str], LinearProgr
         return None
     lo, hi = box
     sol = max_lorenz_bare(d.weight, d.need, d.own, lo, hi, d.budget, beta, c)
-    t = np.clip(sol.level * d.need - d.own, d.t_min, d.t_max)
-    level = (d.own + t) / d.need          # what is reported is what is certified
+    t = np.clip(transfer_to_level(sol.level, d.own, d.need), d.t_min, d.t_max)
+    level = level_of(d.own, d.need, t)          # what is reported is what is certified
     cert = cut_certificate(level, d.weight, d.need, lo, hi, float(t.sum()) >= d.budget * (1 - 1e-9),
                            np.zeros(d.n), CutFunction.lorenz(float(d.weight.sum()), beta, c),
                            lam_b_hint=sol.lam_b)
@@ -270,16 +271,16 @@ def _range_run(data: RegionData, build: Callable[[RegionData, str], LinearProgra
     if set(lay) != {"transfer", "range_hi", "range_lo", "rows:budget", "rows:threshold", "rows:range_upper",
                     "rows:range_lower"}:
         return None
-    c = np.maximum(d.t_min, d.threshold * d.need - d.own)
+    c = least_transfer(d.threshold, d.own, d.need, d.t_min)
     if np.any(c > d.t_max + 1e-12 * np.maximum(1.0, np.abs(d.t_max))) or float(c.sum()) > d.budget * (1 + 1e-12):
         return None                       # infeasible: the LP path diagnoses it
     c = np.minimum(c, d.t_max)            # a threshold met exactly at the cap (rounding)
-    lo = (d.own + c) / d.need
+    lo = level_of(d.own, d.need, c)
     m0 = float(lo.max())
     wf = water_fill(d.own, d.need, d.threshold, d.t_min, d.t_max, d.budget)
     m_star = min(wf.level, m0)
-    t = np.minimum(d.t_max, np.maximum(c, m_star * d.need - d.own))
-    level = (d.own + t) / d.need
+    t = np.minimum(d.t_max, np.maximum(c, transfer_to_level(m_star, d.own, d.need)))
+    level = level_of(d.own, d.need, t)
     x = np.zeros(lp.num_col)
     x[lay["transfer"]] = t
     x[lay["range_hi"]] = float(level.max())
