@@ -1,5 +1,5 @@
 """min-gini: P(L) - lambda mu(L), pairwise or on an order cone (chain), for the Dinkelbach
-driver of optimizer/engine (notation: models/fairness_base.py)."""
+driver of optimizer/engine/fairness_solve.py (notation: models/fairness_base.py)."""
 
 from __future__ import annotations
 

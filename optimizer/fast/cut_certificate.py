@@ -1,6 +1,6 @@
 """Exact optimality test for min Phi(L) + lin.L on the bare core, Phi the Lovasz extension of
 S -> Q(W(S)) with Q concave, Q(0) = 0 (Gini's P, minus owa or cvar). Independent of how
-the levels were found (optimizer/decompose.py) and of any LP duals.
+the levels were found (optimizer/fast/decompose.py) and of any LP duals.
 
 KKT (the bare core: box ``lo <= L <= hi``, one budget row ``sum_r n_r L_r <= C``):
 some s in dPhi(L) equals ``p + alpha - beta`` with ``p = -lin - lam_B n``, ``lam_B >= 0``

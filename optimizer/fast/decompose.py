@@ -24,8 +24,8 @@ rounds: O(n log n).
 The budget row: ``budget_bounded`` searches lam_B on the concave piecewise-linear dual
 function (crossing of supporting lines, safeguarded by bisection) and mixes the two
 minimisers at its maximiser to spend exactly C (KKT with that lam_B). The result is *not
-trusted*: optimizer/fastpath.py accepts it only if an exact test of the KKT conditions of
-the LP of record holds (``gini_bare_certificate``, optimizer/cut_certificate.py).
+trusted*: optimizer/fast (fastpath.py, decomposition_paths.py) accepts it only if an exact test of the KKT conditions of
+the LP of record holds (``gini_bare_certificate``, optimizer/fast/cut_certificate.py).
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
     # P - G* mu); threshold duals are not unique inside tied blocks and are not computed
     first = decomposition_solution(lp, lay, x, pairwise_sum(level, d.weight) / mu, -lam_b / mu, solve_seconds)
     info = {"solved_by": "Dinkelbach over the threshold decomposition, certified by the bare-core "
-                         "KKT test (optimizer/decompose.py)",
+                         "KKT test (optimizer/fast/decompose.py)",
             "gini_form": "decomposition", "gini_dinkelbach_steps": sol.dinkelbach_steps,
             "gini_inner_solves": sol.inner_solves, "gini_lps": 0, "gini_lambda": sol.lam,
             "gini_certificate": "bare-core KKT",
@@ -159,7 +159,7 @@ def lorenz_run(data: RegionData, build: Build, objective: str) -> Run | None:
         return None
     first = decomposition_solution(lp, lay, x, value, cert.lam_b, solve_seconds)
     info = {"solved_by": "threshold decomposition, certified by the KKT test of "
-                         "optimizer/cut_certificate.py (optimizer/decompose.py)",
+                         "optimizer/fast/cut_certificate.py (optimizer/fast/decompose.py)",
             "decomposition_inner_solves": sol.inner_solves,
             "certificate": {"violation": cert.violation, "tolerance": cert.tol},
             "duals": "budget: d objective / d budget; threshold duals not computed on this path "

@@ -5,9 +5,9 @@ optimizer/fast/decomposition_paths.py).
 The max-min LP has its level variable z in every floor row; simplex needs ~0.3n
 iterations of O(n) each (158 s at 1e5 regions). With only the core constraints
 (budget, thresholds, transfer bounds) the answer is known in closed form
-(optimizer/waterfill.py), and so are the LP's duals. We build the LP of record anyway
+(optimizer/fast/waterfill.py), and so are the LP's duals. We build the LP of record anyway
 (arrays, O(n)), plug in the closed-form primal and dual, and accept them only if
-``optimizer.certify`` proves them optimal for that LP; otherwise the caller solves the LP
+``optimizer.fast.certify`` proves them optimal for that LP; otherwise the caller solves the LP
 with HiGHS as usual. So the reported answer and duals are always those of the model of
 record, certified, and a formulation change that breaks the closed form falls back safely.
 """
@@ -97,7 +97,7 @@ def _shortfall_run(data: RegionData, build: Callable[[RegionData, str], LinearPr
         return None
     first = closed_form_solution(lp, x, y, float(np.dot(d.weight, s)), time.perf_counter() - t1)
     first.algorithm = "fractional knapsack"
-    info = {"solved_by": "fractional knapsack, certified optimal for the LP (optimizer/fastpath.py)",
+    info = {"solved_by": "fractional knapsack, certified optimal for the LP (optimizer/fast/fastpath.py)",
             "certificate": {"primal_violation": cert.primal_violation, "dual_violation": cert.dual_violation}}
     # least spending among optima: with rho > 0 every optimum spends the budget (the
     # budget row's dual is nonzero); with rho = 0 the knapsack spends only what closes gaps
@@ -125,7 +125,7 @@ def _floor_run(data: RegionData, objective: str, build: Callable[[RegionData, st
         return None
     first = closed_form_solution(lp, x, y, wf.level, time.perf_counter() - t1)
     info: dict[str, Any] = {"solved_by": "water-filling, certified optimal for the LP "
-                                         "(optimizer/fastpath.py)",
+                                         "(optimizer/fast/fastpath.py)",
                             "certificate": {"primal_violation": cert.primal_violation,
                                             "dual_violation": cert.dual_violation}}
     if objective == "maxmin":

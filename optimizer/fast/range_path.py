@@ -115,6 +115,6 @@ def range_run(data: RegionData, build: Callable[[RegionData, str], LinearProgram
         return None
     first = closed_form_solution(lp, x, y, float(pt.level.max() - pt.level.min()), time.perf_counter() - t1)
     info = {"solved_by": "water-filling to min(z*, max lower level), certified optimal for the LP "
-                         "(optimizer/fastpath.py)",
+                         "(optimizer/fast/range_path.py)",
             "certificate": {"primal_violation": cert.primal_violation, "dual_violation": cert.dual_violation}}
     return Run(first, first, lay, build_seconds, info)

@@ -13,7 +13,7 @@ transfer sits strictly inside (c_r, b_r] at level z*, N_A = sum_A n_r,
     budget row  y_B = -1/N_A                   (0 when the cap binds instead)
     floor rows  mu_r = n_r / N_A on A          (mu_r0 = 1 on the capping region)
     threshold rows: n_r/N_A where theta_r > z* and the threshold holds the transfer
-They are not trusted: ``optimizer.certify`` checks primal and dual feasibility and
+They are not trusted: ``optimizer.fast.certify`` checks primal and dual feasibility and
 complementary slackness on the LP arrays before the answer is used.
 """
 
