@@ -21,12 +21,9 @@ from __future__ import annotations
 import numpy as np
 from models._pyomo import pyo
 
+from models.bounds import pyomo_bound
 from models.data import RegionData
 from models.lp import INF, ArrayBuilder, Block
-
-
-def _bound(x: float) -> float | None:
-    return None if not np.isfinite(x) else float(x)
 
 
 def _soft(d: RegionData, soft: bool) -> tuple[bool, float | None]:
@@ -40,7 +37,7 @@ def build_core(d: RegionData, soft: bool) -> pyo.ConcreteModel:
     soft, cap = _soft(d, soft)
     m = pyo.ConcreteModel(name="equalize")
     m.R = pyo.RangeSet(0, d.n - 1)
-    m.transfer = pyo.Var(m.R, bounds=lambda m, r: (float(d.t_min[r]), _bound(d.t_max[r])))
+    m.transfer = pyo.Var(m.R, bounds=lambda m, r: (float(d.t_min[r]), pyomo_bound(d.t_max[r])))
     m.level = pyo.Expression(m.R, rule=lambda m, r: (float(d.own[r]) + m.transfer[r]) / float(d.need[r]))
     m.budget = pyo.Constraint(expr=pyo.quicksum(m.transfer[r] for r in m.R) <= float(d.budget))
     if soft:

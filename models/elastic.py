@@ -15,7 +15,7 @@ and "max_transfer" (T_r - s <= t_max_r, where finite).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,36 +30,50 @@ class ElasticLP:
     n_original: int                    # columns 0..n_original-1 are the original ones
 
 
-def elastic(lp: LinearProgram, weights: dict[str, float], transfer: str = "transfer") -> ElasticLP:
-    """The elastic LP of ``lp``; ``weights`` maps relaxed families to their weight."""
-    n = lp.num_col
+@dataclass
+class _Rows:
+    """The elastic LP's rows as they are collected, block by block."""
+
+    n: int                                                   # original columns
+    parts: list = field(default_factory=list)                # sparse row blocks
+    lower: list[np.ndarray] = field(default_factory=list)
+    upper: list[np.ndarray] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
+    slack_cols: list[tuple[np.ndarray, np.ndarray, str]] = field(default_factory=list)  # (rows, signs, family)
+    count: int = 0
+
+    def add(self, name: str, part, lower: np.ndarray, upper: np.ndarray, signs: np.ndarray | None) -> None:
+        """One block of rows; ``signs``: the slack's coefficient per row (None: kept hard)."""
+        k = lower.shape[0]
+        self.parts.append(part)
+        self.lower.append(lower)
+        self.upper.append(upper)
+        if signs is not None:
+            self.slack_cols.append((self.count + np.arange(k), signs, name))
+        self.blocks.append(Block(name, self.count, self.count + k))
+        self.count += k
+
+
+def _row_families(lp: LinearProgram, weights: dict[str, float], rows_out: _Rows) -> None:
     A = sp.csr_array(lp.A)
-    blocks_rows, lo_parts, up_parts, new_blocks = [], [], [], []
-    slack: dict[str, int] = {}
-    slack_cols: list[tuple[np.ndarray, np.ndarray, str]] = []   # (local rows, signs, family)
-    row_count = 0
     for blk in lp.row_blocks:
         rows = np.arange(blk.start, blk.stop)
         lo, up = lp.row_lower[rows], lp.row_upper[rows]
         if blk.name not in weights:
-            blocks_rows.append(A[rows]); lo_parts.append(lo); up_parts.append(up)
-            new_blocks.append(Block(blk.name, row_count, row_count + rows.shape[0]))
-            row_count += rows.shape[0]
+            rows_out.add(blk.name, A[rows], lo, up, None)
             continue
-        has_lo, has_up = np.isfinite(lo), np.isfinite(up)
         # one copy of each row per finite side: lower sides first, then upper sides
-        lower_rows = rows[has_lo]
-        upper_rows = rows[has_up]
-        part_lo = A[lower_rows]
-        part_up = A[upper_rows]
-        blocks_rows += [part_lo, part_up]
-        lo_parts += [lp.row_lower[lower_rows], np.full(upper_rows.shape[0], -INF)]
-        up_parts += [np.full(lower_rows.shape[0], INF), lp.row_upper[upper_rows]]
+        lower_rows, upper_rows = rows[np.isfinite(lo)], rows[np.isfinite(up)]
         k_lo, k_up = lower_rows.shape[0], upper_rows.shape[0]
-        signs = np.concatenate([np.ones(k_lo), -np.ones(k_up)])
-        slack_cols.append((row_count + np.arange(k_lo + k_up), signs, blk.name))
-        new_blocks.append(Block(blk.name, row_count, row_count + k_lo + k_up))
-        row_count += k_lo + k_up
+        rows_out.add(blk.name, sp.vstack([A[lower_rows], A[upper_rows]], format="csr"),
+                     np.concatenate([lp.row_lower[lower_rows], np.full(k_up, -INF)]),
+                     np.concatenate([np.full(k_lo, INF), lp.row_upper[upper_rows]]),
+                     np.concatenate([np.ones(k_lo), -np.ones(k_up)]))
+
+
+def _bound_families(lp: LinearProgram, weights: dict[str, float], transfer: str, rows_out: _Rows
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The relaxed transfer bounds as rows; returns the column bounds left."""
     col_lower, col_upper = lp.col_lower.copy(), lp.col_upper.copy()
     t = lp.col_block(transfer)
     for fam, bound, sign in (("min_transfer", col_lower, 1.0), ("max_transfer", col_upper, -1.0)):
@@ -67,39 +81,44 @@ def elastic(lp: LinearProgram, weights: dict[str, float], transfer: str = "trans
             continue
         idx = np.arange(t.start, t.stop)
         idx = idx[(bound[idx] > 0) if sign > 0 else np.isfinite(bound[idx])]
-        if not idx.shape[0]:
-            continue
         k = idx.shape[0]
-        blocks_rows.append(sp.csr_array((np.ones(k), (np.arange(k), idx)), shape=(k, n)))
+        if not k:
+            continue
+        part = sp.csr_array((np.ones(k), (np.arange(k), idx)), shape=(k, rows_out.n))
         if sign > 0:
-            lo_parts.append(bound[idx].copy()); up_parts.append(np.full(k, INF))
+            rows_out.add(fam, part, bound[idx].copy(), np.full(k, INF), np.full(k, sign))
             col_lower[idx] = 0.0
         else:
-            lo_parts.append(np.full(k, -INF)); up_parts.append(bound[idx].copy())
+            rows_out.add(fam, part, np.full(k, -INF), bound[idx].copy(), np.full(k, sign))
             col_upper[idx] = INF
-        slack_cols.append((row_count + np.arange(k), np.full(k, sign), fam))
-        new_blocks.append(Block(fam, row_count, row_count + k))
-        row_count += k
-    A2 = sp.vstack(blocks_rows, format="csc") if blocks_rows else sp.csc_array((0, n))
-    fams = [f for _, _, f in slack_cols]
-    uniq = list(dict.fromkeys(fams))
-    for j, f in enumerate(uniq):
-        slack[f] = n + j
+    return col_lower, col_upper
+
+
+def elastic(lp: LinearProgram, weights: dict[str, float], transfer: str = "transfer") -> ElasticLP:
+    """The elastic LP of ``lp``; ``weights`` maps relaxed families to their weight."""
+    n = lp.num_col
+    rows_out = _Rows(n)
+    _row_families(lp, weights, rows_out)
+    col_lower, col_upper = _bound_families(lp, weights, transfer, rows_out)
+    slack_cols = rows_out.slack_cols
+    A2 = sp.vstack(rows_out.parts, format="csc") if rows_out.parts else sp.csc_array((0, n))
+    uniq = list(dict.fromkeys(f for _, _, f in slack_cols))
+    slack = {f: n + j for j, f in enumerate(uniq)}
     r = np.concatenate([rows for rows, _, _ in slack_cols]) if slack_cols else np.zeros(0, dtype=np.int64)
     c = np.concatenate([np.full(rows.shape[0], slack[f]) for rows, _, f in slack_cols]) \
         if slack_cols else np.zeros(0, dtype=np.int64)
     v = np.concatenate([s for _, s, _ in slack_cols]) if slack_cols else np.zeros(0)
-    S = sp.csc_array((v, (r, c - n)), shape=(row_count, len(uniq)))
+    S = sp.csc_array((v, (r, c - n)), shape=(rows_out.count, len(uniq)))
     A3 = sp.csc_array(sp.hstack([A2, S], format="csc"))
     A3.sort_indices()
-    cost = np.concatenate([np.zeros(n), np.array([weights[f] for f in uniq])])
     out = LinearProgram(
-        cost=cost, col_lower=np.concatenate([col_lower, np.zeros(len(uniq))]),
+        cost=np.concatenate([np.zeros(n), np.array([weights[f] for f in uniq])]),
+        col_lower=np.concatenate([col_lower, np.zeros(len(uniq))]),
         col_upper=np.concatenate([col_upper, np.full(len(uniq), INF)]), A=A3,
-        row_lower=np.concatenate(lo_parts) if lo_parts else np.zeros(0),
-        row_upper=np.concatenate(up_parts) if up_parts else np.zeros(0),
+        row_lower=np.concatenate(rows_out.lower) if rows_out.lower else np.zeros(0),
+        row_upper=np.concatenate(rows_out.upper) if rows_out.upper else np.zeros(0),
         maximize=False, offset=0.0,
-        col_blocks=lp.col_blocks + [Block("slack", n, n + len(uniq))], row_blocks=new_blocks)
+        col_blocks=lp.col_blocks + [Block("slack", n, n + len(uniq))], row_blocks=rows_out.blocks)
     return ElasticLP(out, slack, n)
 
 

@@ -11,12 +11,9 @@ from typing import Any
 import numpy as np
 from models._pyomo import pyo
 
+from models.bounds import pyomo_bound, worst
 from models.data import RegionData
 from models.lp import INF, ArrayBuilder, Block
-
-
-def _none(x: float) -> float | None:
-    return None if not np.isfinite(x) else float(x)
 
 
 def _bounded(p: dict[str, Any]) -> list[int]:
@@ -32,9 +29,9 @@ def group_transfer(m: pyo.ConcreteModel, d: RegionData, p: dict[str, Any]) -> No
     gs = _bounded(p)
     if gs:
         m.group_transfer = pyo.Constraint(range(len(gs)), rule=lambda m, k: (
-            _none(p["lower"][gs[k]]),
+            pyomo_bound(p["lower"][gs[k]]),
             pyo.quicksum(m.transfer[int(r)] for r in p["members"][gs[k]]),
-            _none(p["upper"][gs[k]])))
+            pyomo_bound(p["upper"][gs[k]])))
 
 
 def group_transfer_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData, p: dict[str, Any]) -> None:
@@ -87,17 +84,12 @@ def group_level_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData,
     b.add_rows("group_level", rows, cols, vals, lower, INF, size=len(gs))
 
 
-def _worst(v) -> float:
-    v = np.asarray(v, dtype=float)
-    return float(np.max(np.where(np.isnan(v), 0.0, v), initial=0.0)) + 0.0
-
-
 def group_transfer_check(t: np.ndarray, d: RegionData, p: dict[str, Any]) -> float:
     """Largest amount by which a group's total transfer leaves [lower_g, upper_g]."""
     gs = _bounded(p)
     sums = np.array([float(t[np.asarray(p["members"][g], dtype=np.int64)].sum()) for g in gs])
     lo, hi = np.asarray(p["lower"], dtype=float)[gs], np.asarray(p["upper"], dtype=float)[gs]
-    return max(_worst(lo - sums), _worst(sums - hi))
+    return max(worst(lo - sums), worst(sums - hi))
 
 
 def group_level_check(t: np.ndarray, d: RegionData, p: dict[str, Any]) -> float:

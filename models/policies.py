@@ -15,42 +15,17 @@ re-run on the unscaled data after every solve) and one ``PolicySpec`` line in ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
-
 import numpy as np
 from models._pyomo import pyo
 
-from models import groups
+from models import groups, phasing, services
+from models.bounds import pyomo_bound, worst
 from models.data import RegionData
 from models.lp import INF, ArrayBuilder, Block, LinearProgram
+from models.policy_spec import Params, PolicySpec, PolicyTerm
 
-Params = dict[str, Any]
-PyomoPolicy = Callable[["pyo.ConcreteModel", RegionData, Params], None]
-ArrayPolicy = Callable[[ArrayBuilder, dict[str, Block], RegionData, Params], None]
-# check(t, d, params) -> the largest violation (>= 0) of the policy's rows by transfers t, in the
-# policy's unit; t, d and params in one consistent money unit (the solve calls it unscaled).
-PolicyCheck = Callable[[np.ndarray, RegionData, Params], float]
-
-
-@dataclass(frozen=True)
-class PolicyTerm:
-    """One policy to apply: its registered name and its parameters (solver units)."""
-
-    name: str
-    params: Params = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PolicySpec:
-    name: str
-    summary: str
-    rows: str                   # name of the row block (constraint family) it adds
-    unit: str                   # "money" or "level": unit of one unit of row violation
-    pyomo: PyomoPolicy
-    arrays: ArrayPolicy | None  # vectorised twin; None = compile the Pyomo model
-    check: "PolicyCheck | None" = None  # max violation of an allocation, in ``unit`` (post-solve check)
-
+__all__ = ["DEFINITIONAL_ROWS", "POLICIES", "ROUND_POLICIES", "Params", "PolicySpec", "PolicyTerm",
+           "apply_arrays", "apply_pyomo", "contribution_cap", "get_policy", "has_twins", "policy_rows"]
 
 def _finite(x: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.isfinite(x))
@@ -61,16 +36,6 @@ def _add_bound_rows(b: ArrayBuilder, name: str, t: Block, idx: np.ndarray, lower
     k = idx.shape[0]
     if k:
         b.add_rows(name, np.arange(k), t.start + idx, np.ones(k), lower, upper, size=k)
-
-
-def _none(x: float) -> float | None:
-    return None if not np.isfinite(x) else float(x)
-
-
-def worst(v) -> float:
-    """The largest entry of v clipped at 0 (infinite bounds give -inf entries, ignored)."""
-    v = np.asarray(v, dtype=float)
-    return float(np.max(np.where(np.isnan(v), 0.0, v), initial=0.0)) + 0.0
 
 
 # --- hold-harmless ------------------------------------------------------------
@@ -146,7 +111,7 @@ def per_capita(m: pyo.ConcreteModel, d: RegionData, p: Params) -> None:
     """f * pop_r <= T_r <= c * pop_r   (floor f and cap c per head, in money per person).
     """
     lo, hi = _per_capita_bounds(p)
-    m.per_capita = pyo.Constraint(range(d.n), rule=lambda m, r: (_none(lo[r]), m.transfer[r], _none(hi[r])))
+    m.per_capita = pyo.Constraint(range(d.n), rule=lambda m, r: (pyomo_bound(lo[r]), m.transfer[r], pyomo_bound(hi[r])))
 
 
 def per_capita_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData, p: Params) -> None:
@@ -341,21 +306,19 @@ POLICIES: dict[str, PolicySpec] = {
     )
 }
 
-from models import phasing as _phasing  # noqa: E402  (multi-year rounds and services)
-
-# Row families of multi-year rounds and services (built by optimizer/phasing.py and
-# optimizer/services.py, not user-facing [policy] keys): a registry of their own.
+# Row families of multi-year rounds and services (built by optimizer/prepare/phasing.py and
+# optimizer/prepare/services.py, not user-facing [policy] keys): a registry of their own.
 ROUND_POLICIES: dict[str, PolicySpec] = {spec.name: spec for spec in (
     PolicySpec("year-budget", "sum of a year's transfers <= that year's budget", "year_budget", "money",
-               _phasing.year_budget, _phasing.year_budget_arrays, _phasing.year_budget_check),
+               phasing.year_budget, phasing.year_budget_arrays, phasing.year_budget_check),
     PolicySpec("phase-change", "|T_{r,y} - T_{r,y-1}| <= d * T_{r,y-1} (and/or <= D)", "phase_change",
-               "money", _phasing.phase_change, _phasing.phase_change_arrays, _phasing.phase_change_check),
+               "money", phasing.phase_change, phasing.phase_change_arrays, phasing.phase_change_check),
     PolicySpec("service-floor", "T_r >= the least transfer meeting every service threshold of r",
-               "service_floor", "money", _phasing.service_floor, _phasing.service_floor_arrays,
-               _phasing.service_floor_check),
+               "service_floor", "money", services.service_floor, services.service_floor_arrays,
+               services.service_floor_check),
     PolicySpec("general-split", "a general transfer is spent over services in proportion to need",
-               "general_split", "money", _phasing.general_split, _phasing.general_split_arrays,
-               _phasing.general_split_check),
+               "general_split", "money", services.general_split, services.general_split_arrays,
+               services.general_split_check),
 )}
 
 # Row families that define variables rather than restrict the allocation: never relaxed.

@@ -76,7 +76,7 @@ def rounds(draw, max_n=8):
     return own, need, pop, theta, t_min, t_max, float(budget)
 
 
-def _instance(tmp_path, own, need, pop, theta, t_min, t_max, budget):
+def core_instance(tmp_path, own, need, pop, theta, t_min, t_max, budget):
     rows = [{"region_id": f"r{i}", "name": f"R{i}", "population": int(pop[i]),
              "own_revenue": repr(float(own[i])), "fiscal_need": repr(float(need[i])),
              "min_transfer": repr(float(t_min[i])),
@@ -99,7 +99,7 @@ def _feasible(own, need, theta, t_min, t_max, budget):
 @given(rounds())
 def test_maxmin_equals_water_filling(tmp_path, rnd):
     own, need, pop, theta, t_min, t_max, budget = rnd
-    inst = _instance(tmp_path, *rnd)
+    inst = core_instance(tmp_path, *rnd)
     if not _feasible(own, need, theta, t_min, t_max, budget):
         with pytest.raises(InfeasibleError):
             solve(inst, SolveOptions(objective="maxmin"))
@@ -114,7 +114,7 @@ def test_maxmin_equals_water_filling(tmp_path, rnd):
 @given(rounds())
 def test_min_shortfall_equals_fractional_knapsack(tmp_path, rnd):
     own, need, pop, theta, t_min, t_max, budget = rnd
-    inst = _instance(tmp_path, *rnd)
+    inst = core_instance(tmp_path, *rnd)
     value, _ = fractional_knapsack_shortfall(own, need, np.full(len(own), theta), pop.astype(float),
                                              t_min, t_max, budget)
     r = solve(inst, SolveOptions(objective="min-shortfall"))
@@ -129,7 +129,7 @@ def test_min_shortfall_equals_fractional_knapsack(tmp_path, rnd):
 @given(rounds())
 def test_min_cost_equals_sum_of_gaps(tmp_path, rnd):
     own, need, pop, theta, t_min, t_max, budget = rnd
-    inst = _instance(tmp_path, *rnd)
+    inst = core_instance(tmp_path, *rnd)
     if not _feasible(own, need, theta, t_min, t_max, budget):
         with pytest.raises(InfeasibleError):
             solve(inst, SolveOptions(objective="min-cost"))
@@ -145,7 +145,7 @@ def test_min_cost_equals_sum_of_gaps(tmp_path, rnd):
 @given(rounds(), st.sampled_from(["maxmin", "min-shortfall", "min-cost"]))
 def test_properties_and_determinism(tmp_path, rnd, objective):
     own, need, pop, theta, t_min, t_max, budget = rnd
-    inst = _instance(tmp_path, *rnd)
+    inst = core_instance(tmp_path, *rnd)
     try:
         first = solve(inst, SolveOptions(objective=objective))
     except InfeasibleError:
@@ -157,7 +157,7 @@ def test_properties_and_determinism(tmp_path, rnd, objective):
     assert np.all(a.transfer >= 0) and np.all(a.transfer >= t_min - 1e-7) and np.all(a.transfer <= t_max + 1e-7)
     if objective != "min-shortfall" or _feasible(own, need, theta, t_min, t_max, budget):
         assert np.all(a.level_after >= theta - 1e-7)                 # thresholds met when feasible
-    again = solve(_instance(tmp_path / "again", *rnd), SolveOptions(objective=objective))
+    again = solve(core_instance(tmp_path / "again", *rnd), SolveOptions(objective=objective))
     assert allocation_csv(first.allocation) == allocation_csv(again.allocation)
 
 
@@ -180,7 +180,7 @@ def test_pyomo_engine_agrees_with_direct(tmp_path, objective):
            np.zeros(n), np.where(rng.random(n) < 0.2, 30.0, np.inf), 0.0)
     req = required_transfer(rnd[0], need, 0.8, np.zeros(n))
     rnd = rnd[:6] + (float(req.sum() * 1.3),)
-    inst = _instance(tmp_path, *rnd)
+    inst = core_instance(tmp_path, *rnd)
     try:
         d = solve(inst, SolveOptions(objective=objective, fast_path=False))   # the LP, as pyomo solves it
     except InfeasibleError:

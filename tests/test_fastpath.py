@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 from optimizer.core.errors import InfeasibleError
 from optimizer.engine.solve import SolveOptions, solve
 from optimizer.fast.waterfill import leximin_fill
-from tests.test_core_lp import SETTINGS, _instance, rounds
+from tests.test_core_lp import SETTINGS, core_instance, rounds
 
 
 @SETTINGS
 @given(rounds(max_n=10), st.sampled_from(["maxmin", "leximin"]))
 def test_fast_path_equals_lp(tmp_path, rnd, objective):
-    inst = _instance(tmp_path, *rnd)
+    inst = core_instance(tmp_path, *rnd)
     try:
         lp = solve(inst, SolveOptions(objective=objective, fast_path=False, price_of_fairness=False))
     except InfeasibleError:
@@ -103,7 +103,7 @@ def test_max_mean_closed_form_equals_lp(tmp_path, rnd, objective):
     from optimizer.core.scaling import money_scale, round_data, to_region_data
 
     own, need, pop, theta, t_min, t_max, budget = rnd
-    inst = _instance(tmp_path, *rnd)
+    inst = core_instance(tmp_path, *rnd)
     req = np.maximum(t_min, theta * need - own)
     soft = objective == "min-shortfall"
     if not soft and (req.sum() > budget * (1 - 1e-6) or np.any(req > t_max)):
@@ -122,7 +122,7 @@ def test_max_mean_closed_form_equals_lp(tmp_path, rnd, objective):
 @given(rounds(max_n=10))
 def test_min_shortfall_knapsack_path_equals_lp(tmp_path, rnd):
     own, need, pop, theta, t_min, t_max, budget = rnd
-    inst = _instance(tmp_path, *rnd)
+    inst = core_instance(tmp_path, *rnd)
     try:
         lp = solve(inst, SolveOptions(objective="min-shortfall", fast_path=False, price_of_fairness=False))
     except InfeasibleError:

@@ -356,7 +356,6 @@ def test_price_of_fairness_by_hand(toy3):
     ("log-welfare", {"breakpoints": 5}),
     ("min-gini", {"gini_form": "chain", "gini_lambda": 0.2}),
     ("min-gini", {"gini_form": "pairwise", "gini_lambda": 0.1}),
-    ("leximin", {"leximin_fixed": [np.nan, 0.5, np.nan, np.nan, 0.9, np.nan, np.nan, np.nan]}),
     ("maxmin", {"soft_thresholds": True, "shortfall_cap": 0.01}),
     ("min-mad", {"soft_thresholds": True, "shortfall_cap": 0.02}),
 ])

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from optimizer.core.levels import required_transfer
+
 
 @dataclass(frozen=True)
 class Diagnosis:
@@ -50,7 +52,7 @@ class Diagnosis:
 
 def diagnose(own: np.ndarray, need: np.ndarray, threshold: np.ndarray, t_min: np.ndarray,
              t_max: np.ndarray, budget: float) -> Diagnosis:
-    req = np.maximum(t_min, np.maximum(0.0, threshold * need - own))
+    req = required_transfer(threshold, own, need, t_min)
     conflicts = [(int(r), float(req[r]), float(t_max[r]))
                  for r in np.flatnonzero(req > t_max * (1 + 1e-12) + 1e-12)]
     return Diagnosis(required_budget=float(req.sum()), required_transfer=req, budget=float(budget),

@@ -5,18 +5,32 @@ accept an answer only when these tests pass."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
+from optimizer.fast.prefix_scan import (best_per_block, best_prefix_end, block_prefixes,
+                                        scan_ratio)
+
 GINI_CERT_TOL = 1e-7         # min-gini chain: certificate slack, relative to max |g| + max w
 
 
-def _chain_blocks(level: np.ndarray, w: np.ndarray, order: np.ndarray, nu: np.ndarray, tol: float):
-    """The tied blocks of a chain LP's point along ``order``: positions joined when their
-    levels tie or the chain row between them has a dual > tol. Returns the weights in
-    order, the block id per position, (D' nu) per position, the cumulative weights and the
-    first position of each block."""
+@dataclass(frozen=True)
+class ChainBlocks:
+    """The tied blocks of a chain LP's point along its order (per position in that order)."""
+
+    ws: np.ndarray        # the weights in order
+    block: np.ndarray     # block id per position
+    flow: np.ndarray      # (D' nu) per position: the chain duals' push
+    cum: np.ndarray       # cumulative weights
+    starts: np.ndarray    # first position of each block
+
+
+def chain_blocks(level: np.ndarray, w: np.ndarray, order: np.ndarray, nu: np.ndarray,
+                 tol: float) -> ChainBlocks:
+    """Positions along ``order`` are joined when their levels tie or the chain row between
+    them has a dual > tol (a binding row ties them in the LP's own view)."""
     ls, ws = level[order], w[order]
     scale = max(1.0, float(np.abs(ls).max()))
     nu = np.maximum(nu, 0.0)
@@ -25,7 +39,7 @@ def _chain_blocks(level: np.ndarray, w: np.ndarray, order: np.ndarray, nu: np.nd
     nu_in = np.where(join, nu, 0.0)
     flow = np.concatenate([[0.0], nu_in]) - np.concatenate([nu_in, [0.0]])
     starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
-    return ws, block, flow, np.cumsum(ws), starts
+    return ChainBlocks(ws, block, flow, np.cumsum(ws), starts)
 
 
 def gini_chain_certificate(level: np.ndarray, w: np.ndarray, order: np.ndarray, nu: np.ndarray,
@@ -38,33 +52,24 @@ def gini_chain_certificate(level: np.ndarray, w: np.ndarray, order: np.ndarray, 
     g from the regions outside S) must lie in the base polytope of the cut function
     c(U) = W(U) (W_S - W(U)), i.e. q(U) <= c(U) for every U in S. c depends on W(U) only and
     is concave in it, so the worst U are the prefixes of S sorted by q_r / w_r descending
-    (fractional-knapsack argument) and the test is O(n log n). Returns (certified, the
+    (optimizer/fast/prefix_scan.py) and the test is O(n log n). Returns (certified, the
     order with every failing block re-sorted by q_r / w_r ascending, failing blocks)."""
-    n = level.size
-    if n < 2:
+    if level.size < 2:
         return True, order, 0
-    ws, block, flow, cum, starts = _chain_blocks(level, w, order, nu, tol)
-    w_before_block = (cum - ws)[starts][block]                   # weight of the blocks below
+    cb = chain_blocks(level, w, order, nu, tol)
+    ws, block, starts = cb.ws, cb.block, cb.starts
+    w_before_block = (cb.cum - ws)[starts][block]                # weight of the blocks below
     w_block = np.add.reduceat(ws, starts)[block]
-    before_in = cum - ws - w_before_block
+    before_in = cb.cum - ws - w_before_block
     after_in = w_block - before_in - ws
-    q = ws * (before_in - after_in) - flow
-    ratio = np.where(ws > 0, q / np.where(ws > 0, ws, 1.0), np.where(q > 0, np.inf, np.where(q < 0, -np.inf, 0.0)))
-    srt = np.lexsort((-ratio, block))                            # within block: q/w descending
-    qs, wsrt, bs = q[srt], ws[srt], block[srt]
-    qcum = np.cumsum(qs)
-    acum = np.cumsum(wsrt)
-    first = np.concatenate([[True], bs[1:] != bs[:-1]])
-    b0 = np.flatnonzero(first)
-    qoff = (qcum - qs)[b0][np.cumsum(first) - 1]
-    aoff = (acum - wsrt)[b0][np.cumsum(first) - 1]
-    Q, A = qcum - qoff, acum - aoff
-    viol = Q - A * (w_block[srt] - A)
-    return _resort_failing(order, block, ratio, bs[viol > tol])
+    q = ws * (before_in - after_in) - cb.flow
+    pre = block_prefixes(q, ws, block)
+    viol = pre.value - pre.weight * (w_block[pre.order] - pre.weight)
+    return resort_failing(order, block, scan_ratio(q, ws), pre.block[viol > tol])
 
 
-def _resort_failing(order: np.ndarray, block: np.ndarray, ratio: np.ndarray, failing: np.ndarray
-                    ) -> tuple[bool, np.ndarray, int]:
+def resort_failing(order: np.ndarray, block: np.ndarray, ratio: np.ndarray, failing: np.ndarray
+                   ) -> tuple[bool, np.ndarray, int]:
     """Certificate outcome: (True, order, 0) when no tied block fails; else the failing
     blocks re-sorted by q / w ascending (regions the duals push up go later)."""
     bad_blocks = np.unique(failing)
@@ -75,34 +80,141 @@ def _resort_failing(order: np.ndarray, block: np.ndarray, ratio: np.ndarray, fai
     return False, order[pos], int(bad_blocks.size)
 
 
-def _prefix_violation(v: np.ndarray, w: np.ndarray, block: np.ndarray, w_block: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """max over U in each block S of v(U) - W(U) (W_S - W(U)) (U = {} included: >= 0), by
-    the prefix argument of ``gini_chain_certificate``; v_r = -inf means r is never in U.
-    Returns (violation per block, sorted positions, index in them of each block's best
-    prefix end, -1 for the empty set)."""
-    fin = np.isfinite(v)
-    vf = np.where(fin, v, 0.0)
-    ratio = np.where(~fin, -np.inf, np.where(w > 0, vf / np.where(w > 0, w, 1.0),
-                                             np.where(vf > 0, np.inf, np.where(vf < 0, -np.inf, 0.0))))
-    srt = np.lexsort((-ratio, block))
-    vs, ws, bs = vf[srt], w[srt], block[srt]
-    first = np.concatenate([[True], bs[1:] != bs[:-1]])
-    b0 = np.flatnonzero(first)
-    grp = np.cumsum(first) - 1
-    V = np.cumsum(vs) - (np.cumsum(vs) - vs)[b0][grp]
-    A = np.cumsum(ws) - (np.cumsum(ws) - ws)[b0][grp]
-    viol = np.where(fin[srt], V - A * (w_block[srt] - A), -np.inf)
-    nb = int(block[-1]) + 1
-    best = np.zeros(nb)
-    arg = np.full(nb, -1)
-    # per block: the maximum (and its position) of viol; empty set = 0
-    key = np.lexsort((-viol, bs))
-    top = key[np.concatenate([[True], bs[key][1:] != bs[key][:-1]])]
-    pos_ok = viol[top] > 0
-    best[bs[top][pos_ok]] = viol[top][pos_ok]
-    arg[bs[top][pos_ok]] = top[pos_ok]
-    return best, srt, arg
+@dataclass(frozen=True)
+class _BareCore:
+    """The bare-core test's data along the sorted order (per position)."""
+
+    ls: np.ndarray          # levels
+    ws: np.ndarray          # weights
+    ns: np.ndarray          # needs
+    block: np.ndarray       # tied block id
+    starts: np.ndarray      # first position of each block
+    w_block: np.ndarray     # weight of the own block
+    push: np.ndarray        # lam w minus the cross-block part of the subgradient
+    up_only: np.ndarray     # at an upper bound only: cannot be pushed up
+    lo_only: np.ndarray     # at a lower bound only: cannot be pushed down
+    fixed: np.ndarray       # at both bounds
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One of the two prefix tests at one lam_B."""
+
+    best: np.ndarray        # violation per block (>= 0)
+    order: np.ndarray       # the scan's sorted positions
+    end: np.ndarray         # per block: sorted position where the best prefix ends (-1: none)
+
+
+def _bare_core(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+               lam: float, order: np.ndarray) -> _BareCore:
+    ls, ws, ns = level[order], w[order], need[order]
+    scale = max(1.0, float(np.abs(ls).max()))
+    join = np.diff(ls) <= 1e-9 * scale
+    block = np.concatenate([[0], np.cumsum(~join)])
+    cum = np.cumsum(ws)
+    starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
+    w_below = (cum - ws)[starts][block]
+    w_block = np.add.reduceat(ws, starts)[block]
+    w_above = cum[-1] - w_below - w_block
+    push = lam * ws - ws * (w_below - w_above)
+    eps = 1e-9 * np.maximum(1.0, np.abs(ls)) + 1e-9 / ns
+    at_lo = ls <= lo[order] + eps
+    at_hi = ls >= hi[order] - eps
+    return _BareCore(ls, ws, ns, block, starts, w_block, push, at_hi & ~at_lo, at_lo & ~at_hi,
+                     at_lo & at_hi)
+
+
+def _side(v: np.ndarray, core: _BareCore) -> _Side:
+    """max over U in each block S of v(U) - W(U) (W_S - W(U)), by the prefix scan."""
+    pre = block_prefixes(v, core.ws, core.block)
+    gain = np.where(pre.allowed, pre.value - pre.weight * (core.w_block[pre.order] - pre.weight), -np.inf)
+    n_blocks = int(core.block[-1]) + 1
+    return _Side(best_per_block(gain, pre.block, n_blocks), pre.order,
+                 best_prefix_end(gain, pre.block, n_blocks))
+
+
+def _sides(core: _BareCore, lb: float) -> tuple[float, float, tuple[_Side, _Side]]:
+    """Both tests at lam_B = lb: (worst V_lo, worst V_hi, the two scans)."""
+    p = core.push - lb * core.ns
+    up = _side(np.where(core.up_only | core.fixed, -np.inf, p), core)      # l(U) <= c(U)
+    down = _side(np.where(core.lo_only | core.fixed, -np.inf, -p), core)   # -u(U) <= c(U)
+    return float(up.best.max()), float(down.best.max()), (up, down)
+
+
+def _budget_multiplier(core: _BareCore, budget_tight: bool, lam_b: float, tol: float
+                       ) -> tuple[float, float, tuple[_Side, _Side]]:
+    """lam_B for the test: 0 with a slack budget; else the LP's ``lam_b`` if it passes, else
+    the bisection point where V_lo (falling in lam_B) and V_hi (rising) cross. Returns
+    (lam_B, its worst violation, its scans)."""
+    if not budget_tight:
+        vlo, vhi, res = _sides(core, 0.0)
+        return 0.0, max(vlo, vhi), res
+    lb = max(0.0, float(lam_b))
+    vlo, vhi, res = _sides(core, lb)
+    if max(vlo, vhi) <= tol:
+        return lb, max(vlo, vhi), res
+    left, right = 0.0, max(0.0, float(np.max(core.push / core.ns))) * (1 + 1e-12) + 1e-300
+    lb = left
+    vlo, vhi, res = _sides(core, left)
+    if vlo > vhi:
+        for _ in range(100):
+            mid = 0.5 * (left + right)
+            mlo, mhi, mres = _sides(core, mid)
+            if max(mlo, mhi) < max(vlo, vhi):
+                lb, vlo, vhi, res = mid, mlo, mhi, mres
+            if max(mlo, mhi) <= tol or right - left <= 1e-15 * max(1.0, right):
+                break
+            if mlo > mhi:
+                left = mid
+            else:
+                right = mid
+    return lb, max(vlo, vhi), res
+
+
+def _jump_slot(core: _BareCore, b: int, u_pos: np.ndarray, up: bool, violation: float,
+               lo_o: np.ndarray, hi_o: np.ndarray) -> float:
+    """Where the jump order puts U (block b's most violated set): passing a block of weight
+    W' costs 2 W(U) W' of the violation (the cross terms of U change sign), so U passes
+    blocks while that leaves some, within U's bounds. Returns a sort key between blocks."""
+    blev, bw = core.ls[core.starts], np.add.reduceat(core.ws, core.starts)
+    wu = float(core.ws[u_pos].sum())
+    reach = violation / (2.0 * wu) if wu > 0 else 0.0
+    if up:
+        cap = float(hi_o[u_pos].min())
+        fits = (np.cumsum(bw[b + 1:]) < reach) & (blev[b + 1:] < cap)
+    else:
+        floor = float(lo_o[u_pos].max())
+        below = slice(b - 1, None, -1) if b > 0 else slice(0, 0)
+        fits = (np.cumsum(bw[below]) < reach) & (blev[below] > floor)
+    k = int(np.argmin(fits)) if fits.size and not fits.all() else int(fits.size)
+    return b + k + 0.5 if up else b - k - 0.5
+
+
+def _split_orders(core: _BareCore, sides: tuple[_Side, _Side], lb: float, tol: float,
+                  order: np.ndarray, lo: np.ndarray, hi: np.ndarray, resort: str
+                  ) -> tuple[np.ndarray, np.ndarray, int]:
+    """(safe order, jump order, failing blocks): each failing block split along its best
+    prefix U, U to the top of the block (wants to rise) or the bottom (wants to fall)."""
+    up_side, down_side = sides
+    b1, b2 = up_side.best, down_side.best
+    bad = np.flatnonzero(np.maximum(b1, b2) > tol)
+    n = core.ls.size
+    rank = np.zeros(n)                           # -1 bottom / +1 top of the own block (safe)
+    key = core.block.astype(float)               # the jump: slot between blocks
+    lo_o, hi_o = lo[order], hi[order]
+    for b in bad:
+        up = b1[b] >= b2[b]
+        side = up_side if up else down_side
+        first_b = np.searchsorted(core.block[side.order], b)   # sorted by block id
+        u_pos = side.order[first_b:side.end[b] + 1]            # U: block b's best prefix
+        rank[u_pos] = 1.0 if up else -1.0
+        key[u_pos] = _jump_slot(core, b, u_pos, up, float(max(b1[b], b2[b])), lo_o, hi_o)
+    if resort == "block":   # failing blocks re-sorted by push / weight (U included)
+        p_now = core.push - lb * core.ns
+        sub = np.where(core.up_only | core.fixed, -np.inf, p_now / np.where(core.ws > 0, core.ws, 1.0))
+        rank = np.where(np.isin(core.block, bad), sub, 0.0)
+    idx = np.arange(n)
+    return order[np.lexsort((idx, rank, core.block))], order[np.lexsort((idx, rank, key))], int(bad.size)
 
 
 def gini_bare_certificate(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo: np.ndarray,
@@ -119,9 +231,10 @@ def gini_bare_certificate(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo
     that asks for a q in B(c_S) (c(U) = W(U)(W_S - W(U))) inside the box l <= q <= u,
     l_r = p_r (-inf at an upper bound), u_r = p_r (+inf at a lower bound). For submodular c
     with c(S) = 0, c symmetric, B(c) meets the box iff l(U) <= c(U) and -u(U) <= c(U) for
-    every U (Edmonds's polymatroid intersection): two prefix tests per block. The first
-    violation V_lo(lam_B) decreases, the second V_hi(lam_B) increases in lam_B, so the best
-    lam_B is where they cross (bisection; the LP's budget dual ``lam_b`` is tried first).
+    every U (Edmonds's polymatroid intersection): two prefix tests per block
+    (optimizer/fast/prefix_scan.py). The first violation V_lo(lam_B) decreases, the second
+    V_hi(lam_B) increases in lam_B, so the best lam_B is where they cross (bisection; the
+    LP's budget dual ``lam_b`` is tried first).
     Returns (certified, safe order, failing blocks, lam_B used, jump order or None). On
     failure each failing block is split along its most violated set U (the best prefix):
     U moved to the top of the block (it wants to rise) or to the bottom (it wants to fall),
@@ -129,90 +242,12 @@ def gini_bare_certificate(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo
     increase); the jump order also moves U past the neighbouring blocks its violation can
     pay for (linearised at the current lam_B; no monotonicity guarantee, the driver falls
     back on the safe order when the jump does not improve)."""
-    n = level.size
-    ls, ws, ns = level[order], w[order], need[order]
-    scale = max(1.0, float(np.abs(ls).max()))
-    join = np.diff(ls) <= 1e-9 * scale
-    block = np.concatenate([[0], np.cumsum(~join)])
-    cum = np.cumsum(ws)
-    starts = np.flatnonzero(np.concatenate([[True], block[1:] != block[:-1]]))
-    w_below = (cum - ws)[starts][block]
-    w_block = np.add.reduceat(ws, starts)[block]
-    w_above = cum[-1] - w_below - w_block
-    a = lam * ws - ws * (w_below - w_above)
-    eps = 1e-9 * np.maximum(1.0, np.abs(ls)) + 1e-9 / ns
-    at_lo = ls <= lo[order] + eps
-    at_hi = ls >= hi[order] - eps
-    up_only, lo_only = at_hi & ~at_lo, at_lo & ~at_hi
-    fixed = at_lo & at_hi
-
-    def viol(lb: float):
-        p = a - lb * ns
-        v1 = np.where(up_only | fixed, -np.inf, p)        # l: cannot be pushed up at an upper bound
-        v2 = np.where(lo_only | fixed, -np.inf, -p)       # -u: cannot be pushed down at a lower bound
-        return _prefix_violation(v1, ws, block, w_block), _prefix_violation(v2, ws, block, w_block)
-
-    def worst(lb: float):
-        (b1, _, _), (b2, _, _) = r = viol(lb)
-        return float(b1.max()), float(b2.max()), r
-
-    if not budget_tight:
-        lb = 0.0
-        vlo, vhi, res = worst(lb)
-    else:
-        lb = max(0.0, float(lam_b))
-        vlo, vhi, res = worst(lb)
-        if max(vlo, vhi) > tol:
-            left, right = 0.0, max(0.0, float(np.max(a / ns))) * (1 + 1e-12) + 1e-300
-            vlo, vhi, res = worst(left)
-            lb = left
-            if vlo > vhi:
-                for _ in range(100):
-                    mid = 0.5 * (left + right)
-                    mlo, mhi, mres = worst(mid)
-                    if max(mlo, mhi) < max(vlo, vhi):
-                        lb, vlo, vhi, res = mid, mlo, mhi, mres
-                    if max(mlo, mhi) <= tol or right - left <= 1e-15 * max(1.0, right):
-                        break
-                    if mlo > mhi:
-                        left = mid
-                    else:
-                        right = mid
-    if max(vlo, vhi) <= tol:
+    core = _bare_core(level, w, need, lo, hi, lam, order)
+    lb, violation, sides = _budget_multiplier(core, budget_tight, lam_b, tol)
+    if violation <= tol:
         return True, order, 0, lb, None
-    (b1, s1, a1), (b2, s2, a2) = res
-    bad = np.flatnonzero(np.maximum(b1, b2) > tol)
-    rank = np.zeros(n)                           # -1 bottom / +1 top of the own block (safe)
-    p_now = a - lb * ns                          # the push up on each region at lam_B
-    sub = np.where(up_only | fixed, -np.inf, p_now / np.where(ws > 0, ws, 1.0))
-    sub = np.where(np.isin(block, bad), sub, 0.0)
-    key = block.astype(float)                    # the jump: slot between blocks
-    blev, bw = ls[starts], np.add.reduceat(ws, starts)
-    for b in bad:
-        up = b1[b] >= b2[b]
-        srt, arg = (s1, a1[b]) if up else (s2, a2[b])
-        first_b = np.searchsorted(block[srt], b)   # block[srt] is sorted by block id
-        u_pos = srt[first_b:arg + 1]               # U: block b's best prefix
-        rank[u_pos] = 1.0 if up else -1.0
-        # jump: passing a block of weight W' costs 2 W(U) W' of the violation (the cross
-        # terms of U change sign); pass blocks while that leaves some, within U's bounds
-        wu, v = float(ws[u_pos].sum()), float(max(b1[b], b2[b]))
-        reach = v / (2.0 * wu) if wu > 0 else 0.0
-        if up:
-            cap = float(hi[order][u_pos].min())
-            fits = (np.cumsum(bw[b + 1:]) < reach) & (blev[b + 1:] < cap)
-        else:
-            floor = float(lo[order][u_pos].max())
-            below = slice(b - 1, None, -1) if b > 0 else slice(0, 0)
-            fits = (np.cumsum(bw[below]) < reach) & (blev[below] > floor)
-        k = int(np.argmin(fits)) if fits.size and not fits.all() else int(fits.size)
-        key[u_pos] = b + k + 0.5 if up else b - k - 0.5
-    idx = np.arange(n)
-    if resort == "block":   # failing blocks re-sorted by push / weight (U included)
-        rank = sub
-    safe = order[np.lexsort((idx, rank, block))]
-    jump = order[np.lexsort((idx, rank, key))]
-    return False, safe, int(bad.size), lb, (None if np.array_equal(jump, safe) else jump)
+    safe, jump, n_bad = _split_orders(core, sides, lb, tol, order, lo, hi, resort)
+    return False, safe, n_bad, lb, (None if np.array_equal(jump, safe) else jump)
 
 
 def ordered_chain_certificate(level: np.ndarray, w: np.ndarray, order: np.ndarray, nu: np.ndarray,
@@ -224,20 +259,13 @@ def ordered_chain_certificate(level: np.ndarray, w: np.ndarray, order: np.ndarra
     subgradients are the y with y(S) = G(a + W_S) - G(a) and y(X) <= G(a + W_S) - G(a + W_S - W(X))
     for every X in S (base polytope of a concave function of W(X)), so again the worst X are
     the prefixes of S by y_r / w_r descending. y = g(pi) - D' nu (chain duals nu >= 0)."""
-    n = level.size
-    if n < 2:
+    if level.size < 2:
         return True, order, 0
-    ws, block, flow, cum, starts = _chain_blocks(level, w, order, nu, tol)
-    y = (G(cum) - G(cum - ws)) - flow
+    cb = chain_blocks(level, w, order, nu, tol)
+    ws, block, cum, starts = cb.ws, cb.block, cb.cum, cb.starts
+    y = (G(cum) - G(cum - ws)) - cb.flow
     end = (cum - ws)[starts][block] + np.add.reduceat(ws, starts)[block]   # a + W_S per position
-    ratio = np.where(ws > 0, y / np.where(ws > 0, ws, 1.0), np.where(y > 0, np.inf, np.where(y < 0, -np.inf, 0.0)))
-    srt = np.lexsort((-ratio, block))
-    ys, wsrt, bs = y[srt], ws[srt], block[srt]
-    first = np.concatenate([[True], bs[1:] != bs[:-1]])
-    b0 = np.flatnonzero(first)
-    grp = np.cumsum(first) - 1
-    Y = np.cumsum(ys) - (np.cumsum(ys) - ys)[b0][grp]
-    A = np.cumsum(wsrt) - (np.cumsum(wsrt) - wsrt)[b0][grp]
-    e = end[srt]
-    viol = Y - (G(e) - G(e - A))
-    return _resort_failing(order, block, ratio, bs[viol > tol])
+    pre = block_prefixes(y, ws, block)
+    e = end[pre.order]
+    viol = pre.value - (G(e) - G(e - pre.weight))
+    return resort_failing(order, block, scan_ratio(y, ws), pre.block[viol > tol])

@@ -1,6 +1,6 @@
 """Exact optimality test for min Phi(L) + lin.L on the bare core, Phi the Lovasz extension of
 S -> Q(W(S)) with Q concave, Q(0) = 0 (Gini's P, minus owa or cvar). Independent of how
-the levels were found (optimizer/decompose.py) and of any LP duals.
+the levels were found (optimizer/fast/decompose.py) and of any LP duals.
 
 KKT (the bare core: box ``lo <= L <= hi``, one budget row ``sum_r n_r L_r <= C``):
 some s in dPhi(L) equals ``p + alpha - beta`` with ``p = -lin - lam_B n``, ``lam_B >= 0``
@@ -23,10 +23,12 @@ falls and (2) rises with lam_B, so the best lam_B is where they cross (bisection
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from optimizer.fast.decompose import CutFunction
+from optimizer.fast.prefix_scan import best_per_block, block_prefixes
 
 
 @dataclass(frozen=True)
@@ -37,86 +39,72 @@ class CutCertificate:
     tol: float
 
 
-def _worst_prefix(v: np.ndarray, w: np.ndarray, block: np.ndarray, cost_of: "callable",
-                  srt: np.ndarray | None = None) -> np.ndarray:
-    """max over U in each block of v(U) - cost_of(a, block) with a = W(U) (U = {} gives 0);
-    v_r = -inf: r never in U. ``srt``: the scan order if known (blocks, then v_r / w_r
-    descending, the -inf entries last in their block)."""
-    fin = np.isfinite(v)
-    vf = np.where(fin, v, 0.0)
-    if srt is None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(w > 0, vf / np.where(w > 0, w, 1.0), np.sign(vf) * np.inf)
-        ratio = np.where(fin, ratio, -np.inf)
-        srt = np.lexsort((-ratio, block))
-    vs, ws, bs, fs = vf[srt], w[srt], block[srt], fin[srt]
-    first = np.concatenate([[True], bs[1:] != bs[:-1]])
-    b0 = np.flatnonzero(first)
-    grp = np.cumsum(first) - 1
-    cv, cw = np.cumsum(vs), np.cumsum(ws)
-    V = cv - (cv - vs)[b0][grp]
-    a = cw - (cw - ws)[b0][grp]
-    val = np.where(fs, V - cost_of(a, bs), -np.inf)
-    nb = int(block.max()) + 1 if block.size else 0
-    best = np.zeros(nb)
-    np.maximum.at(best, bs, val)
-    return best
+def _worst_prefix(v: np.ndarray, w: np.ndarray, block: np.ndarray,
+                 cost_of: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                 order: np.ndarray | None = None) -> np.ndarray:
+    """max over U in each block of v(U) - cost_of(a, block) with a = W(U) (U = {} gives 0),
+    by the prefix scan (optimizer/fast/prefix_scan.py); v_r = -inf: r never in U. ``order``:
+    the scan order if known (blocks, then v_r / w_r descending, the -inf entries last in
+    their block)."""
+    pre = block_prefixes(v, w, block, order)
+    gain = np.where(pre.allowed, pre.value - cost_of(pre.weight, pre.block), -np.inf)
+    n_blocks = int(block.max()) + 1 if block.size else 0
+    return best_per_block(gain, pre.block, n_blocks)
 
 
-def cut_certificate(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                    budget_tight: bool, lin: np.ndarray, cut: CutFunction, rtol: float = 1e-7,
-                    lam_b_hint: float | None = None) -> CutCertificate:
+@dataclass(frozen=True)
+class _Blocks:
+    """The tied blocks of the levels sorted descending (per position in that order)."""
+
+    ws: np.ndarray          # weights
+    ns: np.ndarray          # needs
+    lin: np.ndarray         # the linear term
+    block: np.ndarray       # block id
+    above: np.ndarray       # per block: the weight strictly above it
+    w_blk: np.ndarray       # per block: its weight
+    at_lo: np.ndarray
+    at_hi: np.ndarray
+
+
+def _blocks(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+            lin: np.ndarray) -> _Blocks:
     n = level.size
     order = np.lexsort((np.arange(n), -level))          # descending levels
-    ls, ws, ns, lin_s = level[order], w[order], need[order], lin[order]
+    ls, ws, ns = level[order], w[order], need[order]
     scale = max(1.0, float(np.abs(ls).max()))
     split = np.diff(ls) < -1e-9 * scale
     block = np.concatenate([[0], np.cumsum(split)])
     starts = np.flatnonzero(np.concatenate([[True], split]))
     w_blk = np.add.reduceat(ws, starts)
-    above = np.cumsum(w_blk) - w_blk                     # weight strictly above each block
     eps = 1e-9 * np.maximum(1.0, np.abs(ls)) + 1e-9 / ns
-    at_lo = ls <= lo[order] + eps
-    at_hi = ls >= hi[order] - eps
-    q = cut.value
+    return _Blocks(ws, ns, lin[order], block, np.cumsum(w_blk) - w_blk, w_blk,
+                   ls <= lo[order] + eps, ls >= hi[order] - eps)
 
-    def cost1(a: np.ndarray, b: np.ndarray) -> np.ndarray:        # f(U) = Q(A + a) - Q(A)
-        return q(above[b] + a) - q(above[b])
 
-    def cost2(a: np.ndarray, b: np.ndarray) -> np.ndarray:        # f(S \ U) - f(S)
-        top = above[b] + w_blk[b]
-        return q(top - a) - q(top)
-
-    slope = cut.magnitude() / max(cut.total, 1e-300)
-    tol = rtol * (float(ws.max()) * slope + float(np.abs(lin_s).max()))
-
-    # when lin is proportional to w (Gini's -lam w, or 0) the scan orders do not depend on
-    # lam_B: p_r / w_r = const - lam_B n_r / w_r, so sort once by need per weight
-    srt1 = srt2 = None
-    if np.all(ws > 0):
-        base = lin_s / ws
+def _fixed_orders(bl: _Blocks) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The two scan orders when they do not depend on lam_B, else (None, None): when lin is
+    proportional to w (Gini's -lam w, or 0), p_r / w_r = const - lam_B n_r / w_r, so one
+    sort by need per weight serves every lam_B."""
+    if np.all(bl.ws > 0):
+        base = bl.lin / bl.ws
         if np.allclose(base, base[0], rtol=1e-12, atol=0.0):
-            rho = ns / ws
-            srt1 = np.lexsort((rho, at_hi, block))       # p / w descending = rho ascending
-            srt2 = np.lexsort((-rho, at_lo, block))      # -p / w descending = rho descending
+            rho = bl.ns / bl.ws
+            return (np.lexsort((rho, bl.at_hi, bl.block)),      # p / w descending = rho ascending
+                    np.lexsort((-rho, bl.at_lo, bl.block)))     # -p / w descending = rho descending
+    return None, None
 
-    def worst(lb: float) -> tuple[float, float]:
-        p = -lin_s - lb * ns
-        v1 = np.where(at_hi, -np.inf, p)                 # (1) l(U) - f(U)
-        v2 = np.where(at_lo, -np.inf, -p)                # (2) -u(U) + f(S) - f(S \ U)
-        return (float(_worst_prefix(v1, ws, block, cost1, srt1).max()),
-                float(_worst_prefix(v2, ws, block, cost2, srt2).max()))
 
-    if not budget_tight:
-        v1, v2 = worst(0.0)
-        return CutCertificate(max(v1, v2) <= tol, 0.0, max(v1, v2), tol)
+def _bisect_budget_price(worst: Callable[[float], tuple[float, float]], tol: float, right: float,
+                         lam_b_hint: float | None) -> CutCertificate:
+    """The lam_B where violation (1) (falling in lam_B) and (2) (rising) cross, the hint
+    tried first; the best lam_B seen is reported."""
     best_lb, best = 0.0, np.inf
-    for lb in ([lam_b_hint] if lam_b_hint is not None and lam_b_hint >= 0 else []):
-        v1, v2 = worst(lb)
-        best_lb, best = lb, max(v1, v2)
+    if lam_b_hint is not None and lam_b_hint >= 0:
+        v1, v2 = worst(lam_b_hint)
+        best_lb, best = lam_b_hint, max(v1, v2)
         if best <= tol:
-            return CutCertificate(True, lb, best, tol)
-    left, right = 0.0, float(np.max((np.abs(lin_s) + ws * slope) / ns)) * 2.0 + 1e-300
+            return CutCertificate(True, lam_b_hint, best, tol)
+    left = 0.0
     for _ in range(200):
         mid = 0.5 * (left + right)
         v1, v2 = worst(mid)
@@ -129,3 +117,36 @@ def cut_certificate(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo: np.n
         else:
             right = mid
     return CutCertificate(best <= tol, best_lb, best, tol)
+
+
+def cut_certificate(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                    budget_tight: bool, lin: np.ndarray, cut: CutFunction, rtol: float = 1e-7,
+                    lam_b_hint: float | None = None) -> CutCertificate:
+    """The KKT test of the module docstring: tests (1) and (2) on every tied block of
+    ``level``, at the best budget price lam_B."""
+    bl = _blocks(level, w, need, lo, hi, lin)
+    q = cut.value
+
+    def cost1(a: np.ndarray, b: np.ndarray) -> np.ndarray:        # f(U) = Q(A + a) - Q(A)
+        return q(bl.above[b] + a) - q(bl.above[b])
+
+    def cost2(a: np.ndarray, b: np.ndarray) -> np.ndarray:        # f(S \ U) - f(S)
+        top = bl.above[b] + bl.w_blk[b]
+        return q(top - a) - q(top)
+
+    slope = cut.magnitude() / max(cut.total, 1e-300)
+    tol = rtol * (float(bl.ws.max()) * slope + float(np.abs(bl.lin).max()))
+    srt1, srt2 = _fixed_orders(bl)
+
+    def worst(lb: float) -> tuple[float, float]:
+        p = -bl.lin - lb * bl.ns
+        v1 = np.where(bl.at_hi, -np.inf, p)                 # (1) l(U) - f(U)
+        v2 = np.where(bl.at_lo, -np.inf, -p)                # (2) -u(U) + f(S) - f(S \ U)
+        return (float(_worst_prefix(v1, bl.ws, bl.block, cost1, srt1).max()),
+                float(_worst_prefix(v2, bl.ws, bl.block, cost2, srt2).max()))
+
+    if not budget_tight:
+        v1, v2 = worst(0.0)
+        return CutCertificate(max(v1, v2) <= tol, 0.0, max(v1, v2), tol)
+    right = float(np.max((np.abs(bl.lin) + bl.ws * slope) / bl.ns)) * 2.0 + 1e-300
+    return _bisect_budget_price(worst, tol, right, lam_b_hint)

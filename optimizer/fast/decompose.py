@@ -24,13 +24,13 @@ rounds: O(n log n).
 The budget row: ``budget_bounded`` searches lam_B on the concave piecewise-linear dual
 function (crossing of supporting lines, safeguarded by bisection) and mixes the two
 minimisers at its maximiser to spend exactly C (KKT with that lam_B). The result is *not
-trusted*: optimizer/fastpath.py accepts it only if an exact test of the KKT conditions of
-the LP of record holds (``gini_bare_certificate``, optimizer/cut_certificate.py).
+trusted*: optimizer/fast (fastpath.py, decomposition_paths.py) accepts it only if an exact test of the KKT conditions of
+the LP of record holds (``gini_bare_certificate``, optimizer/fast/cut_certificate.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -87,65 +87,77 @@ def lagrangian_levels(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.nd
                       cut: CutFunction | None = None) -> np.ndarray:
     """The least minimiser of ``Phi(L) + sum_r (lam_b n_r - lam w_r) L_r`` over the box
     (``hi`` finite); Phi = Gini's P unless ``cut`` says otherwise. ``rank[r]`` is r's
-    position in ``cut_order``."""
+    position in ``cut_order``. Every region's level is bisected over the grid values at
+    once: each step cuts every group of regions sharing an interval at its middle value."""
     g = grid if grid is not None else Grid.of(lo, hi, rank)
     q = cut if cut is not None else CutFunction.gini(float(w.sum()))
     n = w.size
     # everything below lives in cut order; groups stay contiguous and in cut order inside
     perm = g.perm.copy()
     wp, lo_i, hi_i = w[perm], g.lo_i[perm], g.hi_i[perm]
-    cp0 = (lam_b * need - lam * w)[perm]
+    cp = (lam_b * need - lam * w)[perm]
     a = np.zeros(n, dtype=np.int64)                 # each region's interval [a, b] of values
     b = np.full(n, g.values.size - 1, dtype=np.int64)
     w_tot = float(w.sum())
-    scale = float(np.abs(cp0).max()) * max(1.0, float(np.abs(g.values).max())) + q.magnitude()
+    scale = float(np.abs(cp).max()) * max(1.0, float(np.abs(g.values).max())) + q.magnitude()
     tol = 1e-13 * scale
-    pos = np.arange(n)
     while True:
         active = a < b
         if not active.any():
             break
+        m = (a + b) // 2                                  # cut between values[m] and values[m + 1]
         new_grp = np.concatenate([[True], a[1:] != a[:-1]])
         starts = np.flatnonzero(new_grp)
         gid = np.cumsum(new_grp) - 1
-        w_grp = np.add.reduceat(wp, starts)
-        w_below = (np.cumsum(w_grp) - w_grp)[gid]
-        w_r = w_grp[gid]
-        w_above = w_tot - w_below - w_r                  # the cut at t: S = above + forced + prefix
-        cp = cp0
-        m = (a + b) // 2                                  # cut between values[m] and values[m + 1]
-        forced_in = active & (lo_i > m)
-        free = active & ~forced_in & (hi_i > m)
-        wf = np.add.reduceat(np.where(forced_in, wp, 0.0), starts)[gid]
-        cf = np.add.reduceat(np.where(forced_in, cp, 0.0), starts)[gid]
-        fw, fc = np.where(free, wp, 0.0), np.where(free, cp, 0.0)
-        cw_all, cc_all = np.cumsum(fw), np.cumsum(fc)
-        s_w = wf + cw_all - (cw_all - fw)[starts][gid]
-        val = np.where(free, q.value(w_above + s_w) + cf + cc_all - (cc_all - fc)[starts][gid], np.inf)
-        val0 = q.value(w_above + wf) + cf                 # the empty prefix
-        best = np.minimum(np.minimum.reduceat(val, starts)[gid], val0)
-        take0 = val0 <= best + tol
-        # the least minimiser: the shortest prefix within tol of the minimum
-        end = np.minimum.reduceat(np.where(free & (val <= best + tol), pos, n), starts)[gid]
-        in_s = active & (forced_in | (free & (pos <= end) & ~take0))
+        in_s = _upper_set(q, wp, cp, w_tot, active & (lo_i > m), active & (lo_i <= m) & (hi_i > m), starts, gid,
+                          tol)
         out_s = active & ~in_s
-        # stable partition of each group: the part below the cut first, then the part above
-        c_out = np.cumsum(out_s)
-        n_out_before = (c_out - out_s)[starts][gid]
-        n_out = np.add.reduceat(out_s.astype(np.int64), starts)[gid]
-        c_in = np.cumsum(in_s)
-        n_in_before = (c_in - in_s)[starts][gid]
-        grp_start = starts[gid]
-        new_pos = np.where(out_s, grp_start + (c_out - 1 - n_out_before),
-                           np.where(in_s, grp_start + n_out + (c_in - 1 - n_in_before), pos))
-        a = np.where(in_s, m + 1, a)
-        b = np.where(out_s, m, b)
-        inv = np.empty(n, dtype=np.int64)
-        inv[new_pos] = pos
-        perm, wp, lo_i, hi_i, cp0, a, b = perm[inv], wp[inv], lo_i[inv], hi_i[inv], cp0[inv], a[inv], b[inv]
+        inv = _stable_partition(in_s, out_s, starts, gid)
+        a, b = np.where(in_s, m + 1, a), np.where(out_s, m, b)
+        perm, wp, lo_i, hi_i, cp, a, b = perm[inv], wp[inv], lo_i[inv], hi_i[inv], cp[inv], a[inv], b[inv]
     level = np.empty(n)
     level[perm] = g.values[a]
     return level
+
+
+def _upper_set(q: CutFunction, wp: np.ndarray, cp: np.ndarray, w_tot: float, forced_in: np.ndarray, free: np.ndarray,
+               starts: np.ndarray, gid: np.ndarray, tol: float) -> np.ndarray:
+    """The regions of each group that go above the cut: the forced ones plus the shortest
+    prefix (in cut order) of the free ones within tol of the least value of
+    Q(W above + W(S)) + c(S), the set S above the cut (the least minimiser)."""
+    n = wp.size
+    pos = np.arange(n)
+    w_grp = np.add.reduceat(wp, starts)
+    w_below = (np.cumsum(w_grp) - w_grp)[gid]
+    w_above = w_tot - w_below - w_grp[gid]      # the cut at t: S = above + forced + prefix
+    wf = np.add.reduceat(np.where(forced_in, wp, 0.0), starts)[gid]
+    cf = np.add.reduceat(np.where(forced_in, cp, 0.0), starts)[gid]
+    fw, fc = np.where(free, wp, 0.0), np.where(free, cp, 0.0)
+    cw_all, cc_all = np.cumsum(fw), np.cumsum(fc)
+    s_w = wf + cw_all - (cw_all - fw)[starts][gid]
+    val = np.where(free, q.value(w_above + s_w) + cf + cc_all - (cc_all - fc)[starts][gid], np.inf)
+    val0 = q.value(w_above + wf) + cf                     # the empty prefix
+    best = np.minimum(np.minimum.reduceat(val, starts)[gid], val0)
+    take0 = val0 <= best + tol
+    end = np.minimum.reduceat(np.where(free & (val <= best + tol), pos, n), starts)[gid]
+    return forced_in | (free & (pos <= end) & ~take0)
+
+
+def _stable_partition(in_s: np.ndarray, out_s: np.ndarray, starts: np.ndarray, gid: np.ndarray) -> np.ndarray:
+    """The permutation that splits each group stably: the part below the cut first, then
+    the part above (regions in neither keep their place). Returns new index -> old."""
+    pos = np.arange(in_s.size)
+    c_out = np.cumsum(out_s)
+    n_out_before = (c_out - out_s)[starts][gid]
+    n_out = np.add.reduceat(out_s.astype(np.int64), starts)[gid]
+    c_in = np.cumsum(in_s)
+    n_in_before = (c_in - in_s)[starts][gid]
+    grp_start = starts[gid]
+    new_pos = np.where(out_s, grp_start + (c_out - 1 - n_out_before),
+                       np.where(in_s, grp_start + n_out + (c_in - 1 - n_in_before), pos))
+    inv = np.empty(in_s.size, dtype=np.int64)
+    inv[new_pos] = pos
+    return inv
 
 
 @dataclass(frozen=True)
@@ -187,6 +199,114 @@ def _spend(need: np.ndarray, level: np.ndarray, base: float) -> float:
     return float(np.dot(need, level)) - base
 
 
+@dataclass(frozen=True)
+class _Probe:
+    """The least minimiser of the Lagrangian at one budget price, and what it spends."""
+
+    lam_b: float
+    level: np.ndarray
+    spend: float
+
+
+@dataclass
+class _Lagrangian:
+    """min Phi - lam mu + lam_B spend over the box, probed at budget prices lam_B."""
+
+    w: np.ndarray
+    need: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    lam: float
+    grid: Grid
+    base: float
+    cut: CutFunction | None
+    solves: int = 0
+
+    def probe(self, lam_b: float) -> _Probe:
+        self.solves += 1
+        lev = lagrangian_levels(self.w, self.need, self.lo, self.hi, self.lam, lam_b, None, self.grid, self.cut)
+        return _Probe(lam_b, lev, _spend(self.need, lev, self.base))
+
+    def value(self, level: np.ndarray) -> float:
+        """Phi - lam mu: the Lagrangian without the budget term."""
+        return phi(level, self.w, self.cut) - self.lam * float(np.dot(self.w, level))
+
+
+def _bracket_from_hint(lag: _Lagrangian, cap: float, hint: float, hint_step: float
+                       ) -> tuple[_Probe | None, _Probe]:
+    """Bracket the previous multiplier closely, widening geometrically: (overspending,
+    fitting) probes, or (None, the probe at 0) when the budget is slack."""
+    step = hint_step
+    hi = lag.probe(hint * (1 + step))
+    lo = None
+    while hi.spend <= cap and lo is None:
+        p = lag.probe(hint * (1 - step) if step < 0.5 else 0.0)
+        if p.spend > cap:
+            lo = p
+        elif p.lam_b == 0.0:
+            return None, p                         # the budget is slack
+        else:
+            hi = p
+            step *= 4.0
+    return (hi if lo is None else lo), hi
+
+
+def _bracket_from_zero(lag: _Lagrangian, cap: float) -> tuple[_Probe | None, _Probe]:
+    """(the probe at 0, one at the scale of the budget price), or (None, the probe at 0)
+    when the budget is slack."""
+    p0 = lag.probe(0.0)
+    if p0.spend <= cap * (1 + 1e-12) + 1e-12:
+        return None, p0
+    # the scale of the budget price: (money -> level) x (the steepest slope of the
+    # objective in a level: |lam| w_r + max |Q'| w_r)
+    cut = lag.cut
+    slope = abs(lag.lam) + (cut.magnitude() / max(cut.total, 1e-300) if cut is not None else float(lag.w.sum()))
+    return p0, lag.probe(float(np.max(lag.w / lag.need)) * slope + 1e-300)
+
+
+def _grow(lag: _Lagrangian, lo: _Probe, hi: _Probe, cap: float) -> tuple[_Probe, _Probe]:
+    """Raise the upper price until its minimiser fits the budget."""
+    while hi.spend > cap:
+        lo, hi = hi, lag.probe(hi.lam_b * 4.0)
+        if lag.solves > 2000:
+            raise ArithmeticError("min-gini: no budget multiplier keeps the budget")
+    return lo, hi
+
+
+def _narrow(lag: _Lagrangian, lo: _Probe, hi: _Probe, cap: float, rtol: float) -> tuple[_Probe, _Probe]:
+    """Crossing steps (safeguarded by bisection) until the two ends both minimise at the
+    upper price or the bracket is narrow (``budget_bounded``)."""
+    bisect_next = False
+    for _ in range(500):
+        f_lo, f_hi = lag.value(lo.level), lag.value(hi.level)
+        width = hi.lam_b - lo.lam_b
+        # (a bracket of 1e-12 relative width: the mix violates KKT by far less than the
+        # certificate's tolerance even if pieces of g remain inside)
+        if lo.spend <= hi.spend or width <= max(rtol, 1e-12) * hi.lam_b:
+            break
+        cross = (f_hi - f_lo) / (lo.spend - hi.spend)     # f_lo + l s_lo = f_hi + l s_hi
+        is_cross = lo.lam_b < cross < hi.lam_b and not bisect_next
+        # safeguard: after a crossing step that did not halve the bracket, bisect (in
+        # log scale while the bracket spans more than a factor 4): with many pieces of the
+        # dual function near its maximum, crossing steps alone crawl one piece at a time
+        trial = cross if is_cross else (np.sqrt(lo.lam_b * hi.lam_b) if lo.lam_b > 0 and hi.lam_b > 4 * lo.lam_b
+                                        else 0.5 * (lo.lam_b + hi.lam_b))
+        p = lag.probe(trial)
+        if is_cross and (np.array_equal(p.level, hi.level) or np.array_equal(p.level, lo.level)):
+            # the least minimiser at the crossing is one of the two ends, so that end
+            # minimises there, and the other has the same Lagrangian value there (the
+            # lines cross): both minimise, their mix is optimal. (Exact: levels are grid
+            # values; comparing objective values instead fails at 1e6 regions, where the
+            # rounding of a sum of 1e6 terms exceeds one region's share.)
+            return lo, replace(hi, lam_b=trial)
+        if p.spend > cap:
+            lo = p
+        else:
+            hi = p
+        bisect_next = is_cross and hi.lam_b - lo.lam_b > 0.5 * width
+    return lo, hi
+
+
 def budget_bounded(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray, cap: float,
                    base: float, lam: float, grid: Grid, lam_b_hint: float | None = None,
                    rtol: float = 0.0, hint_step: float = 1e-3, cut: CutFunction | None = None
@@ -202,88 +322,16 @@ def budget_bounded(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarr
     exactly ``cap`` is optimal (KKT with lam_B = lam*). A crossing step that does not halve
     the bracket is followed by a bisection step. The search also stops at a bracket of
     relative width ``max(rtol, 1e-12)``: the mix is then feasible and, at 1e-12, optimal to
-    well within the certificate's tolerance; the loose Dinkelbach steps use rtol = 1e-4."""
-    rank_args = (w, need, lo, hi, lam)
-
-    def solve(lb: float) -> tuple[np.ndarray, float]:
-        lev = lagrangian_levels(*rank_args, lb, None, grid, cut)
-        return lev, _spend(need, lev, base)
-
-    def f0(lev: np.ndarray) -> float:
-        return phi(lev, w, cut) - lam * float(np.dot(w, lev))
-
-    solves = 0
-    lam_lo = lev_lo = s_lo = None
-    if lam_b_hint:     # bracket the previous multiplier closely, widening geometrically
-        step = hint_step
-        lam_hi = lam_b_hint * (1 + step)
-        lev_hi, s_hi = solve(lam_hi)
-        solves += 1
-        while s_hi <= cap and lam_lo is None:
-            trial = lam_b_hint * (1 - step) if step < 0.5 else 0.0
-            lev, s = solve(trial)
-            solves += 1
-            if s > cap:
-                lam_lo, lev_lo, s_lo = trial, lev, s
-            elif trial == 0.0:
-                return lev, 0.0, solves                # the budget is slack
-            else:
-                lam_hi, lev_hi, s_hi = trial, lev, s
-                step *= 4.0
-        if lam_lo is None:
-            lam_lo, lev_lo, s_lo = lam_hi, lev_hi, s_hi
-    else:
-        level0, s0 = solve(0.0)
-        solves += 1
-        if s0 <= cap * (1 + 1e-12) + 1e-12:
-            return level0, 0.0, solves
-        lam_lo, lev_lo, s_lo = 0.0, level0, s0
-        # the scale of the budget price: (money -> level) x (the steepest slope of the
-        # objective in a level: |lam| w_r + max |Q'| w_r)
-        slope = abs(lam) + (cut.magnitude() / max(cut.total, 1e-300) if cut is not None else float(w.sum()))
-        lam_hi = float(np.max(w / need)) * slope + 1e-300
-        lev_hi, s_hi = solve(lam_hi)
-        solves += 1
-    while s_hi > cap:                                 # grow until it fits
-        lam_lo, lev_lo, s_lo = lam_hi, lev_hi, s_hi
-        lam_hi *= 4.0
-        lev_hi, s_hi = solve(lam_hi)
-        solves += 1
-        if solves > 2000:
-            raise ArithmeticError("min-gini: no budget multiplier keeps the budget")
-    bisect_next = False
-    for _ in range(500):
-        f_lo, f_hi = f0(lev_lo), f0(lev_hi)
-        width = lam_hi - lam_lo
-        # (a bracket of 1e-12 relative width: the mix violates KKT by far less than the
-        # certificate's tolerance even if pieces of g remain inside)
-        if s_lo <= s_hi or width <= max(rtol, 1e-12) * lam_hi:
-            break
-        cross = (f_hi - f_lo) / (s_lo - s_hi)         # f_lo + l s_lo = f_hi + l s_hi
-        is_cross = lam_lo < cross < lam_hi and not bisect_next
-        # safeguard: after a crossing step that did not halve the bracket, bisect (in
-        # log scale while the bracket spans more than a factor 4): with many pieces of the
-        # dual function near its maximum, crossing steps alone crawl one piece at a time
-        trial = cross if is_cross else (np.sqrt(lam_lo * lam_hi) if lam_lo > 0 and lam_hi > 4 * lam_lo
-                                        else 0.5 * (lam_lo + lam_hi))
-        lev, s = solve(trial)
-        solves += 1
-        if is_cross and (np.array_equal(lev, lev_hi) or np.array_equal(lev, lev_lo)):
-            # the least minimiser at the crossing is one of the two ends, so that end
-            # minimises there, and the other has the same Lagrangian value there (the
-            # lines cross): both minimise, their mix is optimal. (Exact: levels are grid
-            # values; comparing objective values instead fails at 1e6 regions, where the
-            # rounding of a sum of 1e6 terms exceeds one region's share.)
-            lam_hi = trial
-            break
-        if s > cap:
-            lam_lo, lev_lo, s_lo = trial, lev, s
-        else:
-            lam_hi, lev_hi, s_hi = trial, lev, s
-        bisect_next = is_cross and lam_hi - lam_lo > 0.5 * width
-    alpha = (cap - s_hi) / (s_lo - s_hi) if s_lo > s_hi else 0.0
-    level = lev_hi + min(1.0, max(0.0, alpha)) * (lev_lo - lev_hi)
-    return level, lam_hi, solves
+    well within the certificate's tolerance; the loose Dinkelbach steps use rtol = 1e-4.
+    Returns (levels, lam_B, inner solves)."""
+    lag = _Lagrangian(w, need, lo, hi, lam, grid, base, cut)
+    low, high = _bracket_from_hint(lag, cap, lam_b_hint, hint_step) if lam_b_hint else _bracket_from_zero(lag, cap)
+    if low is None:
+        return high.level, 0.0, lag.solves
+    low, high = _narrow(lag, *_grow(lag, low, high, cap), cap, rtol)
+    alpha = (cap - high.spend) / (low.spend - high.spend) if low.spend > high.spend else 0.0
+    level = high.level + min(1.0, max(0.0, alpha)) * (low.level - high.level)
+    return level, high.lam_b, lag.solves
 
 
 def min_gini_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarray, hi: np.ndarray,

@@ -13,7 +13,7 @@ transfer sits strictly inside (c_r, b_r] at level z*, N_A = sum_A n_r,
     budget row  y_B = -1/N_A                   (0 when the cap binds instead)
     floor rows  mu_r = n_r / N_A on A          (mu_r0 = 1 on the capping region)
     threshold rows: n_r/N_A where theta_r > z* and the threshold holds the transfer
-They are not trusted: ``optimizer.certify`` checks primal and dual feasibility and
+They are not trusted: ``optimizer.fast.certify`` checks primal and dual feasibility and
 complementary slackness on the LP arrays before the answer is used.
 """
 
@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from optimizer.core.levels import least_transfer, level_of, transfer_to_level
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,10 @@ class WaterFill:
 
 def water_fill(own: np.ndarray, need: np.ndarray, threshold: np.ndarray, t_min: np.ndarray,
                t_max: np.ndarray, budget: float) -> WaterFill:
-    c = np.maximum(t_min, threshold * need - own)
-    c = np.maximum(c, 0.0) if np.all(t_min >= 0) else c
+    c = least_transfer(threshold, own, need, t_min)
     with np.errstate(invalid="ignore"):
-        cap = float(np.min((own + t_max) / need))
-    k = (c + own) / need
+        cap = float(np.min(level_of(own, need, t_max)))
+    k = level_of(own, need, c)
     order = np.argsort(k, kind="stable")
     ks, ns = k[order], need[order]
     cum_need = np.cumsum(ns)
@@ -52,7 +53,7 @@ def water_fill(own: np.ndarray, need: np.ndarray, threshold: np.ndarray, t_min: 
         z = float(ks[j] + (budget - spent_at[j]) / cum_need[j])
     cap_binds = cap <= z
     z = min(z, cap)
-    t = np.minimum(t_max, np.maximum(c, z * need - own))
+    t = np.minimum(t_max, np.maximum(c, transfer_to_level(z, own, need)))
     return WaterFill(z, t, cap_binds)
 
 
@@ -68,9 +69,9 @@ def leximin_fill(own: np.ndarray, need: np.ndarray, threshold: np.ndarray, t_min
     progressive filling is the leximin optimum (raising any level would need money taken
     from a region at an equal or lower level). Returns (transfers, z).
     """
-    c = np.maximum(t_min, threshold * need - own)
-    lo = (c + own) / need
-    hi = (own + t_max) / need
+    c = least_transfer(threshold, own, need, t_min)
+    lo = level_of(own, need, c)
+    hi = level_of(own, need, t_max)
     floor_cost = float(np.sum(c))
     # breakpoints: +n_r at lo_r, -n_r at hi_r (hi may be inf)
     pts = np.concatenate([lo, hi])
@@ -92,7 +93,7 @@ def leximin_fill(own: np.ndarray, need: np.ndarray, threshold: np.ndarray, t_min
     else:
         z = float(pts[j])            # every region at its cap: the rest of the budget stays unspent
     level = np.clip(z, lo, hi)
-    t = np.minimum(t_max, np.maximum(c, level * need - own))
+    t = np.minimum(t_max, np.maximum(c, transfer_to_level(level, own, need)))
     return t, z
 
 
@@ -104,7 +105,7 @@ def max_mean_fill(own: np.ndarray, need: np.ndarray, weight: np.ndarray, thresho
     money raises the objective by w_r / n_r, so the rest goes to the largest w_r / n_r
     first, up to t_max. Returns the optimal weighted mean level.
     """
-    c = np.maximum(t_min, threshold * need - own)
+    c = least_transfer(threshold, own, need, t_min)
     left = budget - float(c.sum())
     room = t_max - c
     order = np.argsort(-(weight / need), kind="stable")
@@ -113,7 +114,7 @@ def max_mean_fill(own: np.ndarray, need: np.ndarray, weight: np.ndarray, thresho
     give_sorted = np.clip(left - before, 0.0, room_sorted)
     t = c.copy()
     t[order] += give_sorted
-    return float(np.dot(weight, (own + t) / need))
+    return float(np.dot(weight, level_of(own, need, t)))
 
 
 def knapsack_shortfall(own: np.ndarray, need: np.ndarray, weight: np.ndarray, threshold: np.ndarray,
@@ -127,7 +128,7 @@ def knapsack_shortfall(own: np.ndarray, need: np.ndarray, weight: np.ndarray, th
     """
     t = t_min.astype(float).copy()
     left = budget - float(t.sum())
-    room = np.clip(np.minimum(threshold * need - own - t, t_max - t), 0.0, None)
+    room = np.clip(np.minimum(transfer_to_level(threshold, own, need) - t, t_max - t), 0.0, None)
     order = np.lexsort((np.arange(own.shape[0]), -(weight / need)))
     room_sorted = room[order]
     before = np.concatenate([[0.0], np.cumsum(room_sorted)[:-1]])

@@ -1,0 +1,167 @@
+"""min-gini, owa and cvar on the bare core (hard thresholds) by the threshold decomposition
+(optimizer/fast/decompose.py), accepted only when a KKT certificate proves the levels
+optimal; the point is then checked feasible for the LP of record and reported as its
+solution (budget dual exact, threshold duals not computed)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Callable
+
+import numpy as np
+
+import models.fairness as fm
+from models.data import RegionData
+from models.lp import LinearProgram
+from optimizer.core.levels import level_of, transfer_to_level
+from optimizer.core.metrics import pairwise_sum
+from optimizer.core.solution import Run
+from optimizer.fast.certify import certify
+from optimizer.fast.chain_certificates import GINI_CERT_TOL, gini_bare_certificate
+from optimizer.fast.cut_certificate import cut_certificate
+from optimizer.fast.decompose import CutFunction, max_lorenz_bare, min_gini_bare
+from optimizer.fast.solutions import decomposition_solution
+
+Build = Callable[[RegionData, str], LinearProgram]
+
+
+def level_box(d: RegionData) -> tuple[np.ndarray, np.ndarray] | None:
+    """The bare core in level space: lo = max(threshold, (own + t_min) / need) <= L <= hi =
+    (own + t_max) / need; None when the thresholds cannot all be met (the LP path then
+    diagnoses the instance)."""
+    lo = np.maximum(level_of(d.own, d.need, d.t_min), d.threshold)
+    hi = level_of(d.own, d.need, d.t_max)
+    if np.any(lo > hi + 1e-12 * np.maximum(1.0, np.abs(hi))) or \
+            float(np.dot(d.need, lo) - d.own.sum()) > d.budget * (1 + 1e-12) + 1e-12:
+        return None
+    return np.minimum(lo, hi), hi         # (a threshold met exactly at a cap, to rounding)
+
+
+def _reported(d: RegionData, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(transfers, levels) of the decomposition's levels within the transfer bounds: what
+    is reported is what is certified."""
+    t = np.clip(transfer_to_level(level, d.own, d.need), d.t_min, d.t_max)
+    return t, level_of(d.own, d.need, t)
+
+
+def gini_run(data: RegionData, build: Build) -> Run | None:
+    """min-gini on the bare core (hard thresholds): Dinkelbach over the threshold
+    decomposition, accepted only if the bare-core KKT test (``gini_bare_certificate``)
+    proves the levels optimal; the LP of record is then the chain LP over the order of
+    those levels, at lambda = G*."""
+    d = data
+    if d.options.get("gini_form", "auto") != "auto" or d.n < 2:
+        return None
+    t0 = time.perf_counter()
+    box = level_box(d)
+    if box is None:
+        return None                       # infeasible: the LP path reports it
+    lo, hi = box
+    sol = min_gini_bare(d.weight, d.need, d.own, lo, hi, d.budget, lo)
+    t, level = _reported(d, sol.level)
+    order = np.lexsort((np.arange(d.n), level))
+    gscale = float(np.abs(fm.gini_cut(d, order)).max()) + float(d.weight.max())
+    ok, _, _, lam_b, _ = gini_bare_certificate(
+        level, d.weight, d.need, lo, hi, float(t.sum()) >= d.budget * (1 - 1e-9), sol.lam, sol.lam_b,
+        order, GINI_CERT_TOL * gscale)
+    if not ok:
+        return None
+    solve_seconds = time.perf_counter() - t0
+    tb = time.perf_counter()
+    lp = build(replace(d, options={**d.options, "gini_form": "chain", "gini_lambda": sol.lam,
+                                    "gini_order": order}), "min-gini")
+    build_seconds = time.perf_counter() - tb
+    lay = lp.layout()
+    if not set(lay) <= {"transfer", "rows:budget", "rows:threshold", "rows:gini_chain"}:
+        return None                       # not the bare chain LP: let the LP path decide
+    x = np.zeros(lp.num_col)
+    x[lay["transfer"]] = t
+    if certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-7:
+        return None
+    mu = float(np.dot(d.weight, level))
+    # duals, reported as d Gini / d rhs: the budget's is -lam_B / mu (envelope theorem on
+    # P - G* mu); threshold duals are not unique inside tied blocks and are not computed
+    first = decomposition_solution(lp, lay, x, pairwise_sum(level, d.weight) / mu, -lam_b / mu, solve_seconds)
+    info = {"solved_by": "Dinkelbach over the threshold decomposition, certified by the bare-core "
+                         "KKT test (optimizer/fast/decompose.py)",
+            "gini_form": "decomposition", "gini_dinkelbach_steps": sol.dinkelbach_steps,
+            "gini_inner_solves": sol.inner_solves, "gini_lps": 0, "gini_lambda": sol.lam,
+            "gini_certificate": "bare-core KKT",
+            "duals": "budget: d Gini / d budget; threshold duals not computed on this path "
+                     "(not unique inside tied blocks; --no-fast-path gives the chain LP's)"}
+    return Run(first, first, lay, build_seconds, info)
+
+
+def quantile(level: np.ndarray, w: np.ndarray, beta: float) -> float:
+    """A level eta maximising beta eta - sum_r w_r (eta - L_r)+ (the beta-quantile)."""
+    order = np.argsort(level, kind="stable")
+    cum = np.cumsum(w[order])
+    k = min(int(np.searchsorted(cum, beta * cum[-1] * (1 - 1e-12))), level.size - 1)
+    return float(level[order][k])
+
+
+def _lorenz_terms(d: RegionData, objective: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(beta_k, c_k) of sum_k c_k Lorenz(beta_k), or None when the path does not apply."""
+    if objective == "owa":
+        return fm.owa_terms(d) if fm.owa_form(d) == "slices" else None
+    alpha = float(fm.option(d, "alpha"))
+    if not 0.0 < alpha <= 1.0:
+        return None                       # the LP path reports the bad option
+    return np.array([alpha]), np.array([1.0 / alpha])
+
+
+def _lorenz_point(lp: LinearProgram, lay: dict[str, slice], prefix: str, d: RegionData, t: np.ndarray,
+                  level: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """The LP of record's point: eta_k the beta_k-quantiles, e_kr = (eta_k - L_r)+."""
+    x = np.zeros(lp.num_col)
+    x[lay["transfer"]] = t
+    eta = np.array([quantile(level, d.weight, b) for b in beta])
+    x[lay[f"{prefix}_eta"]] = eta
+    x[lay[f"{prefix}_excess"]] = np.maximum(0.0, eta[:, None] - level[None, :]).ravel()
+    return x
+
+
+def lorenz_run(data: RegionData, build: Build, objective: str) -> Run | None:
+    """owa (population slices) and cvar on the bare core: sum_k c_k Lorenz(beta_k) by the
+    threshold decomposition, accepted only if ``cut_certificate`` proves the levels
+    optimal; then the LP of record's point is checked feasible and its objective equal."""
+    d = data
+    terms = _lorenz_terms(d, objective) if d.n >= 2 else None
+    if terms is None:
+        return None
+    beta, c = terms
+    t0 = time.perf_counter()
+    box = level_box(d)
+    if box is None:
+        return None
+    lo, hi = box
+    sol = max_lorenz_bare(d.weight, d.need, d.own, lo, hi, d.budget, beta, c)
+    t, level = _reported(d, sol.level)
+    cert = cut_certificate(level, d.weight, d.need, lo, hi, float(t.sum()) >= d.budget * (1 - 1e-9),
+                           np.zeros(d.n), CutFunction.lorenz(float(d.weight.sum()), beta, c),
+                           lam_b_hint=sol.lam_b)
+    if not cert.ok:
+        return None
+    solve_seconds = time.perf_counter() - t0
+    tb = time.perf_counter()
+    lp = build(d, objective)
+    build_seconds = time.perf_counter() - tb
+    lay = lp.layout()
+    prefix = "owa" if objective == "owa" else "cvar"
+    if not set(lay) <= {"transfer", "rows:budget", "rows:threshold", f"{prefix}_eta", f"{prefix}_excess",
+                        f"rows:{prefix}_rows"}:
+        return None
+    x = _lorenz_point(lp, lay, prefix, d, t, level, beta)
+    value = float(np.dot(lp.cost, x)) + lp.offset
+    if certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-7 or \
+            abs(value - sol.value) > 1e-9 * max(1.0, abs(value)):
+        return None
+    first = decomposition_solution(lp, lay, x, value, cert.lam_b, solve_seconds)
+    info = {"solved_by": "threshold decomposition, certified by the KKT test of "
+                         "optimizer/fast/cut_certificate.py (optimizer/fast/decompose.py)",
+            "decomposition_inner_solves": sol.inner_solves,
+            "certificate": {"violation": cert.violation, "tolerance": cert.tol},
+            "duals": "budget: d objective / d budget; threshold duals not computed on this path "
+                     "(--no-fast-path gives the LP's)"}
+    return Run(first, first, lay, build_seconds, info)
