@@ -38,13 +38,12 @@ def _spec(folder: Path, points: int, objectives: list[str]) -> Path:
 def raw_loop(spec) -> tuple[float, int]:
     from dataclasses import replace
 
-
     from models.build import build_lp
     from models.objectives import get_objective
+    from optimizer.core.budget import parse_budget
+    from optimizer.core.scaling import money_scale, round_data, to_region_data
     from optimizer.engine.highs import solve_lp
     from optimizer.io.load import load_instance
-    from optimizer.core.scaling import money_scale, round_data, to_region_data
-    from optimizer.core.budget import parse_budget
 
     inst = load_instance(spec.runs[0].instance)
     need = inst.regions["fiscal_need"].to_numpy(dtype=float)
@@ -78,8 +77,8 @@ def timed_batch(spec, out: Path, jobs: int, executor: str) -> tuple[float, float
 
 def main(argv: list[str] | None = None) -> int:
     from models.objectives import OBJECTIVES
-    from optimizer.studies.batch import load_spec
     from optimizer.io.writers import atomic_write_text
+    from optimizer.studies.batch import load_spec
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", type=Path, default=Path("bench/batch.md"))

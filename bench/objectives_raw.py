@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                 lines.append(f"| {name} | {n:.0e} | - | - | - | - | - | - | not run: smaller size timed out |")
                 continue
             folder = _instance(n)
-            raw = {"skipped": "sequence of LPs: no single raw LP"} if name in SEQUENCES else _run("raw", name, folder, a.timeout)
+            raw = ({"skipped": "sequence of LPs: no single raw LP"} if name in SEQUENCES
+                   else _run("raw", name, folder, a.timeout))
             raw_seen[(name, n)] = raw
             if "skipped" in raw and name not in SEQUENCES:
                 stop = True

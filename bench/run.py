@@ -68,8 +68,8 @@ def _worker(kind: str, objective: str, folder: str) -> dict:
         total = time.perf_counter() - t0 - load
         return {"load": load, "build": r["build_seconds"], "solve": r["solve_seconds"], "total": total,
                 "status": r["status"].lower(), "objective_value": r["objective_value"]}
-    from optimizer.io.load import load_instance
     from optimizer.engine.solve import SolveOptions, solve
+    from optimizer.io.load import load_instance
     t0 = time.perf_counter()
     inst = load_instance(folder)
     load = time.perf_counter() - t0
@@ -147,7 +147,7 @@ def _machine() -> str:
     return (f"Machine: {os.cpu_count()} cores, {mem}, {platform.machine()} "
             f"(load average {load:.2f} at start; the machine is shared, timings are noisy) | "
             f"python {platform.python_version()}, highspy {hv}, pyomo {pyomo.version.version} | "
-            f"{_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
+            f"{_dt.datetime.now(_dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}")
 
 
 def _table(header: str, rows: list[dict], notes: list[str]) -> str:
@@ -160,9 +160,11 @@ def _table(header: str, rows: list[dict], notes: list[str]) -> str:
            "total s = build + solve + reading the result back (the project: also metrics and the "
            "allocation table), after loading; load s is separate (project: load_instance with all "
            "checks; raw: pandas.read_csv). Ratios are against raw highspy on the same objective and "
-           "size; each measurement is a fresh process (peak MB = its VmHWM, the process's own peak RSS). HiGHS options as "
+           "size; each measurement is a fresh process (peak MB = its VmHWM, the process's own peak "
+           "RSS). HiGHS options as "
            "the project: threads=1, ipm for min-shortfall, simplex for maxmin. "
-           "'direct, defaults' = SolveOptions() (tie-break phase, skipped when the budget binds for every optimum; price-of-fairness max-mean (closed form on the bare core); "
+           "'direct, defaults' = SolveOptions() (tie-break phase, skipped when the budget binds for "
+           "every optimum; price-of-fairness max-mean (closed form on the bare core); "
            "certified water-filling fast path for maxmin); "
            "'LP only' = tie_break, price_of_fairness and fast_path off: the like-for-like LP through "
            "HiGHS. A row not run after raw highspy timed out is the same LP with the same HiGHS options.", "",

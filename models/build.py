@@ -5,11 +5,10 @@ the order given, in both constructions, so rows and columns keep the same order.
 
 from __future__ import annotations
 
-from models._pyomo import pyo
-
 from models.compile import to_linear_program
 from models.core import build_core, core_arrays
 from models.data import RegionData
+from models.lazy_pyomo import pyo
 from models.lp import LinearProgram
 from models.objectives import get_objective
 from models.policies import PolicyTerm, apply_arrays, apply_pyomo, has_twins

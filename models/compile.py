@@ -8,9 +8,9 @@ compared entry by entry with a vectorised twin.
 from __future__ import annotations
 
 import numpy as np
-from models._pyomo import pyo
 import scipy.sparse as sp
 
+from models.lazy_pyomo import pyo
 from models.lp import INF, Block, LinearProgram
 
 

@@ -19,10 +19,10 @@ same order, so ``models.compile.to_linear_program`` of the first equals the seco
 from __future__ import annotations
 
 import numpy as np
-from models._pyomo import pyo
 
 from models.bounds import pyomo_bound
 from models.data import RegionData
+from models.lazy_pyomo import pyo
 from models.lp import INF, ArrayBuilder, Block
 
 

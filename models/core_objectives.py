@@ -4,13 +4,12 @@ min-shortfall (notation: models/core.py)."""
 from __future__ import annotations
 
 import numpy as np
-from models._pyomo import pyo
 
 from models.data import RegionData
 from models.fairness_base import level_coef
+from models.lazy_pyomo import pyo
 from models.lp import INF, ArrayBuilder, Block
 from models.spec import ObjectiveSpec
-
 
 # --- min-cost -----------------------------------------------------------------
 

@@ -4,12 +4,11 @@ driver of optimizer/engine/drivers/min_gini.py (notation: models/fairness_base.p
 from __future__ import annotations
 
 import numpy as np
-from models._pyomo import pyo
 
 from models.data import RegionData
 from models.fairness_base import chain_arrays, chain_order, level_coef, option
+from models.lazy_pyomo import pyo
 from models.lp import INF, ArrayBuilder, Block
-
 
 # --- min-gini -------------------------------------------------------------------
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from models._pyomo import pyo
 
 from models.bounds import pyomo_bound, worst
 from models.data import RegionData
+from models.lazy_pyomo import pyo
 from models.lp import INF, ArrayBuilder, Block
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from models._pyomo import pyo
 
 from models.data import RegionData
 from models.fairness_base import level_coef, option
+from models.lazy_pyomo import pyo
 from models.lp import INF, ArrayBuilder, Block
-
 
 LOG_FLOOR = 1e-3               # log-welfare: smallest level the tangent grid covers
 

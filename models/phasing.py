@@ -19,13 +19,12 @@ record) and a vectorised twin adding identical rows in the same order.
 from __future__ import annotations
 
 import numpy as np
-from models._pyomo import pyo
 
 from models.bounds import pyomo_bound, worst
 from models.data import RegionData
+from models.lazy_pyomo import pyo
 from models.lp import INF, ArrayBuilder, Block
 from models.policy_spec import Params
-
 
 # --- year budget ----------------------------------------------------------------
 

@@ -16,11 +16,11 @@ re-run on the unscaled data after every solve) and one ``PolicySpec`` line in ``
 from __future__ import annotations
 
 import numpy as np
-from models._pyomo import pyo
 
 from models import groups, phasing, services
 from models.bounds import pyomo_bound, worst
 from models.data import RegionData
+from models.lazy_pyomo import pyo
 from models.lp import INF, ArrayBuilder, Block, LinearProgram
 from models.policy_spec import Params, PolicySpec, PolicyTerm
 

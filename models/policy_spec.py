@@ -3,13 +3,14 @@ the registries are in models/policies.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
-from models._pyomo import pyo
 
 from models.data import RegionData
+from models.lazy_pyomo import pyo
 from models.lp import ArrayBuilder, Block
 
 Params = dict[str, Any]
@@ -36,4 +37,4 @@ class PolicySpec:
     unit: str                   # "money" or "level": unit of one unit of row violation
     pyomo: PyomoPolicy
     arrays: ArrayPolicy | None  # vectorised twin; None = compile the Pyomo model
-    check: "PolicyCheck | None" = None  # max violation of an allocation, in ``unit`` (post-solve check)
+    check: PolicyCheck | None = None  # max violation of an allocation, in ``unit`` (post-solve check)

@@ -3,12 +3,11 @@ registry)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
-
-from models._pyomo import pyo
 
 from models.data import RegionData
+from models.lazy_pyomo import pyo
 from models.lp import ArrayBuilder, Block
 
 PyomoRule = Callable[["pyo.ConcreteModel", RegionData], None]

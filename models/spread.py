@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import numpy as np
-from models._pyomo import pyo
 
 from models.data import RegionData
 from models.fairness_base import level_coef
+from models.lazy_pyomo import pyo
 from models.lp import INF, ArrayBuilder, Block
-
 
 # --- max-mean -------------------------------------------------------------------
 

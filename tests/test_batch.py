@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from optimizer.studies.batch import TIMING_COLUMNS, load_spec, run_batch
 from optimizer.cli import main
 from optimizer.io.generate import generate
+from optimizer.studies.batch import TIMING_COLUMNS, load_spec, run_batch
 from tests.conftest import INSTANCES, write_instance
 
 

@@ -15,13 +15,13 @@ import scipy.sparse as sp
 
 import optimizer.engine.highs as highs_mod
 from bench import raw_highspy as raw
-from optimizer.io import load as inst_mod
-from optimizer.io.read import read_csv_rows
-from optimizer.io import validation as v
 from optimizer.core.errors import InputError
-from optimizer.io.regions_csv import read_regions_fast
-from optimizer.io.generate import generate
 from optimizer.engine.solve import SolveOptions, solve
+from optimizer.io import load as inst_mod
+from optimizer.io import validation as v
+from optimizer.io.generate import generate
+from optimizer.io.read import read_csv_rows
+from optimizer.io.regions_csv import read_regions_fast
 
 N = 200
 

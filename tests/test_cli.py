@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from optimizer import __version__
 from optimizer.cli import main
+from optimizer.core.version import __version__
 from optimizer.io.load import load_instance
 
 SUMMARY_KEYS = {"status", "objective", "objective_value", "budget", "budget_used", "min_level",

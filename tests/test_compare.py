@@ -11,11 +11,11 @@ from click.testing import CliRunner
 
 from models.objectives import OBJECTIVES
 from optimizer.cli import main
-from optimizer.report.plots import lorenz_points
-from optimizer.studies.compare import compare
-from optimizer.io.load import load_instance
 from optimizer.core.metrics import gini
 from optimizer.engine.solve import SolveOptions
+from optimizer.io.load import load_instance
+from optimizer.report.plots import lorenz_points
+from optimizer.studies.compare import compare
 
 
 def run(*args):

@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from optimizer.cli import main
-from optimizer.studies.compare import COLUMNS, SCENARIO_COLUMNS
+from optimizer.engine.solve import SolveOptions, solve
 from optimizer.io.load import load_instance
 from optimizer.prepare.scenarios import prepare
-from optimizer.engine.solve import SolveOptions, solve
+from optimizer.studies.compare import COLUMNS, SCENARIO_COLUMNS
 from tests.policy_helpers import KOREA, TOY
 
 

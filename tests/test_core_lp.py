@@ -11,12 +11,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from optimizer.core.errors import InfeasibleError
-from optimizer.io.load import load_instance
 from optimizer.engine.solve import SolveOptions, solve
+from optimizer.io.load import load_instance
 from optimizer.io.writers import allocation_csv
 from tests.conftest import write_instance
 from tests.reference import fractional_knapsack_shortfall, required_transfer, water_filling
-
 
 # ---- hand-solved: instances/toy-3 (docs/math.md walks through these) ---------------
 

@@ -12,19 +12,19 @@ from itertools import combinations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from models.build import build_lp
 from models.fairness import gini_cut
-from optimizer.fast.cut_certificate import cut_certificate
-from optimizer.fast.chain_certificates import GINI_CERT_TOL, gini_bare_certificate
 from optimizer.cli import main
-from optimizer.fast.fastpath import fast_core_run
-from optimizer.fast.decompose import CutFunction, cut_order, lagrangian_levels, min_gini_bare
 from optimizer.core.metrics import gini, pairwise_sum
+from optimizer.fast.chain_certificates import GINI_CERT_TOL, gini_bare_certificate
+from optimizer.fast.cut_certificate import cut_certificate
+from optimizer.fast.decompose import CutFunction, cut_order, lagrangian_levels, min_gini_bare
+from optimizer.fast.fastpath import fast_core_run
 from tests.test_gini_compact import kkt_feasible_lp, tied_case
 from tests.test_objectives import random_data, rd, solved
 
@@ -82,7 +82,8 @@ def bare_instances(draw):
     need = rng.choice([1.0, 2.0], n) if ties else rng.uniform(0.5, 3.0, n)
     own = need * (rng.choice([0.3, 0.6, 0.9], n) if ties else rng.uniform(0.2, 1.2, n))
     w = np.ones(n) if ties else rng.uniform(0.1, 1.0, n)
-    t_max = np.where(rng.random(n) < 0.4, rng.choice([0.1, 0.3], n), np.inf) if draw(st.booleans()) else np.full(n, np.inf)
+    capped = np.where(rng.random(n) < 0.4, rng.choice([0.1, 0.3], n), np.inf)
+    t_max = capped if draw(st.booleans()) else np.full(n, np.inf)
     t_min = np.where(rng.random(n) < 0.2, 0.05, 0.0)
     t_max = np.maximum(t_max, t_min)
     theta = draw(st.sampled_from([0.0, 0.4, 0.6]))

@@ -50,8 +50,8 @@ def test_fast_path_engages_and_reports_lp_duals(korea17):
 def test_policies_do_not_take_the_water_filling_path(korea17):
     """The closed form knows only the core: with a policy row, max-min goes to the
     fixed-level LPs (optimizer/engine/drivers/parametric.py), checked against the plain LP in test_parametric."""
-    from optimizer.io.load import load_instance
     from optimizer.core.policy import PolicyConfig
+    from optimizer.io.load import load_instance
 
     r = solve(load_instance(korea17), SolveOptions(objective="maxmin", policy=PolicyConfig(hold_harmless=0.5)))
     assert not r.summary["solved_by"].startswith("water-filling")
@@ -99,8 +99,8 @@ def test_max_mean_closed_form_equals_lp(tmp_path, rnd, objective):
     from dataclasses import replace
 
     from models.build import build_lp
-    from optimizer.engine.price_of_fairness import mean_level_max
     from optimizer.core.scaling import money_scale, round_data, to_region_data
+    from optimizer.engine.price_of_fairness import mean_level_max
 
     own, need, pop, theta, t_min, t_max, budget = rnd
     inst = core_instance(tmp_path, *rnd)
@@ -144,7 +144,8 @@ def test_min_shortfall_knapsack_engages_with_lp_duals(korea17):
         fast = solve(inst, SolveOptions(objective="min-shortfall", threshold=theta))
         lp = solve(inst, SolveOptions(objective="min-shortfall", threshold=theta, fast_path=False))
         assert fast.summary["solved_by"].startswith("fractional knapsack")
-        assert fast.summary["budget_shadow_price"] == pytest.approx(lp.summary["budget_shadow_price"], rel=1e-9, abs=1e-15)
+        assert fast.summary["budget_shadow_price"] == pytest.approx(lp.summary["budget_shadow_price"],
+                                                                  rel=1e-9, abs=1e-15)
         np.testing.assert_allclose(fast.allocation.transfer, lp.allocation.transfer, atol=1e-6)
         # a region exactly at its threshold is degenerate: any dual in [0, w] can be right
         a = fast.allocation

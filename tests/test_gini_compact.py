@@ -15,9 +15,8 @@ from hypothesis import strategies as st
 from models.build import build_arrays, build_pyomo
 from models.compile import to_linear_program
 from models.fairness import gini_cut
+from optimizer.core.metrics import gini, pairwise_sum
 from optimizer.fast.chain_certificates import gini_bare_certificate, gini_chain_certificate
-from optimizer.core.metrics import pairwise_sum
-from optimizer.core.metrics import gini
 from tests.test_formulation import assert_same_lp, region_data
 from tests.test_objectives import random_data, rd, solved
 
@@ -165,6 +164,7 @@ def kkt_feasible_lp(level, w, need, lo, hi, tight, lam, scale_tol=1e-9):
     is slack), alpha >= 0 at lower bounds, beta >= 0 at upper bounds, with
     s = lam w - lam_B n + alpha - beta in dP(L)."""
     import highspy
+
     from optimizer.engine.highs import make_highs
     n = level.size
     order = np.argsort(level, kind="stable")

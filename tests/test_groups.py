@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimizer.core.groups import Group
 from optimizer.core.errors import InfeasibleError, InputError
+from optimizer.core.groups import Group
 from optimizer.io.load import load_instance
 from optimizer.prepare.merge import merge_effect, merge_regions
 from tests.policy_helpers import KOREA, run, toy, transfers

@@ -6,8 +6,8 @@ import csv
 
 import pytest
 
-from optimizer.io.load import load_instance
 from optimizer.engine.solve import SolveOptions, solve
+from optimizer.io.load import load_instance
 
 
 def test_korea17_data(korea17):

@@ -2,8 +2,7 @@
 
 import numpy as np
 
-from optimizer.core.levels import (gap_to_level, least_transfer, level_of, required_transfer,
-                                   transfer_to_level)
+from optimizer.core.levels import gap_to_level, least_transfer, level_of, required_transfer, transfer_to_level
 
 OWN = np.array([30.0, 90.0, 150.0])
 NEED = np.array([100.0, 100.0, 100.0])

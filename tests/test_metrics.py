@@ -7,7 +7,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimizer.core.metrics import (atkinson, cv, gini, level_metrics, price_of_fairness, theil, total_shortfall, weighted_mean)
+from optimizer.core.metrics import (
+    atkinson,
+    cv,
+    gini,
+    level_metrics,
+    price_of_fairness,
+    theil,
+    total_shortfall,
+    weighted_mean,
+)
 
 
 def test_gini_known_values():

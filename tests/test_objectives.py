@@ -14,11 +14,11 @@ from models.build import build_arrays, build_lp, build_pyomo
 from models.compile import to_linear_program
 from models.data import RegionData
 from models.objectives import get_objective
-from optimizer.core.metrics import pairwise_sum
+from optimizer.core.errors import InfeasibleError
+from optimizer.core.metrics import gini, pairwise_sum
 from optimizer.engine.drivers.lp import run_direct
-from optimizer.io.load import load_instance
-from optimizer.core.metrics import gini
 from optimizer.engine.solve import SolveOptions, solve
+from optimizer.io.load import load_instance
 from tests.reference import water_filling
 from tests.test_formulation import assert_same_lp, region_data
 
@@ -328,7 +328,7 @@ def test_log_welfare_within_its_stated_bound(seed):
 
 def test_soft_mode_holds_the_least_shortfall_then_optimises(toy3):
     inst = load_instance(toy3)
-    with pytest.raises(Exception):
+    with pytest.raises(InfeasibleError):
         solve(inst, SolveOptions(objective="maxmin", threshold=0.8))
     r = solve(inst, SolveOptions(objective="maxmin", threshold=0.8,
                                  objective_options={"thresholds": "auto"}))

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from optimizer.core.errors import InfeasibleError
-from optimizer.io.load import load_instance
 from optimizer.core.policy import PolicyConfig
 from optimizer.engine.solve import SolveOptions, solve
+from optimizer.io.load import load_instance
 from tests.policy_helpers import KOREA, make_instance
 
 POLICIES = [

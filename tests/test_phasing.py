@@ -16,10 +16,10 @@ from models.policies import PolicyTerm
 from optimizer.cli import main
 from optimizer.core.errors import InputError, Problem, UsageError
 from optimizer.core.phasing import Phasing
-from optimizer.engine.phasing import solve_phased
-from optimizer.io.phasing import parse_phasing
 from optimizer.core.policy import PolicyConfig
+from optimizer.engine.phasing import solve_phased
 from optimizer.engine.solve import SolveOptions, solve
+from optimizer.io.phasing import parse_phasing
 from tests.policy_helpers import TOY, make_instance, toy
 
 

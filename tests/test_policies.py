@@ -12,8 +12,8 @@ from models.compile import to_linear_program
 from models.data import RegionData
 from models.policies import POLICIES, PolicyTerm
 from optimizer.core.errors import InfeasibleError, InputError, Problem
-from optimizer.io.policy import parse_policy
 from optimizer.io.load import load_instance
+from optimizer.io.policy import parse_policy
 from tests.policy_helpers import TOY, make_instance, run, toy, transfers
 
 ENGINES = ["direct", "pyomo"]

@@ -16,16 +16,16 @@ from models.data import RegionData
 from models.policies import POLICIES, ROUND_POLICIES, PolicyTerm, get_policy
 from optimizer.cli import main
 from optimizer.core.errors import InfeasibleError, SolverError
-from optimizer.engine.highs import solve_lp
-from optimizer.io.load import load_instance
 from optimizer.core.phasing import Phasing
-from optimizer.engine.phasing import solve_phased
-from optimizer.explain.policy_checks import finish_policies
 from optimizer.core.policy import PolicyConfig
-from optimizer.prepare.policy_round import policy_round
 from optimizer.core.result import Result
 from optimizer.core.scaling import money_scale, round_data, to_region_data
+from optimizer.engine.highs import solve_lp
+from optimizer.engine.phasing import solve_phased
 from optimizer.engine.solve import SolveOptions, solve
+from optimizer.explain.policy_checks import finish_policies
+from optimizer.io.load import load_instance
+from optimizer.prepare.policy_round import policy_round
 from tests.policy_helpers import KOREA, ROOT, make_instance, run, toy, transfers
 
 NAN, INF = np.nan, np.inf

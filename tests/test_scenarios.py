@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from optimizer.core.errors import InputError, UsageError
+from optimizer.engine.solve import SolveOptions, solve
 from optimizer.io.load import load_instance
 from optimizer.prepare.scenarios import ORDER, apply_scenario, get_scenario, prepare
 from optimizer.studies.compare import compare_scenarios_table
-from optimizer.engine.solve import SolveOptions, solve
 from tests.policy_helpers import KOREA, TOY
 
 

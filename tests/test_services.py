@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from optimizer.cli import main
 from optimizer.core.errors import InputError, UsageError
-from optimizer.io.load import load_instance
 from optimizer.engine.rounds import solve_round
-from optimizer.prepare.services import service_floors, services_frame, split_transfers
 from optimizer.engine.solve import SolveOptions
+from optimizer.io.load import load_instance
+from optimizer.prepare.services import service_floors, services_frame, split_transfers
 from tests.policy_helpers import ROOT
 
 TS = ROOT / "instances" / "toy-services"

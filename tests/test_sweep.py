@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from optimizer.cli import main
 from optimizer.core.errors import InfeasibleError
+from optimizer.engine.solve import SolveOptions, solve
 from optimizer.io.generate import generate
 from optimizer.io.load import load_instance
-from optimizer.engine.solve import SolveOptions, solve
 from optimizer.studies.sweep import parse_values, sweep, write_sweep
 from tests.conftest import INSTANCES
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import click
 
-from optimizer import __version__
 from optimizer.cli.batch import batch_cmd
 from optimizer.cli.compare import compare_cmd
 from optimizer.cli.generate import generate_cmd
@@ -18,6 +17,7 @@ from optimizer.cli.scenarios import scenarios_cmd
 from optimizer.cli.solve import solve_cmd
 from optimizer.cli.sweep import sweep_cmd
 from optimizer.cli.validate import validate_cmd
+from optimizer.core.version import __version__
 
 COMMANDS = (solve_cmd, validate_cmd, objectives_cmd, generate_cmd, scenarios_cmd, batch_cmd, compare_cmd,
             sweep_cmd)

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import click
 
 from optimizer.core.errors import EqualizeError, InfeasibleError, InputError, SolverError, UsageError
-from optimizer.engine.options import THRESHOLD_MODES
 from optimizer.core.policy import FIELDS, PolicyConfig
+from optimizer.engine.options import THRESHOLD_MODES
 
 
 @contextlib.contextmanager

@@ -6,16 +6,28 @@ from pathlib import Path
 
 import click
 
-from optimizer.cli.common import (echo_notices, instance_argument, objective_flags, objective_options_from,
-                                  reported_errors)
+from optimizer.cli.common import (
+    echo_notices,
+    instance_argument,
+    objective_flags,
+    objective_options_from,
+    reported_errors,
+)
 from optimizer.core.budget import parse_budget
 from optimizer.engine.solve import SolveOptions
 from optimizer.io.load import load_instance
 from optimizer.io.writers import allocation_csv, atomic_write_bytes, atomic_write_text
 from optimizer.report.plots import levels_png, lorenz_png
-from optimizer.studies.compare import (SCENARIO_TEXT_COLUMNS, Comparison, compare, compare_csv,
-                                       compare_scenarios_table, compare_text, parse_objectives,
-                                       parse_scenario_names)
+from optimizer.studies.compare import (
+    SCENARIO_TEXT_COLUMNS,
+    Comparison,
+    compare,
+    compare_csv,
+    compare_scenarios_table,
+    compare_text,
+    parse_objectives,
+    parse_scenario_names,
+)
 
 
 @click.command("compare")

@@ -7,9 +7,18 @@ from pathlib import Path
 
 import click
 
-from optimizer.cli.common import (echo_notices, instance_argument, objective_flags, objective_options_from,
-                                  policy_from_flags, policy_options, reported_errors, round_args,
-                                  round_options, scenario_options)
+from optimizer.cli.common import (
+    echo_notices,
+    instance_argument,
+    objective_flags,
+    objective_options_from,
+    policy_from_flags,
+    policy_options,
+    reported_errors,
+    round_args,
+    round_options,
+    scenario_options,
+)
 from optimizer.core.budget import parse_budget
 from optimizer.core.errors import InfeasibleError
 from optimizer.core.instance import Instance
@@ -42,8 +51,8 @@ from optimizer.report.tables import merge_effect_table
 @click.option("--no-tie-break", is_flag=True, help="Skip the second solve that picks the least "
               "total transfer among optimal splits.")
 @click.option("--time-limit", type=float, help="HiGHS time limit in seconds.")
-@click.option("--no-fast-path", is_flag=True, help="maxmin/leximin/min-shortfall/min-gini: always solve the LP with HiGHS "
-              "instead of the certified closed form / fixed-level LPs (same answer, slower).")
+@click.option("--no-fast-path", is_flag=True, help="maxmin/leximin/min-shortfall/min-gini: always solve the "
+              "LP with HiGHS instead of the certified closed form / fixed-level LPs (same answer, slower).")
 @scenario_options
 @policy_options
 @round_options

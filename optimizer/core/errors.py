@@ -30,7 +30,12 @@ class EqualizeError(Exception):
     """Base class: anything the CLI reports without a traceback."""
 
 
-class InputError(EqualizeError):
+class BadInputError(EqualizeError):
+    """Bad input from any source: a file (``InputError``) or an option (``UsageError``).
+    The Python API's callers catch this one type; its message is the CLI's (exit code 2)."""
+
+
+class InputError(BadInputError):
     """All problems found in an input, reported together (exit code 2)."""
 
     def __init__(self, problems: list[Problem]):
@@ -38,7 +43,7 @@ class InputError(EqualizeError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-class UsageError(EqualizeError):
+class UsageError(BadInputError):
     """A bad option value (exit code 2)."""
 
 

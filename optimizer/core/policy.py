@@ -42,7 +42,7 @@ class PolicyConfig:
     horizontal_share: float | None = None
     merger_guarantee: bool | None = None
 
-    def merged(self, other: "PolicyConfig | dict[str, Any]") -> "PolicyConfig":
+    def merged(self, other: PolicyConfig | dict[str, Any]) -> PolicyConfig:
         """This config with every option ``other`` sets (not None) taking precedence."""
         items = other.as_dict() if isinstance(other, PolicyConfig) else other
         return dataclasses.replace(self, **{k: v for k, v in items.items() if v is not None})

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 
 from models.objectives import ObjectiveSpec
-from optimizer import __version__
 from optimizer.core.errors import InfeasibleError, SolverError
 from optimizer.core.instance import Instance, unit_per_capita
 from optimizer.core.metrics import level_metrics
 from optimizer.core.result import ALLOCATION_COLUMNS, Result
 from optimizer.core.scaling import RoundData
 from optimizer.core.solution import LPSolution
+from optimizer.core.version import SCHEMA_VERSION, __version__
 from optimizer.engine.highs import highs_version
 from optimizer.explain.diagnose import Diagnosis
 
@@ -25,6 +25,7 @@ FEAS_TOL = 1e-6   # relative tolerance of the post-solve checks on the original 
 def base_summary(inst: Instance, spec: ObjectiveSpec, rd: RoundData, diag: Diagnosis) -> dict:
     """The summary fields known before solving (also those of an infeasible round)."""
     return {
+        "schema_version": SCHEMA_VERSION,
         "status": None,
         "objective": spec.name,
         "objective_value": None,

@@ -70,6 +70,12 @@ _PARSERS = {
 }
 
 
+# What a user may set (CLI flags, [objective], API keywords); docs/objectives.md. Other keys
+# in the options dict are internal (the drivers' gini_order, gini_lambda, shortfall_cap ...).
+OBJECTIVE_OPTION_KEYS = (*_PARSERS, "owa_form", "gini_pairwise_max", "gini_start", "gini_resort",
+                         "gini_certificate", "gini_jumps", "gini_inexact")
+
+
 def parse_objective_options(raw: dict[str, Any]) -> dict[str, Any]:
     """Type-check the objective options (from [objective] in instance.toml and the CLI).
     Unknown keys travel along (other objectives or policies may read them)."""

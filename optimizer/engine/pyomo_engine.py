@@ -7,10 +7,8 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pyomo.environ as pyo
-from pyomo.contrib.appsi.base import TerminationCondition
-from pyomo.contrib.appsi.solvers.highs import Highs
 
+from models.lazy_pyomo import pyo
 from models.objectives import ObjectiveSpec
 from optimizer.core.solution import LPSolution
 
@@ -25,6 +23,11 @@ def _layout(m: pyo.ConcreteModel, ctype) -> tuple[list, dict[str, slice]]:
 
 
 def _run(m: pyo.ConcreteModel, obj, spec: ObjectiveSpec, time_limit: float | None) -> tuple[str, float, float]:
+    # pyomo's HiGHS interface is imported here, on the one path that needs it: pyomo costs
+    # about a second of start-up (models/lazy_pyomo.py)
+    from pyomo.contrib.appsi.base import TerminationCondition
+    from pyomo.contrib.appsi.solvers.highs import Highs
+
     solver = Highs()
     solver.config.load_solution = False
     solver.config.stream_solver = False

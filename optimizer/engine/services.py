@@ -16,8 +16,15 @@ from optimizer.core.metrics import level_metrics
 from optimizer.core.result import ALLOCATION_COLUMNS, Result
 from optimizer.core.services import SERVICE_COLUMNS, ServiceOptions
 from optimizer.engine.solve import DEFAULT_OBJECTIVE, solve
-from optimizer.prepare.services import (chain_terms, check_over_services, service_floors, service_thresholds,
-                                        service_units, split_transfers, unit_terms)
+from optimizer.prepare.services import (
+    chain_terms,
+    check_over_services,
+    service_floors,
+    service_thresholds,
+    service_units,
+    split_transfers,
+    unit_terms,
+)
 
 
 def service_table(svc: pd.DataFrame, t_rs: np.ndarray, theta: np.ndarray, hard: bool,

@@ -24,6 +24,7 @@ from models.lp import LinearProgram
 from models.objectives import ObjectiveSpec, get_objective
 from optimizer.core.errors import UsageError
 from optimizer.core.instance import Instance
+from optimizer.core.policy import PolicyConfig
 from optimizer.core.result import Result
 from optimizer.core.scaling import RoundData, money_scale, round_data, to_region_data
 from optimizer.core.solution import Run
@@ -33,11 +34,11 @@ from optimizer.engine.drivers.parametric import parametric_maxmin_run
 from optimizer.engine.finish import FEAS_TOL, base_summary, build_result, check_status, raise_infeasible
 from optimizer.engine.options import parse_objective_options, resolve_thresholds
 from optimizer.engine.price_of_fairness import add_fairness_summary
+from optimizer.engine.pyomo_engine import solve_pyomo
 from optimizer.engine.soft import shortfall_floor, with_shortfall_cap
 from optimizer.explain.diagnose import Diagnosis, diagnose
 from optimizer.explain.policy_checks import finish_policies
 from optimizer.fast.fastpath import fast_core_run
-from optimizer.core.policy import PolicyConfig
 from optimizer.prepare.policy_round import PolicyRound, policy_round, tie_break_columns, unit_labels
 
 DEFAULT_OBJECTIVE = "maxmin"
@@ -135,7 +136,6 @@ def solve_round(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions) ->
     if opts.engine == "pyomo" and spec.driver != "lp":
         raise UsageError(f"'{spec.name}' solves a sequence of LPs; use --engine direct")
     if opts.engine == "pyomo":
-        from optimizer.engine.pyomo_engine import solve_pyomo   # lazy: pyomo is slow to import
         first, second, layout = solve_pyomo(build_pyomo(prep.data, spec.name, prep.terms), spec, opts, t0)
         return Run(first, second, layout, layout.pop("build_seconds"))
     if opts.engine != "direct":

@@ -5,13 +5,12 @@ accept an answer only when these tests pass."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from optimizer.fast.prefix_scan import (best_per_block, best_prefix_end, block_prefixes,
-                                        scan_ratio)
+from optimizer.fast.prefix_scan import best_per_block, best_prefix_end, block_prefixes, scan_ratio
 
 GINI_CERT_TOL = 1e-7         # min-gini chain: certificate slack, relative to max |g| + max w
 

@@ -22,8 +22,8 @@ falls and (2) rises with lam_B, so the best lam_B is where they cross (bisection
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -53,11 +53,11 @@ class CutFunction:
     coef: np.ndarray | None = None      # c_k > 0: Q(x) = -sum_k c_k (x - theta_k)+
 
     @staticmethod
-    def gini(total: float) -> "CutFunction":
+    def gini(total: float) -> CutFunction:
         return CutFunction(total, quadratic=True)
 
     @staticmethod
-    def lorenz(total: float, beta: np.ndarray, c: np.ndarray) -> "CutFunction":
+    def lorenz(total: float, beta: np.ndarray, c: np.ndarray) -> CutFunction:
         """-sum_k c_k Lorenz(beta_k): minimising it maximises sum_k c_k Lorenz(beta_k)."""
         theta = total - np.asarray(beta, dtype=float)
         order = np.argsort(theta, kind="stable")
@@ -83,7 +83,7 @@ def cut_order(w: np.ndarray, need: np.ndarray) -> np.ndarray:
 
 
 def lagrangian_levels(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray, lam: float,
-                      lam_b: float, rank: np.ndarray, grid: "Grid | None" = None,
+                      lam_b: float, rank: np.ndarray, grid: Grid | None = None,
                       cut: CutFunction | None = None) -> np.ndarray:
     """The least minimiser of ``Phi(L) + sum_r (lam_b n_r - lam w_r) L_r`` over the box
     (``hi`` finite); Phi = Gini's P unless ``cut`` says otherwise. ``rank[r]`` is r's
@@ -169,7 +169,7 @@ class Grid:
     perm: np.ndarray
 
     @staticmethod
-    def of(lo: np.ndarray, hi: np.ndarray, rank: np.ndarray) -> "Grid":
+    def of(lo: np.ndarray, hi: np.ndarray, rank: np.ndarray) -> Grid:
         values = np.unique(np.concatenate([lo, hi]))
         return Grid(values, np.searchsorted(values, lo), np.searchsorted(values, hi),
                     np.argsort(rank, kind="stable"))

@@ -6,8 +6,8 @@ solution (budget dual exact, threshold duals not computed)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 import numpy as np
 

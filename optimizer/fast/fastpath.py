@@ -15,8 +15,9 @@ record, certified, and a formulation change that breaks the closed form falls ba
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

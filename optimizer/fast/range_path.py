@@ -10,8 +10,8 @@ and certified like every closed form of optimizer/fast.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from models.objectives import OBJECTIVES
-from optimizer.io import validation as v
 from optimizer.core.errors import InputError, Problem
 from optimizer.core.instance import Instance
+from optimizer.io import validation as v
 from optimizer.io.groups import read_groups
 from optimizer.io.phasing import parse_phasing
 from optimizer.io.policy import parse_policy

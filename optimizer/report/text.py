@@ -3,7 +3,7 @@ rows, each column padded to its widest cell and aligned left or right."""
 
 from __future__ import annotations
 
-from typing import Callable, Container, Sequence
+from collections.abc import Callable, Container, Sequence
 
 Row = Sequence[str]
 

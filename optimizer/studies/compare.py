@@ -8,8 +8,8 @@ the solve's own (summary["price_of_fairness"], optimizer.core.metrics.price_of_f
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import numpy as np
 import pandas as pd

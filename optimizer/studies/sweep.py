@@ -33,20 +33,20 @@ import pandas as pd
 
 from models.build import build_lp
 from models.objectives import get_objective
-from optimizer.explain.diagnose import diagnose
+from optimizer.core.budget import parse_budget
 from optimizer.core.errors import EqualizeError, InfeasibleError, SolverError, UsageError
+from optimizer.core.instance import Instance
+from optimizer.core.result import Result
+from optimizer.core.scaling import money_scale, round_data, to_region_data
 from optimizer.engine.finish import base_summary, build_result, check_status, raise_infeasible
 from optimizer.engine.options import parse_objective_options, resolve_thresholds
 from optimizer.engine.persistent import PersistentModel
 from optimizer.engine.price_of_fairness import add_fairness_summary
-from optimizer.fast.fastpath import BARE_CORE_FAST
-from optimizer.core.instance import Instance
-from optimizer.prepare.policy_round import policy_round
-from optimizer.core.result import Result
-from optimizer.core.scaling import money_scale, round_data, to_region_data
 from optimizer.engine.solve import DEFAULT_OBJECTIVE, SolveOptions, solve
-from optimizer.core.budget import parse_budget
+from optimizer.explain.diagnose import diagnose
+from optimizer.fast.fastpath import BARE_CORE_FAST
 from optimizer.io.writers import atomic_write_bytes, atomic_write_text
+from optimizer.prepare.policy_round import policy_round
 from optimizer.report.plots import frontier_png
 from optimizer.studies.ranges import parse_range
 

@@ -18,8 +18,9 @@ policy rows (``parametric_maxmin_run``); ``solve_level_lp`` works on any max-z m
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -6,11 +6,11 @@ atomically (resume) and consolidates the tables; runner.py drives the executors.
 Failures (infeasible, bad input, solver errors) are rows with a status, never an abort.
 """
 
-from optimizer.studies.batch.execute import ALLOC_COLUMNS, SCHEMA_VERSION, execute
+from optimizer.studies.batch.execute import ALLOC_COLUMNS, execute
 from optimizer.studies.batch.runner import FAILED_STATUSES, Counts, chunks, run_batch
 from optimizer.studies.batch.spec import BatchSpec, RunSpec, load_spec, run_id
 from optimizer.studies.batch.storage import TIMING_COLUMNS, commit, committed, consolidate
 
-__all__ = ["ALLOC_COLUMNS", "SCHEMA_VERSION", "execute", "FAILED_STATUSES", "Counts", "chunks", "run_batch",
+__all__ = ["ALLOC_COLUMNS", "execute", "FAILED_STATUSES", "Counts", "chunks", "run_batch",
            "BatchSpec", "RunSpec", "load_spec", "run_id", "TIMING_COLUMNS", "commit", "committed",
            "consolidate"]

@@ -9,18 +9,17 @@ from typing import Any
 
 import pandas as pd
 
-from optimizer import __version__
 from optimizer.core.budget import parse_budget
 from optimizer.core.errors import EqualizeError, InfeasibleError, InputError, SolverError, UsageError
 from optimizer.core.instance import Instance
 from optimizer.core.result import Result
+from optimizer.core.version import SCHEMA_VERSION, __version__
 from optimizer.engine.highs import highs_version
 from optimizer.engine.solve import SolveOptions, solve
 from optimizer.io.load import load_instance
 from optimizer.prepare.scenarios import prepare
 from optimizer.studies.batch.spec import RunSpec
 
-SCHEMA_VERSION = 1     # of runs.parquet / runs.csv / allocations.parquet (docs/batch.md)
 ALLOC_COLUMNS = ("region_id", "population", "own_revenue", "fiscal_need", "threshold", "transfer",
                  "level_before", "level_after", "shortfall")
 

@@ -79,7 +79,7 @@ def _instance_folders(path: Path, patterns: Any) -> list[str]:
         patterns = []
     folders: list[str] = []
     for pat in patterns:
-        full = str((path.parent / pat)) if not Path(pat).is_absolute() else pat
+        full = str(path.parent / pat) if not Path(pat).is_absolute() else pat
         hits = sorted(glob.glob(full)) if any(c in pat for c in "*?[") else [full]
         if not hits:
             problems.append(Problem(file, f"pattern '{pat}' matches no instance folder", column="instances"))
