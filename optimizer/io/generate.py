@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from optimizer.core.levels import gap_to_level
+
 
 @dataclass(frozen=True)
 class GeneratedInstance:
@@ -36,7 +38,7 @@ def generate(n: int, seed: int, threshold: float = 0.9, budget_share: float = 1.
     need = np.round(population * need_pc, 3)
     own = np.round(population * own_pc, 3)
     need = np.maximum(need, 0.001)
-    gap = np.maximum(0.0, threshold * need - own).sum()
+    gap = gap_to_level(threshold, own, need).sum()
     budget = round(float(budget_share * gap), 3)
     width = len(str(n))
     regions = pd.DataFrame({
@@ -45,7 +47,7 @@ def generate(n: int, seed: int, threshold: float = 0.9, budget_share: float = 1.
         "population": population,
         "own_revenue": own,
         "fiscal_need": need,
-        "prior_transfer": np.round(np.maximum(0.0, need - own) * 0.8, 3),
+        "prior_transfer": np.round(gap_to_level(1.0, own, need) * 0.8, 3),
     })
     toml = (
         f'name = "generated-n{n}-s{seed}"\n'

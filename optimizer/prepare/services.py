@@ -35,6 +35,7 @@ import pandas as pd
 from models.policies import PolicyTerm
 from optimizer.core.errors import InputError, Problem, UsageError
 from optimizer.core.instance import Instance
+from optimizer.core.levels import gap_to_level
 from optimizer.core.policy import PolicyConfig
 from optimizer.core.services import FAIRNESS_OVER, SERVICE_OBJECTIVES, ServiceOptions
 from optimizer.io.services import SERVICES_FILE, check_rows
@@ -89,7 +90,7 @@ def service_floors(svc: pd.DataFrame, n: int, theta: np.ndarray, earmarked: bool
     n_r = np.bincount(r, weights=need, minlength=n)
     out = np.zeros(n)
     if earmarked:
-        np.add.at(out, r, np.maximum(0.0, theta * need - own))
+        np.add.at(out, r, gap_to_level(theta, own, need))
         return out
     out[:] = -np.inf
     np.maximum.at(out, r, n_r[r] * (theta - own / need))
@@ -103,7 +104,7 @@ def split_transfers(svc: pd.DataFrame, t: np.ndarray, theta: np.ndarray, earmark
     n_r = np.bincount(r, weights=need, minlength=t.shape[0])
     if not earmarked:
         return t[r] * need / n_r[r]
-    fill = np.maximum(0.0, theta * need - own)
+    fill = gap_to_level(theta, own, need)
     total = np.bincount(r, weights=fill, minlength=t.shape[0])
     rest = t - total
     short = np.where(total > 0, np.minimum(1.0, t / np.where(total > 0, total, 1.0)), 1.0)  # T_r below the floor
