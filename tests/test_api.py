@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -109,3 +110,11 @@ def test_every_summary_says_which_schema_it_follows(tmp_path):
     assert run.returncode == 1
     infeasible = pd.read_json(io.StringIO((tmp_path / "summary.json").read_text()), typ="series")
     assert infeasible["status"] == "infeasible" and infeasible["schema_version"] == optimizer.SCHEMA_VERSION
+
+
+def test_the_readme_example_runs_as_written(capsys, monkeypatch):
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = re.search(r"## Python.*?```python\n(.*?)```", text, re.S).group(1)
+    monkeypatch.chdir(ROOT)
+    exec(compile(code, "README.md", "exec"), {})
+    assert "did you mean 'hold_harmless'" in capsys.readouterr().out
