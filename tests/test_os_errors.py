@@ -119,3 +119,11 @@ def test_a_fifo_input_does_not_hang(tmp_path):
     obstruct(folder / "services.csv", "fifo")
     proc = equalize("validate", folder, timeout=60)
     assert proc.returncode == 2 and "services.csv: cannot be read" in proc.stderr
+
+
+def test_an_output_folder_that_is_a_broken_symlink_is_a_failed_write(tmp_path, toy3):
+    for name, target in (("loop", "loop"), ("dangling", "nowhere/x")):
+        os.symlink(target, tmp_path / name)
+        proc = equalize("solve", toy3, "--output", tmp_path / name)
+        line = one_error_line(proc.stderr)
+        assert proc.returncode == 1 and str(tmp_path / name) in line and "is not a folder" in line

@@ -103,7 +103,7 @@ def atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
     per-run files, validated on resume)."""
     path = Path(path)
     with naming(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path.parent)
         tmp = _write_temp(path.parent, path.name, data, fsync)
         try:
             os.replace(tmp, path)
@@ -194,7 +194,7 @@ def write_run(folder: Path, files: Mapping[str, bytes], owned: Iterable[str] = (
         if not name or name != Path(name).name or name.startswith(".") or name == RUN_MANIFEST:
             raise ValueError(f"not a plain output file name: {name!r}")
     with naming(folder):
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folder(folder)
         if "instance.toml" not in files and os.path.lexists(folder / "instance.toml"):
             raise UsageError(f"{folder}: holds instance.toml (an instance folder); write the output to "
                              "another folder")
@@ -242,6 +242,15 @@ def _write_manifest(folder: Path, manifest: dict) -> None:
             _unlink_quietly(tmp)
             raise
         _fsync_dir(folder)
+
+
+def make_folder(folder: Path) -> None:
+    """``mkdir -p``; an ``OSError`` whose cause says what is in the way."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(20, "exists and is not a folder (a file, or a broken or looping symlink)",
+                                 str(folder)) from None
 
 
 def _refuse_directory(path: Path) -> None:
