@@ -14,7 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from optimizer.cli import main
 from optimizer.io.writers import RUN_MANIFEST, check_run, read_manifest, write_run
 from tests.conftest import INSTANCES
 from tests.run_folder_helpers import (
@@ -222,3 +226,51 @@ def test_summary_json_names_no_other_run(tmp_path, toy3):
     assert any("allocation.csv" in p for p in check_run(out))
     os.unlink(out / RUN_MANIFEST)
     assert check_run(out) and "missing" in check_run(out)[0]
+
+
+# ---- hypothesis: whatever a folder holds before, a run leaves one run and touches nothing else
+
+NAMES = ["allocation.csv", "summary.json", "merge_effect.csv", "services.csv", "compare.csv"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=st.lists(st.sampled_from(NAMES), unique=True), pending=st.booleans(),
+       stale_temps=st.integers(0, 3), user_files=st.lists(st.sampled_from(["notes.txt", "a.csv.bak", "x.png"]),
+                                                          unique=True),
+       new=st.lists(st.sampled_from(NAMES), min_size=1, unique=True))
+def test_write_run_leaves_one_run_whatever_was_there(tmp_path_factory, before, pending, stale_temps, user_files,
+                                                     new):
+    folder = tmp_path_factory.mktemp("run")
+    write_run(folder, {n: f"old {n}".encode() for n in before})
+    if pending:                                  # as a kill after step 3 leaves it
+        manifest = json.loads((folder / RUN_MANIFEST).read_text())
+        manifest.update(complete=False, files=sorted(set(manifest["files"]) | {"services.csv"}))
+        (folder / RUN_MANIFEST).write_text(json.dumps(manifest))
+        (folder / "services.csv").write_text("half of a killed run")
+    for i in range(stale_temps):
+        (folder / f".equalize-tmp-allocation.csv.{i}.tmp").write_bytes(b"x" * 1000)
+    for name in user_files:
+        (folder / name).write_text("the user's")
+    write_run(folder, {n: f"new {n}".encode() for n in new}, ["allocation.csv"])
+    assert check_run(folder) == []
+    assert {p.name for p in folder.iterdir()} == set(new) | set(user_files) | {RUN_MANIFEST}
+    assert all((folder / n).read_bytes() == f"new {n}".encode() for n in new)
+    assert all((folder / n).read_text() == "the user's" for n in user_files)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blocked=st.sampled_from(["allocation.csv", "summary.json", RUN_MANIFEST]), merge=st.booleans())
+def test_an_obstructed_output_is_one_line_exit_1_and_the_previous_run_stays(tmp_path_factory, toy3, blocked, merge):
+    out = tmp_path_factory.mktemp("obstructed") / "out"
+    assert CliRunner().invoke(main, ["solve", str(toy3), "--output", str(out)]).exit_code == 0
+    before = snapshot(out)
+    victim = out / blocked
+    saved = victim.read_bytes()
+    victim.unlink()
+    victim.mkdir()                               # a directory where the output file goes
+    res = CliRunner().invoke(main, ["solve", str(toy3), "--output", str(out), *(["--merge", "a,b"] * merge)])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert f"cannot write {victim}: Is a directory" in res.output
+    victim.rmdir()
+    victim.write_bytes(saved)
+    assert snapshot(out) == before and check_run(out) == []
