@@ -127,3 +127,30 @@ def test_an_output_folder_that_is_a_broken_symlink_is_a_failed_write(tmp_path, t
         proc = equalize("solve", toy3, "--output", tmp_path / name)
         line = one_error_line(proc.stderr)
         assert proc.returncode == 1 and str(tmp_path / name) in line and "is not a folder" in line
+
+
+@pytest.mark.skipif(not can_drop_root(), reason="needs root and setpriv to drop privileges")
+@settings(max_examples=12, deadline=None)
+@given(base=st.sampled_from(sorted(BASES)), data=st.data())
+def test_obstructed_and_unreadable_inputs_as_an_unprivileged_user(base, data):
+    """The same, run as user 65534, with unreadable files (mode 000) among the obstructions."""
+    with world_dir() as tmp:
+        folder = copy_instance(base, tmp / base)
+        obstructed = {}
+        for name in BASES[base]:
+            kinds = ["unreadable", "directory", "fifo"] + (["symlink loop"] if name in REQUIRED else [])
+            kind = data.draw(st.one_of(st.none(), st.sampled_from(kinds)), label=name)
+            if kind == "unreadable":
+                (folder / name).chmod(0o000)
+            elif kind is not None:
+                obstruct(folder / name, kind)
+            if kind is not None:
+                obstructed[name] = kind
+        if not obstructed:
+            return
+        proc = equalize("validate", folder, prefix=NOBODY, timeout=120)
+        assert_reported(proc.stderr, proc.returncode, obstructed, folder)
+        required_ok = not any(n in obstructed for n in REQUIRED)
+        for name, kind in obstructed.items():
+            if kind == "unreadable" and (name in REQUIRED or required_ok):
+                assert f"{folder / name}: cannot be read: Permission denied" in proc.stderr, proc.stderr
