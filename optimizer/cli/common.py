@@ -5,6 +5,7 @@ and multi-year rounds. Nothing here prints but the error messages and input noti
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,34 +13,79 @@ from typing import Any
 
 import click
 
-from optimizer.core.errors import EqualizeError, InfeasibleError, InputError, SolverError, UsageError
+from optimizer.core.errors import (
+    EqualizeError,
+    InfeasibleError,
+    InputError,
+    SolverError,
+    UsageError,
+    os_error_text,
+)
 from optimizer.core.policy import FIELDS, PolicyConfig
 from optimizer.engine.options import THRESHOLD_MODES
+
+DEBUG_VARIABLE = "EQUALIZE_DEBUG"   # set to 1: an internal error shows its Python trace
 
 
 @contextlib.contextmanager
 def reported_errors() -> Iterator[None]:
-    """Every command runs inside this: 0 solved, 1 infeasible or solver failure, 2 bad input
-    or usage. No traceback reaches an analyst for a problem in their data."""
+    """Every command runs inside this: 0 solved, 1 infeasible, solver failure, failed write or
+    internal error, 2 bad input or usage (an operating-system error outside the writers, which
+    raise ``WriteError``, is a path the user gave that cannot be read). Every message is one line
+    per problem; no traceback reaches an analyst (unless EQUALIZE_DEBUG=1 for an internal error)."""
     try:
         yield
-    except InputError as exc:
+    except EqualizeError as exc:
+        sys.exit(_report_ours(exc))
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise                                   # click reports its own usage errors (exit 2)
+    except BrokenPipeError:
+        _quiet_stdout()                         # `| head` closed the pipe: the files are written
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except OSError as exc:  # last resort: writes are WriteErrors, so this is a path we were given
+        click.echo(f"error: {one_line(os_error_text(exc))}", err=True)
+        sys.exit(2)
+    except MemoryError:
+        click.echo("error: out of memory", err=True)
+        sys.exit(1)
+    except Exception as exc:                    # a bug: one line, the trace only on request
+        if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {one_line(str(exc))} (please report it; run "
+                   f"with {DEBUG_VARIABLE}=1 for the trace)", err=True)
+        sys.exit(1)
+
+
+def _report_ours(exc: EqualizeError) -> int:
+    """Print one of our errors; its exit code."""
+    if isinstance(exc, InputError):
         for problem in exc.problems:
-            click.echo(f"error: {problem}", err=True)
+            click.echo(f"error: {one_line(str(problem))}", err=True)
         click.echo(f"{len(exc.problems)} problem(s) found; nothing was solved or written.", err=True)
-        sys.exit(2)
-    except UsageError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except InfeasibleError as exc:
-        click.echo(f"infeasible: {exc}", err=True)
-        sys.exit(1)
-    except SolverError as exc:
-        click.echo(f"solver error: {exc}", err=True)
-        sys.exit(1)
-    except EqualizeError as exc:  # any other error of ours
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        return 2
+    if isinstance(exc, UsageError):
+        click.echo(f"error: {one_line(str(exc))}", err=True)
+        return 2
+    prefix = {InfeasibleError: "infeasible", SolverError: "solver error"}.get(type(exc), "error")
+    click.echo(f"{prefix}: {exc}", err=True)
+    return 1
+
+
+def one_line(text: str, limit: int = 2000) -> str:
+    """``text`` on one line (newlines and other control characters shown escaped), at most
+    ``limit`` characters."""
+    flat = "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+    return flat if len(flat) <= limit else flat[:limit] + "..."
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so that Python's own flush at exit does not complain."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def instance_argument(f):

@@ -16,7 +16,7 @@ from optimizer.cli.common import (
 from optimizer.core.budget import parse_budget
 from optimizer.engine.solve import SolveOptions
 from optimizer.io.load import load_instance
-from optimizer.io.writers import allocation_csv, atomic_write_bytes, atomic_write_text
+from optimizer.io.writers import COMPARE_OUTPUTS, allocation_csv, write_run
 from optimizer.report.plots import levels_png, lorenz_png
 from optimizer.studies.compare import (
     SCENARIO_TEXT_COLUMNS,
@@ -71,19 +71,21 @@ def compare_cmd(instance: Path, objectives, scenarios, budget, threshold, output
                             price_of_fairness=not no_price_of_fairness)
         c = compare(inst, names, opts)
         if output is not None:  # files first: a closed stdout (| head) must not lose them
-            _write_comparison(c, output)
+            files = comparison_files(c)
             if plot:
                 ids = [str(x) for x in inst.regions["region_id"]]
-                atomic_write_bytes(output / "lorenz.png", lorenz_png(c.level_before, c.weights, c.allocations,
-                                                                     inst.name))
-                atomic_write_bytes(output / "levels.png", levels_png(c.level_before, c.allocations, inst.name, ids))
+                files["lorenz.png"] = lorenz_png(c.level_before, c.weights, c.allocations, inst.name)
+                files["levels.png"] = levels_png(c.level_before, c.allocations, inst.name, ids)
+            write_run(output, files, COMPARE_OUTPUTS)
         click.echo(compare_text(c.table, inst.unit))
 
 
-def _write_comparison(c: Comparison, output: Path) -> None:
-    atomic_write_text(output / "compare.csv", compare_csv(c.table))
+def comparison_files(c: Comparison) -> dict[str, bytes]:
+    """compare.csv and one allocation-<objective or scenario>.csv each."""
+    files = {"compare.csv": compare_csv(c.table).encode()}
     for name, alloc in c.allocations.items():
-        atomic_write_text(output / f"allocation-{name}.csv", allocation_csv(alloc))
+        files[f"allocation-{name}.csv"] = allocation_csv(alloc).encode()
+    return files
 
 
 def _compare_scenarios(instance: Path, scenarios: str, objectives, budget, threshold, output, plot,
@@ -107,5 +109,5 @@ def _compare_scenarios(instance: Path, scenarios: str, objectives, budget, thres
                         price_of_fairness=not no_price_of_fairness)
     c = compare_scenarios_table(inst, chosen, opts)
     if output is not None:
-        _write_comparison(c, output)
+        write_run(output, comparison_files(c), COMPARE_OUTPUTS)
     click.echo(compare_text(c.table, inst.unit, SCENARIO_TEXT_COLUMNS))

@@ -8,7 +8,7 @@ import click
 
 from optimizer.cli.common import reported_errors
 from optimizer.io.generate import generate
-from optimizer.io.writers import atomic_write_text
+from optimizer.io.writers import GENERATE_OUTPUTS, write_run
 
 
 @click.command("generate")
@@ -27,6 +27,6 @@ def generate_cmd(regions: int, seed: int, threshold: float, budget_share: float,
     """
     with reported_errors():
         g = generate(regions, seed, threshold, budget_share)
-        atomic_write_text(folder / "regions.csv", g.regions.to_csv(index=False, lineterminator="\n"))
-        atomic_write_text(folder / "instance.toml", g.toml)
+        write_run(folder, {"regions.csv": g.regions.to_csv(index=False, lineterminator="\n").encode(),
+                           "instance.toml": g.toml.encode()}, GENERATE_OUTPUTS)
         click.echo(f"wrote {folder} ({regions} regions, budget {g.budget:,.6g} KRW billion)")

@@ -9,7 +9,7 @@ import click
 from optimizer.cli.common import instance_argument, reported_errors
 from optimizer.engine.solve import SolveOptions
 from optimizer.io.load import load_instance
-from optimizer.io.writers import allocation_csv, atomic_write_text
+from optimizer.io.writers import SCENARIOS_OUTPUTS, allocation_csv, write_run
 from optimizer.studies.compare import compare_scenarios_table
 
 # the columns of `scenarios --compare` (a headline view of the scenario comparison)
@@ -47,7 +47,7 @@ def scenarios_cmd(instance: Path, compare: bool, objective, output):
         for col in ("regions", "regions_below_threshold"):
             frame[col] = frame[col].astype("Int64")
         if output is not None:
-            atomic_write_text(output / "scenarios.csv", allocation_csv(frame))
+            write_run(output, {"scenarios.csv": allocation_csv(frame).encode()}, SCENARIOS_OUTPUTS)
         shown = frame.drop(columns=["diagnosis"]).to_string(index=False, float_format=lambda x: f"{x:,.4f}")
         click.echo(shown)
         for _, r in frame.iterrows():

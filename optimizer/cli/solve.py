@@ -26,7 +26,7 @@ from optimizer.core.result import Result
 from optimizer.engine.rounds import solve_round
 from optimizer.engine.solve import SolveOptions
 from optimizer.io.load import load_instance
-from optimizer.io.writers import allocation_csv, atomic_write_text, summary_json, write_result
+from optimizer.io.writers import SOLVE_OUTPUTS, allocation_csv, result_files, summary_json, write_run
 from optimizer.prepare.merge import merge_effect_rounds, parse_merge
 from optimizer.prepare.scenarios import prepare
 from optimizer.report.round_tables import round_table
@@ -90,9 +90,10 @@ def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine,
             effect = merge_effect_rounds(solve_round(without_merges, opts, **rargs).allocation, result.allocation)
             result.summary["merge_effect"] = json.loads(effect.to_json(orient="records"))
         if output is not None:  # files first: a closed stdout (| head) must not lose them
-            write_result(result, output)
+            files = result_files(result)
             if effect is not None:
-                atomic_write_text(output / "merge_effect.csv", allocation_csv(effect))
+                files["merge_effect.csv"] = allocation_csv(effect).encode()
+            write_run(output, files, SOLVE_OUTPUTS)
         _print_result(result, fmt, inst.unit)
         if effect is not None and fmt == "table":
             click.echo("")
@@ -100,16 +101,13 @@ def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine,
 
 
 def _solve_or_record(inst: Instance, opts: SolveOptions, rargs: dict, output: Path | None) -> Result:
-    """The round's Result; when infeasible, summary.json (with the diagnosis) replaces any
-    stale allocation.csv in ``output`` before the error propagates."""
+    """The round's Result; when infeasible, the run in ``output`` becomes summary.json alone
+    (with the diagnosis; no allocation.csv of an earlier run stays) before the error propagates."""
     try:
         return solve_round(inst, opts, **rargs)
     except InfeasibleError as exc:
         if output is not None:
-            stale = output / "allocation.csv"
-            atomic_write_text(output / "summary.json", summary_json(exc.summary))
-            if stale.exists():
-                stale.unlink()
+            write_run(output, {"summary.json": summary_json(exc.summary).encode()}, SOLVE_OUTPUTS)
         raise
 
 

@@ -57,3 +57,18 @@ class InfeasibleError(EqualizeError):
 
 class SolverError(EqualizeError):
     """HiGHS stopped without an optimal solution for another reason (exit code 1)."""
+
+
+class WriteError(EqualizeError, OSError):
+    """An output file or folder could not be written (exit code 1). The message names the path
+    and the operating system's cause; the output folder still holds the previous complete run.
+    Also an ``OSError``, so code that caught the raw error still catches it."""
+
+
+def os_error_text(exc: OSError, path: object = None) -> str:
+    """``PATH: cause`` for an operating-system error, one line: the path the error names (else
+    ``path``) and its strerror (``Permission denied``, ``Is a directory``, ``File too large``)."""
+    where = exc.filename if exc.filename is not None else path
+    cause = exc.strerror or str(exc) or type(exc).__name__
+    target = f" -> {exc.filename2}" if getattr(exc, "filename2", None) is not None else ""
+    return f"{where}{target}: {cause}" if where is not None else cause

@@ -1,12 +1,16 @@
 """The file primitives of every reader: TOML and CSV with their problems reported, and the
-digest of an instance folder."""
+digest of an instance folder. An operating-system error (a directory or a FIFO where a file
+should be, a symlink loop, permission denied) is a ``Problem`` naming the path and the cause,
+never an exception."""
 
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
+import os
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -15,19 +19,46 @@ from optimizer.core.errors import Problem
 
 
 def file_digest(folder: Path, names: list[str]) -> str:
+    """SHA-256 over the named files of ``folder`` (name and bytes); a file that cannot be read
+    counts by its name and the error."""
     h = hashlib.sha256()
     for name in sorted(names):
-        p = folder / name
-        if p.exists():
-            h.update(name.encode() + b"\0" + p.read_bytes() + b"\0")
+        try:
+            data = read_file_bytes(folder / name)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            data = f"unreadable: {exc.strerror}".encode()
+        h.update(name.encode() + b"\0" + data + b"\0")
     return h.hexdigest()
+
+
+def read_file_bytes(path: Path) -> bytes:
+    """The bytes of a regular file. Raises ``OSError`` (``IsADirectoryError`` for a directory,
+    ELOOP for a symlink loop, ...) without blocking on a FIFO or a device: only a regular file
+    is opened."""
+    mode = os.stat(path).st_mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(21, "Is a directory", str(path))
+    if not stat.S_ISREG(mode):
+        raise OSError(0, "is not a regular file (a FIFO, socket or device)", str(path))
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def read_problem(path: Path, exc: OSError) -> Problem:
+    """The problem of a file that cannot be read: missing, or the operating system's cause."""
+    if isinstance(exc, FileNotFoundError):
+        return Problem(str(path), "file is missing")
+    return Problem(str(path), f"cannot be read: {exc.strerror or exc}")
 
 
 def read_toml(path: Path, problems: list[Problem]) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        problems.append(Problem(str(path), "file is missing"))
+        text = read_file_bytes(path).decode("utf-8-sig")
+        return tomllib.loads(text.replace("\r\n", "\n").replace("\r", "\n"))  # as open() reads text
+    except OSError as exc:
+        problems.append(read_problem(path, exc))
     except UnicodeDecodeError as exc:
         problems.append(Problem(str(path), f"is not UTF-8 text ({exc.reason})"))
     except tomllib.TOMLDecodeError as exc:
@@ -42,9 +73,9 @@ def read_toml(path: Path, problems: list[Problem]) -> dict[str, Any]:
 
 def read_csv_rows(path: Path, problems: list[Problem]) -> tuple[list[str], list[tuple[int, list[str]]]]:
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        problems.append(Problem(str(path), "file is missing"))
+        text = read_file_bytes(path).decode("utf-8-sig")
+    except OSError as exc:
+        problems.append(read_problem(path, exc))
         return [], []
     except UnicodeDecodeError as exc:
         problems.append(Problem(str(path), f"is not UTF-8 text ({exc.reason} at byte {exc.start})"))
