@@ -70,7 +70,8 @@ def batch_cmd(spec: Path, output: Path, jobs: int, executor: str, scheduler, res
         batch = load_spec(spec)
         show = not quiet and sys.stderr.isatty()
         runs, _ = run_batch(batch, output, jobs=jobs, executor=executor, scheduler=scheduler,
-                            resume=resume, progress=ProgressLine(show))
+                            resume=resume, progress=ProgressLine(show),
+                            notice=lambda line: click.echo(f"notice: {line}", err=True))
         click.echo(_summary_line(runs, output))
         if not runs.empty and runs["status"].isin(FAILED_STATUSES).all():
             raise EqualizeError(f"all {len(runs)} runs failed (no run solved or was infeasible); "
