@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -254,3 +255,37 @@ def test_second_batch_on_the_same_folder_is_refused(slow_spec, tmp_path):
     again = subprocess.run([str(EXE), "batch", str(slow_spec), "--output", str(out), "--jobs", "1", "-q"],
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
+
+
+# ---- a failed write ------------------------------------------------------------------------
+
+SETPRIV = shutil.which("setpriv")
+
+
+@pytest.mark.skipif(SETPRIV is None or os.geteuid() != 0, reason="needs setpriv and root to drop privileges")
+def test_unwritable_output_is_exit_1_without_traceback():
+    """As an unprivileged user (root ignores file modes): a batch or sweep that cannot write its
+    folder exits 1 with one line, no traceback."""
+    tmp = Path(tempfile.mkdtemp(prefix="eq-perm-"))
+    try:
+        tmp.chmod(0o777)
+        spec = tmp / "spec.toml"
+        spec.write_text(f'instances = ["{INSTANCES / "toy-3"}"]\n')
+        spec.chmod(0o644)
+        locked = tmp / "locked"          # the batch can take the lock but not write runs/
+        locked.mkdir(mode=0o777)
+        locked.chmod(0o777)
+        (locked / "runs").mkdir(mode=0o755)
+        readonly = tmp / "readonly"      # nothing can be created in it
+        readonly.mkdir(mode=0o755)
+        drop = [SETPRIV, "--reuid=65534", "--regid=65534", "--clear-groups"]
+        cases = [[str(EXE), "batch", str(spec), "-O", str(locked), "-q", "-j", "1"],
+                 [str(EXE), "batch", str(spec), "-O", str(readonly), "-q", "-j", "1"],
+                 [str(EXE), "sweep", str(INSTANCES / "toy-3"), "-O", str(readonly)]]
+        for cmd in cases:
+            res = subprocess.run(drop + cmd, capture_output=True, text=True, timeout=120)
+            assert res.returncode == 1, (cmd, res.stderr)
+            assert "Traceback" not in res.stderr and res.stderr.startswith("error: "), res.stderr
+            assert "Permission denied" in res.stderr
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

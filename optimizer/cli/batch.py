@@ -69,9 +69,13 @@ def batch_cmd(spec: Path, output: Path, jobs: int, executor: str, scheduler, res
     with reported_errors():
         batch = load_spec(spec)
         show = not quiet and sys.stderr.isatty()
-        runs, _ = run_batch(batch, output, jobs=jobs, executor=executor, scheduler=scheduler,
-                            resume=resume, progress=ProgressLine(show),
-                            notice=lambda line: click.echo(f"notice: {line}", err=True))
+        try:
+            runs, _ = run_batch(batch, output, jobs=jobs, executor=executor, scheduler=scheduler,
+                                resume=resume, progress=ProgressLine(show),
+                                notice=lambda line: click.echo(f"notice: {line}", err=True))
+        except OSError as exc:   # a failed write: exit 1; the committed runs stay for a resume
+            raise EqualizeError(f"cannot write the batch into {output}: {exc.strerror or exc} "
+                                f"({exc.filename or output})") from None
         click.echo(_summary_line(runs, output))
         if not runs.empty and runs["status"].isin(FAILED_STATUSES).all():
             raise EqualizeError(f"all {len(runs)} runs failed (no run solved or was infeasible); "
