@@ -145,6 +145,15 @@ def test_runs_are_bounded_before_anything_is_expanded(tmp_path):
     assert_spec_error(res, spec, out, "120,000 runs", "100,000")
 
 
+def test_jobs_are_bounded(tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(HEAD)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["batch", str(spec), "--output", str(out), "--jobs", "100000", "-q"])
+    assert res.exit_code == 2 and "--jobs" in res.output and "256" in res.output
+    assert not out.exists()
+
+
 # ---- hypothesis: malformed specs never end in a traceback ----------------------------------
 
 KEYS = ["instances", "objectives", "scenarios", "sweep", "objectivs", "budget", "threshold", "from", "to",

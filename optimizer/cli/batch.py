@@ -12,7 +12,7 @@ import pandas as pd
 
 from optimizer.cli.common import reported_errors
 from optimizer.core.errors import EqualizeError
-from optimizer.studies.batch import FAILED_STATUSES, Counts, load_spec, run_batch
+from optimizer.studies.batch import FAILED_STATUSES, MAX_JOBS, Counts, load_spec, run_batch
 
 
 class ProgressLine:
@@ -44,8 +44,8 @@ class ProgressLine:
 @click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--output", "-O", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Folder for runs.parquet, runs.csv, allocations.parquet (and runs/ per run).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
-              help="Worker processes (HiGHS runs single-threaded in each).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1, max=MAX_JOBS), default=min(MAX_JOBS, os.cpu_count() or 1),
+              show_default=True, help=f"Worker processes (HiGHS runs single-threaded in each), at most {MAX_JOBS}.")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True)
 @click.option("--scheduler", help="Address of a running Dask scheduler (with --executor dask); "
               "without it a LocalCluster with --jobs workers is started.")

@@ -17,6 +17,7 @@ from optimizer.studies.batch.spec import BatchSpec, RunSpec
 from optimizer.studies.batch.storage import clean_temporaries, commit, committed_runs, consolidate
 from optimizer.studies.batch.workers import watch_parent
 
+MAX_JOBS = 256   # worker processes of one batch (--jobs)
 FAILED_STATUSES = ("bad_input", "error")   # neither solved nor a (legitimate) infeasible answer
 Outcome = tuple[dict[str, Any], bytes | None]
 
@@ -61,8 +62,10 @@ def _local(runs: list[RunSpec], jobs: int) -> Iterator[Outcome]:
         return
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    with ProcessPoolExecutor(max_workers=jobs, initializer=watch_parent, initargs=(os.getpid(),)) as pool:
-        futures = [pool.submit(execute_many, chunk) for chunk in chunks(runs, jobs)]
+    work = chunks(runs, jobs)
+    workers = min(jobs, MAX_JOBS, len(work))   # never more processes than chunks to give them
+    with ProcessPoolExecutor(max_workers=workers, initializer=watch_parent, initargs=(os.getpid(),)) as pool:
+        futures = [pool.submit(execute_many, chunk) for chunk in work]
         for fut in as_completed(futures):
             yield from fut.result()
 
@@ -101,6 +104,7 @@ def run_batch(spec: BatchSpec, out: Path, jobs: int = 1, executor: str = "local"
               progress: Progress | None = None, notice: Notice | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the spec's pending runs into ``out`` (one batch per folder: ``output_lock``), then
     consolidate. ``notice`` gets one line per damaged run found on resume."""
+    jobs = max(1, min(jobs, MAX_JOBS))
     with output_lock(out):
         clean_temporaries(out)
         done, damaged = committed_runs(out, spec) if resume else ({}, [])
