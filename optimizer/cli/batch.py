@@ -12,7 +12,7 @@ import pandas as pd
 
 from optimizer.cli.common import reported_errors
 from optimizer.core.errors import EqualizeError
-from optimizer.studies.batch import FAILED_STATUSES, Counts, load_spec, run_batch
+from optimizer.studies.batch import FAILED_STATUSES, MAX_JOBS, Counts, load_spec, run_batch
 
 
 class ProgressLine:
@@ -44,8 +44,8 @@ class ProgressLine:
 @click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--output", "-O", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Folder for runs.parquet, runs.csv, allocations.parquet (and runs/ per run).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
-              help="Worker processes (HiGHS runs single-threaded in each).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1, max=MAX_JOBS), default=min(MAX_JOBS, os.cpu_count() or 1),
+              show_default=True, help=f"Worker processes (HiGHS runs single-threaded in each), at most {MAX_JOBS}.")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True)
 @click.option("--scheduler", help="Address of a running Dask scheduler (with --executor dask); "
               "without it a LocalCluster with --jobs workers is started.")
@@ -69,8 +69,13 @@ def batch_cmd(spec: Path, output: Path, jobs: int, executor: str, scheduler, res
     with reported_errors():
         batch = load_spec(spec)
         show = not quiet and sys.stderr.isatty()
-        runs, _ = run_batch(batch, output, jobs=jobs, executor=executor, scheduler=scheduler,
-                            resume=resume, progress=ProgressLine(show))
+        try:
+            runs, _ = run_batch(batch, output, jobs=jobs, executor=executor, scheduler=scheduler,
+                                resume=resume, progress=ProgressLine(show),
+                                notice=lambda line: click.echo(f"notice: {line}", err=True))
+        except OSError as exc:   # a failed write: exit 1; the committed runs stay for a resume
+            raise EqualizeError(f"cannot write the batch into {output}: {exc.strerror or exc} "
+                                f"({exc.filename or output})") from None
         click.echo(_summary_line(runs, output))
         if not runs.empty and runs["status"].isin(FAILED_STATUSES).all():
             raise EqualizeError(f"all {len(runs)} runs failed (no run solved or was infeasible); "

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from optimizer.cli.common import instance_argument, reported_errors
-from optimizer.core.errors import UsageError
+from optimizer.core.errors import EqualizeError, UsageError
 from optimizer.io.load import load_instance
-from optimizer.studies.sweep import Sweep, parse_values, sweep, write_sweep
+from optimizer.studies.sweep import FAILED_STATUSES, Sweep, parse_values, sweep, write_sweep
 
 SHORT_NAMES = {"regions_below_threshold": "below", "budget_shadow_price": "shadow_price",
                "weighted_shortfall": "w_shortfall"}
@@ -48,11 +48,19 @@ def sweep_cmd(instance: Path, budget, threshold, objective, no_fast_path: bool, 
         budgets = parse_values(budget, inst.budget, "budget")
         thresholds = parse_values(threshold, None, "threshold")
         sw = sweep(inst, budgets, thresholds, objective=objective, fast_path=not no_fast_path)
+        failed = sw.frontier.status.isin(FAILED_STATUSES).all()
+        if failed and (sw.frontier.status == "bad_input").all():   # bad input: exit 2, nothing written
+            raise UsageError(f"every point failed on bad input: {sw.frontier.message.iloc[0]}")
         # files first: a closed stdout (| head) must not lose them
-        written = write_sweep(sw, output, plot) if output is not None else []
+        try:
+            written = write_sweep(sw, output, plot) if output is not None else []
+        except OSError as exc:   # a failed write: exit 1, the previous files intact (atomic)
+            raise EqualizeError(f"cannot write the sweep into {output}: {exc.strerror or exc}") from None
         _print_sweep(sw, inst.name)
         for p in written:
             click.echo(f"wrote {p}")
+        if failed:
+            raise EqualizeError(f"all {len(sw.frontier)} points failed (none solved or was infeasible)")
 
 
 def _print_sweep(sw: Sweep, name: str) -> None:

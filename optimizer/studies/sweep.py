@@ -28,13 +28,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from models.build import build_lp
 from models.objectives import get_objective
 from optimizer.core.budget import parse_budget
-from optimizer.core.errors import EqualizeError, InfeasibleError, SolverError, UsageError
+from optimizer.core.errors import BadInputError, EqualizeError, InfeasibleError, SolverError, UsageError
 from optimizer.core.instance import Instance
 from optimizer.core.result import Result
 from optimizer.core.scaling import money_scale, round_data, to_region_data
@@ -48,13 +47,14 @@ from optimizer.fast.fastpath import BARE_CORE_FAST
 from optimizer.io.writers import atomic_write_bytes, atomic_write_text
 from optimizer.prepare.policy_round import policy_round
 from optimizer.report.plots import frontier_png
-from optimizer.studies.ranges import parse_range
+from optimizer.studies.ranges import MAX_POINTS, RangeError, parse_cli
 
 FRONTIER_COLUMNS = ["point", "budget", "threshold", "status", "objective_value", "min_level", "gini",
                     "weighted_shortfall", "regions_below_threshold", "budget_used", "budget_shadow_price",
                     "seconds", "message"]
 ALLOC_COLUMNS = ["point", "region_id", "transfer", "level_before", "level_after", "shortfall"]
 REBUILD_ONLY = ("log-welfare",)   # its LP (tangent grid) depends on the budget
+FAILED_STATUSES = ("bad_input", "error")   # neither solved nor a (legitimate) infeasible answer
 
 
 @dataclass
@@ -68,19 +68,18 @@ class Sweep:
 
 
 def parse_values(text: str | None, base: float | None, what: str) -> list[float | None]:
-    """'0.5x:2x:20' (a range) or one value ('1.2x', '1000', '0.9') -> floats."""
+    """'0.5x:2x:20' (a range) or one value ('1.2x', '1000', '0.9') -> floats; the rules of
+    optimizer/studies/ranges.py, errors as UsageError naming the option."""
     if text is None:
         return [None]
-    items = parse_range(text) if ":" in text else [text]
-    if what == "budget":
-        return [parse_budget(s, base) for s in items]
+    option = f"--{what}"
     try:
-        vals = [float(s) for s in items]
-    except ValueError:
-        raise UsageError(f"--threshold: '{text}' is neither a number nor FROM:TO:POINTS") from None
-    if any(not np.isfinite(v) or v < 0 for v in vals):
-        raise UsageError(f"--threshold values must be finite numbers >= 0, got '{text}'")
-    return vals
+        items = parse_cli(str(text), what)
+    except RangeError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+    if what == "budget":
+        return [parse_budget(s, base, option) for s in items]
+    return items
 
 
 def choose_mode(inst: Instance, objective: str, fast_path: bool = True,
@@ -130,6 +129,8 @@ def sweep(inst: Instance, budgets: list[float | None], thresholds: list[float | 
     except KeyError as exc:
         raise UsageError(str(exc.args[0])) from None
     thresholds = thresholds or [None]
+    if len(budgets) * len(thresholds) > MAX_POINTS:
+        raise UsageError(f"the sweep has {len(budgets) * len(thresholds):,} points; at most {MAX_POINTS:,}")
     chosen = choose_mode(inst, name, fast_path, objective_options)
     mode = mode or chosen
     if mode == "persistent" and chosen != "persistent":
@@ -155,6 +156,8 @@ def sweep(inst: Instance, budgets: list[float | None], thresholds: list[float | 
             except InfeasibleError as exc:
                 row = _row(point, b_val, t_val, "infeasible", time.perf_counter() - t0,
                            message=_infeasible_message(exc))
+            except BadInputError as exc:
+                row = _row(point, b_val, t_val, "bad_input", time.perf_counter() - t0, message=str(exc))
             except (SolverError, EqualizeError) as exc:
                 row = _row(point, b_val, t_val, "error", time.perf_counter() - t0, message=str(exc))
             if row["threshold"] is None:

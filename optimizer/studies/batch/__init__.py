@@ -7,10 +7,10 @@ Failures (infeasible, bad input, solver errors) are rows with a status, never an
 """
 
 from optimizer.studies.batch.execute import ALLOC_COLUMNS, execute
-from optimizer.studies.batch.runner import FAILED_STATUSES, Counts, chunks, run_batch
+from optimizer.studies.batch.runner import FAILED_STATUSES, MAX_JOBS, Counts, chunks, run_batch
 from optimizer.studies.batch.spec import BatchSpec, RunSpec, load_spec, run_id
-from optimizer.studies.batch.storage import TIMING_COLUMNS, commit, committed, consolidate
+from optimizer.studies.batch.storage import TIMING_COLUMNS, check_run, commit, committed, committed_runs, consolidate
 
-__all__ = ["ALLOC_COLUMNS", "execute", "FAILED_STATUSES", "Counts", "chunks", "run_batch",
-           "BatchSpec", "RunSpec", "load_spec", "run_id", "TIMING_COLUMNS", "commit", "committed",
-           "consolidate"]
+__all__ = ["ALLOC_COLUMNS", "execute", "FAILED_STATUSES", "MAX_JOBS", "Counts", "chunks", "run_batch",
+           "BatchSpec", "RunSpec", "load_spec", "run_id", "TIMING_COLUMNS", "check_run", "commit",
+           "committed", "committed_runs", "consolidate"]

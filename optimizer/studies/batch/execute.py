@@ -62,7 +62,7 @@ def allocation_ipc(run_id: str, a: pd.DataFrame) -> bytes:
         v = a[c].to_numpy()
         cols[c] = pa.array(v.astype(object) if c == "region_id" else v.astype(float),
                            pa.string() if c == "region_id" else pa.float64())
-    table = pa.table(cols)
+    table = pa.table(cols).replace_schema_metadata({"run_id": run_id})   # checked on resume
     sink = pa.BufferOutputStream()
     with pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)

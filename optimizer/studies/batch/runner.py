@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +12,12 @@ from typing import Any
 import pandas as pd
 
 from optimizer.studies.batch.execute import execute, execute_many
+from optimizer.studies.batch.lock import output_lock
 from optimizer.studies.batch.spec import BatchSpec, RunSpec
-from optimizer.studies.batch.storage import RUNS_DIR, commit, committed, consolidate
+from optimizer.studies.batch.storage import clean_temporaries, commit, committed_runs, consolidate
+from optimizer.studies.batch.workers import watch_parent
 
+MAX_JOBS = 256   # worker processes of one batch (--jobs)
 FAILED_STATUSES = ("bad_input", "error")   # neither solved nor a (legitimate) infeasible answer
 Outcome = tuple[dict[str, Any], bytes | None]
 
@@ -59,8 +62,10 @@ def _local(runs: list[RunSpec], jobs: int) -> Iterator[Outcome]:
         return
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(execute_many, chunk) for chunk in chunks(runs, jobs)]
+    work = chunks(runs, jobs)
+    workers = min(jobs, MAX_JOBS, len(work))   # never more processes than chunks to give them
+    with ProcessPoolExecutor(max_workers=workers, initializer=watch_parent, initargs=(os.getpid(),)) as pool:
+        futures = [pool.submit(execute_many, chunk) for chunk in work]
         for fut in as_completed(futures):
             yield from fut.result()
 
@@ -85,29 +90,38 @@ def _dask(runs: list[RunSpec], jobs: int, scheduler: str | None) -> Iterator[Out
             cluster.close()
 
 
-def _committed_counts(out: Path, spec: BatchSpec, done: set[str]) -> Counts:
-    """Counts of the runs an earlier batch committed, by their recorded status."""
-    counts = Counts(total=len(spec.runs), skipped=len(done))
-    for r in spec.runs:
-        if r.run_id in done:
-            counts.add(json.loads((out / RUNS_DIR / f"{r.run_id}.json").read_text()).get("status", "error"))
-    return counts
+Notice = Callable[[str], None]
+
+
+def _damage_notice(run: RunSpec, reason: str) -> str:
+    budget = f", budget {run.budget}" if run.budget is not None else ""
+    return (f"run {run.index} ({run.run_id}: {run.instance}, {run.objective}{budget}) was damaged: {reason}; "
+            "recomputing it")
 
 
 def run_batch(spec: BatchSpec, out: Path, jobs: int = 1, executor: str = "local",
               scheduler: str | None = None, resume: bool = True,
-              progress: Progress | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    out.mkdir(parents=True, exist_ok=True)
-    done = committed(out) if resume else set()
-    todo = [r for r in spec.runs if r.run_id not in done]
-    counts = _committed_counts(out, spec, done)
-    if progress:
-        progress(counts)
-    if todo:
-        stream: Iterable[Outcome] = _dask(todo, jobs, scheduler) if executor == "dask" else _local(todo, jobs)
-        for row, alloc in stream:
-            commit(out, row, alloc)
+              progress: Progress | None = None, notice: Notice | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run the spec's pending runs into ``out`` (one batch per folder: ``output_lock``), then
+    consolidate. ``notice`` gets one line per damaged run found on resume."""
+    jobs = max(1, min(jobs, MAX_JOBS))
+    with output_lock(out):
+        clean_temporaries(out)
+        done, damaged = committed_runs(out, spec) if resume else ({}, [])
+        for run, reason in damaged:
+            if notice:
+                notice(_damage_notice(run, reason))
+        todo = [r for r in spec.runs if r.run_id not in done]
+        counts = Counts(total=len(spec.runs), skipped=len(done))
+        for row in done.values():
             counts.add(row["status"])
-            if progress:
-                progress(counts)
-    return consolidate(out, spec)
+        if progress:
+            progress(counts)
+        if todo:
+            stream: Iterable[Outcome] = _dask(todo, jobs, scheduler) if executor == "dask" else _local(todo, jobs)
+            for row, alloc in stream:
+                commit(out, row, alloc)
+                counts.add(row["status"])
+                if progress:
+                    progress(counts)
+        return consolidate(out, spec)
