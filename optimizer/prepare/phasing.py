@@ -29,6 +29,7 @@ import pandas as pd
 from models.policies import PolicyTerm
 from optimizer.core.errors import UsageError
 from optimizer.core.instance import Instance
+from optimizer.core.limits import YEARS_MAX
 from optimizer.core.phasing import PHASING_OBJECTIVES, Phasing
 from optimizer.core.policy import PolicyConfig
 
@@ -38,8 +39,8 @@ def phasing_of(inst: Instance, years: int | None = None) -> Phasing | None:
     ph = inst.phasing
     if years is None:
         return ph
-    if years < 1:
-        raise UsageError(f"--years must be >= 1, got {years}")
+    if isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= YEARS_MAX:
+        raise UsageError(f"--years must be an integer between 1 and {YEARS_MAX}, got {years!r}")
     ph = ph or Phasing()
     if ph.budget is not None and len(ph.budget) != years:
         raise UsageError(f"--years {years} but [phasing] budget lists {len(ph.budget)} years")
