@@ -86,12 +86,14 @@ def table_problems(file: str, frame: pd.DataFrame, label: Label | None = None) -
     return out
 
 
-def money_problem(file: str, where: str, value: float, need: np.ndarray) -> Problem | None:
-    """A money amount of the round (a budget, a bound) against ``money_limit``."""
+def money_problem(file: str, where: str | None, value: float, need: np.ndarray) -> Problem | None:
+    """A money amount of the round (a budget, a bound) against ``money_limit``; ``where`` is
+    its key in ``file`` (None for a flag, whose name is ``file``)."""
     cap = money_limit(need)
+    name = f"'{where}' " if where else ""
     if not np.isfinite(value) or value < 0:
-        return Problem(file, f"'{where}' must be a finite number >= 0, got {value}", column=where)
+        return Problem(file, f"{name}must be a finite number >= 0, got {value}", column=where)
     if value > cap:
-        return Problem(file, f"'{where}' is {value:g}, above {cap:g} (at most {lim.MONEY_MAX:g} and at most "
+        return Problem(file, f"{name}is {value:g}, above {cap:g} (at most {lim.MONEY_MAX:g} and at most "
                              f"{lim.MONEY_PER_MEDIAN_NEED:g} x the median fiscal_need)", column=where)
     return None

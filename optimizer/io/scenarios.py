@@ -95,7 +95,7 @@ def _regions(node, file, where, region_ids, problems, regions=None) -> dict[str,
                                   and _number(next(iter(val.values())))):
                 message = _after(regions, rid, fname, val)
                 if message:
-                    problems.append(Problem(file, f"'{c}' gives {message}", column=c, region=rid))
+                    problems.append(Problem(file, f"the override gives {message}", column=c, region=rid))
                 else:
                     out[rid][fname] = val
             else:
@@ -113,7 +113,7 @@ def _after(regions: pd.DataFrame | None, rid: str, fname: str, spec: Any) -> str
     if fname == "population" and math.isfinite(new):
         new = float(round(new))
     message = range_message(fname, new) if not math.isnan(new) else None
-    return f"{fname} = {new:g}, which {message}" if message else None
+    return f"{fname} = {new:g}, which {message.split(', got')[0]}" if message else None
 
 
 def _merges(node, file, where, region_ids, mergers, problems) -> list[list[str]]:

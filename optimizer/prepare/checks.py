@@ -61,9 +61,9 @@ def policy_source(inst: Instance, override: PolicyConfig | None, key: str) -> st
     return f"{inst.path / 'instance.toml'}, [policy] {key}"
 
 
-def budget_source(inst: Instance, budget: float | None) -> tuple[str, str]:
+def budget_source(inst: Instance, budget: float | None) -> tuple[str, str | None]:
     if budget is not None:
-        return "--budget", "budget"
+        return "--budget", None
     if "year" in inst.regions.columns:
         return str(inst.path / "instance.toml"), "phasing year budgets (summed)"
     if _scenario_sets(inst, "budget") is not None:
