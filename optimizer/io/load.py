@@ -125,9 +125,10 @@ def read_meta(tf: str, raw: dict[str, Any], problems: list[Problem]) -> Meta:
         problems.append(Problem(tf, "[objective] must be a table", column="objective"))
         return m
     m.objective = obj.get("name")
-    if m.objective is not None and m.objective not in OBJECTIVES:
-        problems.append(Problem(tf, f"unknown objective '{m.objective}'; known: "
+    if m.objective is not None and (not isinstance(m.objective, str) or m.objective not in OBJECTIVES):
+        problems.append(Problem(tf, f"unknown objective {m.objective!r}; known: "
                                     f"{', '.join(OBJECTIVES)}", column="objective.name"))
+        m.objective = None
     problems.extend(objective_option_problems(tf, obj))
     m.objective_options = {k: val for k, val in obj.items() if k != "name"}
     return m

@@ -34,7 +34,7 @@ def _float_list(value: Any, key: str) -> list[float]:
     except (TypeError, ValueError, OverflowError):
         out = []
     if len(out) != len(parts) or not out or not all(math.isfinite(x) for x in out):
-        raise UsageError(f"{key}: expected a comma-separated list of finite numbers, got {value!r}")
+        raise UsageError(f"{key} must be a comma-separated list of finite numbers, got {value!r}")
     return out
 
 
@@ -42,7 +42,7 @@ def _alpha(value: Any) -> float:
     try:
         a = float(value) if not isinstance(value, bool) else math.nan
     except (TypeError, ValueError, OverflowError):
-        raise UsageError(f"alpha: expected a number in (0, 1], got {value!r}") from None
+        raise UsageError(f"alpha must be a number in (0, 1], got {value!r}") from None
     if not (0.0 < a <= 1.0):
         raise UsageError(f"alpha must be in (0, 1], got {value!r}")
     return a
@@ -51,12 +51,12 @@ def _alpha(value: Any) -> float:
 def _weights(value: Any) -> list[float]:
     w = np.array(_float_list(value, "weights"))
     if w.size > 10_000:
-        raise UsageError(f"weights: at most 10000 slices, got {w.size}")
+        raise UsageError(f"weights must list at most 10000 slices, got {w.size}")
     try:   # the formulation's own check, on a one-region stand-in
         fm.owa_weights(RegionData(np.zeros(1), np.ones(1), np.zeros(1), np.ones(1), np.zeros(1),
                                   np.ones(1), 0.0, {"weights": w}))
     except ValueError as exc:
-        raise UsageError(f"weights: {exc}") from None
+        raise UsageError(f"weights are not valid: {exc}") from None
     return w.tolist()
 
 
@@ -102,14 +102,18 @@ OBJECTIVE_OPTION_KEYS = tuple(PARSERS)
 
 
 def parse_objective_options(raw: dict[str, Any]) -> dict[str, Any]:
-    """Type-check the objective options (from [objective] in instance.toml and the CLI).
+    """Type-check the objective options (from [objective] in instance.toml, checked at load,
+    merged with the flags, batch specs or API keywords: a bad value names its flag).
     Unknown keys travel along (internal options of the drivers)."""
     out: dict[str, Any] = {}
     for key, value in raw.items():
         if value is None:
             continue
         parse = PARSERS.get(key)
-        out[key] = parse(value) if parse is not None else value
+        try:
+            out[key] = parse(value) if parse is not None else value
+        except UsageError as exc:
+            raise UsageError(f"--{key.replace('_', '-')}: {exc}") from None
     return out
 
 
