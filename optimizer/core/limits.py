@@ -18,7 +18,9 @@ batch specs and the Python API. Why these numbers:
 - service levels (thresholds, group min_level, policy levels) in [0, ``LEVEL_MAX``];
 - multi-year growth rates in [``GROWTH_MIN``, ``GROWTH_MAX``] over at most ``YEARS_MAX`` years,
   and every grown amount within the money range again;
-- log-welfare tangents per region at most ``BREAKPOINTS_MAX`` (the LP has n x breakpoints rows).
+- log-welfare tangents per region at most ``BREAKPOINTS_MAX`` (the LP has n x breakpoints rows);
+  cvar's alpha at least ``ALPHA_MIN`` (its costs are weight / alpha); owa weights finite and at
+  most ``OWA_WEIGHT_MAX`` (their sum must stay finite).
 """
 
 from __future__ import annotations
@@ -39,3 +41,5 @@ GROWTH_MIN = -0.5
 GROWTH_MAX = 1.0
 YEARS_MAX = 100
 BREAKPOINTS_MAX = 1000
+ALPHA_MIN = 1e-6          # cvar: the worst-off share; the LP's costs are weight / alpha
+OWA_WEIGHT_MAX = 1e15     # owa: rank weights (normalised to sum 1)

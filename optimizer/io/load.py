@@ -22,7 +22,7 @@ from optimizer.io.groups import read_groups
 from optimizer.io.objective_options import objective_option_problems
 from optimizer.io.phasing import parse_phasing
 from optimizer.io.policy import check_consistent, parse_policy
-from optimizer.io.ranges import money_problem, need_spread, table_problems
+from optimizer.io.ranges import money_limit, money_problem, need_spread, table_problems
 from optimizer.io.read import file_digest, read_csv_rows, read_toml
 from optimizer.io.regions_csv import read_regions_fast
 from optimizer.io.scenarios import parse_scenarios
@@ -79,7 +79,7 @@ def load_instance(folder: str | Path) -> Instance:
         path=folder, name=meta.name or folder.name, unit=meta.unit or "", budget=float(meta.budget),
         threshold=float(meta.threshold), regions=frame, description=meta.description, year=meta.year,
         sources=meta.sources, objective=meta.objective, objective_options=meta.objective_options,
-        extra_columns=extra, notices=notices,
+        extra_columns=extra, notices=notices, checked_regions=frame,
         sha256=file_digest(folder, [p.name for p in folder.iterdir() if p.is_file()
                                     and p.suffix in (".toml", ".csv")]),
         **parts)
@@ -89,7 +89,8 @@ def round_table_problems(tf: str, cf: str, frame: pd.DataFrame, meta: Meta) -> l
     """What only the whole table says (need spread, amounts against the median need) and the
     budget against the needs (optimizer/io/ranges.py)."""
     out = table_problems(cf, frame)
-    bad_budget = money_problem(tf, "budget.total", float(meta.budget), frame["fiscal_need"].to_numpy(dtype=float))
+    cap = money_limit(frame["fiscal_need"].to_numpy(dtype=float))
+    bad_budget = money_problem(tf, "budget.total", float(meta.budget), cap)
     return out + ([bad_budget] if bad_budget else [])
 
 

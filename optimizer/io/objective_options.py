@@ -16,7 +16,7 @@ import numpy as np
 from models import fairness as fm
 from models.data import RegionData
 from optimizer.core.errors import Problem, UsageError
-from optimizer.core.limits import BREAKPOINTS_MAX
+from optimizer.core.limits import ALPHA_MIN, BREAKPOINTS_MAX, OWA_WEIGHT_MAX
 from optimizer.io.validation import unknown_key
 
 THRESHOLD_MODES = ("hard", "soft", "auto")
@@ -45,6 +45,8 @@ def _alpha(value: Any) -> float:
         raise UsageError(f"alpha must be a number in (0, 1], got {value!r}") from None
     if not (0.0 < a <= 1.0):
         raise UsageError(f"alpha must be in (0, 1], got {value!r}")
+    if a < ALPHA_MIN:
+        raise UsageError(f"alpha must be at least {ALPHA_MIN:g} (the LP's costs are weight / alpha), got {value!r}")
     return a
 
 
@@ -52,6 +54,8 @@ def _weights(value: Any) -> list[float]:
     w = np.array(_float_list(value, "weights"))
     if w.size > 10_000:
         raise UsageError(f"weights must list at most 10000 slices, got {w.size}")
+    if np.any(np.abs(w) > OWA_WEIGHT_MAX):
+        raise UsageError(f"weights must be at most {OWA_WEIGHT_MAX:g} each, got {value!r}")
     try:   # the formulation's own check, on a one-region stand-in
         fm.owa_weights(RegionData(np.zeros(1), np.ones(1), np.zeros(1), np.ones(1), np.zeros(1),
                                   np.ones(1), 0.0, {"weights": w}))

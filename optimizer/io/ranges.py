@@ -86,10 +86,9 @@ def table_problems(file: str, frame: pd.DataFrame, label: Label | None = None) -
     return out
 
 
-def money_problem(file: str, where: str | None, value: float, need: np.ndarray) -> Problem | None:
-    """A money amount of the round (a budget, a bound) against ``money_limit``; ``where`` is
-    its key in ``file`` (None for a flag, whose name is ``file``)."""
-    cap = money_limit(need)
+def money_problem(file: str, where: str | None, value: float, cap: float) -> Problem | None:
+    """A money amount of the round (a budget, a bound) against ``cap`` = ``money_limit(need)``;
+    ``where`` is its key in ``file`` (None for a flag, whose name is ``file``)."""
     name = f"'{where}' " if where else ""
     if not np.isfinite(value) or value < 0:
         return Problem(file, f"{name}must be a finite number >= 0, got {value}", column=where)

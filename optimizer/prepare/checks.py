@@ -93,7 +93,7 @@ def region_problems(inst: Instance) -> list[Problem]:
     return out + (table_problems(label, reg, labels) if not out else [])
 
 
-def policy_problems(inst: Instance, override: PolicyConfig | None) -> list[Problem]:
+def policy_problems(inst: Instance, override: PolicyConfig | None, cap: float) -> list[Problem]:
     out = []
     if override is not None:   # flags and API options: the value rules of [policy]
         for key, value in override.as_dict().items():
@@ -108,7 +108,6 @@ def policy_problems(inst: Instance, override: PolicyConfig | None) -> list[Probl
                                                                           "[policy], the scenario and the flags)"))
     pop = inst.regions["population"].to_numpy(dtype=float)
     factor = unit_per_capita(inst.unit)[1]
-    cap = money_limit(inst.regions["fiscal_need"].to_numpy(dtype=float))
     for key in ("per_capita_floor", "per_capita_cap"):
         value = getattr(cfg, key)
         if value is not None and pop.size and value * float(pop.max()) / factor > cap:
@@ -119,14 +118,13 @@ def policy_problems(inst: Instance, override: PolicyConfig | None) -> list[Probl
     return out
 
 
-def group_problems(inst: Instance) -> list[Problem]:
-    need = inst.regions["fiscal_need"].to_numpy(dtype=float)
+def group_problems(inst: Instance, cap: float) -> list[Problem]:
     out = []
     for g in inst.groups:
         for key in ("min_transfer", "max_transfer"):
             value = getattr(g, key)
             if value is not None:
-                p = money_problem(str(inst.path / "instance.toml"), f"groups.{g.id}.{key}", value, need)
+                p = money_problem(str(inst.path / "instance.toml"), f"groups.{g.id}.{key}", value, cap)
                 out += [p] if p else []
         if g.min_level is not None and not 0 <= g.min_level <= lim.LEVEL_MAX:
             out.append(Problem(str(inst.path / "instance.toml"), f"min_level must be between 0 and "
@@ -138,16 +136,17 @@ def round_problems(inst: Instance, policy: PolicyConfig | None = None, budget: f
                    threshold: float | None = None) -> list[Problem]:
     """Every problem of the round: region values (after scenario, merges, growth), the budget,
     the default threshold, the merged policy and the group bounds."""
-    out = region_problems(inst)
+    out = region_problems(inst) if inst.checked_regions is not inst.regions else []
     if out:
         return out
     file, where = budget_source(inst, budget)
     value = inst.budget if budget is None else float(budget)
-    p = money_problem(file, where, value, inst.regions["fiscal_need"].to_numpy(dtype=float))
+    cap = money_limit(inst.regions["fiscal_need"].to_numpy(dtype=float))
+    p = money_problem(file, where, value, cap)
     out += [p] if p else []
     if threshold is not None and not (math.isfinite(threshold) and 0 <= threshold <= lim.LEVEL_MAX):
         out.append(Problem("--threshold", f"must be a number between 0 and {lim.LEVEL_MAX:g}, got {threshold}"))
-    return out + policy_problems(inst, policy) + group_problems(inst)
+    return out + policy_problems(inst, policy, cap) + group_problems(inst, cap)
 
 
 def check_round(inst: Instance, policy: PolicyConfig | None = None, budget: float | None = None,

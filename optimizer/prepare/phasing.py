@@ -114,11 +114,11 @@ def phase_terms(n: int, ph: Phasing, budgets: np.ndarray, prior: np.ndarray):
 def check_phasable(inst: Instance, spec_name: str, override: PolicyConfig | None) -> None:
     """Refuse what one LP over region-years does not model (exit 2)."""
     if spec_name not in PHASING_OBJECTIVES:
-        raise UsageError(f"objective '{spec_name}' is not supported over several years; use one of "
-                         f"{', '.join(PHASING_OBJECTIVES)} (docs/policies.md, multi-year phase-in)")
+        raise UsageError(f"objective '{spec_name}' is not supported over several years (--years or [phasing]); "
+                         f"use one of {', '.join(PHASING_OBJECTIVES)} (docs/policies.md, multi-year phase-in)")
     cfg = inst.policy.merged(override or PolicyConfig())
     bad = [k for k in ("no_overtaking", "horizontal_level") if getattr(cfg, k)]
     if bad:
-        raise UsageError(f"policy {', '.join(bad)} is not supported over several years")
+        raise UsageError(f"policy {', '.join(bad)} is not supported over several years (--years or [phasing])")
     if any(g.constrained for g in inst.groups):
-        raise UsageError("group bounds ([groups.ID]) are not supported over several years")
+        raise UsageError("group bounds ([groups.ID]) are not supported over several years (--years or [phasing])")
