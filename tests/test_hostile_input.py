@@ -377,3 +377,15 @@ def test_load_errors_are_input_errors_for_the_api(tmp_path):
     (folder / "instance.toml").write_text("")
     with pytest.raises(InputError):
         load_instance(folder)
+
+
+def test_validate_checks_the_base_round_as_a_whole(tmp_path):
+    """A per-capita floor whose implied transfer is beyond the money range is refused by
+    `validate` (the loader runs the round check on the base round), and by `solve` as a flag."""
+    rows = [dict(r) for r in ROWS]
+    rows[1]["population"] = int(1e10)
+    folder = toy_with(tmp_path, "\n[policy]\nper_capita_floor = 1e15\n", rows=rows)
+    bad("validate", folder, fragments=("[policy] per_capita_floor", "per person means transfers"))
+    plain = toy_with(tmp_path / "p", rows=rows)
+    assert cli("validate", plain).exit_code == 0
+    bad("solve", plain, "--per-capita-floor", "1e15", fragments=("--per-capita-floor",))

@@ -39,7 +39,7 @@ from optimizer.engine.soft import shortfall_floor, with_shortfall_cap
 from optimizer.explain.diagnose import Diagnosis, diagnose
 from optimizer.explain.policy_checks import finish_policies
 from optimizer.fast.fastpath import fast_core_run
-from optimizer.prepare.checks import check_round
+from optimizer.io.checks import check_round
 from optimizer.prepare.policy_round import PolicyRound, policy_round, tie_break_columns, unit_labels
 
 DEFAULT_OBJECTIVE = "maxmin"

@@ -18,11 +18,12 @@ from optimizer.core import limits as lim
 from optimizer.core.errors import InputError, Problem
 from optimizer.core.instance import Instance
 from optimizer.io import validation as v
+from optimizer.io.checks import check_round
 from optimizer.io.groups import read_groups
 from optimizer.io.objective_options import objective_option_problems
 from optimizer.io.phasing import parse_phasing
 from optimizer.io.policy import check_consistent, parse_policy
-from optimizer.io.ranges import money_limit, money_problem, need_spread, table_problems
+from optimizer.io.ranges import need_spread, table_problems
 from optimizer.io.read import file_digest, read_csv_rows, read_toml
 from optimizer.io.regions_csv import read_regions_fast
 from optimizer.io.scenarios import parse_scenarios
@@ -65,17 +66,11 @@ def load_instance(folder: str | Path) -> Instance:
     declared = declared_columns(str(toml_path), raw, problems)
     frame, extra, notices = read_regions(csv_path, declared, str(toml_path), problems)
     parts = read_parts(folder, raw, frame, problems) if readable and len(frame) else {}
-    if not problems:
-        problems += round_table_problems(str(toml_path), str(csv_path), frame, meta)
+    if not problems:   # what only the whole table says: need spread, amounts against the median need
+        problems += table_problems(str(csv_path), frame)
     if problems:
         raise InputError(problems)
-    spread = need_spread(frame)
-    if spread > lim.NEED_SPREAD_NOTICE:
-        # one money scale serves ~7 orders of magnitude at HiGHS's 1e-7 tolerances; beyond
-        # that the post-solve check may reject a solution (it never reports a wrong one)
-        notices.append(f"{csv_path}: fiscal_need spans {spread:.0e}x (largest/smallest); the LP is "
-                       "badly scaled and HiGHS may fail the post-solve check")
-    return Instance(
+    inst = Instance(
         path=folder, name=meta.name or folder.name, unit=meta.unit or "", budget=float(meta.budget),
         threshold=float(meta.threshold), regions=frame, description=meta.description, year=meta.year,
         sources=meta.sources, objective=meta.objective, objective_options=meta.objective_options,
@@ -83,15 +78,14 @@ def load_instance(folder: str | Path) -> Instance:
         sha256=file_digest(folder, [p.name for p in folder.iterdir() if p.is_file()
                                     and p.suffix in (".toml", ".csv")]),
         **parts)
-
-
-def round_table_problems(tf: str, cf: str, frame: pd.DataFrame, meta: Meta) -> list[Problem]:
-    """What only the whole table says (need spread, amounts against the median need) and the
-    budget against the needs (optimizer/io/ranges.py)."""
-    out = table_problems(cf, frame)
-    cap = money_limit(frame["fiscal_need"].to_numpy(dtype=float))
-    bad_budget = money_problem(tf, "budget.total", float(meta.budget), cap)
-    return out + ([bad_budget] if bad_budget else [])
+    check_round(inst)   # the base round as a whole: budget, group bounds, per-capita policy
+    spread = need_spread(frame)
+    if spread > lim.NEED_SPREAD_NOTICE:
+        # one money scale serves ~7 orders of magnitude at HiGHS's 1e-7 tolerances; beyond
+        # that the post-solve check may reject a solution (it never reports a wrong one)
+        notices.append(f"{csv_path}: fiscal_need spans {spread:.0e}x (largest/smallest); the LP is "
+                       "badly scaled and HiGHS may fail the post-solve check")
+    return inst
 
 
 def unknown_keys(tf: str, raw: dict[str, Any], problems: list[Problem]) -> None:

@@ -1,6 +1,6 @@
 """Read and validate the ``[policy]`` table (and a scenario's ``policy = {...}``); the same
 value and consistency rules check CLI flags and API options after they are merged
-(optimizer/prepare/checks.py)."""
+(optimizer/io/checks.py)."""
 
 from __future__ import annotations
 

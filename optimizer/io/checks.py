@@ -5,7 +5,10 @@ overrides and merges (optimizer/prepare/scenarios.py), CLI flags, batch specs an
 keywords (``SolveOptions``). ``check_round`` runs at the start of every solve
 (optimizer/engine/solve.py ``prepare_round``) on the prepared Instance and the merged policy,
 with the rules of the loader (optimizer/io/validation.py, ranges.py, policy.py), so no value
-escapes them by coming from elsewhere; each problem names where the value came from.
+escapes them by coming from elsewhere; each problem names where the value came from. The
+loader runs ``round_problems`` on the base round too, so ``equalize validate`` reports what
+only the round as a whole says (the budget and group bounds against the needs, the transfer
+a per-capita floor implies).
 """
 
 from __future__ import annotations
