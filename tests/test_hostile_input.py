@@ -389,3 +389,22 @@ def test_validate_checks_the_base_round_as_a_whole(tmp_path):
     plain = toy_with(tmp_path / "p", rows=rows)
     assert cli("validate", plain).exit_code == 0
     bad("solve", plain, "--per-capita-floor", "1e15", fragments=("--per-capita-floor",))
+
+
+def test_batch_spec_values_pass_the_round_check(tmp_path):
+    """A batch run's budget, threshold and objective options meet the same checks: bad ones are
+    rows with status bad_input / error and a message naming the value, the batch goes on."""
+    import pandas as pd
+
+    spec = tmp_path / "study.toml"
+    spec.write_text(f'instances = ["{TOY}"]\nobjectives = ["maxmin", {{ name = "log-welfare", breakpoints = 1e7 }}]\n'
+                    '[sweep]\nbudget = [60, 1e25]\nthreshold = [0.5, 1e9]\n')
+    res = cli("batch", spec, "--output", tmp_path / "out", "--jobs", "1")
+    assert res.exit_code in (0, 1), res.output
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    ok = runs[(runs["budget"] == 60) & (runs["threshold"] == 0.5) & (runs["objective"] == "maxmin")]
+    assert (ok["status"] == "optimal").all()
+    bad_runs = runs[runs["status"] != "optimal"]
+    assert len(bad_runs) == len(runs) - len(ok)
+    msgs = " ".join(bad_runs["message"].astype(str))
+    assert "--budget" in msgs and "--threshold" in msgs and "breakpoints" in msgs
