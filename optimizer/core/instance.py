@@ -43,6 +43,9 @@ class Instance:
     services: pd.DataFrame | None = None   # services.csv rows (SERVICE_ROW_COLUMNS), None = absent
     service_options: ServiceOptions = field(default_factory=ServiceOptions)
     applied: dict[str, Any] = field(default_factory=dict)  # scenario/merges applied after loading
+    # the regions frame the loader validated (io/checks.py re-checks any other frame: a
+    # scenario, a merge or phasing growth replaces ``regions`` and so re-arms the check)
+    checked_regions: Any = field(default=None, compare=False, repr=False)
 
     @property
     def n(self) -> int:

@@ -6,6 +6,7 @@ Steps apply in ``ORDER`` (echoed in summary.json under "applied"): region field 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,3 +30,13 @@ class Scenario:
     policy: PolicyConfig = field(default_factory=PolicyConfig)        # merged over the instance's
     groups: dict[str, dict[str, float]] = field(default_factory=dict)  # group id -> bounds
     objective: str | None = None
+
+
+def override_value(old: float, spec: Any) -> float:
+    """A region field after a scenario's override: a number replaces it, ``{ scale = x }``
+    multiplies it, ``{ add = x }`` adds to it (a blank optional field counts as 0 for add).
+    Population is rounded to a whole number of people."""
+    if isinstance(spec, dict):
+        (op, x), = spec.items()
+        return old * x if op == "scale" else (0.0 if math.isnan(old) else old) + x
+    return float(spec)

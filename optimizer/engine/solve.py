@@ -39,6 +39,7 @@ from optimizer.engine.soft import shortfall_floor, with_shortfall_cap
 from optimizer.explain.diagnose import Diagnosis, diagnose
 from optimizer.explain.policy_checks import finish_policies
 from optimizer.fast.fastpath import fast_core_run
+from optimizer.io.checks import check_round
 from optimizer.prepare.policy_round import PolicyRound, policy_round, tie_break_columns, unit_labels
 
 DEFAULT_OBJECTIVE = "maxmin"
@@ -100,6 +101,7 @@ def _terms(pr: PolicyRound, opts: SolveOptions, rd: RoundData, scale: float) -> 
 def prepare_round(inst: Instance, spec: ObjectiveSpec, opts: SolveOptions) -> PreparedRound:
     """Policies and groups, the round's data scaled, the diagnosis (closed form on the core,
     LPs with policy rows) and the threshold mode; raises InfeasibleError when it says so."""
+    check_round(inst, opts.policy, opts.budget, opts.threshold)   # every value, wherever it came from
     pr = policy_round(inst, opts.policy)     # [policy], groups; revenue counting
     inst = pr.inst
     rd = pr.adjust(round_data(inst, opts.budget, opts.threshold))

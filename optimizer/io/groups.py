@@ -12,9 +12,11 @@ import math
 from pathlib import Path
 from typing import Any
 
+from optimizer.core import limits as lim
 from optimizer.core.errors import Problem
 from optimizer.core.groups import BOUND_KEYS, KINDS, Group
 from optimizer.io.read import read_csv_rows
+from optimizer.io.validation import unknown_key
 
 GROUPS_FILE = "groups.csv"
 
@@ -93,11 +95,13 @@ def parse_bounds(tf: str, gid: str, node: Any, problems: list[Problem]) -> dict[
         return out
     for key, value in node.items():
         col = f"groups.{gid}.{key}"
+        top = lim.LEVEL_MAX if key == "min_level" else lim.MONEY_MAX
         if key not in BOUND_KEYS:
-            problems.append(Problem(tf, f"unknown key '{key}'; known: {', '.join(BOUND_KEYS)}", column=col))
+            problems.append(unknown_key(tf, key, BOUND_KEYS, f"groups.{gid}"))
         elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or value < 0:
-            problems.append(Problem(tf, f"'{col}' must be a finite number >= 0, got {value!r}", column=col))
+                or not 0 <= value <= top:
+            problems.append(Problem(tf, f"'{col}' must be a finite number between 0 and {top:g}, got {value!r}",
+                                    column=col))
         else:
             out[key] = float(value)
     lo, hi = out.get("min_transfer"), out.get("max_transfer")

@@ -14,12 +14,16 @@ import numpy as np
 import pandas as pd
 
 from models.objectives import OBJECTIVES
+from optimizer.core import limits as lim
 from optimizer.core.errors import InputError, Problem
 from optimizer.core.instance import Instance
 from optimizer.io import validation as v
+from optimizer.io.checks import check_round
 from optimizer.io.groups import read_groups
+from optimizer.io.objective_options import objective_option_problems
 from optimizer.io.phasing import parse_phasing
-from optimizer.io.policy import parse_policy
+from optimizer.io.policy import check_consistent, parse_policy
+from optimizer.io.ranges import need_spread, table_problems
 from optimizer.io.read import file_digest, read_csv_rows, read_toml
 from optimizer.io.regions_csv import read_regions_fast
 from optimizer.io.scenarios import parse_scenarios
@@ -27,6 +31,10 @@ from optimizer.io.services import parse_service_options, read_services
 
 INSTANCE_FILE = "instance.toml"
 REGIONS_FILE = "regions.csv"
+# the keys and tables of instance.toml (docs/instance-format.md, docs/policies.md)
+TOP_KEYS = ("name", "unit", "description", "year", "sources", "budget", "threshold", "objective",
+            "regions", "policy", "groups", "scenarios", "phasing", "services")
+SECTION_KEYS = {"budget": ("total",), "threshold": ("level",)}
 
 
 @dataclass
@@ -51,48 +59,72 @@ def load_instance(folder: str | Path) -> Instance:
     if not folder.is_dir():
         raise InputError([Problem(str(folder), "instance folder does not exist")])
     toml_path, csv_path = folder / INSTANCE_FILE, folder / REGIONS_FILE
+    n0 = len(problems)
     raw = read_toml(toml_path, problems)
-    meta = read_meta(str(toml_path), raw, problems) if raw else Meta()
+    readable = len(problems) == n0   # an empty or comment-only file reads as {}: keys missing
+    meta = read_meta(str(toml_path), raw, problems) if readable else Meta()
     declared = declared_columns(str(toml_path), raw, problems)
     frame, extra, notices = read_regions(csv_path, declared, str(toml_path), problems)
-    parts = read_parts(folder, raw, frame, problems) if raw and len(frame) else {}
+    parts = read_parts(folder, raw, frame, problems) if readable and len(frame) else {}
+    if not problems:   # what only the whole table says: need spread, amounts against the median need
+        problems += table_problems(str(csv_path), frame)
     if problems:
         raise InputError(problems)
-    spread = _need_spread(frame)
-    if spread > 1e7:
+    inst = Instance(
+        path=folder, name=meta.name or folder.name, unit=meta.unit or "", budget=float(meta.budget),
+        threshold=float(meta.threshold), regions=frame, description=meta.description, year=meta.year,
+        sources=meta.sources, objective=meta.objective, objective_options=meta.objective_options,
+        extra_columns=extra, notices=notices, checked_regions=frame,
+        sha256=file_digest(folder, [p.name for p in folder.iterdir() if p.is_file()
+                                    and p.suffix in (".toml", ".csv")]),
+        **parts)
+    check_round(inst)   # the base round as a whole: budget, group bounds, per-capita policy
+    spread = need_spread(frame)
+    if spread > lim.NEED_SPREAD_NOTICE:
         # one money scale serves ~7 orders of magnitude at HiGHS's 1e-7 tolerances; beyond
         # that the post-solve check may reject a solution (it never reports a wrong one)
         notices.append(f"{csv_path}: fiscal_need spans {spread:.0e}x (largest/smallest); the LP is "
                        "badly scaled and HiGHS may fail the post-solve check")
-    return Instance(
-        path=folder, name=meta.name or folder.name, unit=meta.unit or "", budget=float(meta.budget),
-        threshold=float(meta.threshold), regions=frame, description=meta.description, year=meta.year,
-        sources=meta.sources, objective=meta.objective, objective_options=meta.objective_options,
-        extra_columns=extra, notices=notices,
-        sha256=file_digest(folder, [p.name for p in folder.iterdir() if p.is_file()
-                                    and p.suffix in (".toml", ".csv")]),
-        **parts)
+    return inst
+
+
+def unknown_keys(tf: str, raw: dict[str, Any], problems: list[Problem]) -> None:
+    """Keys instance.toml does not know, top level and in [budget] / [threshold], each named
+    with the nearest known key (a typo such as [budjet] or 'objectve')."""
+    for key in raw:
+        if key not in TOP_KEYS:
+            problems.append(v.unknown_key(tf, key, TOP_KEYS, ""))
+    for section, known in SECTION_KEYS.items():
+        node = raw.get(section)
+        if isinstance(node, dict):
+            problems.extend(v.unknown_key(tf, k, known, section) for k in node if k not in known)
 
 
 def read_meta(tf: str, raw: dict[str, Any], problems: list[Problem]) -> Meta:
+    unknown_keys(tf, raw, problems)
     m = Meta(name=v.check_toml_string(tf, raw, "name", problems, required=True),
              unit=v.check_toml_string(tf, raw, "unit", problems, required=True),
              description=v.check_toml_string(tf, raw, "description", problems, required=False) or "")
-    if "year" in raw and (isinstance(raw["year"], bool) or not isinstance(raw["year"], int)):
-        problems.append(Problem(tf, f"'year' must be an integer, got {raw['year']!r}", column="year"))
+    if "year" in raw and (isinstance(raw["year"], bool) or not isinstance(raw["year"], int)
+                          or not 0 <= raw["year"] <= 9999):
+        problems.append(Problem(tf, f"'year' must be an integer between 0 and 9999, got {raw['year']!r}",
+                                column="year"))
     else:
         m.year = raw.get("year")
     m.sources = v.check_sources(tf, raw, problems)
-    m.budget = v.check_toml_number(tf, raw, "budget", "total", problems, required=True)
-    m.threshold = v.check_toml_number(tf, raw, "threshold", "level", problems, required=True)
+    m.budget = v.check_toml_number(tf, raw, "budget", "total", problems, required=True, maximum=lim.MONEY_MAX)
+    m.threshold = v.check_toml_number(tf, raw, "threshold", "level", problems, required=True,
+                                      maximum=lim.LEVEL_MAX)
     obj = raw.get("objective", {})
     if not isinstance(obj, dict):
         problems.append(Problem(tf, "[objective] must be a table", column="objective"))
         return m
     m.objective = obj.get("name")
-    if m.objective is not None and m.objective not in OBJECTIVES:
-        problems.append(Problem(tf, f"unknown objective '{m.objective}'; known: "
+    if m.objective is not None and (not isinstance(m.objective, str) or m.objective not in OBJECTIVES):
+        problems.append(Problem(tf, f"unknown objective {m.objective!r}; known: "
                                     f"{', '.join(OBJECTIVES)}", column="objective.name"))
+        m.objective = None
+    problems.extend(objective_option_problems(tf, obj))
     m.objective_options = {k: val for k, val in obj.items() if k != "name"}
     return m
 
@@ -105,8 +137,7 @@ def declared_columns(tf: str, raw: dict[str, Any], problems: list[Problem]) -> l
         return []
     for key in table:
         if key != "extra_columns":
-            problems.append(Problem(tf, f"unknown regions key '{key}'; known: extra_columns",
-                                    column=f"regions.{key}"))
+            problems.append(v.unknown_key(tf, key, ("extra_columns",), "regions", "regions key"))
     cols = table.get("extra_columns", [])
     if not isinstance(cols, list) or not all(isinstance(c, str) and c.strip() for c in cols):
         problems.append(Problem(tf, f"'regions.extra_columns' must be a list of column names, got {cols!r}",
@@ -147,17 +178,18 @@ def read_parts(folder: Path, raw: dict[str, Any], frame: pd.DataFrame, problems:
     tf = str(folder / INSTANCE_FILE)
     ids = list(frame["region_id"])
     groups = read_groups(folder, raw, ids, problems)
-    return {"policy": parse_policy(raw.get("policy"), tf, problems),
+    policy = parse_policy(raw.get("policy"), tf, problems, consistent=False)
+    scenarios = parse_scenarios(raw, tf, ids, groups, problems, frame)
+    check_consistent(policy, tf, problems)
+    for name, sc in scenarios.items():   # a scenario's policy is checked merged over [policy]
+        if sc.policy.active:
+            check_consistent(policy.merged(sc.policy), tf, problems, f"scenarios.{name}.policy")
+    return {"policy": policy,
             "groups": groups,
-            "scenarios": parse_scenarios(raw, tf, ids, groups, problems),
+            "scenarios": scenarios,
             "phasing": parse_phasing(raw.get("phasing"), tf, problems),
             "services": read_services(folder, frame, problems),
             "service_options": parse_service_options(raw.get("services"), tf, problems)}
-
-
-def _need_spread(frame: pd.DataFrame) -> float:
-    need = frame["fiscal_need"].to_numpy(dtype=float) if len(frame) else np.ones(1)
-    return float(need.max() / need.min()) if need.min() > 0 else float("inf")
 
 
 def parse_regions(cf: str, header: list[str], rows: list[tuple[int, list[str]]],

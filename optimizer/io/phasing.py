@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from optimizer.core import limits as lim
 from optimizer.core.errors import Problem
 from optimizer.core.phasing import KEYS, Phasing
+from optimizer.io.validation import unknown_key
 
 
 def _num(x: Any) -> bool:
@@ -25,28 +27,33 @@ def parse_phasing(table: Any, file: str, problems: list[Problem]) -> Phasing | N
     for key, val in table.items():
         col = f"phasing.{key}"
         if key not in KEYS:
-            problems.append(Problem(file, f"unknown phasing key '{key}'; known: {', '.join(KEYS)}", column=col))
+            problems.append(unknown_key(file, key, KEYS, "phasing", "phasing key"))
         elif key in ("years", "guarantee_years"):
             lo = 1 if key == "years" else 0
-            if isinstance(val, bool) or not isinstance(val, int) or not lo <= val <= 100:
-                problems.append(Problem(file, f"'{col}' must be an integer between {lo} and 100, got {val!r}",
+            if isinstance(val, bool) or not isinstance(val, int) or not lo <= val <= lim.YEARS_MAX:
+                problems.append(Problem(file, f"'{col}' must be an integer between {lo} and {lim.YEARS_MAX}, "
+                                              f"got {val!r}",
                                         column=col))
             else:
                 vals[key] = val
         elif key == "budget":
-            if not isinstance(val, list) or not val or not all(_num(x) and x >= 0 for x in val):
-                problems.append(Problem(file, f"'{col}' must be a list of numbers >= 0 (one per year), "
-                                              f"got {val!r}", column=col))
+            if not isinstance(val, list) or not val or len(val) > lim.YEARS_MAX \
+                    or not all(_num(x) and 0 <= x <= lim.MONEY_MAX for x in val):
+                problems.append(Problem(file, f"'{col}' must be a list of numbers between 0 and {lim.MONEY_MAX:g} "
+                                              f"(one per year, at most {lim.YEARS_MAX}), got {val!r}", column=col))
             else:
                 vals[key] = tuple(float(x) for x in val)
         elif key.endswith("_growth"):
-            if not _num(val) or val <= -1:
-                problems.append(Problem(file, f"'{col}' must be a number > -1, got {val!r}", column=col))
+            if not _num(val) or not lim.GROWTH_MIN <= val <= lim.GROWTH_MAX:
+                problems.append(Problem(file, f"'{col}' must be a yearly rate between {lim.GROWTH_MIN:g} and "
+                                              f"{lim.GROWTH_MAX:g}, got {val!r}", column=col))
             else:
                 vals[key] = float(val)
         else:  # change limits
-            if not _num(val) or val < 0:
-                problems.append(Problem(file, f"'{col}' must be a number >= 0, got {val!r}", column=col))
+            top = lim.CHANGE_MAX if key == "change_limit" else lim.MONEY_MAX
+            if not _num(val) or not 0 <= val <= top:
+                problems.append(Problem(file, f"'{col}' must be a number between 0 and {top:g}, got {val!r}",
+                                        column=col))
             else:
                 vals[key] = float(val)
     if "budget" in vals and "budget_growth" in vals:

@@ -87,7 +87,7 @@ def regions_frame(header: list[str], cells: np.ndarray) -> pd.DataFrame | None:
     m = cells.shape[0]
     pos = {c: i for i, c in enumerate(header)}
     ids = [s.strip() for s in cells[:, pos["region_id"]]]
-    if any(not s for s in ids) or len(set(ids)) != m:
+    if any(not s for s in ids) or len(set(ids)) != m or any("+" in s for s in ids):
         return None
     names = [s.strip() for s in cells[:, pos["name"]]]
     numeric = ("population", "own_revenue", "fiscal_need", *v.OPTIONAL_NUMERIC)
@@ -120,7 +120,7 @@ def regions_frame(header: list[str], cells: np.ndarray) -> pd.DataFrame | None:
 
 def _numbers(texts: np.ndarray, col: str, required: bool) -> np.ndarray | None:
     """float64 values of one column with the exact path's rules, or None if any cell would be
-    reported (blank required, not a number, underscore, NaN, infinite, below its bound)."""
+    reported (blank required, not a number, underscore, NaN, infinite, out of its range)."""
     if "_" in "".join(texts):
         return None
     blank = texts == ""
@@ -134,8 +134,8 @@ def _numbers(texts: np.ndarray, col: str, required: bool) -> np.ndarray | None:
         return None
     if not np.all(np.isfinite(values[~blank])):
         return None
-    lower, strict = v.NUMERIC_RULES[col]
-    ok = values > lower if strict else values >= lower
+    lower, strict, upper, least = v.NUMERIC_RULES[col]
+    ok = (values > lower if strict else values >= lower) & (values <= upper) & ((values >= least) | (values <= 0))
     if not np.all(ok | blank):
         return None
     return values

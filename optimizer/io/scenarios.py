@@ -17,17 +17,22 @@ applies a scenario.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
+import pandas as pd
+
 from models.objectives import OBJECTIVES
+from optimizer.core import limits as lim
 from optimizer.core.budget import split_budget
 from optimizer.core.errors import Problem
 from optimizer.core.groups import Group, merger_members
 from optimizer.core.policy import PolicyConfig
-from optimizer.core.scenario import KEYS, REGION_FIELDS, Scenario
+from optimizer.core.scenario import KEYS, REGION_FIELDS, Scenario, override_value
 from optimizer.io.groups import parse_bounds
 from optimizer.io.policy import parse_policy
+from optimizer.io.validation import range_message, unknown_key
 
 
 def _number(x: Any) -> bool:
@@ -35,7 +40,9 @@ def _number(x: Any) -> bool:
 
 
 def parse_scenarios(meta: dict[str, Any], file: str, region_ids: list[str], groups: list[Group],
-                    problems: list[Problem]) -> dict[str, Scenario]:
+                    problems: list[Problem], regions: pd.DataFrame | None = None) -> dict[str, Scenario]:
+    """Every [scenarios.NAME]; with ``regions`` (as loaded) each region override is checked
+    after it is applied, with the rules of regions.csv."""
     table = meta.get("scenarios", {})
     if not isinstance(table, dict):
         problems.append(Problem(file, "[scenarios] must be a table of [scenarios.NAME] tables",
@@ -50,13 +57,12 @@ def parse_scenarios(meta: dict[str, Any], file: str, region_ids: list[str], grou
             continue
         for key in node:
             if key not in KEYS:
-                problems.append(Problem(file, f"unknown scenario key '{key}'; known: {', '.join(KEYS)}",
-                                        column=f"{where}.{key}"))
+                problems.append(unknown_key(file, key, KEYS, where, "scenario key"))
         budget, multiple = _budget(node.get("budget"), file, where, problems)
         out[name] = Scenario(
             name=name,
             description=str(node.get("description", "")),
-            regions=_regions(node.get("regions", {}), file, where, region_ids, problems),
+            regions=_regions(node.get("regions", {}), file, where, region_ids, problems, regions),
             merges=_merges(node.get("merges", []), file, where, region_ids, mergers, problems),
             budget=budget, budget_multiple=multiple,
             threshold=_threshold(node.get("threshold"), file, where, problems),
@@ -66,7 +72,7 @@ def parse_scenarios(meta: dict[str, Any], file: str, region_ids: list[str], grou
     return out
 
 
-def _regions(node, file, where, region_ids, problems) -> dict[str, dict[str, Any]]:
+def _regions(node, file, where, region_ids, problems, regions=None) -> dict[str, dict[str, Any]]:
     if not isinstance(node, dict):
         problems.append(Problem(file, f"[{where}.regions] must be a table", column=f"{where}.regions"))
         return {}
@@ -83,15 +89,31 @@ def _regions(node, file, where, region_ids, problems) -> dict[str, dict[str, Any
         for fname, val in fields.items():
             c = f"{col}.{fname}"
             if fname not in REGION_FIELDS:
-                problems.append(Problem(file, f"cannot override '{fname}'; allowed: {', '.join(REGION_FIELDS)}",
-                                        column=c, region=rid))
+                problems.append(dataclasses.replace(unknown_key(file, fname, REGION_FIELDS, col, "region field"),
+                                                    region=rid))
             elif _number(val) or (isinstance(val, dict) and len(val) == 1 and next(iter(val)) in ("scale", "add")
                                   and _number(next(iter(val.values())))):
-                out[rid][fname] = val
+                message = _after(regions, rid, fname, val)
+                if message:
+                    problems.append(Problem(file, f"the override gives {message}", column=c, region=rid))
+                else:
+                    out[rid][fname] = val
             else:
                 problems.append(Problem(file, f"'{c}' must be a number, {{ scale = x }} or {{ add = x }}, "
                                               f"got {val!r}", column=c, region=rid))
     return out
+
+
+def _after(regions: pd.DataFrame | None, rid: str, fname: str, spec: Any) -> str | None:
+    """Why the field's value after the override breaks the rules of regions.csv, or None."""
+    if regions is None:
+        return None
+    old = float(regions.loc[regions["region_id"] == rid, fname].iloc[0])
+    new = override_value(old, spec)
+    if fname == "population" and math.isfinite(new):
+        new = float(round(new))
+    message = range_message(fname, new) if not math.isnan(new) else None
+    return f"{fname} = {new:g}, which {message.split(', got')[0]}" if message else None
 
 
 def _merges(node, file, where, region_ids, mergers, problems) -> list[list[str]]:
@@ -117,21 +139,27 @@ def _merges(node, file, where, region_ids, mergers, problems) -> list[list[str]]
 def _budget(val, file, where, problems) -> tuple[float | None, bool]:
     if val is None:
         return None, False
+    col = f"{where}.budget"
     try:
-        return split_budget(val)
+        number, multiple = split_budget(val)
     except ValueError:
-        col = f"{where}.budget"
         problems.append(Problem(file, f"'{col}' must be a number >= 0 or a multiple like '1.1x', got {val!r}",
                                 column=col))
         return None, False
+    if number > (lim.MONEY_MAX if not multiple else lim.MONEY_PER_MEDIAN_NEED):
+        problems.append(Problem(file, f"'{col}' must be at most {lim.MONEY_MAX:g} (or a multiple at most "
+                                      f"{lim.MONEY_PER_MEDIAN_NEED:g}x), got {val!r}", column=col))
+        return None, False
+    return number, multiple
 
 
 def _threshold(val, file, where, problems):
     if val is None:
         return None
-    if _number(val) and val >= 0:
+    if _number(val) and 0 <= val <= lim.LEVEL_MAX:
         return float(val)
-    problems.append(Problem(file, f"'{where}.threshold' must be a number >= 0, got {val!r}",
+    problems.append(Problem(file, f"'{where}.threshold' must be a number between 0 and {lim.LEVEL_MAX:g}, "
+                                  f"got {val!r}",
                             column=f"{where}.threshold"))
     return None
 
@@ -140,7 +168,7 @@ def _policy(val, file, where, problems) -> PolicyConfig:
     if val is None:
         return PolicyConfig()
     n = len(problems)
-    cfg = parse_policy(val, file, problems, where=f"{where}.policy")
+    cfg = parse_policy(val, file, problems, where=f"{where}.policy", consistent=False)
     return cfg if len(problems) == n else PolicyConfig()
 
 

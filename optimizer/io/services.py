@@ -130,7 +130,6 @@ def parse_service_options(table: Any, file: str, problems: list[Problem]) -> Ser
         elif k == "fairness_over" and val not in FAIRNESS_OVER:
             problems.append(Problem(file, f"'{col}' must be \"regions\" or \"services\", got {val!r}", column=col))
         elif k not in ("earmarked", "fairness_over"):
-            problems.append(Problem(file, f"unknown services key '{k}'; known: earmarked, fairness_over",
-                                    column=col))
+            problems.append(v.unknown_key(file, k, ("earmarked", "fairness_over"), "services", "services key"))
     earmarked, over = table.get("earmarked", False), table.get("fairness_over", "regions")
     return ServiceOptions(earmarked is True, over if over in FAIRNESS_OVER else "regions")

@@ -7,24 +7,28 @@ parse is itself a problem to report with its line and column.
 
 from __future__ import annotations
 
+import difflib
 import math
 from typing import Any
 
+from optimizer.core import limits as lim
 from optimizer.core.errors import Problem
 
 REQUIRED_COLUMNS = ("region_id", "name", "population", "own_revenue", "fiscal_need")
 OPTIONAL_NUMERIC = ("threshold", "prior_transfer", "min_transfer", "max_transfer", "weight")
-# column -> (lower bound, strict?) for numeric columns; None = any finite number
-NUMERIC_RULES: dict[str, tuple[float, bool]] = {
-    "population": (0.0, True),
-    "own_revenue": (0.0, False),
-    "fiscal_need": (0.0, True),
-    "threshold": (0.0, False),
-    "prior_transfer": (0.0, False),
-    "min_transfer": (0.0, False),
-    "max_transfer": (0.0, False),
-    "weight": (0.0, False),
+# column -> (lower bound, strict?, upper bound, least positive value) for numeric columns;
+# the ranges and their reasons are in optimizer/core/limits.py
+NUMERIC_RULES: dict[str, tuple[float, bool, float, float]] = {
+    "population": (0.0, True, lim.POPULATION_MAX, lim.POPULATION_MIN),
+    "own_revenue": (0.0, False, lim.MONEY_MAX, 0.0),
+    "fiscal_need": (0.0, True, lim.MONEY_MAX, lim.NEED_MIN),
+    "threshold": (0.0, False, lim.LEVEL_MAX, 0.0),
+    "prior_transfer": (0.0, False, lim.MONEY_MAX, 0.0),
+    "min_transfer": (0.0, False, lim.MONEY_MAX, 0.0),
+    "max_transfer": (0.0, False, lim.MONEY_MAX, 0.0),
+    "weight": (0.0, False, lim.WEIGHT_MAX, 0.0),
 }
+RESERVED_ID_CHARS = "+"   # "+" joins the ids of merged regions ("busan+gyeongnam")
 
 
 def parse_number(text: str) -> float | None:
@@ -55,14 +59,37 @@ def check_cell(file: str, line: int, region: str | None, column: str, text: str,
         problems.append(Problem(file, f"is infinite ('{text}'); a finite number is required",
                                 line, column, region))
         return None
-    lower, strict = NUMERIC_RULES[column]
-    if strict and value <= lower:
-        problems.append(Problem(file, f"must be > {lower:g}, got {value:g}", line, column, region))
-        return None
-    if not strict and value < lower:
-        problems.append(Problem(file, f"must be >= {lower:g}, got {value:g}", line, column, region))
+    message = range_message(column, value)
+    if message:
+        problems.append(Problem(file, message, line, column, region))
         return None
     return value
+
+
+def range_message(column: str, value: float) -> str | None:
+    """Why ``value`` is outside the accepted range of ``column`` (NUMERIC_RULES), or None.
+    The one rule for a region value, wherever it comes from (file, scenario, merge)."""
+    if not math.isfinite(value):
+        return f"must be a finite number, got {value}"
+    lower, strict, upper, least = NUMERIC_RULES[column]
+    if strict and value <= lower:
+        return f"must be > {lower:g}, got {value:g}"
+    if not strict and value < lower:
+        return f"must be >= {lower:g}, got {value:g}"
+    if value > upper:
+        return f"must be at most {upper:g}, got {value:g} (accepted ranges: docs/instance-format.md)"
+    if 0 < value < least:
+        return f"must be at least {least:g}, got {value:g} (accepted ranges: docs/instance-format.md)"
+    return None
+
+
+def unknown_key(file: str, key: str, known: list[str] | tuple[str, ...], where: str,
+                what: str = "key") -> Problem:
+    """An unknown key, named with the nearest known one (a typo such as [budjet])."""
+    col = f"{where}.{key}" if where else key
+    near = difflib.get_close_matches(str(key), [str(k) for k in known], n=1)
+    hint = f"; did you mean '{near[0]}'?" if near else ""
+    return Problem(file, f"unknown {what} '{key}'{hint} (known: {', '.join(map(str, known))})", column=col)
 
 
 def check_header(file: str, header: list[str], problems: list[Problem]) -> None:
@@ -82,6 +109,9 @@ def check_region_id(file: str, line: int, rid: str, seen: dict[str, int],
                     problems: list[Problem]) -> None:
     if rid.strip() == "":
         problems.append(Problem(file, "is empty; every region needs an id", line, "region_id"))
+    elif any(c in rid for c in RESERVED_ID_CHARS):
+        problems.append(Problem(file, f"id '{rid}' contains '+', which is reserved for the ids of merged "
+                                      "regions", line, "region_id", rid))
     elif rid in seen:
         problems.append(Problem(file, f"duplicate id '{rid}' (first on line {seen[rid]})",
                                 line, "region_id", rid))
@@ -97,8 +127,8 @@ def check_transfer_bounds(file: str, line: int, rid: str, lo: float | None, hi: 
 
 
 def check_toml_number(file: str, table: dict[str, Any], section: str, key: str,
-                      problems: list[Problem], required: bool, minimum: float | None = 0.0
-                      ) -> float | None:
+                      problems: list[Problem], required: bool, minimum: float | None = 0.0,
+                      maximum: float | None = None) -> float | None:
     where = f"{section}.{key}" if section else key
     node = table.get(section, {}) if section else table
     if section and not isinstance(node, dict):
@@ -120,6 +150,10 @@ def check_toml_number(file: str, table: dict[str, Any], section: str, key: str,
     if minimum is not None and value < minimum:
         problems.append(Problem(file, f"'{where}' must be >= {minimum:g}, got {value:g}",
                                 column=where))
+        return None
+    if maximum is not None and value > maximum:
+        problems.append(Problem(file, f"'{where}' must be at most {maximum:g}, got {value:g} "
+                                      "(accepted ranges: docs/instance-format.md)", column=where))
         return None
     return value
 
@@ -150,3 +184,4 @@ def check_weights(file: str, total_weight: float, problems: list[Problem]) -> No
     if total_weight <= 0:
         problems.append(Problem(file, "weights sum to zero; at least one region needs a "
                                       "positive weight", column="weight"))
+

@@ -4,8 +4,9 @@ The merged region sums population, own revenue, fiscal need, prior transfer and 
 transfer bounds of its members (a missing prior transfer counts as 0 unless all are
 missing; a missing max_transfer makes the sum unbounded); its threshold, if any member
 has one, is the need-weighted mean (so theta * need is conserved); weights add up.
-It takes the first member's place in the table; id = members joined by '+', and the
-column ``merged_from`` records the members.
+It takes the first member's place in the table; id = members joined by '+' ("+" is
+reserved in region ids, so a merged id never equals a region's), and the column
+``merged_from`` records the members.
 """
 
 from __future__ import annotations
@@ -62,7 +63,10 @@ def merge_regions(inst: Instance, merges: list[list[str]]) -> Instance:
     """A new Instance with each group of ``merges`` replaced by one region."""
     if not merges:
         return inst
-    errors = check_merges(merges, list(inst.regions["region_id"]))
+    ids = [str(r) for r in inst.regions["region_id"]]
+    errors = check_merges(merges, ids)
+    merged_ids = ["+".join(m) for m in merges]
+    errors += [f"the merged region's id '{m}' is already a region id" for m in merged_ids if m in set(ids)]
     if errors:
         raise UsageError("; ".join(errors))
     reg = inst.regions
@@ -98,7 +102,10 @@ def merge_effect(base: pd.DataFrame, merged: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for r in merged.itertuples():
         src = str(getattr(r, "merged_from", "") or "")
-        members = src.split("+") if "+" in src else [r.region_id]
+        atoms = set(src.split("+")) if "+" in src else {r.region_id}
+        # the rows of the solve without this merger that make it up (one of them may be a
+        # region an earlier merge, e.g. a scenario's, already produced: 'a+b' in 'a+b+c')
+        members = [rid for rid in b.index if set(str(rid).split("+")) <= atoms]
         part = b.loc[members]
         need = part["fiscal_need"].sum()
         t_before = float(part["transfer"].sum())

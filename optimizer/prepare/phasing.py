@@ -29,6 +29,7 @@ import pandas as pd
 from models.policies import PolicyTerm
 from optimizer.core.errors import UsageError
 from optimizer.core.instance import Instance
+from optimizer.core.limits import YEARS_MAX
 from optimizer.core.phasing import PHASING_OBJECTIVES, Phasing
 from optimizer.core.policy import PolicyConfig
 
@@ -38,8 +39,8 @@ def phasing_of(inst: Instance, years: int | None = None) -> Phasing | None:
     ph = inst.phasing
     if years is None:
         return ph
-    if years < 1:
-        raise UsageError(f"--years must be >= 1, got {years}")
+    if isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= YEARS_MAX:
+        raise UsageError(f"--years must be an integer between 1 and {YEARS_MAX}, got {years!r}")
     ph = ph or Phasing()
     if ph.budget is not None and len(ph.budget) != years:
         raise UsageError(f"--years {years} but [phasing] budget lists {len(ph.budget)} years")
@@ -113,11 +114,11 @@ def phase_terms(n: int, ph: Phasing, budgets: np.ndarray, prior: np.ndarray):
 def check_phasable(inst: Instance, spec_name: str, override: PolicyConfig | None) -> None:
     """Refuse what one LP over region-years does not model (exit 2)."""
     if spec_name not in PHASING_OBJECTIVES:
-        raise UsageError(f"objective '{spec_name}' is not supported over several years; use one of "
-                         f"{', '.join(PHASING_OBJECTIVES)} (docs/policies.md, multi-year phase-in)")
+        raise UsageError(f"objective '{spec_name}' is not supported over several years (--years or [phasing]); "
+                         f"use one of {', '.join(PHASING_OBJECTIVES)} (docs/policies.md, multi-year phase-in)")
     cfg = inst.policy.merged(override or PolicyConfig())
     bad = [k for k in ("no_overtaking", "horizontal_level") if getattr(cfg, k)]
     if bad:
-        raise UsageError(f"policy {', '.join(bad)} is not supported over several years")
+        raise UsageError(f"policy {', '.join(bad)} is not supported over several years (--years or [phasing])")
     if any(g.constrained for g in inst.groups):
-        raise UsageError("group bounds ([groups.ID]) are not supported over several years")
+        raise UsageError("group bounds ([groups.ID]) are not supported over several years (--years or [phasing])")

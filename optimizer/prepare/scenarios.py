@@ -17,7 +17,7 @@ import numpy as np
 from optimizer.core.errors import UsageError
 from optimizer.core.groups import merger_members
 from optimizer.core.instance import Instance
-from optimizer.core.scenario import ORDER, Scenario
+from optimizer.core.scenario import ORDER, Scenario, override_value
 from optimizer.prepare.merge import merge_regions
 
 
@@ -36,11 +36,7 @@ def override_regions(inst: Instance, overrides: dict[str, dict[str, Any]]) -> tu
         i = ids.index(rid)
         for fname, val in fields.items():
             old = float(reg.at[i, fname])
-            if isinstance(val, dict):
-                (op, x), = val.items()
-                new = old * x if op == "scale" else (0.0 if np.isnan(old) else old) + x
-            else:
-                new = float(val)
+            new = override_value(old, val)
             if fname == "population":
                 reg[fname] = reg[fname].astype(np.int64)
                 new = int(round(new))
