@@ -188,16 +188,21 @@ def finish_round(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions, r
     return prep.pr.annotate(result)
 
 
+def verify_extras(prep: PreparedRound, opts: SolveOptions) -> VerifyExtras:
+    """What the post-solve check needs of a prepared round beyond the instance: the weights
+    and options the LP used, the policy terms unscaled, the shortfall held in soft mode."""
+    return VerifyExtras(weight=prep.data.weight, options=dict(prep.data.options),
+                        policies=_terms(prep.pr, opts, prep.rd, 1.0) if prep.terms else (),
+                        shortfall_cap=prep.data.options.get("shortfall_cap"))
+
+
 def _verified_result(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions, run: Run) -> Result:
     inst, rd, scale = prep.inst, prep.rd, prep.scale
     first, second = run.first, run.second
     check_status(inst, spec, prep.diag, prep.base, prep.hard, first)
     final = second if second is not None and second.status == "optimal" else first
-    extra = VerifyExtras(weight=prep.data.weight, options=dict(prep.data.options),
-                         policies=_terms(prep.pr, opts, rd, 1.0) if prep.terms else (),
-                         shortfall_cap=prep.data.options.get("shortfall_cap"))
     result = build_result(inst, spec, rd, prep.base, scale, first, final, second, run.layout,
-                          run.build_seconds, prep.hard, extra)
+                          run.build_seconds, prep.hard, verify_extras(prep, opts))
     if prep.terms:
         result = _finish_policies(prep, spec, run, result)
     return result
