@@ -19,7 +19,7 @@ from optimizer.core.solution import LPSolution
 from optimizer.core.version import SCHEMA_VERSION, __version__
 from optimizer.engine.highs import highs_version
 from optimizer.explain.diagnose import Diagnosis
-from optimizer.explain.verify import VerifyRound, require, verify
+from optimizer.explain.verify import VerifyRound, require, snap_zero, verify
 
 
 @dataclass(frozen=True)
@@ -166,14 +166,6 @@ def verify_round(inst: Instance, spec: ObjectiveSpec, rd: RoundData, scale: floa
         hard=hard, options=ex.options, policies=tuple(ex.policies), labels=reg["region_id"].to_numpy(),
         shortfall_cap=ex.shortfall_cap, scale=scale, money_objective=spec.objective_unit == "money",
         unit=inst.unit)
-
-
-def snap_zero(value: float | None, tol: float) -> float | None:
-    """Solver noise is not a figure: a value within ``tol`` of 0 is reported as 0.0
-    (``Tolerance.noise``: min-shortfall's 7.2e-18 on korea-17 is 0)."""
-    if value is None or not np.isfinite(value):
-        return value
-    return 0.0 if abs(value) <= tol else float(value)
 
 
 def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict, scale: float,
