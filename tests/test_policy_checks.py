@@ -20,11 +20,10 @@ from optimizer.core.errors import InfeasibleError, SolverError
 from optimizer.core.phasing import Phasing
 from optimizer.core.policy import PolicyConfig
 from optimizer.core.scaling import round_data
-from optimizer.engine.finish import VerifyExtras, verify_round
 from optimizer.engine.highs import solve_lp
 from optimizer.engine.phasing import solve_phased
 from optimizer.engine.solve import SolveOptions, solve
-from optimizer.explain.verify import require, verify
+from optimizer.explain.verify import VerifyExtras, require, verify, verify_round
 from optimizer.io.load import load_instance
 from optimizer.prepare.policy_round import policy_round
 from tests.policy_helpers import KOREA, ROOT, make_instance, run, toy, transfers
@@ -106,7 +105,7 @@ def test_violated_policy_raises_solver_error():
     good = solve(inst, SolveOptions(policy=cfg))
     spec = get_objective("maxmin")
     extra = VerifyExtras(policies=pr.terms(rd, 1.0), options={})
-    vr = verify_round(pr.inst, spec, rd, 1.0, True, extra)
+    vr = verify_round(pr.inst, rd, spec.name, False, True, 1.0, extra)
     t = good.allocation["transfer"].to_numpy(dtype=float)
     assert verify(vr, t, good.summary["objective_value"]).ok
     bad = verify(vr, np.array([40.0, 20.0, 0.0]))

@@ -4,7 +4,6 @@ or an ``InfeasibleError`` carrying the diagnosis. Shared by ``solve`` and the sw
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,18 +18,7 @@ from optimizer.core.solution import LPSolution
 from optimizer.core.version import SCHEMA_VERSION, __version__
 from optimizer.engine.highs import highs_version
 from optimizer.explain.diagnose import Diagnosis
-from optimizer.explain.verify import VerifyRound, require, snap_zero, verify
-
-
-@dataclass(frozen=True)
-class VerifyExtras:
-    """What the post-solve check needs beyond the instance and the round: the objective's
-    weights and options (None: options unknown, option-dependent objectives not recomputed),
-    the policy terms in the instance unit, the weighted shortfall held in soft mode."""
-    weight: np.ndarray | None = None
-    options: dict | None = None
-    policies: tuple = ()
-    shortfall_cap: float | None = None
+from optimizer.explain.verify import VerifyExtras, require, snap_zero, verify, verify_round
 
 
 def base_summary(inst: Instance, spec: ObjectiveSpec, rd: RoundData, diag: Diagnosis) -> dict:
@@ -155,19 +143,6 @@ def _allocation(inst: Instance, spec: ObjectiveSpec, rd: RoundData, scale: float
     return alloc
 
 
-def verify_round(inst: Instance, spec: ObjectiveSpec, rd: RoundData, scale: float, hard: bool,
-                 extra: VerifyExtras | None = None) -> VerifyRound:
-    """The round as the post-solve check reads it (explain/verify.py): the instance unit."""
-    reg, ex = inst.regions, extra or VerifyExtras()
-    return VerifyRound(
-        own=reg["own_revenue"].to_numpy(dtype=float), need=reg["fiscal_need"].to_numpy(dtype=float),
-        threshold=rd.threshold, t_min=rd.t_min, t_max=rd.t_max,
-        weight=inst.weights() if ex.weight is None else ex.weight, budget=rd.budget, objective=spec.name,
-        hard=hard, options=ex.options, policies=tuple(ex.policies), labels=reg["region_id"].to_numpy(),
-        shortfall_cap=ex.shortfall_cap, scale=scale, money_objective=spec.objective_unit == "money",
-        unit=inst.unit)
-
-
 def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict, scale: float,
                  first: LPSolution, final: LPSolution, second: LPSolution | None,
                  layout: dict[str, slice], build_seconds: float, hard: bool | None = None,
@@ -182,7 +157,7 @@ def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict,
     level_before, level_after = alloc["level_before"].to_numpy(), alloc["level_after"].to_numpy()
     money = spec.objective_unit == "money"
     reported = first.objective * (scale if money else 1.0)
-    verdict = require(verify(verify_round(inst, spec, rd, scale, hard, extra), t, reported))
+    verdict = require(verify(verify_round(inst, rd, spec.name, money, hard, scale, extra), t, reported))
     tol = verdict.tolerance
     pop = inst.regions["population"].to_numpy(dtype=float)
     w = pop / pop.sum()

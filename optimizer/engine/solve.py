@@ -31,14 +31,14 @@ from optimizer.core.solution import Run
 from optimizer.engine.conflicts import PolicyDiagnosis
 from optimizer.engine.drivers.lp import run_direct
 from optimizer.engine.drivers.parametric import parametric_maxmin_run
-from optimizer.engine.finish import VerifyExtras, base_summary, build_result, check_status, raise_infeasible
+from optimizer.engine.finish import base_summary, build_result, check_status, raise_infeasible
 from optimizer.engine.options import parse_objective_options, resolve_thresholds
 from optimizer.engine.price_of_fairness import add_fairness_summary
 from optimizer.engine.pyomo_engine import solve_pyomo
 from optimizer.engine.soft import shortfall_floor, with_shortfall_cap
 from optimizer.explain.diagnose import Diagnosis, diagnose
 from optimizer.explain.policy_checks import finish_policies
-from optimizer.explain.verify import VerificationError
+from optimizer.explain.verify import VerificationError, VerifyExtras
 from optimizer.fast.fastpath import fast_core_run
 from optimizer.prepare.policy_round import PolicyRound, policy_round, tie_break_columns, unit_labels
 

@@ -22,12 +22,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from optimizer.core.errors import SolverError
+from optimizer.core.instance import Instance
+from optimizer.explain.objective_values import objective_value
 from optimizer.explain.verify_policies import policy_residual
+
+if TYPE_CHECKING:   # a plain dataclass; not imported at run time (core/scaling.py imports models/)
+    from optimizer.core.scaling import RoundData
 
 FEAS_TOL = 1e-6
 MONOTONE = ("min-shortfall", "max-mean", "log-welfare", "maxmin", "leximin")
@@ -91,6 +96,30 @@ class VerifyRound:
 
 
 @dataclass(frozen=True)
+class VerifyExtras:
+    """What the check needs beyond the instance and the round: the objective's weights and
+    options (None: options unknown, owa and cvar not recomputed), the policy terms in the
+    instance unit, the weighted shortfall held in soft mode."""
+    weight: np.ndarray | None = None
+    options: dict | None = None
+    policies: tuple = ()
+    shortfall_cap: float | None = None
+
+
+def verify_round(inst: Instance, rd: RoundData, objective: str, money_objective: bool, hard: bool,
+                 scale: float, extra: VerifyExtras | None = None) -> VerifyRound:
+    """The round as the check reads it, from a loaded instance and its round data (the
+    instance unit; ``scale`` only sets the money tolerance)."""
+    reg, ex = inst.regions, extra or VerifyExtras()
+    return VerifyRound(
+        own=reg["own_revenue"].to_numpy(dtype=float), need=reg["fiscal_need"].to_numpy(dtype=float),
+        threshold=rd.threshold, t_min=rd.t_min, t_max=rd.t_max,
+        weight=inst.weights() if ex.weight is None else ex.weight, budget=rd.budget, objective=objective,
+        hard=hard, options=ex.options, policies=tuple(ex.policies), labels=reg["region_id"].to_numpy(),
+        shortfall_cap=ex.shortfall_cap, scale=scale, money_objective=money_objective, unit=inst.unit)
+
+
+@dataclass(frozen=True)
 class Violation:
     constraint: str
     region: int | None
@@ -150,7 +179,7 @@ def verify(r: VerifyRound, transfers: np.ndarray, reported: float | None = None)
     tol = Tolerance.of(r.budget, r.scale)
     out = Findings()
     checks = _feasibility(r, t, tol, out)
-    recomputed = objective_value(r, t)
+    recomputed = objective_value(r.objective, t, levels(r, t), r.weight, r.threshold, r.options)
     if recomputed is not None and reported is not None:
         gap = abs(float(reported) - recomputed)
         otol = tol.money if r.money_objective else tol.of_level(recomputed)
@@ -230,74 +259,6 @@ def feasible(r: VerifyRound, t: np.ndarray) -> bool:
     out: list[Violation] = []
     _feasibility(r, t, Tolerance.of(r.budget, r.scale), out)
     return not out
-
-
-# --- objective values, recomputed from the transfers ----------------------------------------
-
-def _sorted_mass(level: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    order = np.argsort(level, kind="stable")
-    ws = w[order]
-    return level[order], ws, np.cumsum(ws)
-
-
-def lorenz(level: np.ndarray, w: np.ndarray, b: float) -> float:
-    """The total level of the worst-off population mass b (weights summing to 1)."""
-    ls, ws, cum = _sorted_mass(level, w)
-    take = np.clip(b - (cum - ws), 0.0, ws)
-    return float(np.dot(take, ls))
-
-
-def gini(level: np.ndarray, w: np.ndarray) -> float:
-    """sum_ij w_i w_j |L_i - L_j| / (2 mu), in O(n log n)."""
-    ls, ws, cum = _sorted_mass(level, w)
-    total = float(cum[-1]) if cum.size else 0.0
-    before = cum - ws
-    pairs = float(np.dot(ws * ls, before - (total - cum)))
-    mu = float(np.dot(w, level))
-    return pairs / mu if mu > 0 else float("nan")
-
-
-def owa_value(level: np.ndarray, w: np.ndarray, v) -> float:
-    """Weighted OWA: m equal population slices, worst first, weighted v (normalised)."""
-    v = np.arange(10, 0, -1, dtype=float) if v is None else np.asarray(v, dtype=float).ravel()
-    v = v / v.sum()
-    m = v.size
-    ls, ws, cum = _sorted_mass(level, w)
-    k = np.arange(m)
-
-    def V(b):
-        return (v[None, :] * np.clip(m * np.asarray(b).reshape(-1, 1) - k[None, :], 0.0, 1.0)).sum(axis=1)
-    return float(np.dot(ls, V(cum) - V(cum - ws)))
-
-
-def objective_value(r: VerifyRound, t: np.ndarray) -> float | None:
-    """The objective of ``r.objective`` at transfers ``t`` (None: unknown objective, or one
-    whose options are unknown)."""
-    level, w, name = levels(r, t), r.weight, r.objective
-    opts = r.options or {}
-    simple = {
-        "min-cost": lambda: math.fsum(t),
-        "maxmin": lambda: float(level.min()),
-        "leximin": lambda: float(level.min()),        # the first of the sorted levels
-        "min-shortfall": lambda: float(np.dot(w, np.maximum(0.0, r.threshold - level))),
-        "max-mean": lambda: float(np.dot(w, level)),
-        "min-range": lambda: float(level.max() - level.min()),
-        "min-mad": lambda: float(np.dot(w, np.abs(level - np.dot(w, level)))),
-        "min-gini": lambda: gini(level, w),
-        "log-welfare": lambda: float(np.dot(w, np.log(np.maximum(level, 1e-300)))),
-    }
-    if level.size == 0:
-        return None
-    if name in simple:
-        return simple[name]()
-    if r.options is None:
-        return None
-    if name == "cvar":
-        alpha = float(opts.get("alpha") or 0.1)
-        return lorenz(level, w, alpha) / alpha
-    if name == "owa":
-        return owa_value(level, w, opts.get("weights"))
-    return None
 
 
 # --- first-order evidence of optimality ------------------------------------------------------
