@@ -170,8 +170,9 @@ def finish_round(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions, r
             raise
         try:
             result = _verified_result(prep, spec, opts, retry)
-        except VerificationError:
-            raise exc from None
+        except VerificationError as again:
+            raise VerificationError(exc.verdict, f"; a retry by {retry.info.get('retry_path')} failed too "
+                                                 f"({again.verdict.message()})") from None
         prep.info |= retry.info
         result.summary["verified"]["retried"] = f"the first answer failed ({exc.verdict.message()}); " \
                                                 f"re-solved by {retry.info.get('retry_path', 'a safer path')}"

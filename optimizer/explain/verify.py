@@ -51,9 +51,9 @@ def _note_ratio(out: list, ratio: float) -> None:
 class VerificationError(SolverError):
     """The reported allocation fails the post-solve check (exit code 1); carries the verdict."""
 
-    def __init__(self, verdict: Verdict):
+    def __init__(self, verdict: Verdict, note: str = ""):
         self.verdict = verdict
-        super().__init__(f"the solution fails the post-solve check: {verdict.message()}")
+        super().__init__(f"the solution fails the post-solve check: {verdict.message()}{note}")
 
 
 @dataclass(frozen=True)
