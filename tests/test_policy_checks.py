@@ -13,17 +13,17 @@ from click.testing import CliRunner
 
 from models.build import build_lp
 from models.data import RegionData
+from models.objectives import get_objective
 from models.policies import POLICIES, ROUND_POLICIES, PolicyTerm, get_policy
 from optimizer.cli import main
 from optimizer.core.errors import InfeasibleError, SolverError
 from optimizer.core.phasing import Phasing
 from optimizer.core.policy import PolicyConfig
-from optimizer.core.result import Result
-from optimizer.core.scaling import money_scale, round_data, to_region_data
+from optimizer.core.scaling import round_data
 from optimizer.engine.highs import solve_lp
 from optimizer.engine.phasing import solve_phased
 from optimizer.engine.solve import SolveOptions, solve
-from optimizer.explain.policy_checks import finish_policies
+from optimizer.explain.verify import VerifyExtras, require, verify, verify_round
 from optimizer.io.load import load_instance
 from optimizer.prepare.policy_round import policy_round
 from tests.policy_helpers import KOREA, ROOT, make_instance, run, toy, transfers
@@ -96,22 +96,22 @@ def test_policy_checks_reported_on_unscaled_data():
 
 
 def test_violated_policy_raises_solver_error():
+    """The post-solve check (explain/verify.py) re-checks every policy on the unscaled data
+    and names the region: a gets 40 < 1.2 x 40 = 48, violated by 8."""
     inst = toy()
     cfg = PolicyConfig(hold_harmless=1.2)
     pr = policy_round(inst, cfg)
     rd = round_data(pr.inst, None, None)
-    scale = money_scale(pr.inst.regions["fiscal_need"].to_numpy(dtype=float))
-    data, terms = to_region_data(pr.inst, rd, scale), pr.terms(rd, scale)
-    lp = build_lp(data, "maxmin", terms)
-    sol, _ = solve_lp(lp, "simplex")
-    layout = {b.name: b.slice for b in lp.col_blocks}
     good = solve(inst, SolveOptions(policy=cfg))
-    args = (data, terms, sol.x, layout, to_region_data(pr.inst, rd, 1.0), pr.terms(rd, 1.0), 1e-6, 1e-6)
-    assert finish_policies(good, *args).summary["checks"]["hold_harmless_violation"] == 0.0
-    bad = good.allocation.copy()
-    bad["transfer"] = [40.0, 20.0, 0.0]          # a gets 40 < 1.2 x 40 = 48: violated by 8
-    with pytest.raises(SolverError, match="hold_harmless_violation"):
-        finish_policies(Result(bad, good.summary), *args)
+    spec = get_objective("maxmin")
+    extra = VerifyExtras(policies=pr.terms(rd, 1.0), options={})
+    vr = verify_round(pr.inst, rd, spec.name, False, True, 1.0, extra)
+    t = good.allocation["transfer"].to_numpy(dtype=float)
+    assert verify(vr, t, good.summary["objective_value"]).ok
+    bad = verify(vr, np.array([40.0, 20.0, 0.0]))
+    assert not bad.ok and bad.checks["hold_harmless_violation"] == pytest.approx(8.0)
+    with pytest.raises(SolverError, match="region 'r0', hold-harmless violated by 8 KRW billion"):
+        require(bad)
 
 
 # --- binding tags from the LP's policy rows ---------------------------------------------------

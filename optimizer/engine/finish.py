@@ -18,8 +18,7 @@ from optimizer.core.solution import LPSolution
 from optimizer.core.version import SCHEMA_VERSION, __version__
 from optimizer.engine.highs import highs_version
 from optimizer.explain.diagnose import Diagnosis
-
-FEAS_TOL = 1e-6   # relative tolerance of the post-solve checks on the original data
+from optimizer.explain.verify import VerifyExtras, require, snap_zero, verify, verify_round
 
 
 def base_summary(inst: Instance, spec: ObjectiveSpec, rd: RoundData, diag: Diagnosis) -> dict:
@@ -64,13 +63,28 @@ def check_status(inst: Instance, spec: ObjectiveSpec, diag: Diagnosis, base: dic
         raise SolverError(f"HiGHS stopped with status '{first.status}' on objective '{spec.name}'")
 
 
-def clean_transfers(t: np.ndarray, scale: float, rd: RoundData) -> np.ndarray:
-    """Round to 1e-12 of the money scale and snap values within 1e-9 of it onto a bound,
-    so unscaling noise (39.99999999999999) never reaches a report; then take any excess
-    over the budget left by HiGHS's feasibility tolerance (at most ~1e-7 of the scale)
-    off the transfer with the most room, so reported transfers never sum above the budget."""
-    eps = 1e-9 * scale
-    t = np.round(t, max(0, 12 - int(round(np.log10(scale)))))
+def _round_per_region(t: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Round each t_r to 12 significant digits of ref_r (its own need, or the money scale if
+    smaller): unscaling noise goes, and a region whose need is 1e-3 keeps its level."""
+    digits = 12 - np.floor(np.log10(np.maximum(ref, 1e-300))).astype(np.int64)
+    out = t.copy()
+    for d in np.unique(digits):
+        sel = digits == d
+        out[sel] = np.round(t[sel], int(d))
+    return out
+
+
+def clean_transfers(t: np.ndarray, scale: float, rd: RoundData, need: np.ndarray | None = None) -> np.ndarray:
+    """Round to 12 significant digits of each region's money scale (the smaller of the money
+    scale and its need) and snap values within 1e-9 of it onto a bound, so unscaling noise
+    (39.99999999999999) never reaches a report; then take any excess over the budget left
+    by HiGHS's feasibility tolerance (at most ~1e-7 of the scale) off the transfer with the
+    most room, so reported transfers never sum above the budget. A region's own scale
+    matters when needs span many orders of magnitude: rounding a need of 1e-3 to 1e-8 of a
+    money scale of 1e4 moved its level by 1e-5 (issue 10)."""
+    ref = np.full(t.shape, float(scale)) if need is None else np.minimum(float(scale), np.asarray(need, dtype=float))
+    eps = 1e-9 * ref
+    t = _round_per_region(t, ref)
     t = np.where(np.abs(t - rd.t_min) <= eps, rd.t_min, t)
     t = np.where(np.isfinite(rd.t_max) & (np.abs(t - rd.t_max) <= eps), rd.t_max, t)
     t = np.maximum(t, np.minimum(rd.t_min, 0.0)) + 0.0  # t_min < 0: horizontal contributions
@@ -81,22 +95,6 @@ def clean_transfers(t: np.ndarray, scale: float, rd: RoundData) -> np.ndarray:
         while math.fsum(t) > rd.budget and t[r] > rd.t_min[r]:  # float rounding of the sum
             t[r] = np.nextafter(t[r], -np.inf)
     return t
-
-
-def check_allocation(t: np.ndarray, level: np.ndarray, rd: RoundData, hard: bool, scale: float) -> dict[str, float]:
-    """Re-check the allocation on the original (unscaled) data; raise if it does not hold."""
-    checks = {
-        "budget_excess": max(0.0, math.fsum(t) - rd.budget),
-        "below_min_transfer": float(np.max(rd.t_min - t, initial=0.0)),
-        "above_max_transfer": float(np.max(np.where(np.isfinite(rd.t_max), t - rd.t_max, 0.0), initial=0.0)),
-        "threshold_violation": float(np.max(rd.threshold - level, initial=0.0)) if hard else 0.0,
-    }
-    money_tol = FEAS_TOL * max(scale, rd.budget * 1e-3)
-    bad = {k: v for k, v in checks.items()
-           if v > (FEAS_TOL if k == "threshold_violation" else money_tol)}
-    if bad:
-        raise SolverError(f"solution fails the check on the original data: {bad}")
-    return checks
 
 
 def binding_tags(t, level, rd: RoundData, hard: bool, floor: float | None, scale: float) -> list[str]:
@@ -147,23 +145,28 @@ def _allocation(inst: Instance, spec: ObjectiveSpec, rd: RoundData, scale: float
 
 def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict, scale: float,
                  first: LPSolution, final: LPSolution, second: LPSolution | None,
-                 layout: dict[str, slice], build_seconds: float, hard: bool | None = None) -> Result:
-    """The Result of an optimal solve: ``final``'s transfers cleaned and checked on the
-    original data; values, duals and tags read from ``first`` (phase 1)."""
+                 layout: dict[str, slice], build_seconds: float, hard: bool | None = None,
+                 extra: VerifyExtras | None = None) -> Result:
+    """The Result of an optimal solve: ``final``'s transfers cleaned and verified on the
+    original data (explain/verify.py: raises VerificationError); values, duals and tags
+    read from ``first`` (phase 1)."""
     hard = (not spec.soft_thresholds) if hard is None else hard
-    t = clean_transfers(final.x[layout["transfer"]] * scale, scale, rd)
+    need = inst.regions["fiscal_need"].to_numpy(dtype=float)
+    t = clean_transfers(final.x[layout["transfer"]] * scale, scale, rd, need)
     alloc = _allocation(inst, spec, rd, scale, t, first, layout, hard)
     level_before, level_after = alloc["level_before"].to_numpy(), alloc["level_after"].to_numpy()
-    checks = check_allocation(t, level_after, rd, hard, scale)
     money = spec.objective_unit == "money"
+    reported = first.objective * (scale if money else 1.0)
+    verdict = require(verify(verify_round(inst, rd, spec.name, money, hard, scale, extra), t, reported))
+    tol = verdict.tolerance
     pop = inst.regions["population"].to_numpy(dtype=float)
     w = pop / pop.sum()
     after, before = level_metrics(level_after, w, rd.threshold), level_metrics(level_before, w, rd.threshold)
     two = second is not None and second is not first
     summary = base | {
         "status": "optimal",
-        "objective_value": first.objective * (scale if money else 1.0),
-        "budget_used": float(t.sum()),
+        "objective_value": snap_zero(reported, tol.noise(money)),
+        "budget_used": snap_zero(float(t.sum()), tol.noise(True)),
         "min_level": after["min_level"],
         "max_level": after["max_level"],
         "regions_below_threshold": after["regions_below_threshold"],
@@ -177,6 +180,7 @@ def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict,
         "solve_seconds": first.seconds + (second.seconds if two else 0.0),
         "iterations": first.iterations + (second.iterations if two else 0),
         "scale": scale,
-        "checks": checks,
+        "checks": {k: v for k, v in verdict.checks.items() if k != "objective_gap"},
+        "verified": verdict.as_summary(),
     }
     return Result(alloc, summary)

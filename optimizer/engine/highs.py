@@ -248,12 +248,14 @@ def budget_binds_for_every_optimum(lp: LinearProgram, first: LPSolution, cols) -
 
 
 def solve_lp(lp: LinearProgram, algorithm: str = "simplex", tie_break_cols: slice | np.ndarray | None = None,
-             threads: int = 1, time_limit: float | None = None) -> tuple[LPSolution, LPSolution | None]:
+             threads: int = 1, time_limit: float | None = None,
+             tolerance: float | None = None) -> tuple[LPSolution, LPSolution | None]:
     """Solve; if ``tie_break_cols`` is given and phase 1 is optimal, re-solve for the least
     sum of those columns with the phase-1 objective held (a float array of length num_col
     gives the phase-2 cost vector instead). Returns (phase 1, phase 2); phase 2 is phase 1
-    itself when the budget binds for every optimum (no re-solve needed)."""
-    model = HighsModel(lp, algorithm, threads, time_limit)
+    itself when the budget binds for every optimum (no re-solve needed). ``tolerance``
+    tightens HiGHS's feasibility tolerances (the retry after a failed post-solve check)."""
+    model = HighsModel(lp, algorithm, threads, time_limit, tolerance=tolerance)
     first = model.run()
     if first.status in ("infeasible", "unbounded"):
         # Presolve can declare a box narrower than its tolerances infeasible (a change limit

@@ -31,13 +31,14 @@ from optimizer.core.solution import Run
 from optimizer.engine.conflicts import PolicyDiagnosis
 from optimizer.engine.drivers.lp import run_direct
 from optimizer.engine.drivers.parametric import parametric_maxmin_run
-from optimizer.engine.finish import FEAS_TOL, base_summary, build_result, check_status, raise_infeasible
+from optimizer.engine.finish import base_summary, build_result, check_status, raise_infeasible
 from optimizer.engine.options import parse_objective_options, resolve_thresholds
 from optimizer.engine.price_of_fairness import add_fairness_summary
 from optimizer.engine.pyomo_engine import solve_pyomo
 from optimizer.engine.soft import shortfall_floor, with_shortfall_cap
 from optimizer.explain.diagnose import Diagnosis, diagnose
 from optimizer.explain.policy_checks import finish_policies
+from optimizer.explain.verify import VerificationError, VerifyExtras
 from optimizer.fast.fastpath import fast_core_run
 from optimizer.io.checks import check_round
 from optimizer.prepare.policy_round import PolicyRound, policy_round, tie_break_columns, unit_labels
@@ -160,16 +161,23 @@ def _direct_run(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions) ->
 
 
 def finish_round(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions, run: Run) -> Result:
-    """The checked Result; with policy rows their tags and unscaled re-checks; the price of
-    fairness (the max-mean reference) and the drivers' notes; the policy echo."""
-    inst, rd, scale = prep.inst, prep.rd, prep.scale
-    first, second = run.first, run.second
-    check_status(inst, spec, prep.diag, prep.base, prep.hard, first)
-    final = second if second is not None and second.status == "optimal" else first
-    result = build_result(inst, spec, rd, prep.base, scale, first, final, second, run.layout,
-                          run.build_seconds, prep.hard)
-    if prep.terms:
-        result = _finish_policies(prep, spec, opts, run, result)
+    """The verified Result (explain/verify.py; one retry on a safer path when the check
+    fails); with policy rows their tags; the price of fairness (the max-mean reference)
+    and the drivers' notes; the policy echo."""
+    try:
+        result = _verified_result(prep, spec, opts, run)
+    except VerificationError as exc:
+        retry = safer_run(prep, spec, opts, run)
+        if retry is None:
+            raise
+        try:
+            result = _verified_result(prep, spec, opts, retry)
+        except VerificationError as again:
+            raise VerificationError(exc.verdict, f"; a retry by {retry.info.get('retry_path')} failed too "
+                                                 f"({again.verdict.message()})") from None
+        prep.info |= retry.info
+        result.summary["verified"]["retried"] = f"the first answer failed ({exc.verdict.message()}); " \
+                                                f"re-solved by {retry.info.get('retry_path', 'a safer path')}"
     # the max-mean reference is auxiliary: with policy rows its LP can cost far more than
     # the allocation itself (no-overtaking, 1e5 regions: 130 s), so it gets a time budget
     main_seconds = result.summary["build_seconds"] + result.summary["solve_seconds"]
@@ -183,15 +191,56 @@ def finish_round(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions, r
     return prep.pr.annotate(result)
 
 
-def _finish_policies(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions, run: Run,
-                     result: Result) -> Result:
-    """Policy rows: binding tags read off the LP rows; every policy re-checked unscaled."""
+def verify_extras(prep: PreparedRound, opts: SolveOptions) -> VerifyExtras:
+    """What the post-solve check needs of a prepared round beyond the instance: the weights
+    and options the LP used, the policy terms unscaled, the shortfall held in soft mode."""
+    return VerifyExtras(weight=prep.data.weight, options=dict(prep.data.options),
+                        policies=_terms(prep.pr, opts, prep.rd, 1.0) if prep.terms else (),
+                        shortfall_cap=prep.data.options.get("shortfall_cap"))
+
+
+def _verified_result(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions, run: Run) -> Result:
     inst, rd, scale = prep.inst, prep.rd, prep.scale
+    first, second = run.first, run.second
+    check_status(inst, spec, prep.diag, prep.base, prep.hard, first)
+    final = second if second is not None and second.status == "optimal" else first
+    result = build_result(inst, spec, rd, prep.base, scale, first, final, second, run.layout,
+                          run.build_seconds, prep.hard, verify_extras(prep, opts))
+    if prep.terms:
+        result = _finish_policies(prep, spec, run, result)
+    return result
+
+
+def _finish_policies(prep: PreparedRound, spec: ObjectiveSpec, run: Run, result: Result) -> Result:
+    """Policy rows: binding tags read off the LP rows (verified already, unscaled)."""
     final = run.second if run.second is not None and run.second.status == "optimal" else run.first
-    result = finish_policies(result, prep.data, prep.terms, final.x, run.layout, to_region_data(inst, rd, 1.0),
-                             _terms(prep.pr, opts, rd, 1.0), FEAS_TOL * max(scale, rd.budget * 1e-3), FEAS_TOL)
+    result = finish_policies(result, prep.data, prep.terms, final.x, run.layout)
     if "rows:year_budget" in run.layout:  # phased rounds: one budget row per year, scaled as the budget's
-        per = 1.0 if spec.objective_unit == "money" else 1 / scale
+        per = 1.0 if spec.objective_unit == "money" else 1 / prep.scale
         y_dual = run.first.row_dual[run.layout["rows:year_budget"]] * per
         result.summary["year_budget_shadow_prices"] = [float(v) + 0.0 for v in y_dual]
     return result
+
+
+RETRY_TOLERANCE = 1e-10   # HiGHS's primal and dual feasibility tolerances on the retry (default 1e-7)
+
+
+def safer_run(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions, run: Run) -> Run | None:
+    """One retry after a failed post-solve check, on a path that fails differently: a closed
+    form's answer is re-solved as the LP with tight tolerances; an LP's answer by the
+    min-shortfall knapsack when it applies, else by the same single LP with tight
+    tolerances. None when there is no safer path (the sequence drivers, the Pyomo engine)."""
+    if opts.engine != "direct":
+        return None
+    closed_form = "solved_by" in run.info
+    if not closed_form and opts.fast_path is not False and spec.name == "min-shortfall":
+        retry = fast_core_run(prep.data, spec.name, prep.build, prep.hard, bool(prep.terms))
+        if retry is not None:
+            retry.info["retry_path"] = "the min-shortfall knapsack (closed form)"
+            return retry
+    if spec.driver != "lp" or (spec.name == "owa" and prep.data.options.get("owa_form") == "chain"):
+        return None
+    retry = run_direct(prep.data, spec, prep.build, opts.tie_break, opts.time_limit, tie_break_columns,
+                       tolerance=RETRY_TOLERANCE)
+    retry.info["retry_path"] = f"the LP with HiGHS feasibility tolerances {RETRY_TOLERANCE:g}"
+    return retry

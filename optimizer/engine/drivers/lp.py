@@ -24,9 +24,10 @@ from optimizer.engine.highs import solve_lp
 
 def run_direct(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: bool = True,
                time_limit: float | None = None,
-               tie_cols: Callable[[LinearProgram], Any] | None = None) -> Run:
+               tie_cols: Callable[[LinearProgram], Any] | None = None, tolerance: float | None = None) -> Run:
     """Solve ``spec`` on ``data`` with the LPs ``build`` makes; ``tie_cols(lp)`` gives the
-    columns whose sum the tie-break minimises (default: the transfers)."""
+    columns whose sum the tie-break minimises (default: the transfers); ``tolerance``
+    tightens HiGHS's feasibility tolerances of a single LP (the retry of engine/retry.py)."""
     t0 = time.perf_counter()
     try:
         if spec.driver == "leximin":
@@ -41,7 +42,7 @@ def run_direct(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: b
     build_seconds = time.perf_counter() - t0
     cols = (tie_cols(lp) if tie_cols is not None else lp.col_block("transfer").slice)
     first, second = solve_lp(lp, spec.algorithm, cols if spec.tie_break and tie_break else None,
-                             time_limit=time_limit)
+                             time_limit=time_limit, tolerance=tolerance)
     run = Run(first, second, lp.layout(), build_seconds)
     if spec.name == "log-welfare" and first.status == "optimal":
         run.info["log_welfare"] = log_welfare_info(data, run)
