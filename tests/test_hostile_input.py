@@ -392,19 +392,24 @@ def test_validate_checks_the_base_round_as_a_whole(tmp_path):
 
 
 def test_batch_spec_values_pass_the_round_check(tmp_path):
-    """A batch run's budget, threshold and objective options meet the same checks: bad ones are
-    rows with status bad_input / error and a message naming the value, the batch goes on."""
+    """A batch run's budget and threshold meet the same checks as the CLI's: values out of range
+    for an instance are rows with status bad_input and a message naming the value, the batch
+    goes on. An objective option is the same for every instance, so a bad one is refused when
+    the spec is read (exit 2, naming the key), before any run."""
     import pandas as pd
 
     spec = tmp_path / "study.toml"
-    spec.write_text(f'instances = ["{TOY}"]\nobjectives = ["maxmin", {{ name = "log-welfare", breakpoints = 1e7 }}]\n'
+    spec.write_text(f'instances = ["{TOY}"]\nobjectives = ["maxmin"]\n'
                     '[sweep]\nbudget = [60, 1e25]\nthreshold = [0.5, 1e9]\n')
     res = cli("batch", spec, "--output", tmp_path / "out", "--jobs", "1")
     assert res.exit_code in (0, 1), res.output
     runs = pd.read_csv(tmp_path / "out" / "runs.csv")
-    ok = runs[(runs["budget"] == 60) & (runs["threshold"] == 0.5) & (runs["objective"] == "maxmin")]
-    assert (ok["status"] == "optimal").all()
+    ok = runs[(runs["budget"] == 60) & (runs["threshold"] == 0.5)]
+    assert len(ok) == 1 and (ok["status"] == "optimal").all()
     bad_runs = runs[runs["status"] != "optimal"]
-    assert len(bad_runs) == len(runs) - len(ok)
+    assert len(bad_runs) == len(runs) - 1 and set(bad_runs["status"]) == {"bad_input"}
     msgs = " ".join(bad_runs["message"].astype(str))
-    assert "--budget" in msgs and "--threshold" in msgs and "breakpoints" in msgs
+    assert "--budget" in msgs and "--threshold" in msgs
+    spec.write_text(f'instances = ["{TOY}"]\nobjectives = [{{ name = "log-welfare", breakpoints = 1e7 }}]\n')
+    res = cli("batch", spec, "--output", tmp_path / "out2", "--jobs", "1")
+    assert res.exit_code == 2 and "breakpoints" in res.output and not (tmp_path / "out2").exists()

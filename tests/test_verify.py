@@ -191,7 +191,8 @@ def test_planted_budget_overrun():
 
 
 def test_planted_transfer_above_cap():
-    vr, t, obj = _round("maxmin", t_max=[np.inf, 10.0, np.inf])     # T = (50, 10, 0): r1 at its cap
+    # T = (50, 10, 0): r1 at its cap (NaN: no cap, as an empty cell)
+    vr, t, obj = _round("maxmin", t_max=[np.nan, 10.0, np.nan])
     t2 = t.copy()
     t2[1] += 1.0
     t2[0] -= 1.0

@@ -69,8 +69,10 @@ def _report_ours(exc: EqualizeError) -> int:
     if isinstance(exc, UsageError):
         click.echo(f"error: {one_line(str(exc))}", err=True)
         return 2
-    prefix = {InfeasibleError: "infeasible", SolverError: "solver error"}.get(type(exc), "error")
-    click.echo(f"{prefix}: {exc}", err=True)
+    # isinstance, not type(): subclasses (the post-solve check's VerificationError) keep the prefix
+    prefix = ("infeasible" if isinstance(exc, InfeasibleError)
+              else "solver error" if isinstance(exc, SolverError) else "error")
+    click.echo(f"{prefix}: {one_line(str(exc))}", err=True)
     return 1
 
 

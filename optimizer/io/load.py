@@ -158,7 +158,8 @@ def read_regions(csv_path: Path, declared: list[str], tf: str, problems: list[Pr
         return pd.DataFrame(), [], []
     v.check_header(cf, header, problems)
     known = set(v.REQUIRED_COLUMNS) | set(v.OPTIONAL_NUMERIC)
-    extra = [c for c in header if c not in known and c]
+    # a twice-named column is a problem (check_header), not a crash: each name once
+    extra = list(dict.fromkeys(c for c in header if c not in known and c))
     missing = [c for c in declared if c not in header]
     if missing:
         problems.append(Problem(tf, f"'regions.extra_columns' names columns that {csv_path.name} does "
