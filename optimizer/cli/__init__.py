@@ -7,6 +7,9 @@ Entry point: ``optimizer.cli:main``.
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import click
 
 from optimizer.cli.batch import batch_cmd
@@ -23,7 +26,31 @@ COMMANDS = (solve_cmd, validate_cmd, objectives_cmd, generate_cmd, scenarios_cmd
             sweep_cmd)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class EqualizeGroup(click.Group):
+    """click's group, with a bad option or argument reported as the rest of our bad input is:
+    one line naming the option, exit 2 (click's own report is three lines with a usage)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:   # bare `equalize`: the help, as click gives it
+            click.echo(exc.format_message(), err=True)
+            sys.exit(2)
+        except click.UsageError as exc:
+            where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
+            click.echo(f"error: {where}{exc.format_message()}", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=EqualizeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="equalize")
 def main() -> None:
     """Allocate an equalization budget among regions with linear programming.

@@ -9,6 +9,7 @@ the members by one region). Bounds, all optional, in ``[groups.ID]``:
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ def read_groups(folder: Path, meta: dict[str, Any], region_ids: list[str],
     path = folder / GROUPS_FILE
     table = meta.get("groups", {}) if meta else {}
     tf = str(folder / "instance.toml")
-    if not path.exists():
+    if not os.path.lexists(path):   # a broken link or a loop is read (and reported), not absent
         if table:
             problems.append(Problem(tf, f"[groups] is given but {GROUPS_FILE} is missing", column="groups"))
         return []

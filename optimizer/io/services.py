@@ -4,6 +4,7 @@ the ``[services]`` table; the model of services is in optimizer/prepare/services
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ def read_services(folder: Path, regions: pd.DataFrame, problems: list[Problem]) 
     """Parse and validate services.csv against the regions as loaded: its rows
     (SERVICE_ROW_COLUMNS), None when absent or wrong; append every problem found."""
     path = folder / SERVICES_FILE
-    if not path.exists():
+    if not os.path.lexists(path):   # a broken link or a loop is read (and reported), not absent
         return None
     sf = str(path)
     n0 = len(problems)
