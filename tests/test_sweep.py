@@ -115,4 +115,5 @@ def test_outputs_atomic(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         write_sweep(sw, tmp_path)
     assert (tmp_path / "frontier.csv").read_bytes() == before
-    assert sorted(os.listdir(tmp_path)) == ["allocations.parquet", "frontier.csv"]
+    assert sorted(os.listdir(tmp_path)) == ["allocations.parquet", "frontier.csv", "run.json"]
+    assert w.check_run(tmp_path) == []      # the previous run, complete

@@ -93,3 +93,13 @@ def test_range_options_exit_0_or_2_never_a_traceback(parts, option):
     assert res.exit_code in (0, 2), res.output
     if res.exit_code == 2:
         assert res.stderr.startswith("error: "), res.output
+
+
+@pytest.mark.parametrize("objective", ["max-mean", "maxmin", "min-shortfall"])
+def test_a_point_out_of_range_is_bad_input_on_every_sweep_path(objective):
+    """The persistent model and the fast paths skip solve(): each point still passes the
+    round check (a budget of 1e20 was 'optimal' on the persistent path)."""
+    for extra in ((), ("--no-fast-path",)):
+        res = run("--budget", "1e20:2e20:2", "-o", objective, *extra)
+        assert res.exit_code == 2, res.output
+        assert "every point failed on bad input" in res.stderr and "--budget" in res.stderr

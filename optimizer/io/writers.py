@@ -44,6 +44,7 @@ TEMP_PREFIX = ".equalize-tmp-"    # every temporary file we create starts with t
 SOLVE_OUTPUTS = ("allocation.csv", "summary.json", "merge_effect.csv", "services.csv")
 COMPARE_OUTPUTS = ("compare.csv", "allocation-*.csv", "lorenz.png", "levels.png")
 SCENARIOS_OUTPUTS = ("scenarios.csv",)
+SWEEP_OUTPUTS = ("frontier.csv", "allocations.parquet", "frontier.png")
 GENERATE_OUTPUTS = ("instance.toml", "regions.csv", "services.csv", "groups.csv")
 
 

@@ -43,8 +43,10 @@ from optimizer.engine.persistent import PersistentModel
 from optimizer.engine.price_of_fairness import add_fairness_summary
 from optimizer.engine.solve import DEFAULT_OBJECTIVE, SolveOptions, solve
 from optimizer.explain.diagnose import diagnose
+from optimizer.explain.verify import VerifyExtras
 from optimizer.fast.fastpath import BARE_CORE_FAST
-from optimizer.io.writers import atomic_write_bytes, atomic_write_text
+from optimizer.io.checks import check_round
+from optimizer.io.writers import SWEEP_OUTPUTS, write_run
 from optimizer.prepare.policy_round import policy_round
 from optimizer.report.plots import frontier_png
 from optimizer.studies.ranges import MAX_POINTS, RangeError, parse_cli
@@ -178,6 +180,7 @@ def sweep(inst: Instance, budgets: list[float | None], thresholds: list[float | 
 def _persistent_point(inst: Instance, spec, budget: float, threshold: float | None,
                       persistent: PersistentModel | None, objective_options: dict | None):
     """One point on the persistent model: the same checks and Result as ``solve``."""
+    check_round(inst, None, budget, threshold)   # the point's budget and threshold, as solve checks them
     rd = round_data(inst, budget, threshold)
     reg = inst.regions
     own = reg["own_revenue"].to_numpy(dtype=float)
@@ -199,7 +202,7 @@ def _persistent_point(inst: Instance, spec, budget: float, threshold: float | No
     check_status(inst, spec, diag, base, hard, first)
     final = second if second is not None and second.status == "optimal" else first
     result = build_result(inst, spec, rd, base, scale, first, final, second, persistent.layout,
-                          build_seconds, hard)
+                          build_seconds, hard, VerifyExtras(weight=data.weight, options=dict(data.options)))
     build = lambda d, o: build_lp(d, o)  # noqa: E731
     add_fairness_summary(result, data, spec, build, {"thresholds": threshold_mode}, False, None,
                          closed_form=True)
@@ -209,17 +212,11 @@ def _persistent_point(inst: Instance, spec, budget: float, threshold: float | No
 # ---- outputs --------------------------------------------------------------------------
 
 def write_sweep(sw: Sweep, folder: Path, plot: bool = False) -> list[Path]:
-    """frontier.csv, allocations.parquet [, frontier.png], each written atomically."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    p = folder / "frontier.csv"
-    atomic_write_text(p, sw.frontier.to_csv(index=False, lineterminator="\n"))
-    written.append(p)
-    p = folder / "allocations.parquet"
-    atomic_write_bytes(p, sw.allocations.to_parquet(index=False))
-    written.append(p)
+    """frontier.csv, allocations.parquet [, frontier.png] as one run of the folder
+    (io/writers.write_run: a kill leaves the previous run or a detectably incomplete one)."""
+    files = {"frontier.csv": sw.frontier.to_csv(index=False, lineterminator="\n").encode(),
+             "allocations.parquet": sw.allocations.to_parquet(index=False)}
     if plot:
-        p = folder / "frontier.png"
-        atomic_write_bytes(p, frontier_png(sw.frontier, sw.objective, sw.mode))
-        written.append(p)
-    return written
+        files["frontier.png"] = frontier_png(sw.frontier, sw.objective, sw.mode)
+    write_run(folder, files, owned=SWEEP_OUTPUTS)
+    return [folder / name for name in files]
