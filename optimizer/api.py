@@ -76,7 +76,9 @@ def _policy(values: dict[str, Any]) -> PolicyConfig | None:
     if not values:
         return None
     problems: list[Problem] = []
-    cfg = parse_policy(values, "solve()", problems, where="options")
+    # each value checked here; the "needs both" rules run at solve time on the policy merged
+    # with the instance's [policy] and the scenario (io/checks.py), as for the CLI's flags
+    cfg = parse_policy(values, "solve()", problems, where="options", consistent=False)
     if problems:
         raise UsageError("; ".join(p.message for p in problems))
     return cfg
