@@ -115,32 +115,43 @@ def binding_tags(t, level, rd: RoundData, hard: bool, floor: float | None, scale
     return table[code].tolist()
 
 
-def _allocation(inst: Instance, spec: ObjectiveSpec, rd: RoundData, scale: float, t: np.ndarray,
-                first: LPSolution, layout: dict[str, slice], hard: bool) -> pd.DataFrame:
+def allocation_frame(inst: Instance, threshold: np.ndarray, t: np.ndarray, threshold_dual: np.ndarray,
+                     binding: list[str]) -> pd.DataFrame:
+    """allocation.csv of a round (docs/schema.md): the region data, the transfers and what they
+    do to each level; the instance's pass-through columns last. One builder for every round
+    (plain, services)."""
     reg = inst.regions
     own = reg["own_revenue"].to_numpy(dtype=float)
     need = reg["fiscal_need"].to_numpy(dtype=float)
     pop = reg["population"].to_numpy(dtype=float)
     level_after = (own + t) / need
-    money = spec.objective_unit == "money"
-    floor = float(first.x[layout["floor"]][0]) if "floor" in layout else None
-    thr_dual = first.row_dual[layout["rows:threshold"]] * (scale if money else 1.0)
     _, factor = unit_per_capita(inst.unit)
     alloc = pd.DataFrame({
         # .array: no index alignment and no string re-conversion (a third of a small solve)
         "region_id": reg["region_id"].array, "name": reg["name"].array,
         "population": reg["population"].array,
-        "own_revenue": own, "fiscal_need": need, "threshold": rd.threshold,
+        "own_revenue": own, "fiscal_need": need, "threshold": threshold,
         "prior_transfer": reg["prior_transfer"].array, "transfer": t,
         "transfer_per_capita": t * factor / pop,
         "level_before": own / need, "level_after": level_after,
-        "shortfall": np.maximum(0.0, rd.threshold - level_after),
-        "threshold_dual": np.where(np.abs(thr_dual) < 1e-12, 0.0, thr_dual),
-        "binding": binding_tags(t, level_after, rd, hard, floor, scale),
+        "shortfall": np.maximum(0.0, threshold - level_after),
+        "threshold_dual": threshold_dual,
+        "binding": binding,
     })[ALLOCATION_COLUMNS]
     if inst.extra_columns:
         alloc = pd.concat([alloc, reg[inst.extra_columns].reset_index(drop=True)], axis=1)
     return alloc
+
+
+def _allocation(inst: Instance, spec: ObjectiveSpec, rd: RoundData, scale: float, t: np.ndarray,
+                first: LPSolution, layout: dict[str, slice], hard: bool) -> pd.DataFrame:
+    reg = inst.regions
+    level_after = (reg["own_revenue"].to_numpy(dtype=float) + t) / reg["fiscal_need"].to_numpy(dtype=float)
+    money = spec.objective_unit == "money"
+    floor = float(first.x[layout["floor"]][0]) if "floor" in layout else None
+    thr_dual = first.row_dual[layout["rows:threshold"]] * (scale if money else 1.0)
+    return allocation_frame(inst, rd.threshold, t, np.where(np.abs(thr_dual) < 1e-12, 0.0, thr_dual),
+                            binding_tags(t, level_after, rd, hard, floor, scale))
 
 
 def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict, scale: float,

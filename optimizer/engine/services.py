@@ -11,10 +11,11 @@ import pandas as pd
 
 from models.policies import PolicyTerm
 from optimizer.core.errors import SolverError
-from optimizer.core.instance import Instance, unit_per_capita
+from optimizer.core.instance import Instance
 from optimizer.core.metrics import level_metrics
-from optimizer.core.result import ALLOCATION_COLUMNS, Result
+from optimizer.core.result import Result
 from optimizer.core.services import SERVICE_COLUMNS, ServiceOptions
+from optimizer.engine.finish import allocation_frame
 from optimizer.engine.solve import DEFAULT_OBJECTIVE, solve
 from optimizer.prepare.services import (
     chain_terms,
@@ -120,20 +121,11 @@ def _over_services(inst: Instance, opts, svc: pd.DataFrame, so: ServiceOptions, 
 
 
 def _region_rows(inst: Instance, opts, t: np.ndarray, table: pd.DataFrame, r: np.ndarray) -> pd.DataFrame:
-    reg = inst.regions
-    own, need = reg["own_revenue"].to_numpy(dtype=float), reg["fiscal_need"].to_numpy(dtype=float)
-    thr = inst.thresholds(opts.threshold)
-    after = (own + t) / need
+    """allocation.csv of a services round: a region's binding tags are those of its services."""
     tags = ["" for _ in range(inst.n)]
     for i, b in zip(r, table["binding"]):
         tags[i] = ";".join(sorted(set(filter(None, tags[i].split(";") + b.split(";")))))
-    a = pd.DataFrame({
-        "region_id": reg["region_id"], "name": reg["name"], "population": reg["population"],
-        "own_revenue": own, "fiscal_need": need, "threshold": thr, "prior_transfer": reg["prior_transfer"],
-        "transfer": t, "transfer_per_capita": t * unit_per_capita(inst.unit)[1] / reg["population"].to_numpy(),
-        "level_before": own / need, "level_after": after, "shortfall": np.maximum(0.0, thr - after),
-        "threshold_dual": np.nan, "binding": tags})
-    return a[ALLOCATION_COLUMNS]
+    return allocation_frame(inst, inst.thresholds(opts.threshold), t, np.full(inst.n, np.nan), tags)
 
 
 def _annotate(res: Result, table: pd.DataFrame, so: ServiceOptions) -> Result:
