@@ -5,6 +5,7 @@ and multi-year rounds. Nothing here prints but the error messages and input noti
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from typing import Any
 
 import click
 
+from optimizer.core import limits as lim
 from optimizer.core.errors import (
     EqualizeError,
     InfeasibleError,
@@ -21,8 +23,10 @@ from optimizer.core.errors import (
     UsageError,
     os_error_text,
 )
+from optimizer.core.phasing import Phasing
 from optimizer.core.policy import FIELDS, PolicyConfig
 from optimizer.engine.options import THRESHOLD_MODES
+from optimizer.io.phasing import parse_phasing
 
 DEBUG_VARIABLE = "EQUALIZE_DEBUG"   # set to 1: an internal error shows its Python trace
 
@@ -176,3 +180,39 @@ def round_options(f):
 def round_args(kwargs: dict) -> dict:
     """Pop the round_* entries of a click kwargs dict into solve_round keyword arguments."""
     return {k[len("round_"):]: kwargs.pop(k) for k in list(kwargs) if k.startswith("round_")}
+
+
+GROWTH_FLAGS = {"budget_growth": "--budget-growth", "need_growth": "--need-growth", "own_growth": "--revenue-growth"}
+
+
+def growth_options(f):
+    """--budget-growth, --need-growth, --revenue-growth: the [phasing] growth keys on the CLI."""
+    texts = {"budget_growth": "the budget", "need_growth": "every fiscal need",
+             "own_growth": "every own revenue"}
+    for key in reversed(list(GROWTH_FLAGS)):
+        f = click.option(GROWTH_FLAGS[key], f"growth_{key}", type=float, default=None,
+                         help=f"Multi-year: yearly growth rate of {texts[key]} (e.g. 0.03; [phasing] "
+                              f"{key}; from {lim.GROWTH_MIN:g} to {lim.GROWTH_MAX:g}).")(f)
+    return f
+
+
+def apply_growth(inst, kwargs: dict, years: int | None):
+    """Pop the growth_* entries of a click kwargs dict into ``inst``'s [phasing], validated by
+    the [phasing] parser (the same ranges as instance.toml); UsageError naming the flag."""
+    given = {k[len("growth_"):]: kwargs.pop(k) for k in list(kwargs) if k.startswith("growth_")}
+    given = {k: v for k, v in given.items() if v is not None}
+    if not given:
+        return inst
+    problems: list = []
+    parsed = parse_phasing(given, "command line", problems)
+    if problems or parsed is None:
+        key = next((k for k in given if problems and problems[0].column == f"phasing.{k}"), next(iter(given)))
+        detail = problems[0].message.split(", got")[0].split("must", 1)[-1] if problems else "is invalid"
+        raise UsageError(f"{GROWTH_FLAGS[key]} must{detail}, got {given[key]!r}")
+    if inst.phasing is None and years is None:
+        raise UsageError(f"{', '.join(GROWTH_FLAGS[k] for k in given)}: growth rates need --years or a "
+                         "[phasing] table")
+    base = inst.phasing or Phasing()
+    if "budget_growth" in given and base.budget is not None:
+        raise UsageError("--budget-growth cannot be combined with a [phasing] budget list")
+    return dataclasses.replace(inst, phasing=dataclasses.replace(base, **given))

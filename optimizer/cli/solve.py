@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import click
 
 from optimizer.cli.common import (
+    apply_growth,
     echo_notices,
+    growth_options,
     instance_argument,
     objective_flags,
     objective_options_from,
@@ -20,9 +23,11 @@ from optimizer.cli.common import (
     scenario_options,
 )
 from optimizer.core.budget import parse_budget
-from optimizer.core.errors import InfeasibleError
+from optimizer.core.errors import InfeasibleError, UsageError
 from optimizer.core.instance import Instance
+from optimizer.core.limits import MONEY_MAX
 from optimizer.core.result import Result
+from optimizer.engine.rounding import round_result
 from optimizer.engine.rounds import solve_round
 from optimizer.engine.solve import SolveOptions
 from optimizer.io.load import load_instance
@@ -56,10 +61,15 @@ from optimizer.report.tables import merge_effect_table
 @scenario_options
 @policy_options
 @round_options
+@growth_options
+@click.option("--round-to", "round_to", type=float, default=None,
+              help="Round transfers to multiples of this amount in the instance unit (e.g. 0.001 = one "
+                   "million KRW in a KRW-billion instance), keeping the total exactly (largest remainder); "
+                   "the summary records the largest rounding move (docs/schema.md).")
 @objective_flags
 def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine, no_tie_break, time_limit,
               no_fast_path, scenario, merges, merge_groups, thresholds, alpha, weights, breakpoints, gini_form,
-              no_price_of_fairness, **policy_flags):
+              no_price_of_fairness, round_to, **policy_flags):
     """Solve INSTANCE (a folder with instance.toml and regions.csv) and print the allocation.
 
     \b
@@ -73,7 +83,8 @@ def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine,
     Exit codes: 0 solved, 1 infeasible (with the missing budget), 2 bad input.
     """
     with reported_errors():
-        inst = load_instance(instance)
+        rargs = round_args(policy_flags)
+        inst = apply_growth(load_instance(instance), policy_flags, rargs.get("years"))
         echo_notices(inst)
         without_merges = prepare(inst, scenario)
         inst = prepare(without_merges, None, [parse_merge(m) for m in merges], list(merge_groups))
@@ -83,8 +94,12 @@ def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine,
                             objective_options=objective_options_from(thresholds, alpha, weights,
                                                                      breakpoints, gini_form),
                             price_of_fairness=not no_price_of_fairness)
-        rargs = round_args(policy_flags)
+        if round_to is not None and not (math.isfinite(round_to) and 0 < round_to <= MONEY_MAX):
+            raise UsageError(f"--round-to must be a positive amount in the instance unit (at most "
+                             f"{MONEY_MAX:g}), got {round_to!r}")
         result = _solve_or_record(inst, opts, rargs, output)
+        if round_to is not None:  # after the solve, before writing; re-checked with tolerance UNIT
+            result = round_result(inst, opts, result, round_to)
         effect = None
         if merges or merge_groups:  # what the merger changes (year by year when phased)
             effect = merge_effect_rounds(solve_round(without_merges, opts, **rargs).allocation, result.allocation)

@@ -17,6 +17,7 @@ from optimizer.core.scaling import RoundData
 from optimizer.core.solution import LPSolution
 from optimizer.core.version import SCHEMA_VERSION, __version__
 from optimizer.engine.highs import highs_version
+from optimizer.engine.lastyear import add_change, change_summary
 from optimizer.explain.diagnose import Diagnosis
 from optimizer.explain.verify import VerifyExtras, require, snap_zero, verify, verify_round
 
@@ -138,6 +139,7 @@ def allocation_frame(inst: Instance, threshold: np.ndarray, t: np.ndarray, thres
         "threshold_dual": threshold_dual,
         "binding": binding,
     })[ALLOCATION_COLUMNS]
+    alloc = add_change(alloc)
     if inst.extra_columns:
         alloc = pd.concat([alloc, reg[inst.extra_columns].reset_index(drop=True)], axis=1)
     return alloc
@@ -194,4 +196,7 @@ def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict,
         "checks": {k: v for k, v in verdict.checks.items() if k != "objective_gap"},
         "verified": verdict.as_summary(),
     }
+    change = change_summary(alloc["region_id"], t, alloc["prior_transfer"])
+    if change is not None:
+        summary["change_vs_prior"] = change
     return Result(alloc, summary)

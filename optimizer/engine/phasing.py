@@ -12,6 +12,7 @@ from optimizer.core.instance import Instance
 from optimizer.core.metrics import level_metrics
 from optimizer.core.phasing import Phasing
 from optimizer.core.result import Result
+from optimizer.engine.lastyear import change_columns, change_summary, previous_transfers
 from optimizer.engine.solve import DEFAULT_OBJECTIVE, solve
 from optimizer.prepare.phasing import check_phasable, phase_terms, split_change_limit, stack, year_budgets, year_labels
 
@@ -42,6 +43,9 @@ def _long_form(inst: Instance, ph: Phasing, budgets: np.ndarray, res: Result, pr
     a.insert(0, "year", a.pop("year"))
     t = a["transfer"].to_numpy(dtype=float).reshape(k, n)
     checks = check_years(t, budgets, prior, ph)
+    prev = previous_transfers(t, prior)
+    change, pct = change_columns(t.ravel(), prev.ravel())
+    a["change"], a["change_pct"] = change, pct   # the first year against the prior, then year over year
     w_pop = inst.regions["population"].to_numpy(dtype=float)
     years = []
     duals = res.summary.get("year_budget_shadow_prices") or [float("nan")] * k
@@ -51,11 +55,17 @@ def _long_form(inst: Instance, ph: Phasing, budgets: np.ndarray, res: Result, pr
         years.append({"year": label, "budget": float(budgets[y]), "budget_used": float(t[y].sum()),
                       "min_level": m["min_level"], "max_level": m["max_level"], "mean_level": m["mean_level"],
                       "regions_below_threshold": m["regions_below_threshold"],
-                      "budget_shadow_price": duals[y]})
+                      "budget_shadow_price": duals[y], "gini": m["gini"],
+                      "change_vs_previous": change_summary(
+                          inst.regions["region_id"], t[y], prev[y],
+                          against="prior_transfer" if y == 0 else f"transfer {years[-1]['year']}")})
     s = dict(res.summary)
     s["instance"] = dict(s["instance"]) | {"regions": n, "region_years": n * k}
     s["phasing"] = ph.as_dict() | {"objective_over_years": _over_years(s["objective"])}
     s["years"] = years
+    s.pop("change_vs_prior", None)
+    if years and years[0]["change_vs_previous"] is not None:
+        s["change_vs_prior"] = years[0]["change_vs_previous"]  # the first year against the prior
     s["checks"] = dict(s.get("checks", {})) | checks
     s["budget_shadow_price"] = float("nan")  # the total-budget row is implied by the year rows:
     s.pop("year_budget_shadow_prices", None)  # see years[y]["budget_shadow_price"]

@@ -21,10 +21,14 @@ def round_table(result: Result, unit: str) -> str:
 
 
 def phased_table(result: Result, unit: str) -> str:
+    """One row per region: the transfer and level of each year (year labels and the unit in
+    the headers); per year in the footer: budget, levels, Gini, regions below threshold and
+    the change against the year before (the first year: against prior_transfer)."""
     a, s = result.allocation, result.summary
     years = [y["year"] for y in s["years"]]
     ids = list(dict.fromkeys(a["region_id"]))
-    headers = ["region"] + [f"T {y}" for y in years] + [f"level {y}" for y in years] + ["binding (last year)"]
+    headers = (["region"] + [f"transfer {y} ({unit})" for y in years] + [f"level {y}" for y in years]
+               + [f"binding ({years[-1]})"])
     rows = []
     for rid in ids:
         part = a[a["region_id"] == rid]
@@ -32,11 +36,20 @@ def phased_table(result: Result, unit: str) -> str:
                     + [part["binding"].iloc[-1] or "-"])
     out = text_table(headers, rows, range(1, len(headers) - 1)) + [""]
     for y in s["years"]:
+        gini = f"; gini {y['gini']:.4f}" if "gini" in y else ""
         out.append(f"{y['year']}: budget {y['budget']:,.1f} {unit}, used {y['budget_used']:,.1f}; levels min "
-                   f"{y['min_level']:.4f} max {y['max_level']:.4f}; below threshold {y['regions_below_threshold']}")
+                   f"{y['min_level']:.4f} max {y['max_level']:.4f}{gini}; below threshold "
+                   f"{y['regions_below_threshold']}" + _year_change(y.get("change_vs_previous")))
     out.append(f"status: {s['status']}  objective: {s['objective']} = {s['objective_value']:.6g} "
                f"({s['phasing']['objective_over_years']})")
     return "\n".join(out)
+
+
+def _year_change(c: dict | None) -> str:
+    if not c:
+        return ""
+    return (f"; vs {'last year' if c['against'] == 'prior_transfer' else c['against']}: {c['winners']} up, "
+            f"{c['losers']} down, {c['unchanged']} unchanged, total {c['total_change']:+,.1f}")
 
 
 def services_table_text(t: pd.DataFrame) -> str:

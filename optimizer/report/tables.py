@@ -45,7 +45,37 @@ def allocation_table(result: Result, unit: str) -> str:
                f"budget shadow price: {s['budget_shadow_price']:.4g} per {unit}  "
                f"(HiGHS {s['solver']['version']}, {s['solve_seconds']:.3f} s)")
     out.extend(fairness_footer(s, unit))
+    out.extend(change_footer(s))
+    out.extend(rounding_footer(s, unit))
     return "\n".join(out)
+
+
+def _show_change(e: dict) -> str:
+    pct = "" if e["change_pct"] is None else f" ({e['change_pct']:+.1f}%)"
+    return f"{e['region']} {e['change']:+,.1f}{pct}"
+
+
+def change_footer(s: dict) -> list[str]:
+    """One or two lines for a table footer: counts, then the largest gain and loss."""
+    c = s.get("change_vs_prior")
+    if not c:
+        return []
+    line = (f"change vs last year ({c['against']}): {c['winners']} up, {c['losers']} down, {c['unchanged']} "
+            f"unchanged (within {c['tolerance']:.3g}); total {c['total_change']:+,.1f}")
+    top = []
+    if c["largest_gains"]:
+        top.append("largest gains: " + ", ".join(_show_change(e) for e in c["largest_gains"]))
+    if c["largest_losses"]:
+        top.append("largest losses: " + ", ".join(_show_change(e) for e in c["largest_losses"]))
+    return [line] + (["; ".join(top)] if top else [])
+
+
+def rounding_footer(s: dict, unit: str) -> list[str]:
+    r = s.get("rounding")
+    if not r:
+        return []
+    return [f"rounded to multiples of {r['unit']:g} {unit}: largest move {r['largest_move']:.6g} {unit}; "
+            f"total {r['total_before']:,.6f} -> {r['total_after']:,.6f}"]
 
 
 def fairness_footer(s: dict, unit: str) -> list[str]:

@@ -1,0 +1,67 @@
+"""Change against last year (issue 11, point 5): ``change`` = transfer - prior_transfer and
+``change_pct`` = 100 x change / prior (NaN where the prior is 0 or missing) per region, and
+the ``change_vs_prior`` summary (winners, losers, unchanged within a stated tolerance, the
+largest gains and losses). Multi-year rounds: the first year against the prior, then each
+year against the one before (docs/schema.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+TOP = 3                 # largest gains and losses listed
+UNCHANGED_REL = 1e-9    # |change| <= 1e-9 x max(1, largest |transfer| or |prior|): unchanged
+
+
+def change_columns(t: np.ndarray, prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(change, change_pct); both NaN where the prior is missing, change_pct NaN where it is 0."""
+    t, prior = np.asarray(t, dtype=float), np.asarray(prior, dtype=float)
+    change = t - prior
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(np.isfinite(prior) & (prior != 0), 100.0 * change / np.where(prior != 0, prior, 1.0), np.nan)
+    return change + 0.0, pct + 0.0
+
+
+def unchanged_tolerance(t: np.ndarray, prior: np.ndarray, unit: float = 0.0) -> float:
+    """Money below which a change counts as none: 1e-9 of the largest amount (at least 1e-9),
+    or half the rounding unit when transfers were rounded."""
+    finite = np.concatenate([np.abs(t[np.isfinite(t)]), np.abs(prior[np.isfinite(prior)])])
+    return max(UNCHANGED_REL * max(1.0, float(np.max(finite, initial=0.0))), unit / 2.0)
+
+
+def _entry(rid, change: float, pct: float) -> dict:
+    return {"region": str(rid), "change": float(change), "change_pct": None if not np.isfinite(pct) else float(pct)}
+
+
+def change_summary(region_id, t, prior, unit: float = 0.0, against: str = "prior_transfer") -> dict | None:
+    """The ``change_vs_prior`` block; None when no region has a prior transfer."""
+    t, prior = np.asarray(t, dtype=float), np.asarray(prior, dtype=float)
+    known = np.isfinite(prior)
+    if not known.any():
+        return None
+    ids = np.asarray(region_id, dtype=object)[known]
+    change, pct = change_columns(t[known], prior[known])
+    tol = unchanged_tolerance(t, prior, unit)
+    order = np.argsort(-change, kind="stable")        # ties: region order
+    gains = [_entry(ids[k], change[k], pct[k]) for k in order[:TOP] if change[k] > tol]
+    losses = [_entry(ids[k], change[k], pct[k]) for k in np.argsort(change, kind="stable")[:TOP] if change[k] < -tol]
+    return {"against": against, "tolerance": tol,
+            "winners": int((change > tol).sum()), "losers": int((change < -tol).sum()),
+            "unchanged": int((np.abs(change) <= tol).sum()), "without_prior": int((~known).sum()),
+            "total_prior": float(prior[known].sum()), "total_transfer": float(t[known].sum()),
+            "total_change": float(change.sum()), "largest_gains": gains, "largest_losses": losses}
+
+
+def add_change(alloc: pd.DataFrame, prior_col: str = "prior_transfer") -> pd.DataFrame:
+    """``alloc`` with change and change_pct right after ``transfer`` (recomputed if present)."""
+    a = alloc.drop(columns=[c for c in ("change", "change_pct") if c in alloc.columns])
+    change, pct = change_columns(a["transfer"].to_numpy(dtype=float), a[prior_col].to_numpy(dtype=float))
+    at = list(a.columns).index("transfer") + 1
+    a.insert(at, "change", change)
+    a.insert(at + 1, "change_pct", pct)
+    return a
+
+
+def previous_transfers(t: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Multi-year (K x n transfers): what each year is compared with (the prior, then the year before)."""
+    return np.vstack([np.asarray(prior, dtype=float)[None, :], t[:-1]])
