@@ -212,3 +212,17 @@ def test_multi_year_allocation_is_refused(tmp_path, korea17):
     code, text = run("verify", korea17, path)
     assert code == 2 and "multi-year" in text, text
     assert math.isfinite(two["transfer"].sum())
+
+
+def test_rejects_suboptimal_leximin_and_min_cost(tmp_path, korea17):
+    def shift(df):
+        df.loc[df.region_id == "gangwon", "transfer"] -= 30.0
+        df.loc[df.region_id == "seoul", "transfer"] += 30.0
+    bad = planted(tmp_path, solved(tmp_path, korea17, "-o", "leximin"), shift)
+    code, text = run("verify", korea17, bad, "-o", "leximin")
+    assert code == 1 and "region 'gangwon', suboptimal" in text and "sorted level 1 of 17" in text, text
+    (tmp_path / "out").rename(tmp_path / "lex")
+    more = planted(tmp_path, solved(tmp_path, korea17, "-o", "min-cost"),
+                   lambda df: df.__setitem__("transfer", df["transfer"] + np.where(df.region_id == "seoul", 10.0, 0.0)))
+    code, text = run("verify", korea17, more, "-o", "min-cost")
+    assert code == 1 and "region 'seoul', suboptimal: short of the optimum by 10 KRW billion" in text, text
