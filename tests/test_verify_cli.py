@@ -226,3 +226,16 @@ def test_rejects_suboptimal_leximin_and_min_cost(tmp_path, korea17):
                    lambda df: df.__setitem__("transfer", df["transfer"] + np.where(df.region_id == "seoul", 10.0, 0.0)))
     code, text = run("verify", korea17, more, "-o", "min-cost")
     assert code == 1 and "region 'seoul', suboptimal: short of the optimum by 10 KRW billion" in text, text
+
+
+def test_soft_thresholds_hold_the_least_shortfall(tmp_path, korea17):
+    opts = ("-o", "maxmin", "-b", "0.9x", "--thresholds", "soft")
+    alloc = solved(tmp_path, korea17, *opts)
+    code, text = run("verify", korea17, alloc, *opts)
+    assert code == 0 and "not certified" in text, text
+
+    def shift(df):
+        df.loc[df.region_id == "busan", "transfer"] -= 100.0
+        df.loc[df.region_id == "seoul", "transfer"] += 100.0
+    code, text = run("verify", korea17, planted(tmp_path, alloc, shift), *opts)
+    assert code == 1 and "held shortfall violated" in text, text

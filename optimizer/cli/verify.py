@@ -31,7 +31,7 @@ from optimizer.core.scaling import money_scale, round_data
 from optimizer.explain.diagnose import diagnose
 from optimizer.explain.objective_values import OBJECTIVES
 from optimizer.explain.verify import Verdict, VerifyRound, Violation, verify, with_violation
-from optimizer.fast.optimality import Core, Optimality, certify_core
+from optimizer.fast.optimality import Core, Optimality, certify_core, least_shortfall
 from optimizer.io.allocation import read_allocation
 from optimizer.io.checks import check_round
 from optimizer.io.load import load_instance
@@ -108,14 +108,14 @@ def _round(inst: Instance, objective: str | None, budget, threshold, policy, opt
     else:
         hard = mode != "soft"
     name = objective or ""
+    core = Core(own, need, rd.threshold, rd.t_min, rd.t_max, inst.weights(), rd.budget)
+    held = least_shortfall(core) if not hard and name != "min-shortfall" and not terms else None
     vr = VerifyRound(own=own, need=need, threshold=rd.threshold, t_min=rd.t_min, t_max=rd.t_max,
                      weight=inst.weights(), budget=rd.budget, objective=name, hard=hard, options=opts,
                      policies=tuple(terms), labels=inst.regions["region_id"].to_numpy(),
                      scale=money_scale(need), money_objective=name == "min-cost", unit=inst.unit,
-                     tolerance=tolerance)
-    bare = not terms and (hard or name == "min-shortfall")
-    core = Core(own, need, rd.threshold, rd.t_min, rd.t_max, vr.weight, rd.budget) if bare else None
-    return vr, core
+                     tolerance=tolerance, shortfall_cap=held)
+    return vr, core if not terms and (hard or name == "min-shortfall") else None
 
 
 def _optimality(vr: VerifyRound, core: Core | None, t: np.ndarray, verdict: Verdict) -> Optimality:

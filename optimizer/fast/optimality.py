@@ -81,8 +81,7 @@ def _min_cost(c: Core, t: np.ndarray, tol: float) -> Optimality:
 
 
 def _min_shortfall(c: Core, t: np.ndarray, level: np.ndarray, tol: float) -> Optimality:
-    t_best, _ = knapsack_shortfall(c.own, c.need, c.weight, c.threshold, c.t_min, c.t_max, c.budget)
-    best = float(np.dot(c.weight, np.maximum(0.0, c.threshold - level_of(c.own, c.need, t_best))))
+    best = least_shortfall(c)
     got = float(np.dot(c.weight, np.maximum(0.0, c.threshold - level)))
     short = (level < c.threshold) & (t < c.t_max)
     worth = np.where(short, c.weight / c.need, -np.inf)
@@ -103,6 +102,13 @@ def _min_range(c: Core, level: np.ndarray, tol: float) -> Optimality:
     best = max(0.0, float(lo.max()) - z)
     return _result(float(level.max() - level.min()) - best, best, tol, int(np.argmin(level)),
                    f"the least range is {best:.6g}")
+
+
+def least_shortfall(c: Core) -> float:
+    """The least weighted shortfall the budget allows (the knapsack): what a soft-threshold
+    round holds while it optimises its objective."""
+    t, _ = knapsack_shortfall(c.own, c.need, c.weight, c.threshold, c.t_min, c.t_max, c.budget)
+    return float(np.dot(c.weight, np.maximum(0.0, c.threshold - level_of(c.own, c.need, t))))
 
 
 def certify_core(objective: str, c: Core, t: np.ndarray, tol: float) -> Optimality:
