@@ -239,3 +239,11 @@ def test_soft_thresholds_hold_the_least_shortfall(tmp_path, korea17):
         df.loc[df.region_id == "seoul", "transfer"] += 100.0
     code, text = run("verify", korea17, planted(tmp_path, alloc, shift), *opts)
     assert code == 1 and "held shortfall violated" in text, text
+
+
+def test_auto_thresholds_with_policy_rows_accepts_the_soft_answer(tmp_path, korea17):
+    opts = ("--hold-harmless", "0.8", "--thresholds", "auto")    # the policies make the thresholds soft
+    alloc = solved(tmp_path, korea17, *opts)
+    assert json.loads((alloc.parent / "summary.json").read_text())["thresholds"] == "soft"
+    code, text = run("verify", korea17, alloc, *opts)
+    assert code == 0 and "checked as soft" in text, text

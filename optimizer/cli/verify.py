@@ -75,6 +75,9 @@ def verify_cmd(instance: Path, allocation: Path, objective, budget, threshold, t
         opts = parse_objective_options({**inst.objective_options,
                                         **objective_options_from(thresholds, alpha, weights)})
         vr, core = _round(inst, objective, budget, threshold, policy_from_flags(policy_flags), opts, tolerance)
+        if opts.get("thresholds") == "auto" and vr.policies:
+            click.echo("notice: --thresholds auto with policy rows: thresholds are checked as soft (not as "
+                       "constraints); give --thresholds hard to check them", err=True)
         t = read_allocation(allocation, [str(r) for r in inst.regions["region_id"]])
         verdict = verify(vr, t)
         optimality = _optimality(vr, core, t, verdict)
@@ -104,7 +107,8 @@ def _round(inst: Instance, objective: str | None, budget, threshold, policy, opt
     if objective == "min-shortfall":
         hard = False              # its thresholds are the objective
     elif mode == "auto":
-        hard = diagnose(own, need, rd.threshold, rd.t_min, rd.t_max, rd.budget).feasible(True)
+        # with policy rows, whether the solve went soft needs its LP diagnosis: checked as soft
+        hard = not terms and diagnose(own, need, rd.threshold, rd.t_min, rd.t_max, rd.budget).feasible(True)
     else:
         hard = mode != "soft"
     name = objective or ""
