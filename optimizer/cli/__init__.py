@@ -20,10 +20,11 @@ from optimizer.cli.scenarios import scenarios_cmd
 from optimizer.cli.solve import solve_cmd
 from optimizer.cli.sweep import sweep_cmd
 from optimizer.cli.validate import validate_cmd
+from optimizer.cli.verify import verify_cmd
 from optimizer.core.version import __version__
 
 COMMANDS = (solve_cmd, validate_cmd, objectives_cmd, generate_cmd, scenarios_cmd, batch_cmd, compare_cmd,
-            sweep_cmd)
+            sweep_cmd, verify_cmd)
 
 
 class EqualizeGroup(click.Group):

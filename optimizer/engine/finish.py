@@ -19,7 +19,16 @@ from optimizer.core.version import SCHEMA_VERSION, __version__
 from optimizer.engine.highs import highs_version
 from optimizer.engine.lastyear import add_change, change_summary
 from optimizer.explain.diagnose import Diagnosis
-from optimizer.explain.verify import VerifyExtras, require, snap_zero, verify, verify_round
+from optimizer.explain.verify import (
+    VerifyExtras,
+    Violation,
+    require,
+    snap_zero,
+    verify,
+    verify_round,
+    with_violation,
+)
+from optimizer.fast.optimality import Core, Optimality, certify_core
 
 
 def base_summary(inst: Instance, spec: ObjectiveSpec, rd: RoundData, diag: Diagnosis) -> dict:
@@ -170,8 +179,14 @@ def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict,
     level_before, level_after = alloc["level_before"].to_numpy(), alloc["level_after"].to_numpy()
     money = spec.objective_unit == "money"
     reported = first.objective * (scale if money else 1.0)
-    verdict = require(verify(verify_round(inst, rd, spec.name, money, hard, scale, extra), t, reported))
+    vr = verify_round(inst, rd, spec.name, money, hard, scale, extra)
+    verdict = require(verify(vr, t, reported))
     tol = verdict.tolerance
+    optimality = core_optimality(vr, t, tol.money if money else tol.level)
+    if optimality.gap is not None and not optimality.certified:
+        tol_o = tol.money if money else tol.level
+        require(with_violation(verdict, Violation("optimality", optimality.region, optimality.gap,
+                                                  "money" if money else "level", tol_o, optimality.detail)))
     pop = inst.regions["population"].to_numpy(dtype=float)
     w = pop / pop.sum()
     after, before = level_metrics(level_after, w, rd.threshold), level_metrics(level_before, w, rd.threshold)
@@ -194,9 +209,19 @@ def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict,
         "iterations": first.iterations + (second.iterations if two else 0),
         "scale": scale,
         "checks": {k: v for k, v in verdict.checks.items() if k != "objective_gap"},
-        "verified": verdict.as_summary(),
+        "verified": verdict.as_summary() | {"optimality": optimality.status},
     }
     change = change_summary(alloc["region_id"], t, alloc["prior_transfer"])
     if change is not None:
         summary["change_vs_prior"] = change
     return Result(alloc, summary)
+
+
+def core_optimality(vr, t: np.ndarray, tol: float) -> Optimality:
+    """"certified" when the round is the bare core (hard thresholds, no policy rows) and the
+    closed form of fast/optimality.py proves ``t`` optimal (min-shortfall: its thresholds
+    are the objective, never hard), else "not certified"."""
+    if (not vr.hard and vr.objective != "min-shortfall") or vr.policies:
+        return Optimality(False, None, None)
+    core = Core(vr.own, vr.need, vr.threshold, vr.t_min, vr.t_max, vr.weight, vr.budget)
+    return certify_core(vr.objective, core, t, tol)

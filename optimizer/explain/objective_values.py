@@ -16,6 +16,9 @@ from typing import Any
 
 import numpy as np
 
+OBJECTIVES = ("maxmin", "leximin", "min-shortfall", "max-mean", "min-range", "min-mad", "min-gini", "owa", "cvar",
+              "log-welfare", "min-cost")     # every objective whose value is recomputed here
+
 
 def _sorted_mass(level: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     order = np.argsort(level, kind="stable")

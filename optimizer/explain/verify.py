@@ -93,6 +93,15 @@ class VerifyRound:
     scale: float = 1.0           # the money scale (sets the money tolerance)
     money_objective: bool = False
     unit: str = "money"          # the instance unit, for messages
+    tolerance: float = 0.0       # extra money tolerance, instance unit (equalize verify --tolerance)
+
+    def tol(self) -> Tolerance:
+        """The check's tolerance; ``tolerance`` widens money by T and levels by T / least need."""
+        base = Tolerance.of(self.budget, self.scale)
+        if not self.tolerance > 0:
+            return base
+        least = float(np.min(self.need)) if self.need.size else 1.0
+        return Tolerance(base.money + self.tolerance, base.level + self.tolerance / max(least, 1e-300))
 
 
 @dataclass(frozen=True)
@@ -176,7 +185,7 @@ def verify(r: VerifyRound, transfers: np.ndarray, reported: float | None = None)
     """Check ``transfers`` (instance unit) against round ``r``; ``reported`` is the objective
     value the solve reports (None: not compared). Never raises on a bad allocation."""
     t = np.asarray(transfers, dtype=float)
-    tol = Tolerance.of(r.budget, r.scale)
+    tol = r.tol()
     out = Findings()
     checks = _feasibility(r, t, tol, out)
     recomputed = objective_value(r.objective, t, levels(r, t), r.weight, r.threshold, r.options)
@@ -202,6 +211,14 @@ def snap_zero(value: float | None, noise: float) -> float | None:
     if value is None or not np.isfinite(value):
         return value
     return 0.0 if abs(value) <= noise else float(value)
+
+
+def with_violation(verdict: Verdict, v: Violation) -> Verdict:
+    """``verdict`` failed by one more finding (an optimality certificate's gap, found outside)."""
+    ratio = max(verdict.extra.get("max_violation", 0.0), v.amount / max(v.tolerance, 1e-300))
+    return Verdict(False, [*verdict.violations, v], verdict.checks, verdict.objective_reported,
+                   verdict.objective_recomputed, verdict.tolerance, verdict.labels,
+                   verdict.extra | {"max_violation": ratio}, verdict.unit)
 
 
 def require(verdict: Verdict) -> Verdict:
@@ -257,7 +274,7 @@ def _feasibility(r: VerifyRound, t: np.ndarray, tol: Tolerance, out: list[Violat
 def feasible(r: VerifyRound, t: np.ndarray) -> bool:
     """True when ``t`` passes every constraint check (not the objective)."""
     out: list[Violation] = []
-    _feasibility(r, t, Tolerance.of(r.budget, r.scale), out)
+    _feasibility(r, t, r.tol(), out)
     return not out
 
 

@@ -1,0 +1,169 @@
+"""``equalize verify``: check an allocation CSV against an instance, independently of the
+solver: the levels recomputed from the raw instance, the budget, the transfer bounds, the
+thresholds when hard, every policy (explain/verify.py: the post-solve check every solve
+runs), and with ``--objective`` optimality where a certificate exists on the bare core
+(fast/optimality.py). Never imports models/, the engine or highspy (import-linter).
+Exit 0 the allocation holds, 1 a violation or a suboptimal allocation, 2 bad input."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+
+from optimizer.cli.common import (
+    echo_notices,
+    instance_argument,
+    objective_flags,
+    objective_options_from,
+    policy_from_flags,
+    policy_options,
+    reported_errors,
+    scenario_options,
+)
+from optimizer.core.budget import parse_budget
+from optimizer.core.errors import UsageError
+from optimizer.core.instance import Instance
+from optimizer.core.scaling import money_scale, round_data
+from optimizer.explain.diagnose import diagnose
+from optimizer.explain.objective_values import OBJECTIVES
+from optimizer.explain.verify import Verdict, VerifyRound, Violation, verify, with_violation
+from optimizer.fast.optimality import Core, Optimality, certify_core, least_shortfall
+from optimizer.io.allocation import read_allocation
+from optimizer.io.checks import check_round
+from optimizer.io.load import load_instance
+from optimizer.io.objective_options import parse_objective_options
+from optimizer.prepare.merge import parse_merge
+from optimizer.prepare.policy_round import policy_round
+from optimizer.prepare.scenarios import prepare
+
+
+@click.command("verify")
+@instance_argument
+@click.argument("allocation", type=click.Path(path_type=Path))
+@click.option("--objective", "-o", help="Also check optimality under this objective (a certificate exists "
+              "on the bare core for maxmin, leximin, min-cost, min-shortfall, max-mean, min-range).")
+@click.option("--budget", "-b", help="Budget in the instance unit, or a multiple such as 1.2x (as on solve).")
+@click.option("--threshold", "-t", type=float, help="Default threshold (as on solve).")
+@click.option("--tolerance", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="Extra tolerance in the instance unit, e.g. 0.02 for transfers rounded to 0.001.")
+@scenario_options
+@policy_options
+@objective_flags
+def verify_cmd(instance: Path, allocation: Path, objective, budget, threshold, tolerance, scenario, merges,
+               merge_groups, thresholds, alpha, weights, breakpoints, gini_form, no_price_of_fairness,
+               **policy_flags):
+    """Check ALLOCATION.csv (columns region_id and transfer) against INSTANCE.
+
+    \b
+    Example:
+      equalize solve instances/korea-17 --output out/korea
+      equalize verify instances/korea-17 out/korea/allocation.csv --objective maxmin
+    Give the options the allocation was made with (scenario, merges, policies, budget,
+    threshold). Exit codes: 0 it holds, 1 a violation or a suboptimal allocation, 2 bad input.
+    """
+    with reported_errors():
+        if objective is not None and objective not in OBJECTIVES:
+            raise UsageError(f"--objective: unknown objective '{objective}'; choose one of {', '.join(OBJECTIVES)}")
+        inst = load_instance(instance)
+        echo_notices(inst)
+        inst = prepare(prepare(inst, scenario), None, [parse_merge(m) for m in merges], list(merge_groups))
+        _refuse_unsupported(inst)
+        opts = parse_objective_options({**inst.objective_options,
+                                        **objective_options_from(thresholds, alpha, weights)})
+        vr, core = _round(inst, objective, budget, threshold, policy_from_flags(policy_flags), opts, tolerance)
+        if opts.get("thresholds") == "auto" and vr.policies:
+            click.echo("notice: --thresholds auto with policy rows: thresholds are checked as soft (not as "
+                       "constraints); give --thresholds hard to check them", err=True)
+        t = read_allocation(allocation, [str(r) for r in inst.regions["region_id"]])
+        verdict = verify(vr, t)
+        optimality = _optimality(vr, core, t, verdict)
+        if optimality.gap is not None and not optimality.certified:
+            verdict = with_violation(verdict, _suboptimal(vr, optimality))
+        sys.exit(_report(vr, t, verdict, optimality, objective))
+
+
+def _refuse_unsupported(inst: Instance) -> None:
+    if inst.phasing is not None and inst.phasing.years > 1:
+        raise UsageError(f"{inst.name}: a multi-year round ([phasing] years = {inst.phasing.years}); verify "
+                         "checks single rounds only")
+    if inst.services is not None:
+        raise UsageError(f"{inst.name}: a round with services.csv; verify checks plain rounds only")
+
+
+def _round(inst: Instance, objective: str | None, budget, threshold, policy, opts: dict,
+           tolerance: float) -> tuple[VerifyRound, Core | None]:
+    """The round as the check reads it (instance unit), and its bare core when it is one."""
+    check_round(inst, policy, parse_budget(budget, inst.budget), threshold)
+    pr = policy_round(inst, policy)
+    inst = pr.inst
+    rd = pr.adjust(round_data(inst, parse_budget(budget, inst.budget), threshold))
+    terms = pr.terms(rd, 1.0)
+    own, need = inst.regions["own_revenue"].to_numpy(dtype=float), inst.regions["fiscal_need"].to_numpy(dtype=float)
+    mode = opts.get("thresholds", "hard")
+    if objective == "min-shortfall":
+        hard = False              # its thresholds are the objective
+    elif mode == "auto":
+        # with policy rows, whether the solve went soft needs its LP diagnosis: checked as soft
+        hard = not terms and diagnose(own, need, rd.threshold, rd.t_min, rd.t_max, rd.budget).feasible(True)
+    else:
+        hard = mode != "soft"
+    name = objective or ""
+    core = Core(own, need, rd.threshold, rd.t_min, rd.t_max, inst.weights(), rd.budget)
+    held = least_shortfall(core) if not hard and name != "min-shortfall" and not terms else None
+    vr = VerifyRound(own=own, need=need, threshold=rd.threshold, t_min=rd.t_min, t_max=rd.t_max,
+                     weight=inst.weights(), budget=rd.budget, objective=name, hard=hard, options=opts,
+                     policies=tuple(terms), labels=inst.regions["region_id"].to_numpy(),
+                     scale=money_scale(need), money_objective=name == "min-cost", unit=inst.unit,
+                     tolerance=tolerance, shortfall_cap=held)
+    return vr, core if not terms and (hard or name == "min-shortfall") else None
+
+
+def _optimality(vr: VerifyRound, core: Core | None, t: np.ndarray, verdict: Verdict) -> Optimality:
+    if core is None or not verdict.ok:
+        return Optimality(False, None, None)
+    tol = vr.tol()
+    return certify_core(vr.objective, core, t, tol.money if vr.money_objective else tol.level)
+
+
+def _suboptimal(vr: VerifyRound, opt: Optimality) -> Violation:
+    tol = vr.tol()
+    money = vr.money_objective
+    return Violation("optimality", opt.region, float(opt.gap), "money" if money else "level",
+                     tol.money if money else tol.level, opt.detail)
+
+
+def _line(verdict: Verdict, v: Violation, unit: str) -> str:
+    shown = unit if v.unit == "money" else "in level"
+    detail = f": {v.detail}" if v.detail else ""
+    what = "suboptimal: short of the optimum" if v.constraint == "optimality" else f"{v.constraint} violated"
+    return f"{verdict.where(v)}{what} by {v.amount:.6g} {shown} (tolerance {v.tolerance:.3g}){detail}"
+
+
+def _report(vr: VerifyRound, t: np.ndarray, verdict: Verdict, opt: Optimality, objective: str | None) -> int:
+    used = math.fsum(t)
+    if not verdict.ok:
+        for v in verdict.violations:
+            click.echo(f"violation: {_line(verdict, v, vr.unit)}")
+        click.echo(f"not verified: {len(verdict.violations)} violation(s); budget used {used:,.6g} of "
+                   f"{vr.budget:,.6g} {vr.unit}")
+        return 1
+    click.echo(f"feasible: budget used {used:,.6g} of {vr.budget:,.6g} {vr.unit}; largest excess "
+               f"{max(0.0, verdict.extra['max_violation']):.3g} of its tolerance (max violation; below 1 holds)")
+    if objective is None:
+        click.echo("optimality not checked (give --objective)")
+        return 0
+    value = verdict.objective_recomputed
+    click.echo(f"objective {objective} recomputed: {'n/a' if value is None else f'{value:.10g}'}")
+    if opt.certified:
+        click.echo(f"optimality: certified (gap {opt.gap:.3g}; best {opt.best:.10g})")
+    else:
+        why = "policy rows or soft thresholds" if opt.best is None and objective in _CERTIFIABLE else "no certificate"
+        click.echo(f"feasible, optimality not certified ({why})")
+    return 0
+
+
+_CERTIFIABLE = ("maxmin", "leximin", "min-cost", "min-shortfall", "max-mean", "min-range")
