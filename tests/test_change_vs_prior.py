@@ -113,3 +113,17 @@ def test_phased_change_first_year_vs_prior_then_year_over_year(toy3, tmp_path):
     assert s["years"][1]["change_vs_previous"]["against"] == "transfer 2024"
     yoy = s["years"][2]["change_vs_previous"]
     assert yoy["total_change"] == pytest.approx(s["years"][2]["budget_used"] - s["years"][1]["budget_used"])
+
+
+def test_the_footer_says_when_the_pools_differ_in_size():
+    """korea-17's prior_transfer (all kinds of grant, 66,802.3) is not its ordinary-grant pool
+    (59,844.0): the footer puts the totals beside '13 down' so it does not read as a judgement."""
+    from click.testing import CliRunner
+
+    from optimizer.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    out = CliRunner().invoke(main, ["solve", str(root / "instances" / "korea-17")]).output
+    assert "last year's transfers total 66,802.3, this round's 59,844.0 (-10.4%)" in out
+    toy = CliRunner().invoke(main, ["solve", str(root / "instances" / "toy-3"), "--budget", "50"]).output
+    assert "change vs last year" in toy and "last year's transfers total" not in toy   # same pool size

@@ -62,6 +62,12 @@ def change_footer(s: dict) -> list[str]:
         return []
     line = (f"change vs last year ({c['against']}): {c['winners']} up, {c['losers']} down, {c['unchanged']} "
             f"unchanged (within {c['tolerance']:.3g}); total {c['total_change']:+,.1f}")
+    prior, now = c.get("total_prior", 0.0), c.get("total_transfer", 0.0)
+    if prior > 0 and abs(now - prior) > 0.01 * prior:
+        # a pool of another size (or last year's figure on another basis) moves every region:
+        # say so beside the counts, or "13 down" reads as a judgement on those regions
+        line += (f"; last year's transfers total {prior:,.1f}, this round's {now:,.1f} "
+                 f"({100 * (now - prior) / prior:+.1f}%)")
     top = []
     if c["largest_gains"]:
         top.append("largest gains: " + ", ".join(_show_change(e) for e in c["largest_gains"]))
