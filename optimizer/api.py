@@ -16,14 +16,13 @@ for arguments) with the CLI's message; an infeasible round raises ``InfeasibleEr
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from models.objectives import OBJECTIVES
 from optimizer.core.budget import parse_budget
-from optimizer.core.errors import Problem, UsageError
+from optimizer.core.errors import Problem, UsageError, nearest
 from optimizer.core.instance import Instance
 from optimizer.core.policy import FIELDS as POLICY_FIELDS
 from optimizer.core.policy import PolicyConfig
@@ -65,8 +64,8 @@ def _split_options(options: dict[str, Any]) -> tuple[dict, dict, dict, dict]:
         elif key in RUN_KEYS:
             run[key] = value
         else:
-            near = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f"; did you mean '{near[0]}'?" if near else ""
+            near = nearest(key, sorted(known))
+            hint = f"; did you mean '{near}'?" if near else ""
             raise UsageError(f"unknown option '{key}'{hint}")
     return policy, objective, rounds, run
 

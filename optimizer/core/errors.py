@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 
@@ -72,3 +73,10 @@ def os_error_text(exc: OSError, path: object = None) -> str:
     cause = exc.strerror or str(exc) or type(exc).__name__
     target = f" -> {exc.filename2}" if getattr(exc, "filename2", None) is not None else ""
     return f"{where}{target}: {cause}" if where is not None else cause
+
+
+def nearest(word: object, known, cutoff: float = 0.6) -> str | None:
+    """The known name closest to ``word`` (a typo such as 'objectivs'), or None: the one
+    suggestion rule of every unknown-key message (files, batch specs, API keywords)."""
+    near = difflib.get_close_matches(str(word), [str(k) for k in known], n=1, cutoff=cutoff)
+    return near[0] if near else None

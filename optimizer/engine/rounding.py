@@ -29,12 +29,14 @@ import math
 import numpy as np
 
 from optimizer.core.errors import UsageError
-from optimizer.core.instance import Instance, unit_per_capita
+from optimizer.core.instance import Instance
+from optimizer.core.levels import least_transfer
 from optimizer.core.metrics import level_metrics
 from optimizer.core.result import Result
-from optimizer.engine.lastyear import add_change, change_summary
+from optimizer.engine.finish import allocation_frame
+from optimizer.engine.lastyear import change_summary
 from optimizer.engine.solve import DEFAULT_OBJECTIVE, SolveOptions, objective_spec, prepare_round, verify_extras
-from optimizer.explain.verify import FEAS_TOL, VerificationError, verify, verify_round
+from optimizer.explain.verify import VerificationError, verify, verify_round
 
 
 def _eps(q: np.ndarray) -> np.ndarray:
@@ -110,7 +112,7 @@ def round_result(inst: Instance, opts: SolveOptions, result: Result, unit: float
     rd, pinst = prep.rd, prep.inst
     own = pinst.regions["own_revenue"].to_numpy(dtype=float)
     need = pinst.regions["fiscal_need"].to_numpy(dtype=float)
-    lo = np.maximum(rd.t_min, rd.threshold * need - own) if prep.hard else rd.t_min
+    lo = least_transfer(rd.threshold, own, need, rd.t_min) if prep.hard else rd.t_min
     t = result.allocation["transfer"].to_numpy(dtype=float)
     units, k, relaxed = largest_remainder(t, unit, lo, rd.t_max)
     lo_u, hi_u = unit_bounds(lo, rd.t_max, unit)
@@ -127,29 +129,27 @@ def round_result(inst: Instance, opts: SolveOptions, result: Result, unit: float
                          "use a smaller unit")
     rounded = as_money(units, unit)
     money = spec.objective_unit == "money"
-    check = verify_round(pinst, rd, spec.name, money, prep.hard, max(prep.scale, unit / FEAS_TOL),
-                         verify_extras(prep, opts))
+    # the check's own widening (equalize verify --tolerance): money by UNIT, levels by UNIT / need
+    check = dataclasses.replace(verify_round(pinst, rd, spec.name, money, prep.hard, prep.scale,
+                                             verify_extras(prep, opts)), tolerance=unit)
     verdict = verify(check, rounded)
     if any(v.constraint != "optimality" for v in verdict.violations):
         raise VerificationError(verdict, f" (after --round-to {unit:g})")
     info = {"unit": unit, "largest_move": float(np.max(np.abs(rounded - t), initial=0.0)),
             "total_before": math.fsum(t), "total_after": float(k * unit) if abs(k) < 2 ** 52 else math.fsum(rounded),
             "units": k, "objective_value_after": verdict.objective_recomputed,
-            "verified": {"feasible": True, "money_tolerance": unit,
+            "verified": {"feasible": True, "money_tolerance": check.tol().money,
                          "optimality": "not re-checked: rounding moves the allocation off the optimum by "
                                        "design (objective_value_after gives the value of the rounded one)"}}
-    return _with_transfers(result, rounded, info)
+    return _with_transfers(pinst, rd.threshold, result, rounded, info)
 
 
-def _with_transfers(result: Result, t: np.ndarray, info: dict) -> Result:
-    a = result.allocation.copy()
-    own, need = a["own_revenue"].to_numpy(dtype=float), a["fiscal_need"].to_numpy(dtype=float)
+def _with_transfers(inst: Instance, threshold: np.ndarray, result: Result, t: np.ndarray, info: dict) -> Result:
+    """``result`` with transfers ``t``: allocation.csv rebuilt by the one builder (binding tags
+    and threshold duals are the solve's), metrics and the change against last year recomputed."""
+    old = result.allocation
+    a = allocation_frame(inst, threshold, t, old["threshold_dual"].to_numpy(), old["binding"].tolist())
     pop, thr = a["population"].to_numpy(dtype=float), a["threshold"].to_numpy(dtype=float)
-    a["transfer"] = t
-    a["transfer_per_capita"] = t * unit_per_capita(str(result.summary.get("unit", "")))[1] / pop
-    a["level_after"] = (own + t) / need
-    a["shortfall"] = np.maximum(0.0, thr - a["level_after"].to_numpy())
-    a = add_change(a)
     m = level_metrics(a["level_after"].to_numpy(dtype=float), pop / pop.sum(), thr)
     s = dict(result.summary) | {"budget_used": info["total_after"], "min_level": m["min_level"],
                                 "max_level": m["max_level"], "metrics_after": m,

@@ -7,12 +7,11 @@ parse is itself a problem to report with its line and column.
 
 from __future__ import annotations
 
-import difflib
 import math
 from typing import Any
 
 from optimizer.core import limits as lim
-from optimizer.core.errors import Problem
+from optimizer.core.errors import Problem, nearest
 
 REQUIRED_COLUMNS = ("region_id", "name", "population", "own_revenue", "fiscal_need")
 OPTIONAL_NUMERIC = ("threshold", "prior_transfer", "min_transfer", "max_transfer", "weight")
@@ -87,8 +86,8 @@ def unknown_key(file: str, key: str, known: list[str] | tuple[str, ...], where: 
                 what: str = "key") -> Problem:
     """An unknown key, named with the nearest known one (a typo such as [budjet])."""
     col = f"{where}.{key}" if where else key
-    near = difflib.get_close_matches(str(key), [str(k) for k in known], n=1)
-    hint = f"; did you mean '{near[0]}'?" if near else ""
+    near = nearest(key, known)
+    hint = f"; did you mean '{near}'?" if near else ""
     return Problem(file, f"unknown {what} '{key}'{hint} (known: {', '.join(map(str, known))})", column=col)
 
 

@@ -19,7 +19,6 @@ add the file and key (spec) or the option name (CLI).
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from optimizer.core.budget import budget_label, split_budget
+from optimizer.core.errors import nearest
 
 MAX_POINTS = 10_000    # values in one range or list, and points in one sweep
 RANGE_KEYS = ("from", "to", "points")
@@ -39,8 +39,8 @@ class RangeError(ValueError):
 
 def did_you_mean(word: str, valid: list[str] | tuple[str, ...]) -> str:
     """"did you mean 'objectives'?" (the nearest valid word), else the list of valid words."""
-    near = difflib.get_close_matches(word, list(valid), n=1, cutoff=0.5)
-    return f"did you mean '{near[0]}'?" if near else f"valid: {', '.join(valid)}"
+    near = nearest(word, valid, cutoff=0.5)
+    return f"did you mean '{near}'?" if near else f"valid: {', '.join(valid)}"
 
 
 def unknown_key(key: str, valid: list[str] | tuple[str, ...]) -> str:
