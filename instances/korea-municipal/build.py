@@ -20,10 +20,13 @@ Money in KRW billion (3 decimals). Exact arithmetic (fractions.Fraction): byte-i
                        districts' own revenue (the districts' 조정교부금 comes from the city's
                        own taxes: counting it would count that money twice)
   published_transfer   revenue_incl_grants - own_revenue  (MIXED, see SOURCES.md)
-  fiscal_need          ESTIMATE: OLS of revenue_incl_grants on tier-specific terms
-                       metro/special (1, pop), province (1, pop, area), city and county
-                       (1, pop, area, pop65); fitted values (all > 0)
-  basic_revenue_proxy  0.8 x local tax (2024 budget basis): the Act counts ordinary taxes at 80%
+  standard_revenue     local tax, 2024 budget basis (folded: city + districts); the Act counts
+                       ordinary taxes at 80% of the standard rate (the formula applies the 80%)
+  need_target          0.8 x standard_revenue + published_transfer: the Act's identity
+                       basic need = basic revenue + grant / coefficient, with coefficient 1
+  fiscal_need          ESTIMATE: OLS of need_target on tier-specific terms: metro/special
+                       (1, pop), province (1, pop, area), city and county (1, pop, area, pop65);
+                       fitted values (all > 0)
 """
 from __future__ import annotations
 
@@ -48,8 +51,8 @@ SPEC = {"metro": ("pop",), "special": ("pop",), "province": ("pop", "area"),
 FIT_TIER = {"metro": "metro", "special": "metro", "province": "province", "city": "city", "county": "county"}
 COLUMNS = ["region_id", "name", "name_ko", "tier", "province", "population", "own_revenue",
            "fiscal_need", "prior_transfer", "area_km2", "pop65", "revenue_incl_grants",
-           "published_transfer", "local_tax_budget", "basic_revenue_proxy", "districts_folded",
-           "lofin_code"]
+           "published_transfer", "standard_revenue", "need_target", "districts_folded", "lofin_code"]
+COUNTED = Fraction(8, 10)   # Local Share Tax Act art. 8: ordinary taxes counted at 80%
 
 
 def fmt(x: Fraction, nd: int = 3) -> str:
@@ -127,7 +130,7 @@ def fit(units: list[dict]) -> dict[str, list[Fraction]]:
         X = [regressors(u) for u in rows]
         k = len(X[0])
         A = [[sum(x[i] * x[j] for x in X) for j in range(k)] for i in range(k)]
-        coef[t] = solve(A, [sum(x[i] * u["G"] for x, u in zip(X, rows)) for i in range(k)])
+        coef[t] = solve(A, [sum(x[i] * u["Y"] for x, u in zip(X, rows)) for i in range(k)])
     return coef
 
 
@@ -148,7 +151,7 @@ def write(units: list[dict]) -> None:
             t = u["G"] - u["own"]
             w.writerow([u["id"], u["name"], u["ko"], u["tier"], u["prov"], u["pop"], fmt(u["own"]),
                         fmt(u["N"]), fmt(t), fmt(u["area"], 2), fmt(u["pop65"], 0), fmt(u["G"]), fmt(t),
-                        fmt(u["ltax"]), fmt(u["ltax"] * Fraction(8, 10)), u["folded"], u["code"]])
+                        fmt(u["ltax"]), fmt(u["Y"]), u["folded"], u["code"]])
     with (HERE / "groups.csv").open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["group_id", "region_id", "kind"])
@@ -168,7 +171,7 @@ def write(units: list[dict]) -> None:
 
 
 def report(units: list[dict], coef: dict) -> None:
-    y = [u["G"] for u in units]
+    y = [u["Y"] for u in units]
     f = [u["N"] for u in units]
     # leave-one-province-out: refit without every unit of province p, predict those units
     lopo: dict[str, Fraction] = {}
@@ -181,8 +184,10 @@ def report(units: list[dict], coef: dict) -> None:
     print(f"units {len(units)}: " + ", ".join(f"{t} {sum(u['tier'] == t for u in units)}" for t in SPEC))
     print(f"population upper tier {sum(u['pop'] for u in units if u['tier'] in ('metro', 'special', 'province')):,}; "
           f"cities+counties {sum(u['pop'] for u in units if u['tier'] in ('city', 'county')):,}")
-    print(f"sums (KRW billion): own {fmt(sum(u['own'] for u in units))}  revenue_incl_grants {fmt(sum(y))}  "
-          f"published_transfer {fmt(sum(y) - sum(u['own'] for u in units))}  need {fmt(sum(f))}  budget {fmt(BUDGET)}")
+    own_total, g_total = sum(u["own"] for u in units), sum(u["G"] for u in units)
+    print(f"sums (KRW billion): own {fmt(own_total)}  revenue_incl_grants {fmt(g_total)}  "
+          f"published_transfer {fmt(g_total - own_total)}  standard_revenue {fmt(sum(u['ltax'] for u in units))}  "
+          f"need_target {fmt(sum(y))}  need {fmt(sum(f))}  budget {fmt(BUDGET)}")
     print("| fit tier | n | coefficients (KRW billion: 1, per person, per km2, per 65+ person) | R2 | LOPO R2 |")
     print("|---|---|---|---|---|")
     for t in ("metro", "province", "city", "county"):
@@ -200,14 +205,31 @@ def report(units: list[dict], coef: dict) -> None:
 
     th = max(Fraction(t, 100) for t in range(1, 301) if R(Fraction(t, 100)) <= Fraction(95, 100) * BUDGET)
     print(f"threshold choice {float(th):.2f}: R = {fmt(R(th))} (0.95 x budget = {fmt(Fraction(95, 100) * BUDGET)})")
+    korea_lst_check(units)
     gn = sorted(units, key=lambda u: u["G"] / u["N"])
     print("lowest revealed level (revenue incl. grants / need): " +
           ", ".join(f"{u['id']} {float(u['G'] / u['N']):.3f}" for u in gn[:3]) +
           "; highest: " + ", ".join(f"{u['id']} {float(u['G'] / u['N']):.3f}" for u in gn[-3:]))
 
 
+def korea_lst_check(units: list[dict]) -> None:
+    """The ordinary-grant rule on these columns (a check of the data, not the engine's formula):
+    shortfall = max(0, need - 0.8 x standard revenue), grant = budget x shortfall / sum."""
+    short = [max(Fraction(0), u["N"] - COUNTED * u["ltax"]) for u in units]
+    grant = [BUDGET * s / sum(short) for s in short]
+    pub = [u["G"] - u["own"] for u in units]
+    n = len(units)
+    mg, mp = sum(grant) / n, sum(pub) / n
+    cov = sum((a - mg) * (b - mp) for a, b in zip(grant, pub))
+    corr = float(cov) / (float(sum((a - mg) ** 2 for a in grant)) * float(sum((b - mp) ** 2 for b in pub))) ** 0.5
+    print(f"rule check: recipients {sum(1 for s in short if s > 0)} of {n}; correlation with published_transfer "
+          f"{corr:.3f}; non-recipients: " + ", ".join(u["id"] for u, s in zip(units, short) if s == 0))
+
+
 def main() -> None:
     units = build_units(*read_raw())
+    for u in units:
+        u["Y"] = COUNTED * u["ltax"] + u["G"] - u["own"]
     coef = fit(units)
     for u in units:
         u["N"] = predict(coef, u)
