@@ -163,3 +163,18 @@ def test_korea_municipal_has_a_group_per_province_and_its_scenarios_solve():
         assert r.summary["status"] == "optimal", name
         if not inst.scenarios[name].merges:   # a union's level row only constrains: no higher floor
             assert r.summary["min_level"] <= base.summary["min_level"] + 1e-9, name
+
+
+def test_korea_municipal_ordinary_grant_rule_finds_the_real_non_recipients():
+    # the Act's rule on the instance's own columns (need - 80% of the standard revenue, scaled to
+    # the pool): Seoul and Seongnam are non-recipients in reality; Jeju only because its fixed 3%
+    # share is not in the need fit (SOURCES.md)
+    data = rows("korea-municipal")
+    short = {r["region_id"]: max(0.0, float(r["fiscal_need"]) - 0.8 * float(r["standard_revenue"])) for r in data}
+    assert {rid for rid, s in short.items() if s == 0} == {"seoul", "kr4112000", "jeju"}
+    budget = load_instance(INSTANCES / "korea-municipal").budget
+    total = sum(short.values())
+    share = {t: sum(short[r["region_id"]] for r in data if r["tier"] == t) / total for t in ("metro", "city", "county")}
+    # 2023 ordinary grant: metropolitan cities 12.1%, cities 38.8%, counties 32.5% (within 5 points)
+    assert abs(share["metro"] - 0.121) < 0.05 and abs(share["city"] - 0.388) < 0.05
+    assert abs(share["county"] - 0.325) < 0.05 and budget == pytest.approx(57_793.956)
