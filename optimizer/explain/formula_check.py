@@ -53,7 +53,8 @@ def check_formula(inst: Instance, name: str, t: np.ndarray, options: dict[str, A
     worst = int(np.argmax(diff)) if diff.size else 0
     total = math.fsum(t)
     pool = inst.budget if budget is None else float(budget)
-    excess = total - pool if run.spec.uses_budget else abs(total - math.fsum(ref))   # own total: its rule's
+    pool_rule = run.spec.uses_budget and run.outcome.within_budget   # else the rule set its own total
+    excess = total - pool if pool_rule else abs(total - math.fsum(ref))
     ok = bool(diff.size == 0 or diff[worst] <= tol) and excess <= tol * max(1, t.size)
     return FormulaCheck(ok, float(diff[worst]) if diff.size else 0.0,
                         str(inst.regions["region_id"].iloc[worst]) if diff.size else None, tol, float(excess),

@@ -114,7 +114,7 @@ def _number(name: str, raw: Any) -> float:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value):
+    if math.isinf(value) or (math.isnan(value) and text != "nan"):   # nan: "not given" where a rule says so
         raise UsageError(f"--formula-option {name}: expected a number (or true/false), got {raw!r}")
     return value
 

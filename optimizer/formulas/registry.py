@@ -58,6 +58,7 @@ class Outcome:
     figure_name: str               # what the figure is, in words
     columns: dict[str, np.ndarray] = field(default_factory=dict)   # formula_<name> in allocation.csv
     notes: list[str] = field(default_factory=list)
+    within_budget: bool = True     # False: this round the rule set its own total (a given adjustment)
 
 
 Rule = Callable[[FormulaInput, RoundParameters], Outcome]

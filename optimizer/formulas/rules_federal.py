@@ -13,26 +13,26 @@ from optimizer.formulas.params import RoundParameters
 from optimizer.formulas.registry import FormulaInput, Outcome, formula
 
 
-def _canada_payment(ent: np.ndarray, full: np.ndarray, pop: np.ndarray, a: float, cap: bool) -> np.ndarray:
-    """Per-capita payments at adjustment ``a``: receivers get max(0, ent + a), capped (when
-    ``cap``) at the receivers' average fiscal capacity after Equalization minus their own."""
-    recv = ent > 0
-    pay = np.where(recv, np.maximum(0.0, ent + a), 0.0)
-    if cap and recv.any():
-        level = float(np.dot(pop[recv], full[recv] + ent[recv] + a) / pop[recv].sum())
-        pay = np.where(recv, np.minimum(pay, np.maximum(0.0, level - full)), 0.0)
-    return pay
+def _canada_payment(ent: np.ndarray, full: np.ndarray, a: float, cap: bool) -> np.ndarray:
+    """Per-capita payments at adjustment ``a``: max(0, ent + a), and with the cap at most
+    cap + a - full, cap = the fiscal capacity (resources at 100%) of the lowest-capacity
+    province not entitled (FPFAA s. 3.4: no receiving province above a non-receiving one)."""
+    pay = ent + a
+    if cap and (ent <= 0).any():
+        level = float(full[ent <= 0].min())
+        pay = np.minimum(pay, level + a - full)
+    return np.maximum(0.0, pay)
 
 
 def _solve_adjustment(ent, full, pop, target: float, cap: bool) -> float:
     """The equal per-capita adjustment a with sum_i pop_i pay_i(a) = target (bisection: the
     total is continuous and nondecreasing in a)."""
-    lo, hi = -float(ent.max()) - 1.0, abs(target) / max(pop[ent > 0].sum(), 1.0) + float(ent.max()) + 1.0
-    while np.dot(pop, _canada_payment(ent, full, pop, hi, cap)) < target and hi < 1e15:
+    lo, hi = -float(ent.max()) - 1.0, abs(target) / pop.sum() + 1.0
+    while np.dot(pop, _canada_payment(ent, full, hi, cap)) < target and hi < 1e15:
         hi *= 2.0
     for _ in range(200):
         mid = 0.5 * (lo + hi)
-        if np.dot(pop, _canada_payment(ent, full, pop, mid, cap)) < target:
+        if np.dot(pop, _canada_payment(ent, full, mid, cap)) < target:
             lo = mid
         else:
             hi = mid
@@ -45,9 +45,12 @@ def _solve_adjustment(ent, full, pop, target: float, cap: bool) -> float:
 def canada(x: FormulaInput, p: RoundParameters) -> Outcome:
     """With N_i, R_i the non-resource and resource fiscal capacity per head and the standard
     S(r) = sum pop (N + r R) / sum pop: ent_i = max(0, max over r in {low, high} of
-    S(r) - (N_i + r R_i)). Receivers (ent > 0) get ent_i + a, at least 0; with the cap, at
-    most cap - (N_i + R_i), cap = the receivers' average of N + R + ent + a; ``a`` makes the
-    total equal the envelope B (the GDP-growth ceiling), a = 0 without the adjustment."""
+    S(r) - (N_i + r R_i)). pay_i = max(0, min(ent_i + a, C + a - (N_i + R_i))), where C is
+    the fiscal capacity (resources at 100%) of the lowest-capacity province not entitled
+    (the fiscal-capacity cap) and ``a`` the equal per-capita adjustment that makes the total
+    the envelope B (the GDP-growth ceiling): a = 0 without the adjustment, or the
+    ``adjustment_pc`` option when given. A province at the cap still gets ``a``: Ontario's
+    C$36 in 2025-26 (docs/real-systems.md)."""
     n_cap = x.column("fc_nonresource_pc", "canada")
     r_cap = x.column("fc_resource_pc", "canada")
     pop = x.population
@@ -57,13 +60,17 @@ def canada(x: FormulaInput, p: RoundParameters) -> Outcome:
     ent = np.maximum(0.0, np.maximum(e_lo, e_hi))
     full, cap = n_cap + r_cap, bool(p["fiscal_capacity_cap"])
     target = x.budget * x.per_capita_factor
-    a = _solve_adjustment(ent, full, pop, target, cap) if p["ceiling_adjustment"] and (ent > 0).any() else 0.0
-    pay = _canada_payment(ent, full, pop, a, cap)
+    a = 0.0
+    if np.isfinite(p["adjustment_pc"]):     # given (e.g. the one implied by published payments)
+        a = p["adjustment_pc"]
+    elif p["ceiling_adjustment"] and (ent > 0).any():
+        a = _solve_adjustment(ent, full, pop, target, cap)
+    pay = _canada_payment(ent, full, a, cap)
     notes = [f"standard per head: {std(lo):,.2f} at {lo:g} resource inclusion, {std(hi):,.2f} at {hi:g}",
              f"equal per-capita adjustment {a:+,.2f} per head"]
     return Outcome(x.per_capita_to_money(pay), a, "equal per-capita adjustment to the ceiling (base currency)",
                    {"entitlement_low_pc": e_lo, "entitlement_high_pc": e_hi, "entitlement_pc": ent,
-                    "payment_pc": pay}, notes)
+                    "payment_pc": pay}, notes, within_budget=not np.isfinite(p["adjustment_pc"]))
 
 
 def _financial_strength(x: FormulaInput, p: RoundParameters) -> np.ndarray:

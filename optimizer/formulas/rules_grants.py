@@ -11,6 +11,8 @@ import numpy as np
 from optimizer.formulas.params import RoundParameters
 from optimizer.formulas.registry import FormulaInput, Outcome, formula
 
+FIXED_SHARE_REGION = "jeju"   # Jeju Special Act art. 12: a fixed share of the Local Share Tax
+
 
 def revenue_base(x: FormulaInput) -> tuple[np.ndarray, str]:
     """The revenue the law counts: the standard tax revenue where the instance gives it."""
@@ -40,14 +42,21 @@ def korea_lst(x: FormulaInput, p: RoundParameters) -> Outcome:
     """shortfall_i = max(0, need_i - s R_i) with s = revenue_share (80%); coefficient
     c = B / sum_i shortfall_i; grant_i = c shortfall_i (non-recipients 0). A region made by
     a merge gets max(c shortfall_i, sum of its predecessors' grants (prior_transfer)), the
-    guarantee funded from the pool (c recomputed over the others)."""
+    guarantee funded from the pool (c recomputed over the others). Jeju (region id 'jeju')
+    takes its fixed share of the pool (jeju_share, 3%) and is outside the coefficient."""
     base, basis = revenue_base(x)
     counted = p["revenue_share"] * base
     shortfall = np.maximum(0.0, x.need - counted)
     guarantee = np.where(x.merged & np.isfinite(x.prior), np.nan_to_num(x.prior), 0.0) \
         if p["merger_guarantee"] else np.zeros(x.need.shape)
-    t, c = coefficient_with_guarantee(shortfall, guarantee, x.budget)
+    fixed = np.array([i.lower() == FIXED_SHARE_REGION for i in x.ids]) if p["jeju_share"] > 0 \
+        else np.zeros(len(x.ids), dtype=bool)
+    pool = x.budget * (1.0 - p["jeju_share"] * fixed.any())
+    t, c = coefficient_with_guarantee(np.where(fixed, 0.0, shortfall), guarantee, pool)
+    t = np.where(fixed, x.budget * p["jeju_share"], t)
     notes = [f"revenue counted: {p['revenue_share']:g} x {basis}"]
+    if fixed.any():
+        notes.append(f"'{FIXED_SHARE_REGION}' takes its fixed share {p['jeju_share']:g} of the pool (special act)")
     if (guarantee > 0).any():
         notes.append(f"merger guarantee (year 1 of {int(p['guarantee_years'])}): "
                      f"{int((t == guarantee).sum())} merged unit(s) at their predecessors' grants")
