@@ -17,6 +17,7 @@ from optimizer.formulas import is_formula
 from optimizer.report.text import text_table
 
 TOP = 3   # regions named per direction
+SHOWN = 0.05   # a move below the table's resolution (0.1) is float noise, not a gain or loss
 
 
 def formula_of(names: list[str]) -> str | None:
@@ -25,18 +26,22 @@ def formula_of(names: list[str]) -> str | None:
 
 
 def on_formula_budget(inst: Instance, names: list[str], opts: SolveOptions) -> SolveOptions:
-    """``opts`` with the budget the formula spends (its pool, or its own total), so that every
-    objective is compared on the same money; unchanged without a formula or with --budget."""
+    """``opts`` with the budget the formula spends (its pool, or its own total; with payers the
+    receivers' total), so that every objective is compared on the same money; unchanged
+    without a formula or with --budget."""
     name = formula_of(names)
     if name is None or opts.budget is not None:
         return opts
-    spent = solve(inst, replace(opts, objective=name)).summary["budget_used"]
-    return replace(opts, budget=max(0.0, float(spent)))
+    t = solve(inst, replace(opts, objective=name)).allocation["transfer"].to_numpy(dtype=float)
+    # with payers (Germany) the money moved is what the receivers get: the LP objectives have
+    # no negative transfers, so they distribute that sum (the payers keep theirs)
+    spent = float(np.maximum(t, 0.0).sum()) if (t < 0).any() else float(t.sum())
+    return replace(opts, budget=max(0.0, spent))
 
 
 def _moves(ids: np.ndarray, delta: np.ndarray, sign: int) -> str:
     order = np.argsort(-sign * delta, kind="stable")[:TOP]
-    shown = [f"{ids[i]} {delta[i]:+,.1f}" for i in order if sign * delta[i] > 0]
+    shown = [f"{ids[i]} {delta[i]:+,.1f}" for i in order if sign * delta[i] >= SHOWN]
     return ", ".join(shown) or "-"
 
 
