@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import optimizer
 from optimizer.cli import main
 from optimizer.core.errors import UsageError
 from optimizer.engine.solve import SolveOptions, solve
@@ -19,6 +20,7 @@ from optimizer.formulas import FORMULAS, run_formula
 from optimizer.formulas.params import load_system, resolve
 from optimizer.io.load import load_instance
 from optimizer.prepare.merge import merge_regions
+from optimizer.studies.sweep import sweep
 
 
 def instance(folder: Path, rows: list[dict], budget: float, unit: str = "KRW billion", year: int | None = 2024,
@@ -81,6 +83,16 @@ def test_korea_lst_merger_guarantee(tmp_path):
     merged = merge_regions(load_instance(tmp_path / "m120"), [["a", "b"]])
     assert run_formula(merged, "korea-lst", {"merger_guarantee": "0"}).outcome.transfer == \
         pytest.approx([120 * 120 / 220, 100 * 120 / 220])
+
+
+def test_korea_lst_jeju_fixed_share(tmp_path):
+    # Jeju takes 3% of the pool 100 whatever its shortfall; a and b (shortfall 60 each) share 97
+    rows = [region("a", 1, 50, 100), region("b", 1, 50, 100), region("jeju", 1, 0, 100)]
+    folder = instance(tmp_path / "jeju", rows, budget=100)
+    assert transfers(folder, "korea-lst") == pytest.approx([48.5, 48.5, 3.0])
+    # without the share: shortfalls 60, 60, 100 by the coefficient 100 / 220
+    assert transfers(folder, "korea-lst", jeju_share=0) == pytest.approx([100 * 60 / 220, 100 * 60 / 220,
+                                                                           100 * 100 / 220])
 
 
 # --- Japan: Local Allocation Tax Act arts. 10, 14 --------------------------------------------
@@ -242,3 +254,14 @@ def test_compare_puts_lp_objectives_beside_the_formula_on_its_budget(tmp_path):
     maxmin = [ln for ln in res.output.splitlines() if ln.startswith("maxmin")][-1].split()
     assert formula[1] == "1.1000" and maxmin[1] == "1.1500"
     assert maxmin[5:7] == ["a", "+5.0"] and maxmin[7:9] == ["b", "-5.0"]
+
+
+def test_a_formula_in_sweep_batch_and_the_python_api(korea3, tmp_path):
+    # korea-lst at pools 53 and 106: the coefficient is pool / 212 (shortfalls 60 + 152)
+    sw = sweep(load_instance(korea3), [53.0, 106.0], objective="korea-lst")
+    assert sw.frontier["objective_value"].to_numpy() == pytest.approx([0.25, 0.5])
+    assert optimizer.solve(korea3, objective="per-capita").allocation["transfer"].sum() == pytest.approx(106.0)
+    spec = tmp_path / "study.toml"
+    spec.write_text(f'instances = ["{korea3}"]\nobjectives = ["korea-lst", "per-capita"]\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["batch", str(spec), "--output", str(tmp_path / "b")])
+    assert res.exit_code == 0 and "2 runs: 2 optimal" in res.output
