@@ -79,7 +79,9 @@ def test_korea_lst_merger_guarantee(tmp_path):
     for pool, expected in ((150, [120 * 150 / 220, 100 * 150 / 220]), (120, [80.0, 40.0])):
         folder = instance(tmp_path / f"m{pool}", rows, budget=pool)
         merged = merge_regions(load_instance(folder), [["a", "b"]])
-        assert run_formula(merged, "korea-lst").outcome.transfer == pytest.approx(expected)
+        run = run_formula(merged, "korea-lst")
+        assert run.outcome.transfer == pytest.approx(expected)
+        assert any(f"{int(pool == 120)} merged unit(s) at their predecessors' grants" in n for n in run.outcome.notes)
     merged = merge_regions(load_instance(tmp_path / "m120"), [["a", "b"]])
     assert run_formula(merged, "korea-lst", {"merger_guarantee": "0"}).outcome.transfer == \
         pytest.approx([120 * 120 / 220, 100 * 120 / 220])

@@ -59,7 +59,7 @@ def korea_lst(x: FormulaInput, p: RoundParameters) -> Outcome:
         notes.append(f"'{FIXED_SHARE_REGION}' takes its fixed share {p['jeju_share']:g} of the pool (special act)")
     if (guarantee > 0).any():
         notes.append(f"merger guarantee (year 1 of {int(p['guarantee_years'])}): "
-                     f"{int((t == guarantee).sum())} merged unit(s) at their predecessors' grants")
+                     f"{int(((guarantee > 0) & (t == guarantee)).sum())} merged unit(s) at their predecessors' grants")
     return Outcome(t, c, "adjustment coefficient (pool / total shortfall)",
                    {"basic_revenue": counted, "shortfall": shortfall,
                     "guarantee": guarantee}, notes)
