@@ -27,6 +27,7 @@ from optimizer.core.instance import Instance
 from optimizer.core.policy import FIELDS as POLICY_FIELDS
 from optimizer.core.policy import PolicyConfig
 from optimizer.core.result import Result
+from optimizer.engine.formula_round import FORMULA_OPTIONS_KEY
 from optimizer.engine.options import OBJECTIVE_OPTION_KEYS
 from optimizer.engine.rounds import solve_round
 from optimizer.engine.solve import SolveOptions
@@ -53,10 +54,12 @@ def _instance(instance: Instance | str | Path) -> Instance:
 def _split_options(options: dict[str, Any]) -> tuple[dict, dict, dict, dict]:
     """Keyword options -> (policy, objective options, round options, run options); an
     unknown key is a UsageError naming the nearest known one."""
-    known = {*POLICY_FIELDS, *OBJECTIVE_OPTION_KEYS, *ROUND_KEYS, *RUN_KEYS}
+    known = {*POLICY_FIELDS, *OBJECTIVE_OPTION_KEYS, *ROUND_KEYS, *RUN_KEYS, "formula_options"}
     policy, objective, rounds, run = {}, {}, {}, {}
     for key, value in options.items():
-        if key in POLICY_FIELDS:
+        if key == "formula_options":   # a formula's parameters: {"revenue_share": 0.7} (docs/objectives.md)
+            objective[FORMULA_OPTIONS_KEY] = dict(value or {})
+        elif key in POLICY_FIELDS:
             policy[key] = value
         elif key in OBJECTIVE_OPTION_KEYS:
             objective[key] = value

@@ -263,6 +263,8 @@ def test_a_formula_in_sweep_batch_and_the_python_api(korea3, tmp_path):
     sw = sweep(load_instance(korea3), [53.0, 106.0], objective="korea-lst")
     assert sw.frontier["objective_value"].to_numpy() == pytest.approx([0.25, 0.5])
     assert optimizer.solve(korea3, objective="per-capita").allocation["transfer"].sum() == pytest.approx(106.0)
+    reform = optimizer.solve(korea3, objective="korea-lst", formula_options={"revenue_share": 0.7})
+    assert reform.summary["objective_value"] == pytest.approx(106 / 223)
     spec = tmp_path / "study.toml"
     spec.write_text(f'instances = ["{korea3}"]\nobjectives = ["korea-lst", "per-capita"]\n', encoding="utf-8")
     res = CliRunner().invoke(main, ["batch", str(spec), "--output", str(tmp_path / "b")])

@@ -8,7 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
+from optimizer.cli import main
 from optimizer.engine.solve import SolveOptions, solve
 from optimizer.io.load import load_instance
 from tests.conftest import INSTANCES
@@ -81,3 +83,17 @@ def test_korea_lst_on_korea_municipal_against_the_published_grants():
     no_jeju = formula_allocation("korea-lst", "korea-municipal", jeju_share=0)
     assert no_jeju.loc["jeju", "transfer"] == 0.0
     assert np.corrcoef(no_jeju["transfer"], pub)[0, 1] == pytest.approx(0.8190, abs=0.001)
+
+
+@pytest.mark.parametrize("instance, formula, lowest, maxmin", [
+    ("canada-10", "canada", "0.8809", "0.9843"),
+    ("korea-municipal", "korea-lst", "0.8453", "1.0885"),
+])
+def test_compare_lowest_level_under_the_formula_and_maxmin_on_its_budget(instance, formula, lowest, maxmin):
+    # the figures of the closing note (docs/real-systems.md), through the real CLI
+    res = CliRunner().invoke(main, ["compare", str(INSTANCES / instance), "--objectives", f"{formula},maxmin",
+                                    "--no-price-of-fairness"])
+    assert res.exit_code == 0, res.output
+    table = res.output.split("against the formula")[1].splitlines()
+    rows = {ln.split()[0]: ln.split()[1] for ln in table[3:5]}
+    assert rows == {formula: lowest, "maxmin": maxmin}
