@@ -9,8 +9,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import optimizer
 from optimizer.cli import main
@@ -18,6 +21,7 @@ from optimizer.core.errors import UsageError
 from optimizer.engine.solve import SolveOptions, solve
 from optimizer.formulas import FORMULAS, run_formula
 from optimizer.formulas.params import load_system, resolve
+from optimizer.formulas.registry import FormulaInput
 from optimizer.io.load import load_instance
 from optimizer.prepare.merge import merge_regions
 from optimizer.studies.sweep import sweep
@@ -269,3 +273,43 @@ def test_a_formula_in_sweep_batch_and_the_python_api(korea3, tmp_path):
     spec.write_text(f'instances = ["{korea3}"]\nobjectives = ["korea-lst", "per-capita"]\n', encoding="utf-8")
     res = CliRunner().invoke(main, ["batch", str(spec), "--output", str(tmp_path / "b")])
     assert res.exit_code == 0 and "2 runs: 2 optimal" in res.output
+
+
+# --- properties on random rounds ---------------------------------------------------------------
+
+def random_input(draw_values: list[tuple[float, float, float]], budget: float, **columns) -> FormulaInput:
+    pop, own, need = (np.array(v, dtype=float) for v in zip(*draw_values))
+    ids = [f"r{i}" for i in range(len(pop))]
+    return FormulaInput(ids=ids, population=pop, own=own, need=need, threshold=np.ones(len(pop)),
+                        prior=np.full(len(pop), np.nan), merged=np.zeros(len(pop), dtype=bool), budget=budget,
+                        per_capita_factor=1.0, regions=pd.DataFrame({"region_id": ids, **columns}), year=2024)
+
+
+rows_strategy = st.lists(st.tuples(st.floats(1, 1e6), st.floats(0, 1e4), st.floats(1, 1e4)), min_size=1, max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=rows_strategy, budget=st.floats(1, 1e5))
+def test_pool_formulas_pay_the_pool_and_no_more(rows, budget):
+    x = random_input(rows, budget)
+    for name in ("korea-lst", "proportional", "per-capita", "japan-lat"):
+        spec = FORMULAS[name]
+        t = spec.rule(x, resolve(load_system(spec.system), 2024, None)).transfer
+        assert (t >= 0).all()
+        assert t.sum() <= budget * (1 + 1e-9)
+        gap = np.maximum(0.0, x.need - (0.8 if name == "korea-lst" else 0.75) * x.own)
+        if name == "korea-lst" and gap.sum() > 0:   # the whole pool, in proportion to the shortfall
+            assert t.sum() == pytest.approx(budget) and t == pytest.approx(budget * gap / gap.sum())
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=rows_strategy, city=st.lists(st.booleans(), min_size=30, max_size=30))
+def test_germany_flows_sum_to_zero_and_pay_above_the_average(rows, city):
+    n = len(rows)
+    fk = np.array([r[1] for r in rows]) + 1.0
+    x = random_input(rows, 0.0, finanzkraft=fk, city_state=np.array(city[:n], dtype=float))
+    t = FORMULAS["germany"].rule(x, resolve(load_system("germany"), 2024, None)).transfer
+    wpop = x.population * np.where(np.array(city[:n]), 1.35, 1.0)
+    assert t.sum() == pytest.approx(0.0, abs=1e-9 * fk.sum())
+    above = fk / wpop > fk.sum() / wpop.sum() * (1 + 1e-9)
+    assert (t[above] < 0).all() and (t[~above & (fk / wpop < fk.sum() / wpop.sum() * (1 - 1e-9))] > 0).all()
