@@ -86,7 +86,9 @@ def test_korea_lst_on_korea_municipal_against_the_published_grants():
 
 
 @pytest.mark.parametrize("instance, formula, lowest, maxmin", [
+    ("australia-8", "australia", "0.9361", "1.0000"),
     ("canada-10", "canada", "0.8809", "0.9843"),
+    ("germany-16", "germany", "0.9012", "0.9492"),
     ("korea-municipal", "korea-lst", "0.8453", "1.0885"),
 ])
 def test_compare_lowest_level_under_the_formula_and_maxmin_on_its_budget(instance, formula, lowest, maxmin):

@@ -16,8 +16,11 @@ The CGC publishes rel_i and the GST per person (whole A$) but not its pool and p
 projections. k is DERIVED as the midpoint of the interval consistent with all eight published
 per-person figures (each +-A$0.5); the pool is then B = k * sum rel_j pop_j on the ABS March 2025
 populations (DERIVED; the CGC's "around $95 billion" rests on its projected 2025-26 population).
-own_revenue = 0 and fiscal_need_i = GST_i (DERIVED): the instance models the GST-funded part of
-the states' needs as the CGC assesses it, so every state is at level 1.0 under the formula.
+own_revenue = 0 and fiscal_need_i = k x r*_i x pop_i (ESTIMATE): the GST-funded need without
+the 0.75 floor, with WA's relativity r*_WA = 0.18 (raw/wa_unfloored_relativity.csv, WA Budget
+2025-26 as reported, rounded) and the other states' relativities scaled by one factor s so the
+needs sum to the pool (the floor's cost spread in proportion, as the CGC's normalisation does).
+Under the formula every state but WA is at level 1/s and WA at 0.75/0.18 (printed below).
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RAW_REL = HERE / "raw" / "australia_gst_relativities.csv"
 RAW_POP = HERE / "raw" / "abs_erp_2025_03_31.csv"
+RAW_WA = HERE / "raw" / "wa_unfloored_relativity.csv"
 SHARED = HERE / ".." / ".." / ".." / "shared" / "data" / "australia_gst_relativities.csv"
 OUT = HERE / "regions.csv"
 YEAR = "2025-26"
@@ -38,8 +42,8 @@ NAMES = {"NSW": "New South Wales", "VIC": "Victoria", "QLD": "Queensland", "WA":
          "SA": "South Australia", "TAS": "Tasmania", "ACT": "Australian Capital Territory",
          "NT": "Northern Territory"}
 COLUMNS = ["region_id", "name", "population", "own_revenue", "fiscal_need", "prior_transfer",
-           "gst_relativity_2025_26", "published_gst_per_capita", "published_transfer",
-           "published_gst_share_pct", "published_population_share_pct"]
+           "gst_relativity_2025_26", "relativity_unfloored_est", "published_gst_per_capita",
+           "published_transfer", "published_gst_share_pct", "published_population_share_pct"]
 
 
 def fmt(x: Fraction, nd: int = 3) -> str:
@@ -83,13 +87,24 @@ def main() -> None:
     lo, hi, k = derive_k(rows)
     weighted = sum(r["rel"] * r["pop"] for r in rows)
     pool = Fraction(round(k * weighted / MILLION, 3))       # A$ million, 3 decimals
+    with RAW_WA.open(encoding="utf-8", newline="") as f:
+        wa = Fraction(next(csv.DictReader(f))["relativity_without_the_2018_arrangements"])
+    wa_pop = next(r["pop"] for r in rows if r["state"] == "WA")
+    s = (weighted - wa * wa_pop) / (weighted - Fraction(3, 4) * wa_pop)   # others' relativities x s
+    for r in rows:
+        r["rstar"] = wa if r["state"] == "WA" else r["rel"] * s
+    assert sum(r["rstar"] * r["pop"] for r in rows) == weighted
     with OUT.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(COLUMNS)
         for r in rows:
             gst = r["rel"] * r["pop"] * pool / weighted
-            w.writerow([r["state"].lower(), NAMES[r["state"]], r["pop"], "0.000", fmt(gst), fmt(gst),
-                        f"{float(r['rel']):.5f}", r["pp"], fmt(gst), r["gst_share"], r["pop_share"]])
+            need = r["rstar"] * r["pop"] * pool / weighted
+            w.writerow([r["state"].lower(), NAMES[r["state"]], r["pop"], "0.000", fmt(need), fmt(gst),
+                        f"{float(r['rel']):.5f}", fmt(r["rstar"], 5), r["pp"], fmt(gst), r["gst_share"],
+                        r["pop_share"]])
+    print(f"unfloored: WA {float(wa)}, others x s = {float(s):.6f}; level under the formula: "
+          f"others {float(1 / s):.4f}, WA {float(Fraction(3, 4) / wa):.4f}")
     print(f"wrote {OUT.name}: {len(rows)} rows")
     print(f"k interval [{float(lo):.4f}, {float(hi):.4f}] A$ per weighted person; midpoint {float(k):.4f}")
     print(f"sum rel*pop = {float(weighted):,.1f}; pool B = {fmt(pool)} A$ million; "

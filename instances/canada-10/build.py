@@ -16,6 +16,8 @@ Columns (per capita in C$ per person):
   own_revenue  = fc_50pct_pc x population            (ESTIMATE: capacity at average rates, not revenue)
   fiscal_need  = standard_50 x population, standard_50 = population-weighted 10-province mean of
                  fc_50pct_pc (the Equalization standard: equal need per head)
+  population_implied = reported total / published per capita (receivers with a reported total):
+                 the lagged population Finance Canada divides by (DERIVED)
   published_transfer = reported 2025-26 totals (QC, MB, NB, ON, NL; news-rounded); NS and PE share
                  the rest of the 26,170 total in proportion to per capita x population (DERIVED)
 Threshold: largest level on a 0.01 grid with sum max(0, level x need - own) <= 0.95 x budget.
@@ -39,7 +41,7 @@ NAMES = {"NL": "Newfoundland and Labrador", "PE": "Prince Edward Island", "NS": 
 COLUMNS = ["region_id", "name", "population", "own_revenue", "fiscal_need", "prior_transfer",
            "fc_nonresource_pc", "fc_resource_pc", "fc_0pct_pc", "fc_50pct_pc", "standard_50pct_pc",
            "standard_0pct_pc", "published_transfer_pc", "published_transfer",
-           "published_transfer_reported"]
+           "published_transfer_reported", "population_implied"]
 
 
 def fmt(x: Fraction, nd: int = 3) -> str:
@@ -102,8 +104,17 @@ def main() -> None:
             w.writerow([r["p"].lower(), NAMES[r["p"]], r["pop"], fmt(r["own"]), fmt(r["need"]),
                         fmt(prev.get(r["p"], Fraction(0))), int(r["nr"]), int(r["rs"]), int(r["nr"]),
                         fmt(r["fc50"], 1), fmt(std50, 3), fmt(std0, 3), r["pay_pc"], fmt(r["pub"]),
-                        fmt(rep[r["p"]]) if r["p"] in rep else ("0.000" if r["pay_pc"] == 0 else "")])
+                        fmt(rep[r["p"]]) if r["p"] in rep else ("0.000" if r["pay_pc"] == 0 else ""),
+                        implied(r, rep)])
     report(recs, std50, std0, rest)
+
+
+def implied(r: dict, rep: dict) -> str:
+    """Population the reported total implies (total / per capita), receivers with a reported total:
+    Finance Canada divides by a lagged population (DERIVED; the totals are news-rounded)."""
+    if r["p"] not in rep or r["pay_pc"] == 0:
+        return ""
+    return str(round(rep[r["p"]] * MILLION / r["pay_pc"]))
 
 
 def report(recs: list[dict], std50: Fraction, std0: Fraction, rest: Fraction) -> None:

@@ -224,6 +224,12 @@ def korea_lst_check(units: list[dict]) -> None:
     corr = float(cov) / (float(sum((a - mg) ** 2 for a in grant)) * float(sum((b - mp) ** 2 for b in pub))) ** 0.5
     print(f"rule check: recipients {sum(1 for s in short if s > 0)} of {n}; correlation with published_transfer "
           f"{corr:.3f}; non-recipients: " + ", ".join(u["id"] for u, s in zip(units, short) if s == 0))
+    shares = []
+    for t in SPEC:
+        idx = [i for i, u in enumerate(units) if u["tier"] == t]
+        shares.append(f"{t} {float(100 * sum(grant[i] for i in idx) / BUDGET):.1f}% "
+                      f"(published {float(100 * sum(pub[i] for i in idx) / sum(pub)):.1f}%)")
+    print("rule check, share of the pool by tier: " + ", ".join(shares))
 
 
 def main() -> None:

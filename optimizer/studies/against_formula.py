@@ -67,7 +67,7 @@ def against_formula(allocations: dict[str, pd.DataFrame], formula: str) -> pd.Da
 def against_formula_text(table: pd.DataFrame, formula: str, unit: str, budget: float) -> str:
     headers = ["objective", "min level", "below thr", "gini", f"moved ({unit})", "largest gains vs formula",
                "largest losses vs formula"]
-    cells = [[r.objective, f"{r.min_level:.4f}", str(r.regions_below_threshold), f"{r.gini:.4f}",
+    cells = [[r.objective, f"{r.min_level:.4f}", str(r.regions_below_threshold), f"{max(r.gini, 0.0):.4f}",
               f"{r.moved:,.1f}", r.largest_gains, r.largest_losses] for r in table.itertuples()]
     out = [f"against the formula '{formula}', on its budget {budget:,.1f} {unit}:",
            *text_table(headers, cells, range(1, 5)),
