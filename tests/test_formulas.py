@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import optimizer
 from optimizer.cli import main
 from optimizer.core.errors import UsageError
+from optimizer.core.policy import PolicyConfig
 from optimizer.engine.solve import SolveOptions, solve
 from optimizer.formulas import FORMULAS, run_formula
 from optimizer.formulas.params import load_system, resolve
@@ -226,6 +227,7 @@ def test_solve_a_formula_writes_a_normal_run_and_verify_checks_it(korea3, tmp_pa
     res = CliRunner().invoke(main, ["solve", str(korea3), "-o", "korea-lst", "-O", str(out),
                                     "--formula-option", "revenue_share=0.7"])
     assert res.exit_code == 0, res.output
+    assert "parameters in force on 2024-01-01: revenue_share = 0.7 (option), merger_guarantee = 1" in res.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "computed" and summary["objective"] == "korea-lst"
     assert summary["objective_value"] == pytest.approx(106 / 223)
@@ -313,3 +315,9 @@ def test_germany_flows_sum_to_zero_and_pay_above_the_average(rows, city):
     assert t.sum() == pytest.approx(0.0, abs=1e-9 * fk.sum())
     above = fk / wpop > fk.sum() / wpop.sum() * (1 + 1e-9)
     assert (t[above] < 0).all() and (t[~above & (fk / wpop < fk.sum() / wpop.sum() * (1 - 1e-9))] > 0).all()
+
+
+def test_policies_are_not_applied_to_a_formula_and_the_summary_says_so(korea3):
+    r = solve(load_instance(korea3), SolveOptions(objective="korea-lst", policy=PolicyConfig(hold_harmless=0.5)))
+    assert r.allocation["transfer"].to_numpy() == pytest.approx([30.0, 76.0, 0.0])   # the law's allocation
+    assert "policies not applied to a formula (the law is the rule): hold_harmless" in r.summary["formula"]["notes"]

@@ -21,6 +21,7 @@ from optimizer.core.errors import SolverError
 from optimizer.core.instance import Instance, unit_per_capita
 from optimizer.core.levels import required_transfer
 from optimizer.core.metrics import level_metrics, total_shortfall
+from optimizer.core.policy import PolicyConfig
 from optimizer.core.result import Result
 from optimizer.core.scaling import money_scale, round_data
 from optimizer.core.version import SCHEMA_VERSION, __version__
@@ -37,8 +38,9 @@ def formula_options(objective_options: dict | None) -> dict:
 
 
 def solve_formula(inst: Instance, name: str, budget: float | None = None, threshold: float | None = None,
-                  objective_options: dict | None = None) -> Result:
-    """Apply formula ``name`` to the round and return the checked Result."""
+                  objective_options: dict | None = None, policy: PolicyConfig | None = None) -> Result:
+    """Apply formula ``name`` to the round and return the checked Result. Policies ([policy],
+    flags, a scenario's) are LP rows, not law: they are not applied, and the summary says so."""
     t0 = time.perf_counter()
     rd = round_data(inst, budget, threshold)
     run = run_formula(inst, name, formula_options(objective_options), rd.budget, threshold)
@@ -51,6 +53,9 @@ def solve_formula(inst: Instance, name: str, budget: float | None = None, thresh
     alloc = allocation_frame(inst, rd.threshold, t, np.full(inst.n, np.nan), [""] * inst.n)
     for col, values in run.outcome.columns.items():
         alloc[f"formula_{col}"] = np.asarray(values, dtype=float)
+    ignored = sorted(inst.policy.merged(policy or PolicyConfig()).as_dict())
+    if ignored:
+        run.outcome.notes.append(f"policies not applied to a formula (the law is the rule): {', '.join(ignored)}")
     return Result(alloc, _summary(inst, run, rd, t, alloc, again, seconds))
 
 

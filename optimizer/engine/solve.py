@@ -91,7 +91,7 @@ def objective_spec(name: str) -> ObjectiveSpec:
 def solve(inst: Instance, opts: SolveOptions = SolveOptions()) -> Result:
     name = opts.objective or inst.objective or DEFAULT_OBJECTIVE
     if is_formula(name):   # today's rule, not an LP (optimizer/formulas, engine/formula_round.py)
-        return solve_formula(inst, name, opts.budget, opts.threshold, opts.objective_options)
+        return solve_formula(inst, name, opts.budget, opts.threshold, opts.objective_options, opts.policy)
     spec = objective_spec(name)
     if opts.threshold is not None and (not np.isfinite(opts.threshold) or opts.threshold < 0):
         raise UsageError(f"--threshold must be a finite number >= 0, got {opts.threshold}")

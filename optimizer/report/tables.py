@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from optimizer.core.instance import unit_per_capita
 from optimizer.core.result import Result
+from optimizer.report.formula_text import formula_footer
 from optimizer.report.text import text_table
 
 
@@ -47,6 +48,7 @@ def allocation_table(result: Result, unit: str) -> str:
                   if s["budget_shadow_price"] is not None else   # a formula: no LP, no duals
                   f"a formula (optimizer/formulas), thresholds reported not enforced, {s['solve_seconds']:.3f} s"))
     out.extend(fairness_footer(s, unit))
+    out.extend(formula_footer(s))
     out.extend(change_footer(s))
     out.extend(rounding_footer(s, unit))
     return "\n".join(out)
