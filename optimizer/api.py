@@ -27,9 +27,11 @@ from optimizer.core.instance import Instance
 from optimizer.core.policy import FIELDS as POLICY_FIELDS
 from optimizer.core.policy import PolicyConfig
 from optimizer.core.result import Result
+from optimizer.engine.formula_round import FORMULA_OPTIONS_KEY
 from optimizer.engine.options import OBJECTIVE_OPTION_KEYS
 from optimizer.engine.rounds import solve_round
 from optimizer.engine.solve import SolveOptions
+from optimizer.formulas import is_formula
 from optimizer.io.load import load_instance
 from optimizer.io.policy import parse_policy
 from optimizer.prepare.merge import parse_merge
@@ -52,10 +54,12 @@ def _instance(instance: Instance | str | Path) -> Instance:
 def _split_options(options: dict[str, Any]) -> tuple[dict, dict, dict, dict]:
     """Keyword options -> (policy, objective options, round options, run options); an
     unknown key is a UsageError naming the nearest known one."""
-    known = {*POLICY_FIELDS, *OBJECTIVE_OPTION_KEYS, *ROUND_KEYS, *RUN_KEYS}
+    known = {*POLICY_FIELDS, *OBJECTIVE_OPTION_KEYS, *ROUND_KEYS, *RUN_KEYS, "formula_options"}
     policy, objective, rounds, run = {}, {}, {}, {}
     for key, value in options.items():
-        if key in POLICY_FIELDS:
+        if key == "formula_options":   # a formula's parameters: {"revenue_share": 0.7} (docs/objectives.md)
+            objective[FORMULA_OPTIONS_KEY] = dict(value or {})
+        elif key in POLICY_FIELDS:
             policy[key] = value
         elif key in OBJECTIVE_OPTION_KEYS:
             objective[key] = value
@@ -95,7 +99,7 @@ def prepared(instance: Instance | str | Path, scenario: str | None = None,
 def solve_options(inst: Instance, objective: str | None = None, budget: float | str | None = None,
                   threshold: float | None = None, **options: Any) -> tuple[SolveOptions, dict]:
     """(SolveOptions, round options) from the API's (and the CLI's) arguments."""
-    if objective is not None and objective not in OBJECTIVES:
+    if objective is not None and objective not in OBJECTIVES and not is_formula(objective):
         raise UsageError(f"unknown objective '{objective}'; choose one of: {', '.join(OBJECTIVES)}")
     policy, objective_options, rounds, run = _split_options(options)
     opts = SolveOptions(objective=objective, budget=parse_budget(budget, inst.budget), threshold=threshold,
@@ -118,7 +122,7 @@ def compare(instance: Instance | str | Path, objectives: list[str] | tuple[str, 
     """Every objective named (default: all) on the same round; ``.table`` is compare.csv."""
     inst = prepared(instance, scenario)
     names = list(objectives) if objectives is not None else list(OBJECTIVES)
-    unknown = [n for n in names if n not in OBJECTIVES]
+    unknown = [n for n in names if n not in OBJECTIVES and not is_formula(n)]
     if unknown:
         raise UsageError(f"unknown objective(s) {', '.join(unknown)}; choose from: {', '.join(OBJECTIVES)}")
     opts, _ = solve_options(inst, None, budget, threshold, **options)

@@ -25,7 +25,9 @@ from optimizer.core.errors import (
 )
 from optimizer.core.phasing import Phasing
 from optimizer.core.policy import FIELDS, PolicyConfig
+from optimizer.engine.formula_round import FORMULA_OPTIONS_KEY
 from optimizer.engine.options import THRESHOLD_MODES
+from optimizer.formulas.params import parse_formula_options
 from optimizer.io.phasing import parse_phasing
 
 DEBUG_VARIABLE = "EQUALIZE_DEBUG"   # set to 1: an internal error shows its Python trace
@@ -121,16 +123,30 @@ def objective_flags(f):
                      help="min-gini: pairwise LP (n <= 200 by default) or the compact order-cone (chain) form."),
         click.option("--no-price-of-fairness", is_flag=True,
                      help="Skip the extra max-mean solve that gives the price of fairness."),
+        click.option("--formula-option", "formula_option", multiple=True, expose_value=False,
+                     callback=_formula_option, metavar="NAME=VALUE",
+                     help="A formula's parameter (repeatable), e.g. revenue_share=0.7 or date=2026-01-01; "
+                          "default: the law's value in force (docs/objectives.md, Formulas)."),
     ]
     for o in reversed(opts):
         f = o(f)
     return f
 
 
+def _formula_option(ctx: click.Context, param, value) -> None:
+    # not a command argument: every command with objective flags takes it without a new
+    # parameter; objective_options_from hands it on as objective_options["formula"]
+    ctx.meta[FORMULA_OPTIONS_KEY] = value
+
+
 def objective_options_from(thresholds=None, alpha=None, weights=None, breakpoints=None,
                            gini_form=None) -> dict[str, Any]:
     raw = {"thresholds": thresholds, "alpha": alpha, "weights": weights, "breakpoints": breakpoints,
            "gini_form": gini_form}
+    ctx = click.get_current_context(silent=True)
+    items = ctx.meta.get(FORMULA_OPTIONS_KEY) if ctx is not None else None
+    if items:
+        raw[FORMULA_OPTIONS_KEY] = parse_formula_options(items)
     return {k: v for k, v in raw.items() if v is not None}
 
 

@@ -18,6 +18,7 @@ from optimizer.engine.solve import SolveOptions
 from optimizer.io.load import load_instance
 from optimizer.io.writers import COMPARE_OUTPUTS, allocation_csv, write_run
 from optimizer.report.plots import levels_png, lorenz_png
+from optimizer.studies.against_formula import against_formula, against_formula_text, formula_of, on_formula_budget
 from optimizer.studies.compare import (
     SCENARIO_TEXT_COLUMNS,
     Comparison,
@@ -69,6 +70,7 @@ def compare_cmd(instance: Path, objectives, scenarios, budget, threshold, output
         opts = SolveOptions(budget=parse_budget(budget, inst.budget), threshold=threshold,
                             time_limit=time_limit, objective_options=objective_options,
                             price_of_fairness=not no_price_of_fairness)
+        opts = on_formula_budget(inst, names, opts)   # a formula in the list: everyone on its budget
         c = compare(inst, names, opts)
         if output is not None:  # files first: a closed stdout (| head) must not lose them
             files = comparison_files(c)
@@ -78,6 +80,11 @@ def compare_cmd(instance: Path, objectives, scenarios, budget, threshold, output
                 files["levels.png"] = levels_png(c.level_before, c.allocations, inst.name, ids)
             write_run(output, files, COMPARE_OUTPUTS)
         click.echo(compare_text(c.table, inst.unit))
+        formula = formula_of(names)
+        if formula is not None and formula in c.allocations:
+            click.echo("")
+            click.echo(against_formula_text(against_formula(c.allocations, formula), formula, inst.unit,
+                                            opts.budget))
 
 
 def comparison_files(c: Comparison) -> dict[str, bytes]:

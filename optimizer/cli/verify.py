@@ -29,9 +29,11 @@ from optimizer.core.errors import UsageError
 from optimizer.core.instance import Instance
 from optimizer.core.scaling import money_scale, round_data
 from optimizer.explain.diagnose import diagnose
+from optimizer.explain.formula_check import check_formula
 from optimizer.explain.objective_values import OBJECTIVES
 from optimizer.explain.verify import Verdict, VerifyRound, Violation, verify, with_violation
 from optimizer.fast.optimality import Core, Optimality, certify_core, least_shortfall
+from optimizer.formulas import is_formula
 from optimizer.io.allocation import read_allocation
 from optimizer.io.checks import check_round
 from optimizer.io.load import load_instance
@@ -66,6 +68,9 @@ def verify_cmd(instance: Path, allocation: Path, objective, budget, threshold, t
     threshold). Exit codes: 0 it holds, 1 a violation or a suboptimal allocation, 2 bad input.
     """
     with reported_errors():
+        if is_formula(objective):   # the formula recomputed (explain/formula_check.py)
+            sys.exit(_verify_formula(instance, allocation, objective, budget, threshold, tolerance, scenario,
+                                     merges, merge_groups, objective_options_from(thresholds, alpha, weights)))
         if objective is not None and objective not in OBJECTIVES:
             raise UsageError(f"--objective: unknown objective '{objective}'; choose one of {', '.join(OBJECTIVES)}")
         inst = load_instance(instance)
@@ -84,6 +89,19 @@ def verify_cmd(instance: Path, allocation: Path, objective, budget, threshold, t
         if optimality.gap is not None and not optimality.certified:
             verdict = with_violation(verdict, _suboptimal(vr, optimality))
         sys.exit(_report(vr, t, verdict, optimality, objective))
+
+
+def _verify_formula(instance: Path, allocation: Path, name: str, budget, threshold, tolerance, scenario, merges,
+                    merge_groups, options: dict) -> int:
+    """A formula's allocation: exit 0 when it is the formula's (within the tolerance), else 1."""
+    inst = load_instance(instance)
+    echo_notices(inst)
+    inst = prepare(prepare(inst, scenario), None, [parse_merge(m) for m in merges], list(merge_groups))
+    t = read_allocation(allocation, [str(r) for r in inst.regions["region_id"]])
+    check = check_formula(inst, name, t, options.get("formula"), parse_budget(budget, inst.budget), threshold,
+                          tolerance)
+    click.echo(("verified: " if check.ok else "violation: ") + check.message(inst.unit))
+    return 0 if check.ok else 1
 
 
 def _refuse_unsupported(inst: Instance) -> None:

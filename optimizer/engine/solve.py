@@ -32,6 +32,7 @@ from optimizer.engine.conflicts import PolicyDiagnosis
 from optimizer.engine.drivers.lp import run_direct
 from optimizer.engine.drivers.parametric import parametric_maxmin_run
 from optimizer.engine.finish import base_summary, build_result, check_status, raise_infeasible
+from optimizer.engine.formula_round import solve_formula
 from optimizer.engine.options import parse_objective_options, resolve_thresholds
 from optimizer.engine.price_of_fairness import add_fairness_summary
 from optimizer.engine.pyomo_engine import solve_pyomo
@@ -40,6 +41,7 @@ from optimizer.explain.diagnose import Diagnosis, diagnose
 from optimizer.explain.policy_checks import finish_policies
 from optimizer.explain.verify import VerificationError, VerifyExtras
 from optimizer.fast.fastpath import fast_core_run
+from optimizer.formulas import is_formula
 from optimizer.io.checks import check_round
 from optimizer.prepare.policy_round import PolicyRound, policy_round, tie_break_columns, unit_labels
 
@@ -87,7 +89,10 @@ def objective_spec(name: str) -> ObjectiveSpec:
 
 
 def solve(inst: Instance, opts: SolveOptions = SolveOptions()) -> Result:
-    spec = objective_spec(opts.objective or inst.objective or DEFAULT_OBJECTIVE)
+    name = opts.objective or inst.objective or DEFAULT_OBJECTIVE
+    if is_formula(name):   # today's rule, not an LP (optimizer/formulas, engine/formula_round.py)
+        return solve_formula(inst, name, opts.budget, opts.threshold, opts.objective_options, opts.policy)
+    spec = objective_spec(name)
     if opts.threshold is not None and (not np.isfinite(opts.threshold) or opts.threshold < 0):
         raise UsageError(f"--threshold must be a finite number >= 0, got {opts.threshold}")
     prep = prepare_round(inst, spec, opts)

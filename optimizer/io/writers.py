@@ -157,7 +157,7 @@ def result_files(result: Result) -> dict[str, bytes]:
     """The files of a solve: allocation.csv, one CSV per extra table (services.csv) and
     summary.json; only summary.json when the solve was infeasible."""
     files = {}
-    if result.status == "optimal":
+    if result.status in ("optimal", "computed"):   # computed: a formula (optimizer/formulas)
         files["allocation.csv"] = allocation_csv(result.allocation).encode()
         for name, table in getattr(result, "tables", {}).items():
             files[f"{name}.csv"] = allocation_csv(table).encode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from optimizer.core.instance import unit_per_capita
 from optimizer.core.result import Result
+from optimizer.report.formula_text import formula_footer
 from optimizer.report.text import text_table
 
 
@@ -42,9 +43,12 @@ def allocation_table(result: Result, unit: str) -> str:
                f"required for thresholds: {s['required_budget']:,.1f} {unit}")
     out.append(f"levels: min {m['min_level']:.4f}  max {m['max_level']:.4f}  gini {m['gini']:.4f}  "
                f"below threshold: {m['regions_below_threshold']}  "
-               f"budget shadow price: {s['budget_shadow_price']:.4g} per {unit}  "
-               f"(HiGHS {s['solver']['version']}, {s['solve_seconds']:.3f} s)")
+               + (f"budget shadow price: {s['budget_shadow_price']:.4g} per {unit}  "
+                  f"(HiGHS {s['solver']['version']}, {s['solve_seconds']:.3f} s)"
+                  if s["budget_shadow_price"] is not None else   # a formula: no LP, no duals
+                  f"a formula (optimizer/formulas), thresholds reported not enforced, {s['solve_seconds']:.3f} s"))
     out.extend(fairness_footer(s, unit))
+    out.extend(formula_footer(s))
     out.extend(change_footer(s))
     out.extend(rounding_footer(s, unit))
     return "\n".join(out)

@@ -21,6 +21,7 @@ from optimizer.core.metrics import level_metrics, total_shortfall
 from optimizer.core.result import Result
 from optimizer.engine.rounds import solve_round
 from optimizer.engine.solve import SolveOptions, solve
+from optimizer.formulas import FORMULAS, is_formula
 from optimizer.prepare.scenarios import prepare
 from optimizer.report.text import text_table
 
@@ -40,10 +41,10 @@ class Comparison:
 
 def parse_objectives(text: str) -> list[str]:
     names = list(OBJECTIVES) if text.strip() == "all" else [t.strip() for t in text.split(",") if t.strip()]
-    unknown = [n for n in names if n not in OBJECTIVES]
+    unknown = [n for n in names if n not in OBJECTIVES and not is_formula(n)]   # a formula is a baseline
     if unknown or not names:
         raise UsageError(f"--objectives: unknown {', '.join(unknown) or '(none given)'}; "
-                         f"choose from: all, {', '.join(OBJECTIVES)}")
+                         f"choose from: all, {', '.join([*OBJECTIVES, *FORMULAS])}")
     return list(dict.fromkeys(names))
 
 

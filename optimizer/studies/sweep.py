@@ -45,6 +45,7 @@ from optimizer.engine.solve import DEFAULT_OBJECTIVE, SolveOptions, solve
 from optimizer.explain.diagnose import diagnose
 from optimizer.explain.verify import VerifyExtras
 from optimizer.fast.fastpath import BARE_CORE_FAST
+from optimizer.formulas import is_formula
 from optimizer.io.checks import check_round
 from optimizer.io.writers import SWEEP_OUTPUTS, write_run
 from optimizer.prepare.policy_round import policy_round
@@ -127,13 +128,14 @@ def sweep(inst: Instance, budgets: list[float | None], thresholds: list[float | 
     ``mode`` forces "rebuild" (independent solves, the reference); default: choose_mode."""
     name = objective or inst.objective or DEFAULT_OBJECTIVE
     try:
-        spec = get_objective(name)
+        spec = None if is_formula(name) else get_objective(name)
     except KeyError as exc:
         raise UsageError(str(exc.args[0])) from None
     thresholds = thresholds or [None]
     if len(budgets) * len(thresholds) > MAX_POINTS:
         raise UsageError(f"the sweep has {len(budgets) * len(thresholds):,} points; at most {MAX_POINTS:,}")
-    chosen = choose_mode(inst, name, fast_path, objective_options)
+    # a formula (optimizer/formulas): applied afresh at every point, no LP to keep
+    chosen = "rebuild" if spec is None else choose_mode(inst, name, fast_path, objective_options)
     mode = mode or chosen
     if mode == "persistent" and chosen != "persistent":
         raise UsageError(f"'{name}' cannot be swept on a persistent model here (mode {chosen})")
