@@ -21,10 +21,11 @@ import numpy as np
 from models.data import RegionData
 from models.objectives import ObjectiveSpec
 from optimizer.core.errors import SolverError
-from optimizer.core.levels import gap_to_level, level_of, required_transfer
+from optimizer.core.levels import gap_to_level, level_of
 from optimizer.core.solution import LPSolution
 from optimizer.engine.drivers.common import Build
 from optimizer.engine.highs import solve_lp
+from optimizer.fast.waterfill import threshold_caps
 
 SHORTFALL_SLACK = 1e-9
 UNFUNDED_SHARE = 1e-6   # a transfer closing less than this share of a region's gap counts as none
@@ -65,14 +66,6 @@ def caps_apply(spec: ObjectiveSpec, hard: bool, options: dict) -> bool:
 def holds_shortfall(spec: ObjectiveSpec, hard: bool, options: dict) -> bool:
     """True when the round runs phase 1 (the least shortfall held in every later LP)."""
     return not hard and not spec.soft_thresholds and not caps_apply(spec, hard, options)
-
-
-def threshold_caps(threshold: np.ndarray, own: np.ndarray, need: np.ndarray, t_min: np.ndarray,
-                   t_max: np.ndarray) -> np.ndarray:
-    """The transfer caps of scarcity mode: min(t_max_r, max(t_min_r, gap_r)), gap_r =
-    max(0, theta_r need_r - own_r): no region lifted above its threshold (a region already
-    above it keeps only its t_min)."""
-    return np.minimum(t_max, required_transfer(threshold, own, need, t_min))
 
 
 def with_threshold_caps(data: RegionData, policy_floor: np.ndarray | None = None) -> RegionData:
