@@ -107,8 +107,8 @@ def objective_flags(f):
     opts = [
         click.option("--thresholds", type=click.Choice(THRESHOLD_MODES), default=None,
                      help="hard: thresholds are constraints (infeasible -> exit 1 with the diagnosis; "
-                          "the default); soft: first minimise the weighted shortfall, then optimise the "
-                          "objective with that shortfall held; auto: hard when the closed-form diagnosis "
+                          "the default); soft: thresholds may be missed, --scarcity decides who gets the scarce "
+                          "money; auto: hard when the closed-form diagnosis "
                           "says the thresholds can all be met, else soft. Also [objective] thresholds."),
         # expose_value=False: kept in the click context and read by objective_options_from, so
         # every command with the objective flags gets it without a new parameter of its own
