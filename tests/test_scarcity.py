@@ -118,6 +118,14 @@ def test_policy_rows_raise_the_caps_instead_of_failing():
     assert r.summary["objective_value"] == pytest.approx(0.5, abs=1e-9)
 
 
+def test_soft_with_reachable_thresholds_is_not_scarce():
+    # threshold .5 is reachable with 60 (gap 30): no caps, maxmin lifts Alpha and Beta to .7 as in
+    # hard mode (under caps Beta, already above .5, would get nothing and 30 would stay unspent)
+    r = _solve(toy(threshold=0.5))
+    assert _t(r) == pytest.approx([50.0, 10.0, 0.0], abs=1e-6)
+    assert r.summary["scarcity"]["in_effect"].startswith("none: the thresholds can all be met")
+
+
 def test_bad_scarcity_value_is_a_usage_error():
     with pytest.raises(UsageError, match="scarcity must be one of objective, shortfall-first"):
         _solve(toy(threshold=0.8), options={"thresholds": "soft", "scarcity": "first"})

@@ -116,7 +116,8 @@ def _round(inst: Instance, objective: str | None, budget, threshold, policy, opt
     core = Core(own, need, rd.threshold, rd.t_min, rd.t_max, inst.weights(), rd.budget)
     # --scarcity objective (the default): the thresholds are caps (checked as t_max; with policy
     # rows the solve raises them by an LP, so they are not checked); shortfall-first: the held shortfall
-    scarce = not hard and name not in ("min-shortfall", "min-cost") and opts.get("scarcity") != "shortfall-first"
+    scarce = (not hard and name not in ("min-shortfall", "min-cost") and opts.get("scarcity") != "shortfall-first"
+              and not diagnose(own, need, rd.threshold, rd.t_min, rd.t_max, rd.budget).feasible(True))
     t_max = threshold_caps(rd.threshold, own, need, rd.t_min, rd.t_max) if scarce and not terms else rd.t_max
     held = least_shortfall(core) if not hard and not scarce and name != "min-shortfall" and not terms else None
     if scarce and not terms:   # the scarcity LP is the bare core with these caps, thresholds not binding

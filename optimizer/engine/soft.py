@@ -56,16 +56,12 @@ def scarcity_rule(options: dict) -> str:
     return options.get("scarcity") or DEFAULT_SCARCITY
 
 
-def caps_apply(spec: ObjectiveSpec, hard: bool, options: dict) -> bool:
-    """True when this round's thresholds become caps: soft, rule 'objective', and an
-    objective that is neither soft by definition nor a shortfall-first fallback."""
-    return (not hard and not spec.soft_thresholds and scarcity_rule(options) == "objective"
+def caps_apply(spec: ObjectiveSpec, met: bool, options: dict) -> bool:
+    """True when this round's thresholds become caps: soft and out of reach (not ``met``:
+    hard, or soft with every threshold reachable), rule 'objective', and an objective that
+    is neither soft by definition nor a shortfall-first fallback."""
+    return (not met and not spec.soft_thresholds and scarcity_rule(options) == "objective"
             and spec.name not in SHORTFALL_FALLBACK)
-
-
-def holds_shortfall(spec: ObjectiveSpec, hard: bool, options: dict) -> bool:
-    """True when the round runs phase 1 (the least shortfall held in every later LP)."""
-    return not hard and not spec.soft_thresholds and not caps_apply(spec, hard, options)
 
 
 def with_threshold_caps(data: RegionData, policy_floor: np.ndarray | None = None) -> RegionData:
@@ -80,7 +76,7 @@ def with_threshold_caps(data: RegionData, policy_floor: np.ndarray | None = None
     return replace(data, t_max=caps, options={**opts, "soft_thresholds": True, "threshold_caps": True})
 
 
-def scarcity_summary(spec: ObjectiveSpec, hard: bool, options: dict, capped: bool, note: str = "") -> dict:
+def scarcity_summary(spec: ObjectiveSpec, hard: bool, options: dict, capped: bool, reachable: bool) -> dict:
     """The ``scarcity`` entry of summary.json: the rule asked for, the one in effect."""
     rule = scarcity_rule(options)
     if hard:
@@ -89,12 +85,14 @@ def scarcity_summary(spec: ObjectiveSpec, hard: bool, options: dict, capped: boo
         effect = f"{spec.name}: the thresholds are its objective"
     elif capped:
         effect = "thresholds as caps: the objective decides who gets the scarce money"
+    elif reachable:
+        effect = "none: the thresholds can all be met (the least shortfall, 0, is held)"
     else:
         effect = "shortfall-first: the least weighted shortfall is held"
     out = {"rule": rule, "in_effect": effect}
-    if not hard and rule == "objective" and spec.name in SHORTFALL_FALLBACK:
-        note = note or SHORTFALL_FALLBACK[spec.name]
-    return out | ({"note": note} if note else {})
+    if not hard and not reachable and rule == "objective" and spec.name in SHORTFALL_FALLBACK:
+        out["note"] = SHORTFALL_FALLBACK[spec.name]
+    return out
 
 
 def unfunded_below_threshold(ids, own: np.ndarray, need: np.ndarray, threshold: np.ndarray,

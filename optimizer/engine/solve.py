@@ -129,7 +129,7 @@ def prepare_round(inst: Instance, spec: ObjectiveSpec, opts: SolveOptions) -> Pr
             hard, threshold_mode = False, "soft"
             data = replace(data, options={**data.options, "soft_thresholds": True})
             diag = PolicyDiagnosis(data, terms, scale, labels, hard)
-    data, scarcity = _scarcity(spec, hard, fopts, data, terms, scale, inst)
+    data, scarcity = _scarcity(spec, hard, diag.feasible(True), fopts, data, terms, scale, inst)
     base = base_summary(inst, spec, rd, diag)
     if not diag.feasible(hard):
         raise_infeasible(inst, spec, diag, base, hard)
@@ -137,20 +137,22 @@ def prepare_round(inst: Instance, spec: ObjectiveSpec, opts: SolveOptions) -> Pr
                          {"thresholds": threshold_mode, "scarcity": scarcity})
 
 
-def _scarcity(spec: ObjectiveSpec, hard: bool, fopts: dict, data: RegionData, terms: tuple, scale: float,
-              inst: Instance) -> tuple[RegionData, dict]:
-    """Soft rounds under ``--scarcity objective``: the thresholds become transfer caps
-    (engine/soft.py). With policy rows each cap is raised to what the least-spending split
-    meeting the rows gives the region (thresholds 0: a hold-harmless floor above a
-    region's gap), so the caps never make the round infeasible."""
-    capped = caps_apply(spec, hard, fopts)
+def _scarcity(spec: ObjectiveSpec, hard: bool, reachable: bool, fopts: dict, data: RegionData, terms: tuple,
+              scale: float, inst: Instance) -> tuple[RegionData, dict]:
+    """Soft rounds whose thresholds cannot all be met, under ``--scarcity objective``: the
+    thresholds become transfer caps (engine/soft.py; a soft round whose thresholds can all
+    be met keeps phase 1, whose held shortfall 0 makes them hold as in hard mode). With
+    policy rows each cap is raised to what the least-spending split meeting the rows gives
+    the region (thresholds 0: a hold-harmless floor above a region's gap), so the caps
+    never make the round infeasible."""
+    capped = caps_apply(spec, hard or reachable, fopts)
     if capped:
         floor = None
         if terms:
             zero = replace(data, threshold=np.zeros(data.n))
             floor = PolicyDiagnosis(zero, terms, scale, unit_labels(inst.regions), True).required_transfer / scale
         data = with_threshold_caps(data, floor)
-    return data, scarcity_summary(spec, hard, fopts, capped)
+    return data, scarcity_summary(spec, hard, fopts, capped, reachable)
 
 
 def solve_round(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions) -> Run:
