@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from optimizer.cli import main
 from optimizer.core.errors import UsageError
 from optimizer.core.policy import PolicyConfig
-from optimizer.engine.solve import SolveOptions, solve
+from optimizer.engine.solve import SolveOptions, objective_spec, prepare_round, safer_run, solve, solve_round
 from optimizer.io.load import load_instance
 from tests.policy_helpers import KOREA, TOY, make_instance, toy
 
@@ -91,6 +91,19 @@ def test_per_region_thresholds_common_level_each_capped():
     r = _solve(inst, "maxmin")
     assert r.summary["objective_value"] == pytest.approx(0.35, abs=1e-9)
     assert r.summary["budget_used"] == pytest.approx(100.0, abs=1e-6)
+
+
+def test_retry_after_a_failed_check_keeps_the_scarcity_split():
+    # the post-solve check's retry of the closed form is the leximin driver, not the
+    # least-spending tie-break (which would spend 30 of 100 here)
+    inst = make_instance([10, 30, 50], [100] * 3, budget=100, thresholds=[0.9, 0.35, 0.9])
+    opts, spec = SolveOptions(objective="maxmin", objective_options=SOFT), objective_spec("maxmin")
+    prep = prepare_round(inst, spec, opts)
+    run = solve_round(prep, spec, opts)
+    assert "solved_by" in run.info
+    retry = safer_run(prep, spec, opts, run)
+    assert retry.second.x[retry.layout["transfer"]] * prep.scale == pytest.approx([67.5, 5.0, 27.5], abs=1e-6)
+    assert retry.first.objective == pytest.approx(0.35, abs=1e-9)
 
 
 def test_max_transfer_caps_leave_money_unspent_and_name_the_region():

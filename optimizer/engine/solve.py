@@ -290,6 +290,10 @@ def safer_run(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions, run:
         if retry is not None:
             retry.info["retry_path"] = "the min-shortfall knapsack (closed form)"
             return retry
+    if closed_form and spec.name == "maxmin" and prep.data.options.get("threshold_caps"):
+        retry = run_direct(prep.data, replace(spec, driver="leximin"), prep.build, opts.tie_break, opts.time_limit)
+        retry.info |= {"retry_path": "the leximin driver on the maxmin LP", "tie_break": SCARCE_MAXMIN_TIE_BREAK}
+        return retry
     if spec.driver != "lp" or (spec.name == "owa" and prep.data.options.get("owa_form") == "chain"):
         return None
     retry = run_direct(prep.data, spec, prep.build, opts.tie_break, opts.time_limit, tie_break_columns,
