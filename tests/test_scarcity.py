@@ -186,6 +186,31 @@ def test_uniform_thresholds_give_the_water_filling_level(case):
         assert _t(r).sum() <= budget * (1 + 1e-9) + 1e-9
     assert _t(fast) == pytest.approx(_t(lp), abs=1e-5 * max(1.0, budget))
     assert fast.summary["objective_value"] == pytest.approx(lp.summary["objective_value"], abs=1e-8)
+    lex = _solve(inst, "leximin", fast_path=False)     # the leximin LP sequence: the same split
+    assert _t(lex) == pytest.approx(_t(fast), abs=1e-5 * max(1.0, budget))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rounds, st.lists(st.floats(0.5, 1.2), min_size=8, max_size=8))
+def test_per_region_thresholds_closed_form_equals_the_lp(case, thetas):
+    own, need, pop, _, share = case
+    own, need = np.array(own), np.array(need)
+    theta = np.array(thetas[:len(own)])
+    gap = np.maximum(0.0, theta * need - own)
+    if gap.sum() < 1e-3:
+        return
+    budget = float(share * gap.sum())
+    inst = make_instance(own, need, pop=pop, budget=budget, thresholds=theta)
+    fast, lp = _solve(inst, "maxmin"), _solve(inst, "maxmin", fast_path=False)
+    assert "solved_by" in fast.summary and "solved_by" not in lp.summary
+    assert _t(fast) == pytest.approx(_t(lp), abs=1e-5 * max(1.0, budget))
+    assert fast.summary["objective_value"] == pytest.approx(lp.summary["objective_value"], abs=1e-8)
+    # level_r = max(L0_r, min(theta_r, z)) with one z for all (z read off a region strictly inside)
+    level = _levels(fast)
+    inside = (level > own / need + 1e-7) & (level < theta - 1e-7)
+    if inside.any():
+        z = float(level[inside][0])
+        assert np.allclose(level, np.maximum(own / need, np.minimum(theta, z)), atol=1e-6)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -239,6 +264,12 @@ def test_cli_revenue_share_names_the_unfunded_and_records_the_rule(tmp_path):
     alloc = pd.read_csv(tmp_path / "new" / "allocation.csv").set_index("region_id")
     assert alloc.loc["gangwon", "transfer"] > 6000 and alloc.loc["jeonnam", "transfer"] > 6000
     assert "below threshold with no transfer: seoul, sejong" in out   # above the common level, below .92
+
+
+def test_phased_rounds_name_region_years():
+    code, out = _cli("solve", KOREA, "--years", "2", "-b", "0.7x", "--thresholds", "auto",
+                     "--scarcity", "shortfall-first")
+    assert code == 0 and "below threshold with no transfer: gangwon 2024, jeonnam 2024, gangwon 2025" in out, out
 
 
 def test_cli_toml_key_and_verify(tmp_path):
