@@ -68,6 +68,10 @@ def test_toy3_max_mean_min_cost_and_min_shortfall():
     mean = _solve(inst, "max-mean")     # caps 60/20/0; Beta first (w/n .005), then Alpha: 40/20/0
     assert _t(mean) == pytest.approx([40.0, 20.0, 0.0], abs=1e-6)
     assert mean.summary["objective_value"] == pytest.approx(0.25 * 0.6 + 0.5 * 0.8 + 0.25 * 0.9, abs=1e-9)
+    # the Pyomo model of record has the same caps (column bounds)
+    assert _t(_solve(inst, "max-mean", engine="pyomo")) == pytest.approx([40.0, 20.0, 0.0], abs=1e-6)
+    with pytest.raises(UsageError, match="under scarcity"):   # its one-LP tie-break is not the rule
+        _solve(inst, "maxmin", engine="pyomo")
     cost = _solve(inst, "min-cost")     # falls back to min-shortfall, said in the summary
     assert _t(cost) == pytest.approx([40.0, 20.0, 0.0], abs=1e-6)
     assert "falls back to min-shortfall" in cost.summary["scarcity"]["note"]
