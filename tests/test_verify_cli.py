@@ -229,7 +229,7 @@ def test_rejects_suboptimal_leximin_and_min_cost(tmp_path, korea17):
 
 
 def test_soft_thresholds_hold_the_least_shortfall(tmp_path, korea17):
-    opts = ("-o", "maxmin", "-b", "0.9x", "--thresholds", "soft")
+    opts = ("-o", "maxmin", "-b", "0.9x", "--thresholds", "soft", "--scarcity", "shortfall-first")
     alloc = solved(tmp_path, korea17, *opts)
     code, text = run("verify", korea17, alloc, *opts)
     assert code == 0 and "not certified" in text, text

@@ -26,7 +26,7 @@ from optimizer.core.errors import (
 from optimizer.core.phasing import Phasing
 from optimizer.core.policy import FIELDS, PolicyConfig
 from optimizer.engine.formula_round import FORMULA_OPTIONS_KEY
-from optimizer.engine.options import THRESHOLD_MODES
+from optimizer.engine.options import SCARCITY_RULES, THRESHOLD_MODES
 from optimizer.formulas.params import parse_formula_options
 from optimizer.io.phasing import parse_phasing
 
@@ -109,9 +109,17 @@ def objective_flags(f):
     opts = [
         click.option("--thresholds", type=click.Choice(THRESHOLD_MODES), default=None,
                      help="hard: thresholds are constraints (infeasible -> exit 1 with the diagnosis; "
-                          "the default); soft: first minimise the weighted shortfall, then optimise the "
-                          "objective with that shortfall held; auto: hard when the closed-form diagnosis "
+                          "the default); soft: thresholds may be missed, --scarcity decides who gets the scarce "
+                          "money; auto: hard when the closed-form diagnosis "
                           "says the thresholds can all be met, else soft. Also [objective] thresholds."),
+        # expose_value=False: kept in the click context and read by objective_options_from, so
+        # every command with the objective flags gets it without a new parameter of its own
+        click.option("--scarcity", type=click.Choice(SCARCITY_RULES), default=None, expose_value=False,
+                     callback=_remember_scarcity,
+                     help="When soft thresholds cannot all be met: objective (default) = the thresholds "
+                          "become caps and the objective decides who gets the money; shortfall-first = "
+                          "minimise the weighted shortfall first, then the objective with it held. "
+                          "Also [objective] scarcity (docs/objectives.md, Scarcity)."),
         click.option("--alpha", type=float, default=None,
                      help="cvar: worst-off population share in (0, 1] (default 0.1)."),
         click.option("--weights", default=None,
@@ -139,11 +147,20 @@ def _formula_option(ctx: click.Context, param, value) -> None:
     ctx.meta[FORMULA_OPTIONS_KEY] = value
 
 
+SCARCITY_KEY = "equalize.scarcity"
+
+
+def _remember_scarcity(ctx: click.Context, _param, value):
+    if value is not None:
+        ctx.meta[SCARCITY_KEY] = value
+    return value
+
+
 def objective_options_from(thresholds=None, alpha=None, weights=None, breakpoints=None,
                            gini_form=None) -> dict[str, Any]:
-    raw = {"thresholds": thresholds, "alpha": alpha, "weights": weights, "breakpoints": breakpoints,
-           "gini_form": gini_form}
     ctx = click.get_current_context(silent=True)
+    raw = {"thresholds": thresholds, "alpha": alpha, "weights": weights, "breakpoints": breakpoints,
+           "gini_form": gini_form, "scarcity": ctx.meta.get(SCARCITY_KEY) if ctx is not None else None}
     items = ctx.meta.get(FORMULA_OPTIONS_KEY) if ctx is not None else None
     if items:
         raw[FORMULA_OPTIONS_KEY] = parse_formula_options(items)

@@ -135,3 +135,10 @@ def _print_result(result: Result, fmt: str, unit: str) -> None:
         click.echo(summary_json(payload), nl=False)
     else:
         click.echo(round_table(result, unit))
+        click.echo(unfunded_line(result.summary), nl=False)
+
+
+def unfunded_line(summary: dict) -> str:
+    """One line naming the regions left below their threshold with no transfer ('' if none)."""
+    names = summary.get("below_threshold_unfunded") or []
+    return f"below threshold with no transfer: {', '.join(names)}\n" if names else ""

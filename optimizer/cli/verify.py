@@ -34,6 +34,7 @@ from optimizer.explain.objective_values import OBJECTIVES
 from optimizer.explain.verify import Verdict, VerifyRound, Violation, verify, with_violation
 from optimizer.fast.optimality import Core, Optimality, certify_core, least_shortfall
 from optimizer.formulas import is_formula
+from optimizer.fast.waterfill import threshold_caps
 from optimizer.io.allocation import read_allocation
 from optimizer.io.checks import check_round
 from optimizer.io.load import load_instance
@@ -131,13 +132,20 @@ def _round(inst: Instance, objective: str | None, budget, threshold, policy, opt
         hard = mode != "soft"
     name = objective or ""
     core = Core(own, need, rd.threshold, rd.t_min, rd.t_max, inst.weights(), rd.budget)
-    held = least_shortfall(core) if not hard and name != "min-shortfall" and not terms else None
-    vr = VerifyRound(own=own, need=need, threshold=rd.threshold, t_min=rd.t_min, t_max=rd.t_max,
+    # --scarcity objective (the default): the thresholds are caps (checked as t_max; with policy
+    # rows the solve raises them by an LP, so they are not checked); shortfall-first: the held shortfall
+    scarce = (not hard and name not in ("min-shortfall", "min-cost") and opts.get("scarcity") != "shortfall-first"
+              and not diagnose(own, need, rd.threshold, rd.t_min, rd.t_max, rd.budget).feasible(True))
+    t_max = threshold_caps(rd.threshold, own, need, rd.t_min, rd.t_max) if scarce and not terms else rd.t_max
+    held = least_shortfall(core) if not hard and not scarce and name != "min-shortfall" and not terms else None
+    if scarce and not terms:   # the scarcity LP is the bare core with these caps, thresholds not binding
+        core = Core(own, need, np.zeros_like(own), rd.t_min, t_max, inst.weights(), rd.budget)
+    vr = VerifyRound(own=own, need=need, threshold=rd.threshold, t_min=rd.t_min, t_max=t_max,
                      weight=inst.weights(), budget=rd.budget, objective=name, hard=hard, options=opts,
                      policies=tuple(terms), labels=inst.regions["region_id"].to_numpy(),
                      scale=money_scale(need), money_objective=name == "min-cost", unit=inst.unit,
                      tolerance=tolerance, shortfall_cap=held)
-    return vr, core if not terms and (hard or name == "min-shortfall") else None
+    return vr, core if not terms and (hard or scarce or name == "min-shortfall") else None
 
 
 def _optimality(vr: VerifyRound, core: Core | None, t: np.ndarray, verdict: Verdict) -> Optimality:

@@ -4,9 +4,15 @@ optimizer/io/objective_options.py, shared with the loader); hard | soft | auto t
 from __future__ import annotations
 
 from models.objectives import ObjectiveSpec
-from optimizer.io.objective_options import OBJECTIVE_OPTION_KEYS, THRESHOLD_MODES, parse_objective_options
+from optimizer.io.objective_options import (
+    OBJECTIVE_OPTION_KEYS,
+    SCARCITY_RULES,
+    THRESHOLD_MODES,
+    parse_objective_options,
+)
 
-__all__ = ["OBJECTIVE_OPTION_KEYS", "THRESHOLD_MODES", "parse_objective_options", "resolve_thresholds"]
+__all__ = ["OBJECTIVE_OPTION_KEYS", "SCARCITY_RULES", "THRESHOLD_MODES", "parse_objective_options",
+           "resolve_thresholds"]
 
 
 def resolve_thresholds(spec: ObjectiveSpec, mode: str | None, hard_feasible: bool) -> tuple[bool, str]:

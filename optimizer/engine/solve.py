@@ -36,11 +36,18 @@ from optimizer.engine.formula_round import solve_formula
 from optimizer.engine.options import parse_objective_options, resolve_thresholds
 from optimizer.engine.price_of_fairness import add_fairness_summary
 from optimizer.engine.pyomo_engine import solve_pyomo
-from optimizer.engine.soft import shortfall_floor, with_shortfall_cap
+from optimizer.engine.soft import (
+    caps_apply,
+    scarcity_summary,
+    shortfall_floor,
+    unfunded_below_threshold,
+    with_shortfall_cap,
+    with_threshold_caps,
+)
 from optimizer.explain.diagnose import Diagnosis, diagnose
 from optimizer.explain.policy_checks import finish_policies
-from optimizer.explain.verify import VerificationError, VerifyExtras
-from optimizer.fast.fastpath import fast_core_run
+from optimizer.explain.verify import Tolerance, VerificationError, VerifyExtras
+from optimizer.fast.fastpath import SCARCE_MAXMIN_TIE_BREAK, fast_core_run
 from optimizer.formulas import is_formula
 from optimizer.io.checks import check_round
 from optimizer.prepare.policy_round import PolicyRound, policy_round, tie_break_columns, unit_labels
@@ -127,30 +134,70 @@ def prepare_round(inst: Instance, spec: ObjectiveSpec, opts: SolveOptions) -> Pr
             hard, threshold_mode = False, "soft"
             data = replace(data, options={**data.options, "soft_thresholds": True})
             diag = PolicyDiagnosis(data, terms, scale, labels, hard)
+    data, scarcity = _scarcity(spec, hard, diag.feasible(True), fopts, data, terms, scale, inst)
     base = base_summary(inst, spec, rd, diag)
     if not diag.feasible(hard):
         raise_infeasible(inst, spec, diag, base, hard)
-    return PreparedRound(pr, inst, rd, diag, hard, scale, data, terms, base, {"thresholds": threshold_mode})
+    return PreparedRound(pr, inst, rd, diag, hard, scale, data, terms, base,
+                         {"thresholds": threshold_mode, "scarcity": scarcity})
+
+
+def _scarcity(spec: ObjectiveSpec, hard: bool, reachable: bool, fopts: dict, data: RegionData, terms: tuple,
+              scale: float, inst: Instance) -> tuple[RegionData, dict]:
+    """Soft rounds whose thresholds cannot all be met, under ``--scarcity objective``: the
+    thresholds become transfer caps (engine/soft.py; a soft round whose thresholds can all
+    be met keeps phase 1, whose held shortfall 0 makes them hold as in hard mode). With
+    policy rows each cap is raised to what the least-spending split meeting the rows gives
+    the region (thresholds 0: a hold-harmless floor above a region's gap), so the caps
+    never make the round infeasible."""
+    capped = caps_apply(spec, hard or reachable, fopts)
+    if capped:
+        floor = None
+        if terms:
+            zero = replace(data, threshold=np.zeros(data.n))
+            floor = PolicyDiagnosis(zero, terms, scale, unit_labels(inst.regions), True).required_transfer / scale
+        data = with_threshold_caps(data, floor)
+    return data, scarcity_summary(spec, hard, fopts, capped, reachable)
 
 
 def solve_round(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions) -> Run:
     """The soft phase 1 (if any), then the engine: the fast path, the parametric max-min,
     the LP drivers, or the Pyomo model of record. ``prep.data`` gets the shortfall cap."""
-    if not prep.hard and not spec.soft_thresholds:  # soft mode, phase 1: the least weighted shortfall
+    capped = bool(prep.data.options.get("threshold_caps"))
+    if not prep.hard and not spec.soft_thresholds and not capped:  # shortfall-first: phase 1
         s_star, _ = shortfall_floor(prep.data, prep.build, opts.time_limit)
         prep.data = with_shortfall_cap(prep.data, s_star)
         prep.info["shortfall_held"] = s_star
     t0 = time.perf_counter()
-    if opts.engine == "pyomo" and spec.driver != "lp":
-        raise UsageError(f"'{spec.name}' solves a sequence of LPs; use --engine direct")
+    if opts.engine == "pyomo" and (spec.driver != "lp" or spec.name == "maxmin" and capped):
+        raise UsageError(f"'{spec.name}' solves a sequence of LPs{' under scarcity' if capped else ''}; "
+                         f"use --engine direct")
     if opts.engine == "pyomo":
         first, second, layout = solve_pyomo(build_pyomo(prep.data, spec.name, prep.terms), spec, opts, t0)
-        return Run(first, second, layout, layout.pop("build_seconds"))
+        run = Run(first, second, layout, layout.pop("build_seconds"))
+        _note_unfunded(prep, run)
+        return run
     if opts.engine != "direct":
         raise UsageError(f"unknown engine '{opts.engine}'; choose direct or pyomo")
     run = _direct_run(prep, spec, opts)
     prep.info |= run.info
+    _note_unfunded(prep, run)
     return run
+
+
+def _note_unfunded(prep: PreparedRound, run: Run) -> None:
+    """summary.json ``below_threshold_unfunded``: the regions left below their threshold
+    with no transfer (the CLI prints them under the table)."""
+    final = run.second if run.second is not None and run.second.status == "optimal" else run.first
+    if final.status != "optimal" or "transfer" not in run.layout:
+        return
+    reg = prep.inst.regions
+    t = final.x[run.layout["transfer"]] * prep.scale
+    ids = reg["region_id"].astype(str)   # stacked region-years (engine/phasing.py): "gangwon 2025"
+    ids = (ids + " " + reg["year"].astype(str)) if "year" in reg.columns else ids
+    prep.info["below_threshold_unfunded"] = unfunded_below_threshold(
+        ids.to_numpy(), reg["own_revenue"].to_numpy(dtype=float),
+        reg["fiscal_need"].to_numpy(dtype=float), prep.rd.threshold, t, Tolerance.of(prep.rd.budget, prep.scale).money)
 
 
 def _direct_run(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions) -> Run:
@@ -160,6 +207,11 @@ def _direct_run(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions) ->
         run = parametric_maxmin_run(data, build, tie_break_columns, opts.time_limit)
         if run is not None and not (spec.tie_break and opts.tie_break):
             run.second = None
+    if run is None and spec.name == "maxmin" and data.options.get("threshold_caps"):
+        # scarcity: among the max-min optima the leximin split, level_r = min(theta_r, max(L0_r, z));
+        # the least-spending one would leave money unspent when a capped region sets the minimum
+        run = run_direct(data, replace(spec, driver="leximin"), build, opts.tie_break, opts.time_limit)
+        run.info["tie_break"] = SCARCE_MAXMIN_TIE_BREAK
     if run is None:
         run = run_direct(data, spec, build, opts.tie_break, opts.time_limit, tie_break_columns)
     return run
@@ -199,9 +251,11 @@ def finish_round(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions, r
 def verify_extras(prep: PreparedRound, opts: SolveOptions) -> VerifyExtras:
     """What the post-solve check needs of a prepared round beyond the instance: the weights
     and options the LP used, the policy terms unscaled, the shortfall held in soft mode."""
+    # scarcity: the thresholds are caps, checked as bounds (instance unit)
+    caps = prep.data.t_max * prep.scale if prep.data.options.get("threshold_caps") else None
     return VerifyExtras(weight=prep.data.weight, options=dict(prep.data.options),
                         policies=_terms(prep.pr, opts, prep.rd, 1.0) if prep.terms else (),
-                        shortfall_cap=prep.data.options.get("shortfall_cap"))
+                        shortfall_cap=prep.data.options.get("shortfall_cap"), t_max=caps)
 
 
 def _verified_result(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions, run: Run) -> Result:
@@ -243,6 +297,10 @@ def safer_run(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions, run:
         if retry is not None:
             retry.info["retry_path"] = "the min-shortfall knapsack (closed form)"
             return retry
+    if closed_form and spec.name == "maxmin" and prep.data.options.get("threshold_caps"):
+        retry = run_direct(prep.data, replace(spec, driver="leximin"), prep.build, opts.tie_break, opts.time_limit)
+        retry.info |= {"retry_path": "the leximin driver on the maxmin LP", "tie_break": SCARCE_MAXMIN_TIE_BREAK}
+        return retry
     if spec.driver != "lp" or (spec.name == "owa" and prep.data.options.get("owa_form") == "chain"):
         return None
     retry = run_direct(prep.data, spec, prep.build, opts.tie_break, opts.time_limit, tie_break_columns,

@@ -108,11 +108,13 @@ class VerifyRound:
 class VerifyExtras:
     """What the check needs beyond the instance and the round: the objective's weights and
     options (None: options unknown, owa and cvar not recomputed), the policy terms in the
-    instance unit, the weighted shortfall held in soft mode."""
+    instance unit, the weighted shortfall held in soft mode (``--scarcity shortfall-first``),
+    the transfer caps of ``--scarcity objective`` (the thresholds as caps: checked as t_max)."""
     weight: np.ndarray | None = None
     options: dict | None = None
     policies: tuple = ()
     shortfall_cap: float | None = None
+    t_max: np.ndarray | None = None
 
 
 def verify_round(inst: Instance, rd: RoundData, objective: str, money_objective: bool, hard: bool,
@@ -122,7 +124,7 @@ def verify_round(inst: Instance, rd: RoundData, objective: str, money_objective:
     reg, ex = inst.regions, extra or VerifyExtras()
     return VerifyRound(
         own=reg["own_revenue"].to_numpy(dtype=float), need=reg["fiscal_need"].to_numpy(dtype=float),
-        threshold=rd.threshold, t_min=rd.t_min, t_max=rd.t_max,
+        threshold=rd.threshold, t_min=rd.t_min, t_max=rd.t_max if ex.t_max is None else ex.t_max,
         weight=inst.weights() if ex.weight is None else ex.weight, budget=rd.budget, objective=objective,
         hard=hard, options=ex.options, policies=tuple(ex.policies), labels=reg["region_id"].to_numpy(),
         shortfall_cap=ex.shortfall_cap, scale=scale, money_objective=money_objective, unit=inst.unit)

@@ -10,6 +10,14 @@ iterations of O(n) each (158 s at 1e5 regions). With only the core constraints
 ``optimizer.fast.certify`` proves them optimal for that LP; otherwise the caller solves the LP
 with HiGHS as usual. So the reported answer and duals are always those of the model of
 record, certified, and a formulation change that breaks the closed form falls back safely.
+
+Scarcity (soft thresholds as caps, ``d.options["threshold_caps"]``; engine/soft.py): the
+LP of record is the soft maxmin LP with t_max_r = min(t_max_r, max(t_min_r, gap_r)) and no
+shortfall cap. Its thresholds bind nothing (the shortfall columns are free of cost), so
+the same water-filling with the thresholds at 0 and the capped t_max is its optimum z*
+(certified with the same duals, threshold duals 0), and the capped progressive filling
+level_r = clip(z, L0_r, cap level_r) = min(theta_r, max(L0_r, z)) is the split reported
+for both maxmin (its tie-break among the max-min optima) and leximin.
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ from optimizer.fast.solutions import closed_form_solution
 from optimizer.fast.waterfill import knapsack_shortfall, leximin_fill, water_fill
 
 FAST_OBJECTIVES = ("maxmin", "leximin")
+SCARCE_MAXMIN_TIE_BREAK = ("scarcity: the leximin split among the max-min optima, level_r = min(threshold_r, "
+                           "max(level_before_r, z)) with z the common level the budget buys")
 # every objective with a certified structure-exploiting path on the bare core (hard thresholds)
 BARE_CORE_FAST = ("maxmin", "leximin", "min-shortfall", "min-gini", "owa", "cvar", "min-range")
 
@@ -105,20 +115,30 @@ def _shortfall_run(data: RegionData, build: Callable[[RegionData, str], LinearPr
     return Run(first, first, lay, build_seconds, info)
 
 
+def _set_transfers(x: np.ndarray, lay: dict[str, slice], data: RegionData, t: np.ndarray) -> np.ndarray:
+    """The transfers in ``x`` and, in soft mode, the least shortfalls max(0, theta - L)."""
+    x[lay["transfer"]] = t
+    if "shortfall" in lay:
+        x[lay["shortfall"]] = np.maximum(0.0, data.threshold - level_of(data.own, data.need, t))
+    return x
+
+
 def _floor_run(data: RegionData, objective: str, build: Callable[[RegionData, str], LinearProgram]
                ) -> Run | None:
-    """maxmin by water-filling and, for leximin, the progressive filling as its second
-    stage; the water-filling point and duals certified on the maxmin LP."""
+    """maxmin by water-filling and, for leximin (and maxmin under scarcity), the
+    progressive filling as its second stage; the water-filling point and duals certified
+    on the maxmin LP of record (hard, or soft with the threshold caps)."""
     t0 = time.perf_counter()
-    lp = build(replace(data, options={**data.options, "soft_thresholds": False}), "maxmin")
+    scarce = bool(data.options.get("threshold_caps"))
+    lp = build(data if scarce else replace(data, options={**data.options, "soft_thresholds": False}), "maxmin")
     build_seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
     lay = lp.layout()
-    wf = water_fill(data.own, data.need, data.threshold, data.t_min, data.t_max, data.budget)
-    x = np.zeros(lp.num_col)
-    x[lay["transfer"]] = wf.transfer
+    core = replace(data, threshold=np.zeros(data.n)) if scarce else data   # caps: no threshold row binds
+    wf = water_fill(core.own, core.need, core.threshold, core.t_min, core.t_max, core.budget)
+    x = _set_transfers(np.zeros(lp.num_col), lay, data, wf.transfer)
     x[lay["floor"]] = wf.level
-    for y in _candidate_duals(lp, lay, data, wf.transfer, wf.level):
+    for y in _candidate_duals(lp, lay, core, wf.transfer, wf.level):
         cert = certify(lp, x, y)
         if cert.ok:
             break
@@ -129,15 +149,15 @@ def _floor_run(data: RegionData, objective: str, build: Callable[[RegionData, st
                                          "(optimizer/fast/fastpath.py)",
                             "certificate": {"primal_violation": cert.primal_violation,
                                             "dual_violation": cert.dual_violation}}
-    if objective == "maxmin":
+    if objective == "maxmin" and not scarce:
         return Run(first, None, lay, build_seconds, info)
-    t, z = leximin_fill(data.own, data.need, data.threshold, data.t_min, data.t_max, data.budget)
-    x2 = x.copy()
-    x2[lay["transfer"]] = t
+    t, z = leximin_fill(core.own, core.need, core.threshold, core.t_min, core.t_max, core.budget)
+    x2 = _set_transfers(x.copy(), lay, data, t)
     second = LPSolution("optimal", float("nan"), x2, lp.A @ x2, np.zeros(0), np.zeros(0),
                         time.perf_counter() - t1, 0, "progressive filling")
     info |= {"leximin_stages": 1, "leximin_floors": [wf.level, z],
-             "tie_break": "none needed: the leximin levels are unique"}
+             "tie_break": SCARCE_MAXMIN_TIE_BREAK if objective == "maxmin" else
+             "none needed: the leximin levels are unique"}
     return Run(first, second, lay, build_seconds, info)
 
 
@@ -155,6 +175,6 @@ def fast_core_run(data: RegionData, objective: str, build: Callable[[RegionData,
         return lorenz_run(data, build, objective)
     if objective == "min-range" and hard:
         return range_run(data, build)
-    if objective not in FAST_OBJECTIVES or not hard:
+    if objective not in FAST_OBJECTIVES or not (hard or data.options.get("threshold_caps")):
         return None
     return _floor_run(data, objective, build)

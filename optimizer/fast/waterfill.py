@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimizer.core.levels import least_transfer, level_of, transfer_to_level
+from optimizer.core.levels import least_transfer, level_of, required_transfer, transfer_to_level
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,15 @@ class WaterFill:
     level: float
     transfer: np.ndarray
     cap_binds: bool
+
+
+def threshold_caps(threshold: np.ndarray, own: np.ndarray, need: np.ndarray, t_min: np.ndarray,
+                   t_max: np.ndarray) -> np.ndarray:
+    """The transfer caps of scarcity mode (soft thresholds as caps, engine/soft.py):
+    min(t_max_r, max(t_min_r, gap_r)), gap_r = max(0, theta_r need_r - own_r): no region
+    lifted above its threshold (one already above it keeps only its t_min). Water-filling
+    with these caps and the thresholds at 0 gives level_r = min(theta_r, max(L0_r, z))."""
+    return np.minimum(t_max, required_transfer(threshold, own, need, t_min))
 
 
 def water_fill(own: np.ndarray, need: np.ndarray, threshold: np.ndarray, t_min: np.ndarray,

@@ -20,6 +20,9 @@ from optimizer.core.limits import ALPHA_MIN, BREAKPOINTS_MAX, OWA_WEIGHT_MAX
 from optimizer.io.validation import unknown_key
 
 THRESHOLD_MODES = ("hard", "soft", "auto")
+# who gets the money when soft thresholds cannot all be met (docs/objectives.md, "Scarcity"):
+# the chosen objective with the thresholds as caps, or the least weighted shortfall first
+SCARCITY_RULES = ("objective", "shortfall-first")
 
 
 def _float_list(value: Any, key: str) -> list[float]:
@@ -90,6 +93,7 @@ PARSERS = {
     "breakpoints": _integer("breakpoints", 2, BREAKPOINTS_MAX,
                             " (log-welfare tangents per region: the LP has regions x breakpoints rows)"),
     "thresholds": _choice("thresholds", THRESHOLD_MODES, f"one of {', '.join(THRESHOLD_MODES)}"),
+    "scarcity": _choice("scarcity", SCARCITY_RULES, f"one of {', '.join(SCARCITY_RULES)}"),
     "gini_form": _choice("gini_form", ("auto", "pairwise", "chain"), "auto, pairwise or chain"),
     "owa_form": _choice("owa_form", ("slices", "chain"), "slices or chain"),
     "gini_pairwise_max": _integer("gini_pairwise_max", 0, 1_000_000),
