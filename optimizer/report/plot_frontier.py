@@ -121,12 +121,13 @@ def _series(ax, f: pd.DataFrame, x: str, other: str, col: str, first: bool) -> l
         grp = f[f[other] == key].sort_values(x)
         ok = grp[grp.status == "optimal"]
         name = f"{other} {key:,.4g}"
-        ax.plot(ok[x].astype(float), ok[col].astype(float), color=colour, marker=marker, ms=4, lw=1.2,
-                label=name if first else None, gid=f"series-{i}")
+        wider = len(keys) - 1 - i   # series that coincide stay visible: earlier ones drawn larger, below
+        ax.plot(ok[x].astype(float), ok[col].astype(float), color=colour, marker=marker, ms=4 + 2.5 * wider,
+                lw=1.1 + 1.2 * wider, zorder=2 + i, label=name if first else None, gid=f"series-{i}")
         bad = grp[grp.status != "optimal"]
         if len(bad):
             ax.plot(bad[x].astype(float), np.zeros(len(bad)), ls="none", marker="x", color=colour, ms=7,
-                    mew=1.6, clip_on=False, transform=ax.get_xaxis_transform(), gid="infeasible",
+                    mew=1.6, clip_on=False, transform=ax.get_xaxis_transform(), gid=f"infeasible-{i}",
                     label=f"{name}: infeasible" if first else None)
     return [float(k) for k in keys]
 

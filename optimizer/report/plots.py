@@ -70,8 +70,20 @@ def figure_svg(fig) -> str:
         warnings.simplefilter("ignore")
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     text = buf.getvalue()
-    text = text[text.index("<svg"):]
-    return re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
+    text = re.sub(r"<metadata>.*?</metadata>", "", text[text.index("<svg"):], flags=re.S)
+    return unique_ids(text)
+
+
+def unique_ids(svg: str) -> str:
+    """A gid set on many artists (the bars of one series, a line in every panel) becomes
+    ``id``, ``id-2``, ``id-3``, ...: an id is unique within the page."""
+    seen: dict[str, int] = {}
+
+    def renumber(m: re.Match) -> str:
+        name = m.group(1)
+        seen[name] = seen.get(name, 0) + 1
+        return f'id="{name}"' if seen[name] == 1 else f'id="{name}-{seen[name]}"'
+    return re.sub(r'id="([^"]+)"', renumber, svg)
 
 
 # ---- outliers ------------------------------------------------------------------------
@@ -95,11 +107,11 @@ def _mark_clipped(ax, xs, ys, top: float, labels: list[str], colour: str, n: int
     """Clipped values drawn as a triangle at the top edge with the value written beside it
     (to the left in the right half, where the legend may sit)."""
     for x, y, text in zip(xs, ys, labels):
-        ax.plot([x], [top], marker="^", color=colour, ms=8, clip_on=False, gid="clipped", ls="none")
+        ax.plot([x], [top], marker="^", color=colour, ms=8, clip_on=False, gid=f"clipped-{x}", ls="none")
         left = x > n / 2
         ax.annotate(f"{text} {y:.2f} (axis clipped)", (x, top), xytext=(-6 if left else 6, -4),
                     textcoords="offset points", fontsize=7, color=colour, ha="right" if left else "left",
-                    va="top", gid="clipped-label")
+                    va="top", gid=f"clipped-label-{x}")
 
 
 # ---- Lorenz curves ---------------------------------------------------------------------
