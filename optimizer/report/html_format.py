@@ -6,6 +6,7 @@ falling back on its type, so that a column added to the allocation later (``reas
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,9 @@ LEVEL_COLUMNS = ("threshold", "level_before", "level_after", "level_without_merg
 COUNT_COLUMNS = ("population", "pop65", "transfer_per_capita")
 TOTAL_COLUMNS = ("population", "own_revenue", "fiscal_need", "prior_transfer", "transfer", "change", "shortfall",
                  "pop65")
+
+
+NUMBER_TEXT = re.compile(r"^(?=.*\d)\s*[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?\s*$")   # "605.20", "1,234", "-3"
 
 
 @dataclass(frozen=True)
@@ -62,8 +66,10 @@ def number(x: Any) -> str:
 
 def cell(col: str, x: Any, unit: str, lang: str) -> Cell:
     """The text of one allocation cell and whether it is a number (right-aligned)."""
-    if isinstance(x, str) or (not is_missing(x) and not isinstance(x, (int, float, np.number, bool, np.bool_))):
-        return Cell("" if x is None else str(x))
+    if isinstance(x, str):   # pass-through text is shown as given ("605.20" stays "605.20")
+        return Cell(x, bool(NUMBER_TEXT.match(x)))
+    if not is_missing(x) and not isinstance(x, (int, float, np.number, bool, np.bool_)):
+        return Cell(str(x))
     if col in MONEY_COLUMNS:
         return Cell(money(x, unit, lang), True)
     if is_missing(x):
