@@ -87,7 +87,7 @@ def _headline(data: ReportInput) -> list[tuple[str, str]]:
     lowest = f"{m.get('min_level', float('nan')):.4f} ({_region_labels(a.iloc[[low]], lang)[0]})"
     value = s.get("objective_value")
     value_text = "–" if value is None else (fmt.money(value, unit, lang) if s.get("objective_unit") == unit
-                                            else f"{value:.6g} ({s.get('objective_unit', '')})")
+                                            else f"{value:.6g} ({label(s.get('objective_unit', ''), lang)})")
     money_unit = "" if lang == "ko" and fmt.won_factor(unit) else f" {unit}"
     return [(label("budget", lang), fmt.money(s.get("budget"), unit, lang) + money_unit),
             (label("budget_used", lang), fmt.money(s.get("budget_used"), unit, lang) + money_unit),
@@ -95,7 +95,8 @@ def _headline(data: ReportInput) -> list[tuple[str, str]]:
             (label("objective", lang), f"{s.get('objective')}: {value_text}"),
             (label("min_level", lang), lowest),
             (label("regions_below_threshold", lang),
-             f"{m.get('regions_below_threshold', 0)} / {len(a)} (threshold {s.get('threshold_default', 0):g})")]
+             f"{m.get('regions_below_threshold', 0)} / {len(a)} ({label('threshold', lang)} "
+             f"{s.get('threshold_default', 0):g})")]
 
 
 def _metrics(data: ReportInput) -> list[list[str]]:

@@ -34,7 +34,7 @@ LABELS_KO: dict[str, str] = {
     "cv": "변동계수", "gini": "지니계수", "theil": "타일 지수", "atkinson_1": "앳킨슨 지수(1)",
     "atkinson_2": "앳킨슨 지수(2)", "population_share_below_threshold": "기준 미달 인구 비율",
     "total_shortfall": "총 미달액", "weighted_shortfall": "가중 미달액", "solve_seconds": "계산 시간(초)",
-    "before": "교부 전", "after": "교부 후", "metric": "지표",
+    "before": "교부 전", "after": "교부 후", "metric": "지표", "level": "수준",
     # report headings
     "Equalization report": "재정 균등화 보고서", "Headline": "핵심 요약", "Allocation": "배분 결과",
     "Levels before and after": "교부 전후 재정 수준", "Objectives compared": "목적함수 비교",

@@ -260,7 +260,8 @@ def levels_ecdf_figure(level_before, allocations, title, region_labels, thr):
     if thr is not None:
         _draw_threshold(ax, np.arange(1), np.array([float(np.median(thr))]), horizontal=False)
     if right:
-        ax.set_xlim(right=right)
+        lo = float(min(np.min(level_before), *(np.min(v) for v in values.values())))
+        ax.set_xlim(lo - 0.05 * (right - lo), right)
         ax.text(0.99, 0.02, "axis clipped: " + "; ".join(notes), transform=ax.transAxes, ha="right", va="bottom",
                 fontsize=7, gid="clipped-label")
     ax.set_xlabel(LEVEL_LABEL)
