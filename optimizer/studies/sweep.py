@@ -211,7 +211,7 @@ def _persistent_point(inst: Instance, spec, budget: float, threshold: float | No
 
 # ---- outputs --------------------------------------------------------------------------
 
-def write_sweep(sw: Sweep, folder: Path, plot: bool = False, inst: Instance | None = None) -> list[Path]:
+def write_sweep(sw: Sweep, folder: Path, plot: bool = False, *, inst: Instance | None = None) -> list[Path]:
     """frontier.csv, allocations.parquet [, frontier.png] as one run of the folder
     (io/writers.write_run: a kill leaves the previous run or a detectably incomplete one).
     ``inst``: the swept instance, for the plot's title, unit and budget marks."""
