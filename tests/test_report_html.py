@@ -115,9 +115,11 @@ def test_new_allocation_columns_render_without_a_change(tmp_path):
     inst = load_instance(INSTANCES / "toy-3")
     result = solve(inst, SolveOptions())
     result.allocation["reason"] = [f"lifted to the floor <{i}>" for i in range(inst.n)]
+    result.summary["budget_shadow_price_text"] = "+1% budget (0.6 KRW billion) raises the minimum level by 0.004"
     html = render_report(ReportInput(inst, result))
     assert 'data-column="reason"' in html and 'data-column="threshold_dual"' in html
     assert "lifted to the floor &lt;2&gt;" in html          # data, escaped, never markup
+    assert "the budget&#39;s price:</strong> +1% budget (0.6 KRW billion) raises" in html
 
 
 def test_korean_report(tmp_path):

@@ -99,6 +99,16 @@ def _headline(data: ReportInput) -> list[tuple[str, str]]:
              f"{s.get('threshold_default', 0):g})")]
 
 
+def _notes(s: dict, lang: str) -> list[tuple[str, str]]:
+    """The summary's sentences, where the solve wrote them (the budget's price in words, why a
+    threshold price is left empty) and the price of fairness."""
+    out = [(label(k, lang), str(s[k])) for k in ("budget_shadow_price_text", "threshold_dual_note") if s.get(k)]
+    pof = (s.get("price_of_fairness") or {}).get("value") if isinstance(s.get("price_of_fairness"), dict) else None
+    if pof is not None:
+        out.append((label("price_of_fairness", lang), f"{100 * pof:.2f}%"))
+    return out
+
+
 def _metrics(data: ReportInput) -> list[list[str]]:
     s, unit, lang = data.result.summary, data.instance.unit, data.lang
     b, m = s.get("metrics_before") or {}, s.get("metrics_after") or {}
@@ -161,7 +171,8 @@ def _versions(summary: dict) -> list[tuple[str, str]]:
 def report_context(data: ReportInput) -> dict:
     s, inst = data.result.summary, data.instance
     return {"lang": data.lang, "t": lambda key: label(key, data.lang), "inst": inst, "summary": s,
-            "headline": _headline(data), "allocation": _allocation_table(data), "metrics": _metrics(data),
+            "headline": _headline(data), "notes": _notes(s, data.lang), "allocation": _allocation_table(data),
+            "metrics": _metrics(data),
             "comparison": _comparison(data), "charts": _charts(data), "sources": _sources(inst),
             "change": s.get("change_vs_prior"), "versions": _versions(s), "input_files": data.input_files,
             "command_line": data.command_line, "generated": data.generated,

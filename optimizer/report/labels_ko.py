@@ -29,6 +29,7 @@ LABELS_KO: dict[str, str] = {
     "objective": "목적함수", "objective_value": "목적함수 값", "min_level": "최저 수준",
     "regions_below_threshold": "기준 미달 지역 수", "status": "상태", "unit": "단위",
     "budget_shadow_price": "예산의 잠재가격", "price_of_fairness": "공평성의 비용",
+    "budget_shadow_price_text": "예산 1% 증가의 효과", "threshold_dual_note": "기준 잠재가격에 대한 주석",
     # inequality metrics
     "mean_level": "평균 수준", "max_level": "최고 수준", "max_min_ratio": "최고/최저 비율",
     "cv": "변동계수", "gini": "지니계수", "theil": "타일 지수", "atkinson_1": "앳킨슨 지수(1)",
@@ -48,10 +49,18 @@ LABELS_KO: dict[str, str] = {
 }
 
 
+# English labels that are not simply the key with spaces
+LABELS_EN: dict[str, str] = {
+    "budget_shadow_price_text": "the budget's price", "threshold_dual_note": "threshold prices",
+}
+
+
 def label(key: str, lang: str = "en") -> str:
-    """The label of ``key`` in ``lang`` ("en": the key itself, underscores as spaces for columns)."""
+    """The label of ``key`` in ``lang`` ("en": LABELS_EN, else the key with underscores as spaces)."""
     if lang == "ko" and key in LABELS_KO:
         return LABELS_KO[key]
+    if key in LABELS_EN:
+        return LABELS_EN[key]
     return key.replace("_", " ") if "_" in key and " " not in key else key
 
 
