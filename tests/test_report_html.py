@@ -273,3 +273,13 @@ def test_gini_in_report_matches_the_metric(report):
     g = gini(r.allocation.level_after.to_numpy(dtype=float), w)
     assert f"max-mean (Gini {g:.4f})" in html
     assert "sejong (max-mean) 5.25 (axis clipped)" in html.lower()
+
+
+def test_policy_flags_hold_on_the_frontier(tmp_path, report):
+    """--hold-harmless reaches the sweep too: its points are solved with the policy (rebuild
+    mode), not on the bare core (the fast path the plain report's frontier uses)."""
+    out = tmp_path / "hh.html"
+    r = invoke("report", KOREA, "--hold-harmless", "0.5", "--sweep", "0.9x:1.1x:2", "--output", out)
+    assert r.exit_code == 0, r.output
+    assert "maxmin frontier against the budget (mode: rebuild)" in out.read_text(encoding="utf-8")
+    assert "maxmin frontier against the budget (mode: fast-path)" in report.read_text(encoding="utf-8")

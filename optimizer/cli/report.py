@@ -94,7 +94,9 @@ def report_cmd(instance: Path, output: Path, objective, budget, threshold, objec
             data.comparison, data.compared = c.table, c.allocations
         if budgets:
             name = result.summary["objective"]
-            sw = sweep(inst, budgets, [threshold] if threshold is not None else None, objective=name,
+            # the policy flags hold on every point (sweep takes the instance's [policy])
+            swept = inst if opts.policy is None else replace(inst, policy=inst.policy.merged(opts.policy))
+            sw = sweep(swept, budgets, [threshold] if threshold is not None else None, objective=name,
                        fast_path=not no_fast_path, objective_options=objective_options or None)
             data.frontier, data.frontier_mode = sw.frontier, sw.mode
             data.frontier_context = frontier_context(inst, list(sw.frontier["threshold"]), name)
