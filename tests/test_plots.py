@@ -25,6 +25,7 @@ from optimizer.report.plot_frontier import frontier_context, frontier_figure, pa
 from optimizer.report.plots import (
     MARKERS,
     PALETTE,
+    THRESHOLD_COLOUR,
     clip_top,
     figure_svg,
     levels_figure,
@@ -115,8 +116,10 @@ def test_lorenz_png_pixels_carry_every_series_colour(korea, compared, tmp_path):
     pixels = {tuple(p) for p in np.asarray(im).reshape(-1, 3)}
     for i in range(11):
         assert tuple(int(v) for v in rgb(series_style(i)[0])) in pixels, series_style(i)
-    levels = Image.open(out / "levels.png")
+    levels = Image.open(out / "levels.png").convert("RGB")
     assert levels.width >= 800 and levels.height >= 400
+    red = (np.abs(np.asarray(levels).reshape(-1, 3).astype(int) - rgb(THRESHOLD_COLOUR)).sum(axis=1) < 30)
+    assert red.sum() > 300                                   # the threshold line runs across the plot
 
 
 def test_levels_bars_threshold_line_and_clipped_outlier(korea, compared):
