@@ -283,3 +283,15 @@ def test_policy_flags_hold_on_the_frontier(tmp_path, report):
     assert r.exit_code == 0, r.output
     assert "maxmin frontier against the budget (mode: rebuild)" in out.read_text(encoding="utf-8")
     assert "maxmin frontier against the budget (mode: fast-path)" in report.read_text(encoding="utf-8")
+
+
+def test_services_table_is_reported(tmp_path):
+    """A services round: the per-service table follows the allocation, one row per region and service."""
+    out = tmp_path / "svc.html"
+    r = invoke("report", INSTANCES / "korea-17-services", "--output", out)
+    assert r.exit_code == 0, r.output
+    html = out.read_text(encoding="utf-8")
+    body = html.split('<section id="table-services">', 1)[1].split("</section>", 1)[0]
+    services = (INSTANCES / "korea-17-services" / "services.csv").read_text().strip().splitlines()[1:]
+    assert body.count("<tr>") == 1 + len(services) == 1 + 17 * 6
+    assert "child_welfare" in body

@@ -79,6 +79,13 @@ def _allocation_table(data: ReportInput) -> dict:
             "total": fmt.totals_row(frame, unit, lang, label("Total", lang))}
 
 
+def _extra_tables(data: ReportInput) -> list[dict]:
+    """The round's further tables (services.csv when services are modelled), rendered as they come."""
+    unit, lang = data.instance.unit, data.lang
+    return [{"name": name, "id": f"table-{name}", "headers": [label(c, lang) for c in t.columns],
+             "rows": fmt.frame_rows(t, unit, lang)} for name, t in data.result.tables.items()]
+
+
 def _headline(data: ReportInput) -> list[tuple[str, str]]:
     s, unit, lang = data.result.summary, data.instance.unit, data.lang
     m = s.get("metrics_after", {})
@@ -172,7 +179,7 @@ def report_context(data: ReportInput) -> dict:
     s, inst = data.result.summary, data.instance
     return {"lang": data.lang, "t": lambda key: label(key, data.lang), "inst": inst, "summary": s,
             "headline": _headline(data), "notes": _notes(s, data.lang), "allocation": _allocation_table(data),
-            "metrics": _metrics(data),
+            "metrics": _metrics(data), "extra_tables": _extra_tables(data),
             "comparison": _comparison(data), "charts": _charts(data), "sources": _sources(inst),
             "change": s.get("change_vs_prior"), "versions": _versions(s), "input_files": data.input_files,
             "command_line": data.command_line, "generated": data.generated,

@@ -15,7 +15,7 @@ import pandas as pd
 
 from optimizer.report.labels_ko import money_ko, won_factor
 
-MONEY_COLUMNS = ("own_revenue", "fiscal_need", "prior_transfer", "transfer", "change", "shortfall",
+MONEY_COLUMNS = ("own_revenue", "fiscal_need", "need", "prior_transfer", "transfer", "change", "shortfall",
                  "transfer_without_merger", "transfer_with_merger", "transfer_change", "required_transfer")
 LEVEL_COLUMNS = ("threshold", "level_before", "level_after", "level_without_merger", "level_with_merger")
 COUNT_COLUMNS = ("population", "pop65", "transfer_per_capita")
