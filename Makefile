@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast bench bench-core bench-objectives bench-sweep bench-batch lint clean
+.PHONY: install run test test-fast chromium bench bench-core bench-objectives bench-sweep bench-batch lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +17,14 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/equalize solve instances/korea-17
 
-# lint first: a back-edge between stages or a lint error fails the build before any test runs
-test: lint
+# lint first: a back-edge between stages or a lint error fails the build before any test runs.
+# The HTML report's acceptance tests render it in headless Chromium (Debian's package): installed
+# here when missing (CI runs as root; no sudo).
+test: lint chromium
 	$(BIN)/python -m pytest -n 2 -q
+
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 test-fast: lint
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"

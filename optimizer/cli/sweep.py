@@ -53,7 +53,7 @@ def sweep_cmd(instance: Path, budget, threshold, objective, no_fast_path: bool, 
             raise UsageError(f"every point failed on bad input: {sw.frontier.message.iloc[0]}")
         # files first: a closed stdout (| head) must not lose them
         try:
-            written = write_sweep(sw, output, plot) if output is not None else []
+            written = write_sweep(sw, output, plot, inst=inst) if output is not None else []
         except OSError as exc:   # a failed write: exit 1, the previous files intact (atomic)
             raise EqualizeError(f"cannot write the sweep into {output}: {exc.strerror or exc}") from None
         _print_sweep(sw, inst.name)

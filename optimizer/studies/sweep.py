@@ -49,7 +49,7 @@ from optimizer.formulas import is_formula
 from optimizer.io.checks import check_round
 from optimizer.io.writers import SWEEP_OUTPUTS, write_run
 from optimizer.prepare.policy_round import policy_round
-from optimizer.report.plots import frontier_png
+from optimizer.report.plot_frontier import frontier_context, frontier_png
 from optimizer.studies.ranges import MAX_POINTS, RangeError, parse_cli
 
 FRONTIER_COLUMNS = ["point", "budget", "threshold", "status", "objective_value", "min_level", "gini",
@@ -213,12 +213,14 @@ def _persistent_point(inst: Instance, spec, budget: float, threshold: float | No
 
 # ---- outputs --------------------------------------------------------------------------
 
-def write_sweep(sw: Sweep, folder: Path, plot: bool = False) -> list[Path]:
+def write_sweep(sw: Sweep, folder: Path, plot: bool = False, *, inst: Instance | None = None) -> list[Path]:
     """frontier.csv, allocations.parquet [, frontier.png] as one run of the folder
-    (io/writers.write_run: a kill leaves the previous run or a detectably incomplete one)."""
+    (io/writers.write_run: a kill leaves the previous run or a detectably incomplete one).
+    ``inst``: the swept instance, for the plot's title, unit and budget marks."""
     files = {"frontier.csv": sw.frontier.to_csv(index=False, lineterminator="\n").encode(),
              "allocations.parquet": sw.allocations.to_parquet(index=False)}
     if plot:
-        files["frontier.png"] = frontier_png(sw.frontier, sw.objective, sw.mode)
+        ctx = None if inst is None else frontier_context(inst, list(sw.frontier["threshold"]), sw.objective)
+        files["frontier.png"] = frontier_png(sw.frontier, sw.objective, sw.mode, ctx)
     write_run(folder, files, owned=SWEEP_OUTPUTS)
     return [folder / name for name in files]
