@@ -33,8 +33,8 @@ from optimizer.explain.formula_check import check_formula
 from optimizer.explain.objective_values import OBJECTIVES
 from optimizer.explain.verify import Verdict, VerifyRound, Violation, verify, with_violation
 from optimizer.fast.optimality import Core, Optimality, certify_core, least_shortfall
-from optimizer.formulas import is_formula
 from optimizer.fast.waterfill import threshold_caps
+from optimizer.formulas import is_formula
 from optimizer.io.allocation import read_allocation
 from optimizer.io.checks import check_round
 from optimizer.io.load import load_instance
