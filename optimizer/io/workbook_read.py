@@ -157,6 +157,8 @@ class WorkbookSource:
                                             row=1))
             return [], []
         rows = body_of(self.sheets[sheet], len(header))
+        if optional and not rows:   # an optional sheet left as the template has it: absent
+            return None
         if "region_id" in header:
             pos = header.index("region_id")
             self.rows[sheet] = {}
@@ -202,9 +204,12 @@ class WorkbookSource:
             path = (*prefix, *([scenario] if scenario is not None else []), *f.split_key(key))
             value = self.sheets[sheet][row - 1][1][pos["value"]] if pos["value"] < len(
                 self.sheets[sheet][row - 1][1]) else None
+            loc = Loc(sheet, row, letter, key)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                self.keys.setdefault(".".join(path), loc)   # a blank value: the key is not given
+                continue
             kind = f.list_kind(path)
-            value = f.list_value(value, kind, path) if kind else ("" if value is None else value)
-            self.put(tree, path, value, Loc(sheet, row, letter, key), problems)
+            self.put(tree, path, f.list_value(value, kind, path) if kind else value, loc, problems)
 
     def put(self, tree: dict[str, Any], path: tuple[str, ...], value: Any, loc: Loc,
             problems: list[Problem]) -> None:

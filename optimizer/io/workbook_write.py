@@ -15,12 +15,17 @@ import io
 import json
 import math
 import re
+from pathlib import Path
 from typing import Any
 
+from optimizer.core.errors import InputError, UsageError
 from optimizer.io import workbook_format as f
-from optimizer.io.source import INSTANCE_FILE, Source
+from optimizer.io.load import load_instance
+from optimizer.io.source import INSTANCE_FILE, FolderSource, Source
 from optimizer.io.validation import OPTIONAL_NUMERIC, parse_number
 from optimizer.io.workbook_docs import add_readme, add_validation
+from optimizer.io.workbook_read import WorkbookSource, is_workbook
+from optimizer.io.writers import GENERATE_OUTPUTS, atomic_write_bytes, write_run
 
 NUMERIC = {f.REGIONS: ("population", "own_revenue", "fiscal_need", *OPTIONAL_NUMERIC),
            f.SERVICES: ("need", "threshold", "own_revenue"), f.GROUPS: ()}
@@ -189,3 +194,22 @@ def toml_text(tree: dict[str, Any]) -> str:
 
     emit(tree, ())
     return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def convert_instance(src: Path, dst: Path) -> str:
+    """Convert an instance folder to a workbook (``dst`` ends in .xlsx) or a workbook to a
+    folder; the source is validated first (``InputError``, nothing written). The kind written."""
+    if is_workbook(src) == (Path(dst).suffix.lower() in f.SUFFIXES):
+        raise UsageError(f"convert {src} -> {dst}: give an instance folder and a .xlsx workbook, one each "
+                         "(the workbook's name ends in .xlsx)")
+    load_instance(src)
+    problems: list = []
+    if is_workbook(src):
+        write_run(dst, folder_files(WorkbookSource(src), problems), GENERATE_OUTPUTS)
+        kind = "instance folder"
+    else:
+        atomic_write_bytes(dst, workbook_bytes(FolderSource(src), problems))
+        kind = "workbook"
+    if problems:   # the source changed since it was validated
+        raise InputError(problems)
+    return kind
