@@ -216,3 +216,13 @@ def apply_growth(inst, kwargs: dict, years: int | None):
     if "budget_growth" in given and base.budget is not None:
         raise UsageError("--budget-growth cannot be combined with a [phasing] budget list")
     return dataclasses.replace(inst, phasing=dataclasses.replace(base, **given))
+
+
+def excel_options(f):
+    """--csv-bom and --lang: outputs meant for Excel (solve, compare, sweep)."""
+    f = click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True,
+                     help="Headings of an --output NAME.xlsx workbook: ko gives Korean headings and "
+                          "name_ko as the region name where the instance has it.")(f)
+    f = click.option("--csv-bom", is_flag=True, help="Write the CSV files with a UTF-8 byte-order mark, "
+                     "so that Excel opens them with Korean text intact.")(f)
+    return f

@@ -75,8 +75,8 @@ def table_cell(text: str, numeric: bool) -> Any:
     if not numeric or not text.strip():
         return text if text.strip() else None
     value = parse_number(text)
-    if value is None or not math.isfinite(value):
-        return text
+    if value is None or not math.isfinite(value) or float(f"{value:.16g}") != value:
+        return text   # openpyxl writes 16 significant digits: a 17-digit float stays exact as text
     return int(text.strip()) if re.fullmatch(r"\s*[+-]?\d+\s*", text) and abs(value) < 2 ** 53 else value
 
 

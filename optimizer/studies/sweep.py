@@ -46,7 +46,7 @@ from optimizer.explain.diagnose import diagnose
 from optimizer.explain.verify import VerifyExtras
 from optimizer.fast.fastpath import BARE_CORE_FAST
 from optimizer.io.checks import check_round
-from optimizer.io.writers import SWEEP_OUTPUTS, write_run
+from optimizer.io.writers import SWEEP_OUTPUTS, with_bom, write_run
 from optimizer.prepare.policy_round import policy_round
 from optimizer.report.plots import frontier_png
 from optimizer.studies.ranges import MAX_POINTS, RangeError, parse_cli
@@ -211,12 +211,13 @@ def _persistent_point(inst: Instance, spec, budget: float, threshold: float | No
 
 # ---- outputs --------------------------------------------------------------------------
 
-def write_sweep(sw: Sweep, folder: Path, plot: bool = False) -> list[Path]:
+def write_sweep(sw: Sweep, folder: Path, plot: bool = False, csv_bom: bool = False) -> list[Path]:
     """frontier.csv, allocations.parquet [, frontier.png] as one run of the folder
-    (io/writers.write_run: a kill leaves the previous run or a detectably incomplete one)."""
+    (io/writers.write_run: a kill leaves the previous run or a detectably incomplete one);
+    ``csv_bom``: frontier.csv with a UTF-8 byte-order mark (--csv-bom)."""
     files = {"frontier.csv": sw.frontier.to_csv(index=False, lineterminator="\n").encode(),
              "allocations.parquet": sw.allocations.to_parquet(index=False)}
     if plot:
         files["frontier.png"] = frontier_png(sw.frontier, sw.objective, sw.mode)
-    write_run(folder, files, owned=SWEEP_OUTPUTS)
+    write_run(folder, with_bom(files, csv_bom), owned=SWEEP_OUTPUTS)
     return [folder / name for name in files]
