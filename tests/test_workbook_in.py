@@ -14,6 +14,8 @@ import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from optimizer.cli import main
 from optimizer.core.errors import InputError
@@ -189,6 +191,25 @@ def test_bad_settings_are_located_by_sheet_row_and_column(tmp_path, toml):
     check_located(*folder_and_book(tmp_path, [dict(r) for r in ROWS], toml))
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(row=st.integers(0, 2), column=st.sampled_from(["population", "own_revenue", "fiscal_need", "threshold",
+                                                     "prior_transfer", "weight", "region_id"]),
+       value=st.one_of(st.sampled_from(["", "abc", "-1", "1e400", "nan", "1_0", "0", "b", "1e16"]),
+                       st.floats(allow_nan=False, allow_infinity=False).map(repr)))
+def test_any_bad_cell_is_reported_as_for_the_folder_at_its_cell(tmp_path_factory, row, column, value):
+    rows = [dict(r) for r in ROWS]
+    for r in rows:
+        r.setdefault(column, "")
+    rows[row][column] = value
+    folder, book = folder_and_book(tmp_path_factory.mktemp("h"), rows)
+    try:
+        load_instance(folder)
+    except InputError:
+        check_located(folder, book)
+    else:
+        same_instance(load_instance(folder), load_instance(book))
+
+
 def test_a_key_in_two_places_names_both(tmp_path):
     _, book = folder_and_book(tmp_path, [dict(r) for r in ROWS], "[policy]\nhold_harmless = 0.5\n")
     wb = openpyxl.load_workbook(book)
@@ -197,6 +218,18 @@ def test_a_key_in_two_places_names_both(tmp_path):
     (p,) = problems_of(book)
     assert "'policy.hold_harmless' is given in two places: sheet 'settings', row 6 and sheet 'policy', row 2" in str(p)
     assert "column 'key' (A)" in str(p)
+
+
+def test_a_required_key_left_out_names_the_row_to_add_it_in(tmp_path):
+    _, book = folder_and_book(tmp_path, [dict(r) for r in ROWS])
+    wb = openpyxl.load_workbook(book)
+    ws = wb["settings"]
+    (unit_row,) = [r[0].row for r in ws.iter_rows(min_row=2) if r[0].value == "unit"]
+    ws.delete_rows(unit_row)
+    wb.save(book)
+    (p,) = problems_of(book)
+    assert str(p).endswith(f"sheet 'settings', row {ws.max_row + 1}, column 'key' (A): required key 'unit' is "
+                           "missing (no row has key 'unit')"), str(p)
 
 
 def test_unknown_sheet_missing_sheet_and_a_damaged_file_are_one_line_each(tmp_path):

@@ -62,7 +62,7 @@ def sweep_cmd(instance: Path, budget, threshold, objective, no_fast_path: bool, 
                 atomic_write_bytes(output, sweep_workbook(sw.frontier, sw.allocations, inst, lang))
                 written = [output]
             else:
-                written = write_sweep(sw, output, plot, csv_bom) if output is not None else []
+                written = write_sweep(sw, output, plot, csv_bom=csv_bom) if output is not None else []
         except OSError as exc:   # a failed write: exit 1, the previous files intact (atomic)
             raise EqualizeError(f"cannot write the sweep into {output}: {exc.strerror or exc}") from None
         _print_sweep(sw, inst.name)

@@ -248,6 +248,8 @@ class WorkbookSource:
             return self.locate_key(p, message)
         header = self.headers.get(sheet, [])
         row = p.line if p.line is not None else self.rows.get(sheet, {}).get(p.region or "")
+        if row is None and message.startswith("has no "):
+            row = 2   # the first row below the header, where the rows should be
         column, letter = p.column, None
         if column in header:
             letter = f.column_letter(header.index(column))
@@ -261,9 +263,10 @@ class WorkbookSource:
         key = p.column or ""
         while key and key not in self.keys:
             key = key.rsplit(".", 1)[0] if "." in key else ""
-        if not key:   # a key no sheet gives (a required key left out)
+        if not key:   # a key no sheet gives (a required key left out): the row to add it in
+            free = len(self.sheets.get(f.SETTINGS, [])) + 1
             return WorkbookProblem(str(self.path), message + (f" (no row has key '{p.column}')" if p.column else ""),
-                                   column="key", sheet=f.SETTINGS, letter="A")
+                                   column="key", sheet=f.SETTINGS, row=free, letter="A")
         loc = self.keys[key]
         return WorkbookProblem(str(self.path), message, column="value", sheet=loc.sheet, row=loc.row,
                                letter=loc.letter, key=loc.key)
