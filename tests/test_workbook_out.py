@@ -156,6 +156,14 @@ def test_infeasible_writes_the_diagnosis_into_the_workbook(tmp_path):
     assert "allocation" not in openpyxl.load_workbook(book).sheetnames
 
 
+def test_a_sheet_beyond_excels_row_limit_is_bad_usage():
+    from optimizer.core.errors import UsageError
+    from optimizer.report.workbook import MAX_ROWS, workbook_bytes
+
+    with pytest.raises(UsageError, match="Excel holds 1,048,575"):
+        workbook_bytes({"allocations": pd.DataFrame({"point": range(MAX_ROWS + 1)})})
+
+
 def test_workbook_written_atomically_and_plot_needs_a_folder(tmp_path):
     book = tmp_path / "k.xlsx"
     book.write_bytes(b"previous")

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer.core.errors import UsageError
 from optimizer.core.instance import Instance
 from optimizer.core.result import Result
 from optimizer.report.labels_ko import label, region_name
@@ -131,14 +132,15 @@ def write_sheet(ws: Any, frame: pd.DataFrame, lang: str, unit: str) -> None:
 
 def workbook_bytes(sheets: dict[str, pd.DataFrame], unit: str = "", lang: str = "en") -> bytes:
     """One workbook, a sheet per frame (sheet names cut to Excel's 31 characters). A frame
-    longer than Excel's row limit is refused with ValueError (batch keeps Parquet)."""
+    longer than Excel's row limit is a ``UsageError`` (write a folder: Parquet holds it)."""
     from openpyxl import Workbook
 
     book = Workbook()
     book.remove(book.active)
     for name, frame in sheets.items():
         if len(frame) > MAX_ROWS:
-            raise ValueError(f"sheet '{name}' would have {len(frame):,} rows; Excel holds {MAX_ROWS:,}")
+            raise UsageError(f"--output: sheet '{name}' would have {len(frame):,} rows and Excel holds "
+                             f"{MAX_ROWS:,}; give an --output folder instead")
         write_sheet(book.create_sheet(name[:31]), frame, lang, unit)
     buf = io.BytesIO()
     book.save(buf)
