@@ -210,6 +210,21 @@ def test_any_bad_cell_is_reported_as_for_the_folder_at_its_cell(tmp_path_factory
         same_instance(load_instance(folder), load_instance(book))
 
 
+def test_a_problem_found_when_a_scenario_applies_is_located_in_the_workbook_too(tmp_path):
+    """The scenario's min_transfer passes the regions' max_transfer only once it applies (at solve
+    time): the folder names regions.csv, the workbook the cell holding that max_transfer."""
+    rows = [dict(r, max_transfer=30 if r["region_id"] == "a" else "") for r in ROWS]
+    folder, book = folder_and_book(tmp_path, rows, "[scenarios.s.regions.a]\nmin_transfer = 40\n")
+    for path in (folder, book):
+        res = cli("solve", path, "-S", "s")
+        assert res.exit_code == 2 and "max_transfer 30 is below min_transfer 40" in res.stderr
+    assert "regions.csv (after scenario 's') (region 'a'), column 'max_transfer'" in cli("solve", folder, "-S",
+                                                                                        "s").stderr
+    assert "i.xlsx, sheet 'regions', row 2 (region 'a'), column 'max_transfer' (G): max_transfer 30 is below " \
+           "min_transfer 40 (after scenario 's')" in res.stderr
+    assert openpyxl.load_workbook(book)["regions"]["G2"].value == 30
+
+
 def test_a_key_in_two_places_names_both(tmp_path):
     _, book = folder_and_book(tmp_path, [dict(r) for r in ROWS], "[policy]\nhold_harmless = 0.5\n")
     wb = openpyxl.load_workbook(book)

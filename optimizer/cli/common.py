@@ -27,6 +27,7 @@ from optimizer.core.phasing import Phasing
 from optimizer.core.policy import FIELDS, PolicyConfig
 from optimizer.engine.options import THRESHOLD_MODES
 from optimizer.io.phasing import parse_phasing
+from optimizer.io.workbook_read import relocate
 
 DEBUG_VARIABLE = "EQUALIZE_DEBUG"   # set to 1: an internal error shows its Python trace
 
@@ -66,7 +67,7 @@ def reported_errors() -> Iterator[None]:
 def _report_ours(exc: EqualizeError) -> int:
     """Print one of our errors; its exit code."""
     if isinstance(exc, InputError):
-        for problem in exc.problems:
+        for problem in relocate(exc.problems):   # a workbook's problems at their sheet, row and column
             click.echo(f"error: {one_line(str(problem))}", err=True)
         click.echo(f"{len(exc.problems)} problem(s) found; nothing was solved or written.", err=True)
         return 2

@@ -10,6 +10,8 @@ sheet, row and column it came from. The layout is in optimizer/io/workbook_forma
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -277,3 +279,31 @@ class WorkbookSource:
         for name, sheet in f.FILE_SHEETS.items():
             text = text.replace(name, f"sheet '{sheet}'")
         return text
+
+
+STAND_IN = re.compile(r"(.+?\.xls[xm])/(instance\.toml|regions\.csv|groups\.csv|services\.csv)(.*)$", re.I)
+
+
+def relocate(problems: list[Problem]) -> list[Problem]:
+    """Problems found after loading (a scenario applied, a flag merged: io/checks.py) name a
+    workbook's stand-in files (``book.xlsx/regions.csv (after scenario 's')``); these are put
+    at the sheet, row and column instead, with what the file name added kept as a note."""
+    books: dict[str, WorkbookSource] = {}
+    out = []
+    for p in problems:
+        m = STAND_IN.match(p.file)
+        if m is None or isinstance(p, WorkbookProblem):
+            out.append(p)
+            continue
+        if m.group(1) not in books:
+            book = books[m.group(1)] = WorkbookSource(Path(m.group(1)))
+            scratch: list[Problem] = []
+            book.settings(scratch)
+            for name in f.TABLE_SHEETS.values():
+                book.table(name, scratch, optional=True)
+        q = books[m.group(1)].locate(dataclasses.replace(p, file=str(Path(m.group(1)) / m.group(2))))
+        note = m.group(3).strip(" ,")
+        if note:
+            q = dataclasses.replace(q, message=f"{q.message} {note if note.startswith('(') else f'({note})'}")
+        out.append(q)
+    return out
