@@ -29,6 +29,7 @@ from optimizer.engine.formula_round import FORMULA_OPTIONS_KEY
 from optimizer.engine.options import SCARCITY_RULES, THRESHOLD_MODES
 from optimizer.formulas.params import parse_formula_options
 from optimizer.io.phasing import parse_phasing
+from optimizer.io.workbook_read import relocate
 
 DEBUG_VARIABLE = "EQUALIZE_DEBUG"   # set to 1: an internal error shows its Python trace
 
@@ -68,7 +69,7 @@ def reported_errors() -> Iterator[None]:
 def _report_ours(exc: EqualizeError) -> int:
     """Print one of our errors; its exit code."""
     if isinstance(exc, InputError):
-        for problem in exc.problems:
+        for problem in relocate(exc.problems):   # a workbook's problems at their sheet, row and column
             click.echo(f"error: {one_line(str(problem))}", err=True)
         click.echo(f"{len(exc.problems)} problem(s) found; nothing was solved or written.", err=True)
         return 2
@@ -249,3 +250,13 @@ def apply_growth(inst, kwargs: dict, years: int | None):
     if "budget_growth" in given and base.budget is not None:
         raise UsageError("--budget-growth cannot be combined with a [phasing] budget list")
     return dataclasses.replace(inst, phasing=dataclasses.replace(base, **given))
+
+
+def excel_options(f):
+    """--csv-bom and --lang: outputs meant for Excel (solve, compare, sweep)."""
+    f = click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True,
+                     help="Headings of an --output NAME.xlsx workbook: ko gives Korean headings and "
+                          "name_ko as the region name where the instance has it.")(f)
+    f = click.option("--csv-bom", is_flag=True, help="Write the CSV files with a UTF-8 byte-order mark, "
+                     "so that Excel opens them with Korean text intact.")(f)
+    return f

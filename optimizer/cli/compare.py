@@ -8,6 +8,7 @@ import click
 
 from optimizer.cli.common import (
     echo_notices,
+    excel_options,
     instance_argument,
     objective_flags,
     objective_options_from,
@@ -16,8 +17,9 @@ from optimizer.cli.common import (
 from optimizer.core.budget import parse_budget
 from optimizer.engine.solve import SolveOptions
 from optimizer.io.load import load_instance
-from optimizer.io.writers import COMPARE_OUTPUTS, allocation_csv, write_run
+from optimizer.io.writers import COMPARE_OUTPUTS, allocation_csv, atomic_write_bytes, is_xlsx, with_bom, write_run
 from optimizer.report.plots import levels_png, lorenz_png
+from optimizer.report.workbook import compare_workbook
 from optimizer.studies.against_formula import against_formula, against_formula_text, formula_of, on_formula_budget
 from optimizer.studies.compare import (
     SCENARIO_TEXT_COLUMNS,
@@ -39,14 +41,15 @@ from optimizer.studies.compare import (
               "a,b (the base instance always comes first).")
 @click.option("--budget", "-b", help="Budget in the instance unit, or a multiple such as 1.2x.")
 @click.option("--threshold", "-t", type=float, help="Default service-level threshold.")
-@click.option("--output", "-O", type=click.Path(path_type=Path, file_okay=False),
+@click.option("--output", "-O", type=click.Path(path_type=Path),
               help="Folder for compare.csv and allocation-<objective>.csv (allocation-<scenario>.csv "
-                   "with --scenarios).")
+                   "with --scenarios); a name ending in .xlsx writes one Excel workbook instead.")
 @click.option("--plot", is_flag=True, help="Also write lorenz.png and levels.png (needs --output).")
 @click.option("--time-limit", type=float, help="HiGHS time limit per LP, seconds.")
 @objective_flags
+@excel_options
 def compare_cmd(instance: Path, objectives, scenarios, budget, threshold, output, plot, time_limit, thresholds, alpha,
-                weights, breakpoints, gini_form, no_price_of_fairness):
+                weights, breakpoints, gini_form, no_price_of_fairness, csv_bom, lang):
     """Solve INSTANCE under each objective and print one row of metrics per objective.
 
     \b
@@ -61,10 +64,10 @@ def compare_cmd(instance: Path, objectives, scenarios, budget, threshold, output
         objective_options = objective_options_from(thresholds, alpha, weights, breakpoints, gini_form)
         if scenarios is not None:
             return _compare_scenarios(instance, scenarios, objectives, budget, threshold, output, plot,
-                                      time_limit, objective_options, no_price_of_fairness)
+                                      time_limit, objective_options, no_price_of_fairness, (csv_bom, lang))
         names = parse_objectives(objectives or "all")
-        if plot and output is None:
-            raise click.UsageError("--plot needs --output")
+        if plot and (output is None or is_xlsx(output)):
+            raise click.UsageError("--plot needs an --output folder")
         inst = load_instance(instance)
         echo_notices(inst)
         opts = SolveOptions(budget=parse_budget(budget, inst.budget), threshold=threshold,
@@ -72,8 +75,10 @@ def compare_cmd(instance: Path, objectives, scenarios, budget, threshold, output
                             price_of_fairness=not no_price_of_fairness)
         opts = on_formula_budget(inst, names, opts)   # a formula in the list: everyone on its budget
         c = compare(inst, names, opts)
-        if output is not None:  # files first: a closed stdout (| head) must not lose them
-            files = comparison_files(c)
+        if is_xlsx(output):
+            atomic_write_bytes(output, compare_workbook(c.table, c.allocations, inst, lang))
+        elif output is not None:  # files first: a closed stdout (| head) must not lose them
+            files = with_bom(comparison_files(c), csv_bom)
             if plot:
                 ids = [str(x) for x in inst.regions["region_id"]]
                 files["lorenz.png"] = lorenz_png(c.level_before, c.weights, c.allocations, inst.name)
@@ -96,7 +101,7 @@ def comparison_files(c: Comparison) -> dict[str, bytes]:
 
 
 def _compare_scenarios(instance: Path, scenarios: str, objectives, budget, threshold, output, plot,
-                       time_limit, objective_options, no_price_of_fairness) -> None:
+                       time_limit, objective_options, no_price_of_fairness, excel: tuple[bool, str]) -> None:
     """``--scenarios``: one row per scenario (base first), same metric columns."""
     if plot:
         raise click.UsageError("--plot is not available with --scenarios (scenarios with merges have "
@@ -115,6 +120,8 @@ def _compare_scenarios(instance: Path, scenarios: str, objectives, budget, thres
                         time_limit=time_limit, objective_options=objective_options,
                         price_of_fairness=not no_price_of_fairness)
     c = compare_scenarios_table(inst, chosen, opts)
-    if output is not None:
-        write_run(output, comparison_files(c), COMPARE_OUTPUTS)
+    if is_xlsx(output):
+        atomic_write_bytes(output, compare_workbook(c.table, c.allocations, inst, excel[1]))
+    elif output is not None:
+        write_run(output, with_bom(comparison_files(c), excel[0]), COMPARE_OUTPUTS)
     click.echo(compare_text(c.table, inst.unit, SCENARIO_TEXT_COLUMNS))

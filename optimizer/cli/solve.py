@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from optimizer.cli.common import (
     apply_growth,
     echo_notices,
+    excel_options,
     growth_options,
     instance_argument,
     objective_flags,
@@ -31,11 +34,21 @@ from optimizer.engine.rounding import round_result
 from optimizer.engine.rounds import solve_round
 from optimizer.engine.solve import SolveOptions
 from optimizer.io.load import load_instance
-from optimizer.io.writers import SOLVE_OUTPUTS, allocation_csv, result_files, summary_json, write_run
+from optimizer.io.writers import (
+    SOLVE_OUTPUTS,
+    allocation_csv,
+    atomic_write_bytes,
+    is_xlsx,
+    result_files,
+    summary_json,
+    with_bom,
+    write_run,
+)
 from optimizer.prepare.merge import merge_effect_rounds, parse_merge
 from optimizer.prepare.scenarios import prepare
 from optimizer.report.round_tables import round_table
 from optimizer.report.tables import merge_effect_table
+from optimizer.report.workbook import solve_workbook
 
 
 @click.command("solve")
@@ -46,8 +59,9 @@ from optimizer.report.tables import merge_effect_table
               "own budget such as 1.2x.")
 @click.option("--threshold", "-t", type=float, help="Default service-level threshold (overrides "
               "[threshold] level; per-region overrides in regions.csv still apply).")
-@click.option("--output", "-O", type=click.Path(path_type=Path, file_okay=False),
-              help="Folder for allocation.csv and summary.json.")
+@click.option("--output", "-O", type=click.Path(path_type=Path),
+              help="Folder for allocation.csv and summary.json; a name ending in .xlsx writes one Excel "
+                   "workbook instead (sheets allocation, summary, metrics, prices, sources).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True, help="What to print on standard output.")
 @click.option("--engine", type=click.Choice(["direct", "pyomo"]), default="direct", show_default=True,
@@ -67,10 +81,12 @@ from optimizer.report.tables import merge_effect_table
                    "million KRW in a KRW-billion instance), keeping the total exactly (largest remainder); "
                    "the summary records the largest rounding move (docs/schema.md).")
 @objective_flags
+@excel_options
 def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine, no_tie_break, time_limit,
               no_fast_path, scenario, merges, merge_groups, thresholds, alpha, weights, breakpoints, gini_form,
-              no_price_of_fairness, round_to, **policy_flags):
-    """Solve INSTANCE (a folder with instance.toml and regions.csv) and print the allocation.
+              no_price_of_fairness, round_to, csv_bom, lang, **policy_flags):
+    """Solve INSTANCE (a folder with instance.toml and regions.csv, or one .xlsx workbook) and print
+    the allocation.
 
     \b
     Example:
@@ -97,7 +113,8 @@ def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine,
         if round_to is not None and not (math.isfinite(round_to) and 0 < round_to <= MONEY_MAX):
             raise UsageError(f"--round-to must be a positive amount in the instance unit (at most "
                              f"{MONEY_MAX:g}), got {round_to!r}")
-        result = _solve_or_record(inst, opts, rargs, output)
+        excel = Excel(inst, csv_bom, lang)
+        result = _solve_or_record(inst, opts, rargs, output, excel)
         if round_to is not None:  # after the solve, before writing; re-checked with tolerance UNIT
             result = round_result(inst, opts, result, round_to)
         effect = None
@@ -105,30 +122,47 @@ def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine,
             effect = merge_effect_rounds(solve_round(without_merges, opts, **rargs).allocation, result.allocation)
             result.summary["merge_effect"] = json.loads(effect.to_json(orient="records"))
         if output is not None:  # files first: a closed stdout (| head) must not lose them
-            files = result_files(result)
-            if effect is not None:
-                files["merge_effect.csv"] = allocation_csv(effect).encode()
-            write_run(output, files, SOLVE_OUTPUTS)
-        _print_result(result, fmt, inst.unit)
+            _write_output(result, effect, output, excel)
+        _print_result(result, fmt, inst.unit, csv_bom)
         if effect is not None and fmt == "table":
             click.echo("")
             click.echo(merge_effect_table(effect, inst.unit))
 
 
-def _solve_or_record(inst: Instance, opts: SolveOptions, rargs: dict, output: Path | None) -> Result:
+@dataclass(frozen=True)
+class Excel:
+    """What the outputs meant for Excel need: the instance (its sources sheet), --csv-bom, --lang."""
+    inst: Instance
+    csv_bom: bool = False
+    lang: str = "en"
+
+
+def _write_output(result: Result, effect, output: Path, excel: Excel) -> None:
+    """The run as one workbook (``--output NAME.xlsx``) or as the files of a folder."""
+    if is_xlsx(output):
+        extra = {"merge_effect": effect} if effect is not None else None
+        atomic_write_bytes(output, solve_workbook(result, excel.inst, excel.lang, extra))
+        return
+    files = result_files(result)
+    if effect is not None:
+        files["merge_effect.csv"] = allocation_csv(effect).encode()
+    write_run(output, with_bom(files, excel.csv_bom), SOLVE_OUTPUTS)
+
+
+def _solve_or_record(inst: Instance, opts: SolveOptions, rargs: dict, output: Path | None, excel: Excel) -> Result:
     """The round's Result; when infeasible, the run in ``output`` becomes summary.json alone
     (with the diagnosis; no allocation.csv of an earlier run stays) before the error propagates."""
     try:
         return solve_round(inst, opts, **rargs)
     except InfeasibleError as exc:
         if output is not None:
-            write_run(output, {"summary.json": summary_json(exc.summary).encode()}, SOLVE_OUTPUTS)
+            _write_output(Result(pd.DataFrame(), exc.summary), None, output, excel)
         raise
 
 
-def _print_result(result: Result, fmt: str, unit: str) -> None:
+def _print_result(result: Result, fmt: str, unit: str, csv_bom: bool = False) -> None:
     if fmt == "csv":
-        click.echo(allocation_csv(result.allocation), nl=False)
+        click.echo(("\ufeff" if csv_bom else "") + allocation_csv(result.allocation), nl=False)
     elif fmt == "json":
         payload = {"summary": result.summary,
                    "allocation": json.loads(result.allocation.to_json(orient="records"))}

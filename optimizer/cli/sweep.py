@@ -6,9 +6,11 @@ from pathlib import Path
 
 import click
 
-from optimizer.cli.common import instance_argument, reported_errors
+from optimizer.cli.common import excel_options, instance_argument, reported_errors
 from optimizer.core.errors import EqualizeError, UsageError
 from optimizer.io.load import load_instance
+from optimizer.io.writers import atomic_write_bytes, is_xlsx
+from optimizer.report.workbook import sweep_workbook
 from optimizer.studies.sweep import FAILED_STATUSES, Sweep, parse_values, sweep, write_sweep
 
 SHORT_NAMES = {"regions_below_threshold": "below", "budget_shadow_price": "shadow_price",
@@ -25,10 +27,13 @@ SHORT_NAMES = {"regions_below_threshold": "below", "budget_shadow_price": "shado
               "instance's, else maxmin.")
 @click.option("--no-fast-path", is_flag=True, help="maxmin/leximin: solve the LP instead of the "
               "certified water-filling.")
-@click.option("--output", "-O", type=click.Path(path_type=Path, file_okay=False),
-              help="Folder for frontier.csv and allocations.parquet (a 'point' column).")
+@click.option("--output", "-O", type=click.Path(path_type=Path),
+              help="Folder for frontier.csv and allocations.parquet (a 'point' column); a name ending "
+                   "in .xlsx writes one Excel workbook instead (sheets frontier, allocations, sources).")
 @click.option("--plot", is_flag=True, help="Also write frontier.png (needs --output).")
-def sweep_cmd(instance: Path, budget, threshold, objective, no_fast_path: bool, output, plot: bool):
+@excel_options
+def sweep_cmd(instance: Path, budget, threshold, objective, no_fast_path: bool, output, plot: bool, csv_bom: bool,
+              lang: str):
     """Solve one objective at every budget (and threshold) point of INSTANCE.
 
     \b
@@ -42,8 +47,8 @@ def sweep_cmd(instance: Path, budget, threshold, objective, no_fast_path: bool, 
       equalize sweep instances/korea-17 --budget 0.8x:1.5x:8 --threshold 0.85:0.95:3 -O out/sw --plot
     """
     with reported_errors():
-        if plot and output is None:
-            raise UsageError("--plot writes frontier.png into the --output folder; give --output")
+        if plot and (output is None or is_xlsx(output)):
+            raise UsageError("--plot writes frontier.png into the --output folder; give --output FOLDER")
         inst = load_instance(instance)
         budgets = parse_values(budget, inst.budget, "budget")
         thresholds = parse_values(threshold, None, "threshold")
@@ -53,7 +58,11 @@ def sweep_cmd(instance: Path, budget, threshold, objective, no_fast_path: bool, 
             raise UsageError(f"every point failed on bad input: {sw.frontier.message.iloc[0]}")
         # files first: a closed stdout (| head) must not lose them
         try:
-            written = write_sweep(sw, output, plot, inst=inst) if output is not None else []
+            if is_xlsx(output):
+                atomic_write_bytes(output, sweep_workbook(sw.frontier, sw.allocations, inst, lang))
+                written = [output]
+            else:
+                written = write_sweep(sw, output, plot, csv_bom, inst=inst) if output is not None else []
         except OSError as exc:   # a failed write: exit 1, the previous files intact (atomic)
             raise EqualizeError(f"cannot write the sweep into {output}: {exc.strerror or exc}") from None
         _print_sweep(sw, inst.name)

@@ -9,31 +9,29 @@ the members by one region). Bounds, all optional, in ``[groups.ID]``:
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 from typing import Any
 
 from optimizer.core import limits as lim
 from optimizer.core.errors import Problem
 from optimizer.core.groups import BOUND_KEYS, KINDS, Group
-from optimizer.io.read import read_csv_rows
+from optimizer.io.source import Source
 from optimizer.io.validation import unknown_key
 
 GROUPS_FILE = "groups.csv"
 
 
-def read_groups(folder: Path, meta: dict[str, Any], region_ids: list[str],
+def read_groups(src: Source, meta: dict[str, Any], region_ids: list[str],
                 problems: list[Problem]) -> list[Group]:
     """Parse groups.csv (absent = no groups) and the [groups.ID] bounds; append problems."""
-    path = folder / GROUPS_FILE
     table = meta.get("groups", {}) if meta else {}
-    tf = str(folder / "instance.toml")
-    if not os.path.lexists(path):   # a broken link or a loop is read (and reported), not absent
+    tf = src.file("instance.toml")
+    read = src.table(GROUPS_FILE, problems, optional=True)
+    if read is None:
         if table:
             problems.append(Problem(tf, f"[groups] is given but {GROUPS_FILE} is missing", column="groups"))
         return []
-    gf = str(path)
-    header, rows = read_csv_rows(path, problems)
+    gf = src.file(GROUPS_FILE)
+    header, rows = read
     if not header:
         return []
     for col in ("group_id", "region_id", "kind"):

@@ -1,4 +1,4 @@
-"""Read an instance folder into a validated ``Instance``.
+"""Read an instance folder (or a .xlsx workbook holding the same) into a validated ``Instance``.
 
 A folder holds ``instance.toml`` (metadata, budget, threshold, default objective) and
 ``regions.csv`` (one row per region). See docs/instance-format.md.
@@ -6,6 +6,7 @@ A folder holds ``instance.toml`` (metadata, budget, threshold, default objective
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,13 +25,11 @@ from optimizer.io.objective_options import objective_option_problems
 from optimizer.io.phasing import parse_phasing
 from optimizer.io.policy import check_consistent, parse_policy
 from optimizer.io.ranges import need_spread, table_problems
-from optimizer.io.read import file_digest, read_csv_rows, read_toml
-from optimizer.io.regions_csv import read_regions_fast
 from optimizer.io.scenarios import parse_scenarios
 from optimizer.io.services import parse_service_options, read_services
+from optimizer.io.source import INSTANCE_FILE, REGIONS_FILE, FolderSource, Source
+from optimizer.io.workbook_read import WorkbookSource, is_workbook
 
-INSTANCE_FILE = "instance.toml"
-REGIONS_FILE = "regions.csv"
 # the keys and tables of instance.toml (docs/instance-format.md, docs/policies.md)
 TOP_KEYS = ("name", "unit", "description", "year", "sources", "budget", "threshold", "objective",
             "regions", "policy", "groups", "scenarios", "phasing", "services")
@@ -51,39 +50,50 @@ class Meta:
     objective_options: dict[str, Any] = field(default_factory=dict)
 
 
-def load_instance(folder: str | Path) -> Instance:
-    """Load and validate; raise ``InputError`` listing every problem found. The optional parts
-    ([policy], groups, [scenarios], [phasing], services) are parsed here, once."""
-    folder = Path(folder)
+def load_instance(path: str | Path) -> Instance:
+    """Load and validate an instance folder or a .xlsx workbook (optimizer/io/workbook_read.py);
+    raise ``InputError`` listing every problem found. The optional parts ([policy], groups,
+    [scenarios], [phasing], services) are parsed here, once. A workbook's problems name its
+    sheet, row and column instead of a file, line and column."""
+    path = Path(path)
+    if is_workbook(path):
+        book = WorkbookSource(path)
+        try:
+            inst = load_source(book)
+        except InputError as exc:
+            raise InputError([book.locate(p) for p in exc.problems]) from None
+        return dataclasses.replace(inst, notices=[book.locate_text(n) for n in inst.notices])
+    if not path.is_dir():
+        raise InputError([Problem(str(path), "instance folder does not exist")])
+    return load_source(FolderSource(path))
+
+
+def load_source(src: Source) -> Instance:
+    """The one validation of an instance's raw parts, wherever they come from."""
     problems: list[Problem] = []
-    if not folder.is_dir():
-        raise InputError([Problem(str(folder), "instance folder does not exist")])
-    toml_path, csv_path = folder / INSTANCE_FILE, folder / REGIONS_FILE
-    n0 = len(problems)
-    raw = read_toml(toml_path, problems)
-    readable = len(problems) == n0   # an empty or comment-only file reads as {}: keys missing
-    meta = read_meta(str(toml_path), raw, problems) if readable else Meta()
-    declared = declared_columns(str(toml_path), raw, problems)
-    frame, extra, notices = read_regions(csv_path, declared, str(toml_path), problems)
-    parts = read_parts(folder, raw, frame, problems) if readable and len(frame) else {}
+    tf, cf = src.file(INSTANCE_FILE), src.file(REGIONS_FILE)
+    raw = src.settings(problems)
+    readable = raw is not None   # an empty or comment-only file reads as {}: keys missing
+    raw = raw or {}
+    meta = read_meta(tf, raw, problems) if readable else Meta()
+    declared = declared_columns(tf, raw, problems)
+    frame, extra, notices = read_regions(src, declared, tf, problems)
+    parts = read_parts(src, raw, frame, problems) if readable and len(frame) else {}
     if not problems:   # what only the whole table says: need spread, amounts against the median need
-        problems += table_problems(str(csv_path), frame)
+        problems += table_problems(cf, frame)
     if problems:
         raise InputError(problems)
     inst = Instance(
-        path=folder, name=meta.name or folder.name, unit=meta.unit or "", budget=float(meta.budget),
+        path=src.path, name=meta.name or src.default_name(), unit=meta.unit or "", budget=float(meta.budget),
         threshold=float(meta.threshold), regions=frame, description=meta.description, year=meta.year,
         sources=meta.sources, objective=meta.objective, objective_options=meta.objective_options,
-        extra_columns=extra, notices=notices, checked_regions=frame,
-        sha256=file_digest(folder, [p.name for p in folder.iterdir() if p.is_file()
-                                    and p.suffix in (".toml", ".csv")]),
-        **parts)
+        extra_columns=extra, notices=notices, checked_regions=frame, sha256=src.digest(), **parts)
     check_round(inst)   # the base round as a whole: budget, group bounds, per-capita policy
     spread = need_spread(frame)
     if spread > lim.NEED_SPREAD_NOTICE:
         # one money scale serves ~7 orders of magnitude at HiGHS's 1e-7 tolerances; beyond
         # that the post-solve check may reject a solution (it never reports a wrong one)
-        notices.append(f"{csv_path}: fiscal_need spans {spread:.0e}x (largest/smallest); the LP is "
+        notices.append(f"{cf}: fiscal_need spans {spread:.0e}x (largest/smallest); the LP is "
                        "badly scaled and HiGHS may fail the post-solve check")
     return inst
 
@@ -146,14 +156,14 @@ def declared_columns(tf: str, raw: dict[str, Any], problems: list[Problem]) -> l
     return cols
 
 
-def read_regions(csv_path: Path, declared: list[str], tf: str, problems: list[Problem]
+def read_regions(src: Source, declared: list[str], tf: str, problems: list[Problem]
                  ) -> tuple[pd.DataFrame, list[str], list[str]]:
     """(regions frame, pass-through columns, notices). A large, plain, valid regions.csv is read
     vectorised (optimizer/io/regions_csv.py: the same frame); anything unusual takes the exact
     path, which reports problems."""
-    fast = read_regions_fast(csv_path)
-    header, rows = (fast[0], []) if fast else read_csv_rows(csv_path, problems)
-    cf = str(csv_path)
+    fast = src.fast_regions()
+    header, rows = (fast[0], []) if fast else src.table(REGIONS_FILE, problems)
+    cf = src.file(REGIONS_FILE)
     if not header:
         return pd.DataFrame(), [], []
     v.check_header(cf, header, problems)
@@ -162,7 +172,7 @@ def read_regions(csv_path: Path, declared: list[str], tf: str, problems: list[Pr
     extra = list(dict.fromkeys(c for c in header if c not in known and c))
     missing = [c for c in declared if c not in header]
     if missing:
-        problems.append(Problem(tf, f"'regions.extra_columns' names columns that {csv_path.name} does "
+        problems.append(Problem(tf, f"'regions.extra_columns' names columns that {REGIONS_FILE} does "
                                     f"not have: {', '.join(missing)}", column="regions.extra_columns"))
     undeclared = [c for c in extra if c not in declared]
     notices = [f"{cf}: passing through unknown columns: {', '.join(undeclared)}"] if undeclared else []
@@ -172,13 +182,13 @@ def read_regions(csv_path: Path, declared: list[str], tf: str, problems: list[Pr
     return frame, extra, notices
 
 
-def read_parts(folder: Path, raw: dict[str, Any], frame: pd.DataFrame, problems: list[Problem]
+def read_parts(src: Source, raw: dict[str, Any], frame: pd.DataFrame, problems: list[Problem]
                ) -> dict[str, Any]:
     """The optional parts as Instance fields: [policy], groups.csv with [groups.ID],
     [scenarios.*], [phasing], services.csv with [services]."""
-    tf = str(folder / INSTANCE_FILE)
+    tf = src.file(INSTANCE_FILE)
     ids = list(frame["region_id"])
-    groups = read_groups(folder, raw, ids, problems)
+    groups = read_groups(src, raw, ids, problems)
     policy = parse_policy(raw.get("policy"), tf, problems, consistent=False)
     scenarios = parse_scenarios(raw, tf, ids, groups, problems, frame)
     check_consistent(policy, tf, problems)
@@ -189,7 +199,7 @@ def read_parts(folder: Path, raw: dict[str, Any], frame: pd.DataFrame, problems:
             "groups": groups,
             "scenarios": scenarios,
             "phasing": parse_phasing(raw.get("phasing"), tf, problems),
-            "services": read_services(folder, frame, problems),
+            "services": read_services(src, frame, problems),
             "service_options": parse_service_options(raw.get("services"), tf, problems)}
 
 

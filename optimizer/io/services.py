@@ -4,8 +4,6 @@ the ``[services]`` table; the model of services is in optimizer/prepare/services
 from __future__ import annotations
 
 import dataclasses
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,21 +12,21 @@ import pandas as pd
 from optimizer.core.errors import Problem
 from optimizer.core.services import FAIRNESS_OVER, SERVICE_ROW_COLUMNS, ServiceOptions
 from optimizer.io import validation as v
-from optimizer.io.read import read_csv_rows
+from optimizer.io.source import Source
 
 SERVICES_FILE = "services.csv"
 NEED_RTOL = 1e-3      # service needs must sum to fiscal_need within 0.1 %
 
 
-def read_services(folder: Path, regions: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame | None:
+def read_services(src: Source, regions: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame | None:
     """Parse and validate services.csv against the regions as loaded: its rows
     (SERVICE_ROW_COLUMNS), None when absent or wrong; append every problem found."""
-    path = folder / SERVICES_FILE
-    if not os.path.lexists(path):   # a broken link or a loop is read (and reported), not absent
-        return None
-    sf = str(path)
     n0 = len(problems)
-    header, rows = read_csv_rows(path, problems)
+    read = src.table(SERVICES_FILE, problems, optional=True)
+    if read is None:
+        return None
+    sf = src.file(SERVICES_FILE)
+    header, rows = read
     if not header:
         return None
     for col in ("region_id", "service", "need", "threshold"):

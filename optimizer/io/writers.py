@@ -46,6 +46,7 @@ COMPARE_OUTPUTS = ("compare.csv", "allocation-*.csv", "lorenz.png", "levels.png"
 SCENARIOS_OUTPUTS = ("scenarios.csv",)
 SWEEP_OUTPUTS = ("frontier.csv", "allocations.parquet", "frontier.png")
 GENERATE_OUTPUTS = ("instance.toml", "regions.csv", "services.csv", "groups.csv")
+UTF8_BOM = b"\xef\xbb\xbf"        # --csv-bom: Excel reads a CSV as UTF-8 (Korean intact) only with it
 
 
 def current_umask() -> int:
@@ -163,6 +164,16 @@ def result_files(result: Result) -> dict[str, bytes]:
             files[f"{name}.csv"] = allocation_csv(table).encode()
     files["summary.json"] = summary_json(result.summary).encode()
     return files
+
+
+def with_bom(files: Mapping[str, bytes], bom: bool = True) -> dict[str, bytes]:
+    """``files`` with a UTF-8 byte-order mark before every CSV (``--csv-bom``), else unchanged."""
+    return {name: UTF8_BOM + data if bom and name.endswith(".csv") else data for name, data in files.items()}
+
+
+def is_xlsx(path: Path | None) -> bool:
+    """An ``--output`` naming a workbook (``NAME.xlsx``) rather than a folder."""
+    return path is not None and Path(path).suffix.lower() == ".xlsx"
 
 
 def write_result(result: Result, folder: Path) -> list[Path]:

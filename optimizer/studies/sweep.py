@@ -47,7 +47,7 @@ from optimizer.explain.verify import VerifyExtras
 from optimizer.fast.fastpath import BARE_CORE_FAST
 from optimizer.formulas import is_formula
 from optimizer.io.checks import check_round
-from optimizer.io.writers import SWEEP_OUTPUTS, write_run
+from optimizer.io.writers import SWEEP_OUTPUTS, with_bom, write_run
 from optimizer.prepare.policy_round import policy_round
 from optimizer.report.plot_frontier import frontier_context, frontier_png
 from optimizer.studies.ranges import MAX_POINTS, RangeError, parse_cli
@@ -213,14 +213,16 @@ def _persistent_point(inst: Instance, spec, budget: float, threshold: float | No
 
 # ---- outputs --------------------------------------------------------------------------
 
-def write_sweep(sw: Sweep, folder: Path, plot: bool = False, *, inst: Instance | None = None) -> list[Path]:
+def write_sweep(sw: Sweep, folder: Path, plot: bool = False, csv_bom: bool = False, *,
+                inst: Instance | None = None) -> list[Path]:
     """frontier.csv, allocations.parquet [, frontier.png] as one run of the folder
-    (io/writers.write_run: a kill leaves the previous run or a detectably incomplete one).
-    ``inst``: the swept instance, for the plot's title, unit and budget marks."""
+    (io/writers.write_run: a kill leaves the previous run or a detectably incomplete one);
+    ``csv_bom``: frontier.csv with a UTF-8 byte-order mark (--csv-bom); ``inst``: the swept
+    instance, for the plot's title, unit and budget marks."""
     files = {"frontier.csv": sw.frontier.to_csv(index=False, lineterminator="\n").encode(),
              "allocations.parquet": sw.allocations.to_parquet(index=False)}
     if plot:
         ctx = None if inst is None else frontier_context(inst, list(sw.frontier["threshold"]), sw.objective)
         files["frontier.png"] = frontier_png(sw.frontier, sw.objective, sw.mode, ctx)
-    write_run(folder, files, owned=SWEEP_OUTPUTS)
+    write_run(folder, with_bom(files, csv_bom), owned=SWEEP_OUTPUTS)
     return [folder / name for name in files]
