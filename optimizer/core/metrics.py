@@ -51,6 +51,14 @@ def pairwise_sum(level: np.ndarray, w: np.ndarray) -> float:
     return float(np.dot(ws * xs, before - after))
 
 
+def pairwise_ratio(level: np.ndarray, w: np.ndarray) -> float:
+    """P(L) / mu(L), mu = sum w L: the min-gini objective's ratio. When every level is 0 the
+    ratio is undefined; sum(w), its supremum on nonnegative levels (P <= mu (sum w)), is
+    returned: a valid upper bound to start Dinkelbach from."""
+    mu = float(np.dot(w, level))
+    return pairwise_sum(level, w) / mu if mu > 0 else float(np.sum(w))
+
+
 def theil(x: np.ndarray, w: np.ndarray) -> float:
     w = _norm(w)
     mu = float(np.dot(w, x))

@@ -34,13 +34,14 @@ def lorenz(level: np.ndarray, w: np.ndarray, b: float) -> float:
 
 
 def gini(level: np.ndarray, w: np.ndarray) -> float:
-    """sum_ij w_i w_j |L_i - L_j| / (2 mu), in O(n log n)."""
+    """sum_ij w_i w_j |L_i - L_j| / (2 mu), in O(n log n); 0 when every level is 0 (all equal:
+    the engine's convention, engine/drivers/min_gini.py)."""
     ls, ws, cum = _sorted_mass(level, w)
     total = float(cum[-1]) if cum.size else 0.0
     before = cum - ws
     pairs = float(np.dot(ws * ls, before - (total - cum)))
     mu = float(np.dot(w, level))
-    return pairs / mu if mu > 0 else float("nan")
+    return pairs / mu if mu > 0 else 0.0
 
 
 def owa_value(level: np.ndarray, w: np.ndarray, v) -> float:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from optimizer.core.metrics import pairwise_sum
+from optimizer.core.metrics import pairwise_ratio, pairwise_sum
 
 
 @dataclass(frozen=True)
@@ -346,7 +346,7 @@ def min_gini_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarr
     rank = np.empty(w.size, dtype=np.int64)
     rank[cut_order(w, need)] = np.arange(w.size)
     grid = Grid.of(lo, hi_eff, rank)
-    lam = pairwise_sum(start, w) / float(np.dot(w, start))
+    lam = pairwise_ratio(start, w)
     lam_b, steps, solves, exact, moved = None, 0, 0, False, 1e-3
     while True:
         level, lam_b, k = budget_bounded(w, need, lo, hi_eff, budget, base, lam, grid, lam_b,

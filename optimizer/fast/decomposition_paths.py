@@ -80,6 +80,8 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
     if certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-7:
         return None
     mu = float(np.dot(d.weight, level))
+    if mu <= 0:
+        return None                       # every level 0: the Gini is a convention; the LP path decides
     # duals, reported as d Gini / d rhs: the budget's is -lam_B / mu (envelope theorem on
     # P - G* mu); threshold duals are not unique inside tied blocks and are not computed
     first = decomposition_solution(lp, lay, x, pairwise_sum(level, d.weight) / mu, -lam_b / mu, solve_seconds)

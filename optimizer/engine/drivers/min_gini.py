@@ -14,7 +14,7 @@ from models.data import RegionData
 from models.lp import LinearProgram
 from models.objectives import ObjectiveSpec
 from optimizer.core.errors import SolverError
-from optimizer.core.metrics import pairwise_sum
+from optimizer.core.metrics import pairwise_ratio, pairwise_sum
 from optimizer.core.solution import LPSolution, Run
 from optimizer.engine.drivers.common import GINI_MAX_LPS, Build, levels, scaled_model
 from optimizer.engine.highs import HighsModel, hold_and_minimise, solve_lp
@@ -91,7 +91,7 @@ class _Dinkelbach:
                 and np.all(self.lo_lvl <= self.hi_lvl + 1e-12)):
             return None
         sol0 = min_gini_bare(w, d.need, d.own, lo0, self.hi_lvl, d.budget, lo0)
-        self.lam, self.lam_set = pairwise_sum(sol0.level, w) / float(np.dot(w, sol0.level)), True
+        self.lam, self.lam_set = pairwise_ratio(sol0.level, w), True
         return np.lexsort((np.arange(d.n), sol0.level))
 
     def warm_start(self, user_order) -> None:
@@ -171,7 +171,7 @@ class _Dinkelbach:
         """Inexact Dinkelbach (bare core): any feasible L gives F(G(L)) <= 0, so lambda may
         drop to G(L) of an uncertified LP point (or start there if still unset)."""
         if self.bare and self.gini_inexact:
-            g_now = pairwise_sum(level, self.w) / float(np.dot(self.w, level))
+            g_now = pairwise_ratio(level, self.w)
             if not self.lam_set or g_now < self.lam * (1 - 1e-12):
                 self.lam, self.lam_set = g_now, True
 
@@ -236,11 +236,12 @@ class _Dinkelbach:
                 second = None
         level = levels(self.d, (second or first).x, self.tcol)
         mu = float(np.dot(self.w, level))
-        first.objective = pairwise_sum(level, self.w) / mu
+        # every level 0 (no own revenue, nothing to spend): all equal, Gini 0
+        first.objective = pairwise_sum(level, self.w) / mu if mu > 0 else 0.0
         # duals as d Gini / d rhs: the LP's are those of sigma (P - G* mu) (costs scaled to max
         # |c| = 1); by the envelope theorem dG*/db = (dual of P - G* mu) / mu
         cmax = float(np.abs(self.lp.cost).max()) if self.lp.num_col else 0.0
-        per = (cmax if cmax > 0 else 1.0) / mu
+        per = (cmax if cmax > 0 else 1.0) / mu if mu > 0 else 0.0
         first.row_dual, first.col_dual = first.row_dual * per, first.col_dual * per
         if second is not None:
             second.seconds, second.iterations = 0.0, 0
