@@ -35,7 +35,7 @@ from optimizer.io.writers import SOLVE_OUTPUTS, allocation_csv, result_files, su
 from optimizer.prepare.merge import merge_effect_rounds, parse_merge
 from optimizer.prepare.scenarios import prepare
 from optimizer.report.round_tables import round_table
-from optimizer.report.tables import merge_effect_table
+from optimizer.report.tables import explain_table, merge_effect_table
 
 
 @click.command("solve")
@@ -66,10 +66,13 @@ from optimizer.report.tables import merge_effect_table
               help="Round transfers to multiples of this amount in the instance unit (e.g. 0.001 = one "
                    "million KRW in a KRW-billion instance), keeping the total exactly (largest remainder); "
                    "the summary records the largest rounding move (docs/schema.md).")
+@click.option("--explain", "explain", is_flag=True,
+              help="Also print per region: level, threshold, threshold dual (d objective / d threshold), "
+                   "binding constraints and reason (docs/schema.md).")
 @objective_flags
 def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine, no_tie_break, time_limit,
               no_fast_path, scenario, merges, merge_groups, thresholds, alpha, weights, breakpoints, gini_form,
-              no_price_of_fairness, round_to, **policy_flags):
+              no_price_of_fairness, round_to, explain, **policy_flags):
     """Solve INSTANCE (a folder with instance.toml and regions.csv) and print the allocation.
 
     \b
@@ -110,6 +113,9 @@ def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine,
                 files["merge_effect.csv"] = allocation_csv(effect).encode()
             write_run(output, files, SOLVE_OUTPUTS)
         _print_result(result, fmt, inst.unit)
+        if explain and fmt == "table":
+            click.echo("")
+            click.echo(explain_table(result))
         if effect is not None and fmt == "table":
             click.echo("")
             click.echo(merge_effect_table(effect, inst.unit))
