@@ -103,6 +103,17 @@ def echo_notices(inst) -> None:
         click.echo(f"notice: {notice}", err=True)
 
 
+def round_inputs(f):
+    """--objective, --budget, --threshold: what every solving command asks first."""
+    f = click.option("--threshold", "-t", type=float, help="Default service-level threshold (overrides "
+                     "[threshold] level; per-region overrides in regions.csv still apply).")(f)
+    f = click.option("--budget", "-b", help="Budget in the instance unit, or a multiple of the instance's "
+                     "own budget such as 1.2x.")(f)
+    f = click.option("--objective", "-o", help="Objective name (see 'equalize objectives'); default: the "
+                     "instance's [objective] name, else maxmin.")(f)
+    return f
+
+
 def objective_flags(f):
     opts = [
         click.option("--thresholds", type=click.Choice(THRESHOLD_MODES), default=None,

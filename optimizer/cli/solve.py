@@ -19,6 +19,7 @@ from optimizer.cli.common import (
     policy_options,
     reported_errors,
     round_args,
+    round_inputs,
     round_options,
     scenario_options,
 )
@@ -40,12 +41,7 @@ from optimizer.report.tables import explain_table, merge_effect_table
 
 @click.command("solve")
 @instance_argument
-@click.option("--objective", "-o", help="Objective name (see 'equalize objectives'); default: the "
-              "instance's [objective] name, else maxmin.")
-@click.option("--budget", "-b", help="Budget in the instance unit, or a multiple of the instance's "
-              "own budget such as 1.2x.")
-@click.option("--threshold", "-t", type=float, help="Default service-level threshold (overrides "
-              "[threshold] level; per-region overrides in regions.csv still apply).")
+@round_inputs
 @click.option("--output", "-O", type=click.Path(path_type=Path, file_okay=False),
               help="Folder for allocation.csv and summary.json.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
