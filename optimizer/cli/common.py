@@ -76,7 +76,10 @@ def _report_ours(exc: EqualizeError) -> int:
     # isinstance, not type(): subclasses (the post-solve check's VerificationError) keep the prefix
     prefix = ("infeasible" if isinstance(exc, InfeasibleError)
               else "solver error" if isinstance(exc, SolverError) else "error")
-    click.echo(f"{prefix}: {one_line(str(exc))}", err=True)
+    first, *more = str(exc).split("\n") if isinstance(exc, InfeasibleError) else [str(exc)]
+    click.echo(f"{prefix}: {one_line(first)}", err=True)
+    for line in more:   # a diagnosis: one line per conflicting family (engine/conflicts.py)
+        click.echo(f"  {one_line(line)}", err=True)
     return 1
 
 
