@@ -38,25 +38,59 @@ def one_sided(inst, objective, budget, h):
     return (v0 - vm) / h, (vp - v0) / h
 
 
+# an LP's optimal value is concave (max) or convex (min) in its right-hand side, so at a kink
+# the dual is a one-sided slope, bracketed by the two finite differences whatever h is; the
+# Dinkelbach ratio of min-gini is not an LP value: it is held to the differentiable points only
+NOT_LP_VALUES = ("min-gini",)
+
+
+def assert_price_matches(price: float, left: float, right: float, objective: str) -> None:
+    scale = max(abs(left), abs(right), 1e-9)
+    if abs(left - right) <= 1e-4 * scale + 1e-10:
+        assert price == pytest.approx((left + right) / 2, rel=1e-3, abs=1e-9), (left, right, price)
+    elif objective in NOT_LP_VALUES:
+        assume(False)
+    else:
+        slack = 1e-3 * scale + 1e-9
+        assert min(left, right) - slack <= price <= max(left, right) + slack, (left, right, price)
+
+
 @FD_SETTINGS
-@given(rounds(max_n=6), st.sampled_from(BUDGET_OBJECTIVES))
-def test_budget_price_is_the_finite_difference(tmp_path, rnd, objective):
-    """Where the value is differentiable in the budget (both one-sided differences agree),
-    the reported budget_shadow_price equals it: same sign for max and min objectives."""
+@given(rounds(max_n=6), st.sampled_from(BUDGET_OBJECTIVES), st.floats(0.05, 2.0))
+def test_budget_price_is_the_finite_difference(tmp_path, rnd, objective, factor):
+    """The reported budget_shadow_price equals d objective_value / d budget by finite
+    differences (both sides) on random instances: the same sign for max and min objectives."""
     inst = core_instance(tmp_path, *rnd)
-    budget = inst.budget
-    assume(budget > 1.0)
+    own, need = (inst.regions[c].to_numpy(dtype=float) for c in ("own_revenue", "fiscal_need"))
+    t_min = inst.regions["min_transfer"].to_numpy(dtype=float)
+    gap = float(np.maximum(np.nan_to_num(t_min), inst.threshold * need - own).sum())
+    budget = max(gap, 1.0) * (1.0 + factor)   # the thresholds reachable: hard mode for every objective
     try:
-        r = solve(inst, SolveOptions(objective=objective, price_of_fairness=False))
+        r = solve(inst, SolveOptions(objective=objective, budget=budget, price_of_fairness=False))
     except InfeasibleError:
         assume(False)
-    assume(r.summary["thresholds"] == "hard")
     h = 1e-4 * budget
     left, right = one_sided(inst, objective, budget, h)
-    scale = max(abs(left), abs(right), 1e-9)
-    assume(abs(left - right) <= 1e-4 * scale + 1e-10)     # a kink: no single derivative
-    price = r.summary["budget_shadow_price"]
-    assert price == pytest.approx((left + right) / 2, rel=1e-3, abs=1e-9), (left, right, price)
+    assert_price_matches(r.summary["budget_shadow_price"], left, right, objective)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("objective", [*BUDGET_OBJECTIVES, "log-welfare"])
+def test_budget_price_on_korea_for_every_objective(korea17, objective):
+    """Every objective on the real instance, at 0.97x / 1x / 1.2x of its budget."""
+    inst = load_instance(korea17)
+    for k in (0.97, 1.0, 1.2):
+        budget = k * inst.budget
+        r = solve(inst, SolveOptions(objective=objective, budget=budget, price_of_fairness=False))
+        if r.summary.get("threshold_dual_note", "").startswith("not one number"):
+            continue   # soft phase 2: no single price, by design (tests/test_reasons.py)
+        h = 1e-4 * budget
+        v0 = r.summary["objective_value"]
+        vm, vp = (value(inst, objective, b) for b in (budget - h, budget + h))
+        if objective == "log-welfare":   # the price of its tangent LP (docs/schema.md): close, not exact
+            assert r.summary["budget_shadow_price"] == pytest.approx((vp - vm) / (2 * h), rel=0.1)
+            continue
+        assert_price_matches(r.summary["budget_shadow_price"], (v0 - vm) / h, (vp - v0) / h, objective)
 
 
 def with_threshold(inst, region: int, theta: float):
