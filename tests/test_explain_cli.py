@@ -85,3 +85,12 @@ def test_solve_explain_table(korea17):
     assert "hold_harmless" in jeju and "hold-harmless: 50% of last year's 1,952.7" in jeju
     busan = next(ln for ln in lines[start:] if ln.startswith("busan"))
     assert "1.219e+04" in busan and "held at its threshold 0.92" in busan
+
+
+def test_explain_phased_round_one_paragraph_per_year(korea17):
+    p = run("explain", str(korea17), "--region", "gangwon", "--years", "2", "--thresholds", "auto")
+    assert p.returncode == 0, p.stderr
+    paragraphs = p.stdout.strip().split("\n\n")
+    assert [q.split(",")[0] for q in paragraphs] == ["gangwon (Gangwon) in 2024", "gangwon (Gangwon) in 2025"]
+    # the total budget's row is implied by the year rows: no single price, and it says so
+    assert all("no single price for the total budget of a phased round" in q for q in paragraphs)

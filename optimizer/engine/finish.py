@@ -162,7 +162,7 @@ def allocation_frame(inst: Instance, threshold: np.ndarray, t: np.ndarray, thres
     return alloc
 
 
-SOFT_HELD_NOTE = "not one number under soft thresholds (the shortfall held from phase 1 moves with it)"
+SOFT_HELD_NOTE = "not one number under soft thresholds: the shortfall held from phase 1 moves with it"
 DECOMPOSITION_NOTE = "not unique in a tied block of the threshold decomposition (--no-fast-path gives the LP's)"
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from optimizer.core.errors import UsageError, nearest
-from optimizer.explain.prices import threshold_price_text
+from optimizer.explain.prices import summary_price_text, threshold_price_text
 from optimizer.explain.reasons import money
 
 THRESHOLD_STEP = 0.01   # "raising its threshold by 0.01"
@@ -53,7 +53,7 @@ def region_paragraph(alloc: pd.DataFrame, summary: dict, region: str, unit: str)
     for r in region_rows(alloc, region).itertuples():
         year = f" in {r.year}" if hasattr(r, "year") else ""
         binding = r.binding if isinstance(r.binding, str) and r.binding else "none"
-        price = summary.get("budget_shadow_price_text") or ""
+        price = summary_price_text(summary)
         out.append(
             f"{r.region_id} ({r.name}){year}, objective {summary['objective']}, budget "
             f"{money(summary['budget'])} {unit}: {_arithmetic(r, unit)}. "

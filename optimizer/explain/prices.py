@@ -64,3 +64,14 @@ def threshold_price_text(objective: str, money: bool, dual: float | None, unit: 
     if dual is None or not math.isfinite(dual):
         return f"{head}: no single price"
     return f"{head} {change_words(objective, money, dual * step, unit, budget)}"
+
+
+def summary_price_text(s: dict) -> str:
+    """The budget sentence of a summary, or why there is none: a phased round's total budget
+    row is implied by its year rows (each ``years[y]`` has its own price)."""
+    price = s.get("budget_shadow_price")
+    if price is not None and math.isfinite(price):
+        return s.get("budget_shadow_price_text") or ""
+    if "years" in s:
+        return "no single price for the total budget of a phased round (each year's is in summary.json years)"
+    return "no single price" + (f": {s['threshold_dual_note']}" if s.get("threshold_dual_note") else "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from optimizer.core.instance import unit_per_capita
 from optimizer.core.result import Result
+from optimizer.explain.prices import summary_price_text
 from optimizer.report.text import text_table
 
 
@@ -65,9 +66,8 @@ def price_footer(s: dict, unit: str) -> list[str]:
     threshold duals (or the price) are left empty."""
     obj_unit = unit if s.get("objective_unit") == unit else s.get("objective_unit", "level")
     line = f"budget shadow price: {shown_value(s.get('budget_shadow_price'))} {obj_unit} per {unit}"
-    if s.get("budget_shadow_price_text"):
-        line += f" ({s['budget_shadow_price_text']})"
-    out = [line]
+    words = summary_price_text(s)
+    out = [line + (f" ({words})" if words else "")]
     if s.get("threshold_dual_note"):
         out.append(f"threshold duals left empty: {s['threshold_dual_note']}")
     return out
