@@ -33,6 +33,7 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([str(EQUALIZE), *args], capture_output=True, text=True, timeout=300, cwd=cwd)
 
 
+@pytest.mark.slow
 def test_one_price_of_fairness_in_solve_compare_and_batch(korea17, tmp_path):
     inst = load_instance(korea17)
     cost = solve(inst, SolveOptions(objective="min-cost"))
@@ -75,6 +76,7 @@ def test_solver_noise_prints_as_zero_and_below_counts_use_the_check_tolerance(ko
     assert LEVEL_TOL == FEAS_TOL   # one rule for the count and the post-solve check
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(rounds(max_n=8), st.sampled_from(["maxmin", "min-cost", "min-shortfall", "max-mean", "leximin"]),
        st.sampled_from(["hard", "soft", "auto"]))

@@ -94,6 +94,7 @@ def test_unknown_tags_still_read_and_every_tag_has_words():
     assert policy_tags <= set(TAG_REASONS)   # a policy tag without words would read "x binds"
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(rounds(max_n=8), st.sampled_from(["maxmin", "min-cost", "max-mean", "min-shortfall"]))
 def test_reasons_follow_the_tags_on_random_instances(tmp_path, rnd, objective):
@@ -118,6 +119,7 @@ def test_reasons_follow_the_tags_on_random_instances(tmp_path, rnd, objective):
             assert row.reason.startswith("no transfer: its own level")
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(rounds(max_n=6))
 def test_same_tags_and_figures_same_reason_whatever_the_objective(tmp_path, rnd):
