@@ -79,7 +79,10 @@ def _report_ours(exc: EqualizeError) -> int:
     # isinstance, not type(): subclasses (the post-solve check's VerificationError) keep the prefix
     prefix = ("infeasible" if isinstance(exc, InfeasibleError)
               else "solver error" if isinstance(exc, SolverError) else "error")
-    click.echo(f"{prefix}: {one_line(str(exc))}", err=True)
+    first, *more = str(exc).split("\n") if isinstance(exc, InfeasibleError) else [str(exc)]
+    click.echo(f"{prefix}: {one_line(first)}", err=True)
+    for line in more:   # a diagnosis: one line per conflicting family (engine/conflicts.py)
+        click.echo(f"  {one_line(line)}", err=True)
     return 1
 
 
@@ -104,6 +107,17 @@ def instance_argument(f):
 def echo_notices(inst) -> None:
     for notice in inst.notices:
         click.echo(f"notice: {notice}", err=True)
+
+
+def round_inputs(f):
+    """--objective, --budget, --threshold: what every solving command asks first."""
+    f = click.option("--threshold", "-t", type=float, help="Default service-level threshold (overrides "
+                     "[threshold] level; per-region overrides in regions.csv still apply).")(f)
+    f = click.option("--budget", "-b", help="Budget in the instance unit, or a multiple of the instance's "
+                     "own budget such as 1.2x.")(f)
+    f = click.option("--objective", "-o", help="Objective name (see 'equalize objectives'); default: the "
+                     "instance's [objective] name, else maxmin.")(f)
+    return f
 
 
 def objective_flags(f):

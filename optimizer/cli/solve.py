@@ -22,6 +22,7 @@ from optimizer.cli.common import (
     policy_options,
     reported_errors,
     round_args,
+    round_inputs,
     round_options,
     scenario_options,
 )
@@ -47,18 +48,13 @@ from optimizer.io.writers import (
 from optimizer.prepare.merge import merge_effect_rounds, parse_merge
 from optimizer.prepare.scenarios import prepare
 from optimizer.report.round_tables import round_table
-from optimizer.report.tables import merge_effect_table
+from optimizer.report.tables import explain_table, merge_effect_table
 from optimizer.report.workbook import solve_workbook
 
 
 @click.command("solve")
 @instance_argument
-@click.option("--objective", "-o", help="Objective name (see 'equalize objectives'); default: the "
-              "instance's [objective] name, else maxmin.")
-@click.option("--budget", "-b", help="Budget in the instance unit, or a multiple of the instance's "
-              "own budget such as 1.2x.")
-@click.option("--threshold", "-t", type=float, help="Default service-level threshold (overrides "
-              "[threshold] level; per-region overrides in regions.csv still apply).")
+@round_inputs
 @click.option("--output", "-O", type=click.Path(path_type=Path),
               help="Folder for allocation.csv and summary.json; a name ending in .xlsx writes one Excel "
                    "workbook instead (sheets allocation, summary, metrics, prices, sources).")
@@ -80,11 +76,14 @@ from optimizer.report.workbook import solve_workbook
               help="Round transfers to multiples of this amount in the instance unit (e.g. 0.001 = one "
                    "million KRW in a KRW-billion instance), keeping the total exactly (largest remainder); "
                    "the summary records the largest rounding move (docs/schema.md).")
+@click.option("--explain", "explain", is_flag=True,
+              help="Also print per region: level, threshold, threshold dual (d objective / d threshold), "
+                   "binding constraints and reason (docs/schema.md).")
 @objective_flags
 @excel_options
 def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine, no_tie_break, time_limit,
               no_fast_path, scenario, merges, merge_groups, thresholds, alpha, weights, breakpoints, gini_form,
-              no_price_of_fairness, round_to, csv_bom, lang, **policy_flags):
+              no_price_of_fairness, round_to, csv_bom, lang, explain, **policy_flags):
     """Solve INSTANCE (a folder with instance.toml and regions.csv, or one .xlsx workbook) and print
     the allocation.
 
@@ -124,6 +123,9 @@ def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine,
         if output is not None:  # files first: a closed stdout (| head) must not lose them
             _write_output(result, effect, output, excel)
         _print_result(result, fmt, inst.unit, csv_bom)
+        if explain and fmt == "table":
+            click.echo("")
+            click.echo(explain_table(result))
         if effect is not None and fmt == "table":
             click.echo("")
             click.echo(merge_effect_table(effect, inst.unit))

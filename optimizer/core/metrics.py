@@ -15,6 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
+# the post-solve check's level tolerance (relative: LEVEL_TOL x max(1, |threshold|)); a region
+# counts as below its threshold only when it is short by more than the check forgives
+# (explain/verify.py FEAS_TOL is this constant: one rule for the count and the check)
+LEVEL_TOL = 1e-6
+
 
 def _norm(w: np.ndarray) -> np.ndarray:
     w = np.asarray(w, dtype=float)
@@ -84,11 +89,14 @@ def atkinson(x: np.ndarray, w: np.ndarray, epsilon: float) -> float:
     return 1.0 - ede / mu
 
 
-def level_metrics(x: np.ndarray, w: np.ndarray, threshold: np.ndarray) -> dict[str, float]:
-    """All metrics of one vector of levels, as a flat dict (for summaries and tables)."""
+def level_metrics(x: np.ndarray, w: np.ndarray, threshold: np.ndarray,
+                  level_tol: float = LEVEL_TOL) -> dict[str, float]:
+    """All metrics of one vector of levels, as a flat dict (for summaries and tables); below
+    threshold = short by more than level_tol x max(1, |threshold|), the check's rule."""
     w = _norm(w)
     x = np.asarray(x, dtype=float)
-    below = x < threshold - 1e-9
+    threshold = np.asarray(threshold, dtype=float)
+    below = x < threshold - level_tol * np.maximum(1.0, np.abs(threshold))
     lo, hi = float(x.min()), float(x.max())
     return {
         "mean_level": float(np.dot(w, x)),

@@ -92,6 +92,7 @@ class PolicyDiagnosis:
             pm, _ = _min_spending(d, terms, "min-shortfall")
             self.policy_minimum = pm * scale if np.isfinite(pm) else INF
         self._conflicts: list[FamilyConflict] | None = None
+        self._alone: list[FamilyConflict] | None = None
 
     @property
     def missing_budget(self) -> float:
@@ -107,7 +108,18 @@ class PolicyDiagnosis:
             self._conflicts = elastic_conflicts(self._d, self._terms, self._scale, self._ids, self._hard)
         return self._conflicts
 
+    @property
+    def alone(self) -> list[FamilyConflict]:
+        """Each family's least relaxation when it alone gives way (every other family held);
+        the families that cannot make the round feasible alone are left out."""
+        if self._alone is None:
+            self._alone = family_relaxations(self._d, self._terms, self._scale, self._ids, self._hard)
+        return self._alone
+
     def explain(self, region_ids: list[str], unit: str, hard: bool) -> str:
+        """The diagnosis: a first line (what is missing), then one line per family that could
+        give way, with its least relaxation when it alone does (the joint least relaxation
+        is in ``details``: ``conflicts``)."""
         lines = []
         if hard and not np.isfinite(self.required_budget):
             lines.append("no budget meets every threshold under these policies")
@@ -120,23 +132,30 @@ class PolicyDiagnosis:
         elif not hard and self.policy_minimum is not None and self.policy_minimum > self.budget:
             lines.append(f"the policies alone force spending of {self.policy_minimum:,.6g} {unit}, above "
                          f"the budget {self.budget:,.6g} {unit}")
-        parts = []
-        for c in self.conflicts:
-            u = "level" if c.unit == "level" else unit
-            worst = ", ".join(r for r, _ in c.rows[:3])
-            parts.append(f"{c.family} by {c.amount:,.6g} {u}" + (f" ({worst})" if worst else ""))
-        if parts:
-            lines.append("least relaxation that makes it feasible: " + "; ".join(parts))
-        return "; ".join(lines)
+        head = "; ".join(lines)
+        named = self.alone or self.conflicts
+        if not named:
+            return head
+        intro = "least relaxation of each family that makes it feasible on its own (the others held):"
+        return "\n".join([f"{head}; {intro}" if head else intro, *(family_line(c, unit) for c in named)])
 
     def details(self, unit: str) -> dict:
         return {"conflicts": [c.as_dict() | {"unit": "level" if c.unit == "level" else unit}
                               for c in self.conflicts],
+                "relaxations": [c.as_dict() | {"unit": "level" if c.unit == "level" else unit}
+                                for c in self.alone],
                 "policy_minimum_spending": self.policy_minimum}
 
 
-def elastic_conflicts(d: RegionData, terms: tuple[PolicyTerm, ...], scale: float, region_ids: list[str],
-                      hard: bool) -> list[FamilyConflict]:
+def family_line(c: FamilyConflict, unit: str) -> str:
+    """'- hold_harmless by 1,218.98 KRW billion (jeju, chungnam, jeonnam)'."""
+    u = "level" if c.unit == "level" else unit
+    worst = ", ".join(r for r, _ in c.rows[:3])
+    return f"- {c.family} by {c.amount:,.6g} {u}" + (f" ({worst})" if worst else "")
+
+
+def _elastic_setup(d: RegionData, terms: tuple[PolicyTerm, ...], hard: bool):
+    """The diagnosis LP (min-cost hard, or min-shortfall) and each family's unit and weight."""
     lp = build_lp(_plain(d), "min-cost" if hard else "min-shortfall", terms)
     units = family_units(terms)
     if not hard:
@@ -144,10 +163,17 @@ def elastic_conflicts(d: RegionData, terms: tuple[PolicyTerm, ...], scale: float
     level_weight = float(np.mean(d.need))
     weights = {f: (level_weight if u == "level" else 1.0) for f, u in units.items()
                if f in ("min_transfer", "max_transfer") or lp.has_row_block(f)}
+    return lp, units, weights, level_weight
+
+
+def _relaxed(lp, units: dict[str, str], weights: dict[str, float], scale: float,
+             region_ids: list[str]) -> list[FamilyConflict] | None:
+    """The elastic LP with ``weights``' families relaxed: the families that give way, or
+    None when even that is infeasible."""
     e = elastic(lp, weights)
     sol, _ = solve_lp(e.lp, "simplex")
     if sol.status != "optimal":
-        return []
+        return None
     x = sol.x[:e.n_original]
     t = lp.col_block("transfer")
     out = []
@@ -159,8 +185,31 @@ def elastic_conflicts(d: RegionData, terms: tuple[PolicyTerm, ...], scale: float
         rows = _worst_rows(e.lp, fam, x, sol.x, t.start, t.stop, region_ids)
         out.append(FamilyConflict(fam, units[fam], s * scale if money else s,
                                   [(r, v * scale if money else v) for r, v in rows]))
-    out.sort(key=lambda c: -c.amount * (1.0 if c.unit == "money" else level_weight * scale))
     return out
+
+
+def _by_cost(out: list[FamilyConflict], level_weight: float, scale: float) -> list[FamilyConflict]:
+    return sorted(out, key=lambda c: -c.amount * (1.0 if c.unit == "money" else level_weight * scale))
+
+
+def family_relaxations(d: RegionData, terms: tuple[PolicyTerm, ...], scale: float, region_ids: list[str],
+                       hard: bool) -> list[FamilyConflict]:
+    """Per family f: the least amount by which f alone must give way (one elastic LP with
+    only f's slack); families that cannot restore feasibility alone are left out."""
+    lp, units, weights, level_weight = _elastic_setup(d, terms, hard)
+    out = []
+    for fam, w in weights.items():
+        found = _relaxed(lp, units, {fam: w}, scale, region_ids)
+        if found:
+            out.extend(found)
+    return _by_cost(out, level_weight, scale)
+
+
+def elastic_conflicts(d: RegionData, terms: tuple[PolicyTerm, ...], scale: float, region_ids: list[str],
+                      hard: bool) -> list[FamilyConflict]:
+    """The joint least relaxation: every family may give way, the weighted sum is minimal."""
+    lp, units, weights, level_weight = _elastic_setup(d, terms, hard)
+    return _by_cost(_relaxed(lp, units, weights, scale, region_ids) or [], level_weight, scale)
 
 
 def _worst_rows(lp, fam: str, x: np.ndarray, x_full: np.ndarray, t0: int, t1: int,
@@ -180,8 +229,10 @@ def _worst_rows(lp, fam: str, x: np.ndarray, x_full: np.ndarray, t0: int, t1: in
     for i in order:
         cols = csr.indices[csr.indptr[i]:csr.indptr[i + 1]]
         regs = [region_ids[c - t0] for c in cols if t0 <= c < t1]
-        out.append(("/".join(regs) if regs else fam, float(v[i])))
+        # a row over many regions (the budget) is named by its count, not a wall of ids
+        label = "/".join(regs) if 0 < len(regs) <= 4 else f"all {len(regs)} regions" if regs else fam
+        out.append((label, float(v[i])))
     return out
 
 
-__all__ = ["PolicyDiagnosis", "FamilyConflict", "elastic_conflicts", "violations"]
+__all__ = ["PolicyDiagnosis", "FamilyConflict", "elastic_conflicts", "family_relaxations", "violations"]

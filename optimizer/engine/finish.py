@@ -11,7 +11,7 @@ import pandas as pd
 from models.objectives import ObjectiveSpec
 from optimizer.core.errors import InfeasibleError, SolverError
 from optimizer.core.instance import Instance, unit_per_capita
-from optimizer.core.metrics import level_metrics
+from optimizer.core.metrics import LEVEL_TOL, level_metrics
 from optimizer.core.result import ALLOCATION_COLUMNS, Result
 from optimizer.core.scaling import RoundData
 from optimizer.core.solution import LPSolution
@@ -19,6 +19,8 @@ from optimizer.core.version import SCHEMA_VERSION, __version__
 from optimizer.engine.highs import highs_version
 from optimizer.engine.lastyear import add_change, change_summary
 from optimizer.explain.diagnose import Diagnosis
+from optimizer.explain.prices import budget_price_text
+from optimizer.explain.reasons import with_reasons
 from optimizer.explain.verify import (
     VerifyExtras,
     Violation,
@@ -108,28 +110,34 @@ def clean_transfers(t: np.ndarray, scale: float, rd: RoundData, need: np.ndarray
 
 
 def binding_tags(t, level, rd: RoundData, hard: bool, floor: float | None, scale: float) -> list[str]:
+    """The core constraints that hold with equality per region: ``threshold`` (the level is
+    at its threshold: the threshold row is tight, hard or soft), ``shortfall`` (soft: below
+    it, the row tight through its shortfall variable), ``floor``, ``min_transfer``,
+    ``max_transfer``. A threshold dual can be nonzero only where ``threshold`` or
+    ``shortfall`` is tagged (complementary slackness): the two columns agree in every mode."""
     eps_m, eps_l = 1e-7 * scale, 1e-7
     t, level = np.asarray(t, dtype=float), np.asarray(level, dtype=float)
-    n = t.shape[0]
-    no = np.zeros(n, dtype=bool)
-    with np.errstate(invalid="ignore"):
-        masks = (no | hard & (np.abs(level - rd.threshold) <= eps_l),
-                 no if floor is None else np.abs(level - floor) <= eps_l,
+    with np.errstate(invalid="ignore"):   # at the threshold: within the check's level tolerance
+        at_thr = np.abs(level - rd.threshold) <= LEVEL_TOL * np.maximum(1.0, np.abs(rd.threshold))
+        masks = (at_thr,
+                 np.zeros(t.shape[0], dtype=bool) if hard else ~at_thr & (level < rd.threshold),
+                 np.zeros(t.shape[0], dtype=bool) if floor is None else np.abs(level - floor) <= eps_l,
                  (rd.t_min > 0) & (np.abs(t - rd.t_min) <= eps_m),
                  np.isfinite(rd.t_max) & (np.abs(t - rd.t_max) <= eps_m))
     # vectorised (one Python loop per region took ~1 s at 1e6): bit i = tag i
-    names = ("threshold", "floor", "min_transfer", "max_transfer")
-    table = np.array([";".join(nm for i, nm in enumerate(names) if code >> i & 1) for code in range(16)],
+    names = ("threshold", "shortfall", "floor", "min_transfer", "max_transfer")
+    table = np.array([";".join(nm for i, nm in enumerate(names) if code >> i & 1) for code in range(32)],
                      dtype=object)
     code = sum(m.astype(np.int64) << i for i, m in enumerate(masks))
     return table[code].tolist()
 
 
 def allocation_frame(inst: Instance, threshold: np.ndarray, t: np.ndarray, threshold_dual: np.ndarray,
-                     binding: list[str]) -> pd.DataFrame:
+                     binding: list[str], dual_note: str | None = None) -> pd.DataFrame:
     """allocation.csv of a round (docs/schema.md): the region data, the transfers and what they
-    do to each level; the instance's pass-through columns last. One builder for every round
-    (plain, services)."""
+    do to each level, the binding constraints and the reason derived from them
+    (explain/reasons.py; ``dual_note`` says why empty threshold duals are empty); the
+    instance's pass-through columns last. One builder for every round (plain, services)."""
     reg = inst.regions
     own = reg["own_revenue"].to_numpy(dtype=float)
     need = reg["fiscal_need"].to_numpy(dtype=float)
@@ -148,21 +156,39 @@ def allocation_frame(inst: Instance, threshold: np.ndarray, t: np.ndarray, thres
         "threshold_dual": threshold_dual,
         "binding": binding,
     })[ALLOCATION_COLUMNS]
-    alloc = add_change(alloc)
+    alloc = with_reasons(add_change(alloc), dual_note)
     if inst.extra_columns:
         alloc = pd.concat([alloc, reg[inst.extra_columns].reset_index(drop=True)], axis=1)
     return alloc
 
 
+SOFT_HELD_NOTE = "not one number under soft thresholds: the shortfall held from phase 1 moves with it"
+DECOMPOSITION_NOTE = "not unique in a tied block of the threshold decomposition (--no-fast-path gives the LP's)"
+
+
+def dual_note(first: LPSolution, extra: VerifyExtras | None) -> str | None:
+    """Why the threshold duals (and, soft, the budget's price) are left empty, or None."""
+    if extra is not None and extra.shortfall_cap is not None:
+        return SOFT_HELD_NOTE
+    if first.algorithm == "threshold decomposition":
+        return DECOMPOSITION_NOTE
+    return None
+
+
 def _allocation(inst: Instance, spec: ObjectiveSpec, rd: RoundData, scale: float, t: np.ndarray,
-                first: LPSolution, layout: dict[str, slice], hard: bool) -> pd.DataFrame:
+                first: LPSolution, layout: dict[str, slice], hard: bool, note: str | None) -> pd.DataFrame:
+    """threshold_dual = d objective_value / d threshold_r (objective units per level unit),
+    the threshold row's dual unscaled; empty (NaN) where ``note`` says it is not one number."""
     reg = inst.regions
     level_after = (reg["own_revenue"].to_numpy(dtype=float) + t) / reg["fiscal_need"].to_numpy(dtype=float)
     money = spec.objective_unit == "money"
     floor = float(first.x[layout["floor"]][0]) if "floor" in layout else None
     thr_dual = first.row_dual[layout["rows:threshold"]] * (scale if money else 1.0)
-    return allocation_frame(inst, rd.threshold, t, np.where(np.abs(thr_dual) < 1e-12, 0.0, thr_dual),
-                            binding_tags(t, level_after, rd, hard, floor, scale))
+    thr_dual = np.where(np.abs(thr_dual) < 1e-12, 0.0, thr_dual)
+    if note == SOFT_HELD_NOTE:
+        thr_dual = np.full(t.shape, np.nan)
+    return allocation_frame(inst, rd.threshold, t, thr_dual,
+                            binding_tags(t, level_after, rd, hard, floor, scale), note)
 
 
 def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict, scale: float,
@@ -175,7 +201,8 @@ def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict,
     hard = (not spec.soft_thresholds) if hard is None else hard
     need = inst.regions["fiscal_need"].to_numpy(dtype=float)
     t = clean_transfers(final.x[layout["transfer"]] * scale, scale, rd, need)
-    alloc = _allocation(inst, spec, rd, scale, t, first, layout, hard)
+    note = dual_note(first, extra)
+    alloc = _allocation(inst, spec, rd, scale, t, first, layout, hard, note)
     level_before, level_after = alloc["level_before"].to_numpy(), alloc["level_after"].to_numpy()
     money = spec.objective_unit == "money"
     reported = first.objective * (scale if money else 1.0)
@@ -189,7 +216,9 @@ def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict,
                                                   "money" if money else "level", tol_o, optimality.detail)))
     pop = inst.regions["population"].to_numpy(dtype=float)
     w = pop / pop.sum()
-    after, before = level_metrics(level_after, w, rd.threshold), level_metrics(level_before, w, rd.threshold)
+    after = level_metrics(level_after, w, rd.threshold, tol.level)
+    before = level_metrics(level_before, w, rd.threshold, tol.level)
+    price = budget_price(first, layout, money, scale, note)
     two = second is not None and second is not first
     summary = base | {
         "status": "optimal",
@@ -198,7 +227,8 @@ def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict,
         "min_level": after["min_level"],
         "max_level": after["max_level"],
         "regions_below_threshold": after["regions_below_threshold"],
-        "budget_shadow_price": float(first.row_dual[layout["rows:budget"]][0]) * (1.0 if money else 1.0 / scale) + 0.0,
+        "budget_shadow_price": price,
+        "budget_shadow_price_text": budget_price_text(spec.name, money, price, rd.budget, inst.unit),
         "budget_binding": bool(rd.budget - t.sum() <= 1e-7 * max(scale, rd.budget)),
         "per_capita_unit": unit_per_capita(inst.unit)[0],
         "metrics_before": before,
@@ -211,10 +241,23 @@ def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict,
         "checks": {k: v for k, v in verdict.checks.items() if k != "objective_gap"},
         "verified": verdict.as_summary() | {"optimality": optimality.status},
     }
+    if note is not None:
+        summary["threshold_dual_note"] = note
     change = change_summary(alloc["region_id"], t, alloc["prior_transfer"])
     if change is not None:
         summary["change_vs_prior"] = change
     return Result(alloc, summary)
+
+
+def budget_price(first: LPSolution, layout: dict[str, slice], money: bool, scale: float,
+                 note: str | None) -> float:
+    """d objective_value / d budget in objective units per instance unit: the budget row's
+    dual unscaled (HiGHS reports d objective / d rhs for either sense; the finite-difference
+    tests of tests/test_prices.py hold every objective to it). NaN in soft phase 2 (the
+    shortfall held moves with the budget: ``SOFT_HELD_NOTE``)."""
+    if note == SOFT_HELD_NOTE:
+        return float("nan")
+    return float(first.row_dual[layout["rows:budget"]][0]) * (1.0 if money else 1.0 / scale) + 0.0
 
 
 def core_optimality(vr, t: np.ndarray, tol: float) -> Optimality:

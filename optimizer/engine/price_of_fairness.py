@@ -1,31 +1,57 @@
-"""The price of fairness and the summary notes every solve adds after the allocation."""
+"""The price of fairness and the summary notes every solve adds after the allocation.
+
+One definition, shared by solve, compare and batch (they all read the solve's summary):
+
+    price of fairness = (mu* - mu) / mu*
+
+mu = the weighted mean level of the allocation; mu* = the utilitarian optimum (max-mean)
+of the same round: the same budget, transfer bounds and policy rows, with the thresholds
+imposed exactly when the round can meet them all, whatever the objective's threshold mode.
+So mu* depends on the round only, never on the objective: two objectives that give the
+same allocation have the same price of fairness (min-cost and min-shortfall on korea-17:
+3.2143% both; min-shortfall's soft mode once dropped the thresholds from its reference).
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from models.data import RegionData
 from models.objectives import ObjectiveSpec
+from optimizer.core.levels import least_transfer
 from optimizer.core.metrics import price_of_fairness, total_shortfall
 from optimizer.engine.drivers.common import Build
 from optimizer.engine.highs import solve_lp
 from optimizer.fast.waterfill import max_mean_fill
 
+REACH_RTOL = 1e-9   # the thresholds are reachable when their least cost fits the budget to this
+
+
+def reference_data(data: RegionData, hard: bool) -> RegionData:
+    """The round of the max-mean reference: thresholds hard or dropped, no shortfall held."""
+    return replace(data, options={**data.options, "soft_thresholds": not hard, "shortfall_cap": None})
+
 
 def mean_level_max(data: RegionData, build: Build, time_limit: float | None,
                    closed_form: bool = False) -> float | None:
-    """The max-mean value of the same round (weighted by the objective weights); on the
-    bare core it is a fractional knapsack (optimizer/waterfill.py), else an LP."""
-    soft = bool(data.options.get("soft_thresholds"))
-    if closed_form and "shortfall_cap" not in data.options:
-        theta = np.zeros(data.n) if soft else data.threshold   # soft: thresholds do not bind
-        return max_mean_fill(data.own, data.need, data.weight, theta, data.t_min,
-                             data.t_max, data.budget)
-    lp = build(data, "max-mean")
-    first, _ = solve_lp(lp, "simplex", None, time_limit=time_limit)
-    return first.objective if first.status == "optimal" else None
+    """mu*: the max-mean value of the same round (weighted by the objective weights), the
+    thresholds hard when they can all be met, else dropped. On the bare core a fractional
+    knapsack (optimizer/fast/waterfill.py), else an LP (hard first; infeasible -> dropped)."""
+    if closed_form:
+        c = least_transfer(data.threshold, data.own, data.need, data.t_min)
+        reach = bool(c.sum() <= data.budget * (1 + REACH_RTOL) + REACH_RTOL and np.all(c <= data.t_max))
+        theta = data.threshold if reach else np.zeros(data.n)
+        return max_mean_fill(data.own, data.need, data.weight, theta, data.t_min, data.t_max, data.budget)
+    for hard in (True, False):
+        first, _ = solve_lp(build(reference_data(data, hard), "max-mean"), "simplex", None, time_limit=time_limit)
+        if first.status == "optimal":
+            return first.objective
+        if first.status != "infeasible":
+            return None
+    return None
 
 
 def add_fairness_summary(result, data: RegionData, spec: ObjectiveSpec, build: Build, info: dict,

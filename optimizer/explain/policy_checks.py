@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from models.data import RegionData
 from models.policies import PolicyTerm, policy_rows
 from optimizer.core.result import Result
+from optimizer.explain.reasons import with_reasons
 
 TIGHT_TOL = 1e-7          # solver units (money / scale, or level), relative to max(1, |bound|)
 # row family -> tag (lower side, upper side); None = never tagged (definitional rows, and the
@@ -93,7 +94,8 @@ def with_tags(binding: list[str], tags: dict[int, list[str]]) -> list[str]:
 def finish_policies(result: Result, data: RegionData, terms: tuple[PolicyTerm, ...], x: np.ndarray,
                     layout: dict[str, slice]) -> Result:
     """Tag the binding policy rows (every policy is re-checked on the unscaled data by the
-    post-solve check, explain/verify.py, before a Result exists)."""
+    post-solve check, explain/verify.py, before a Result exists) and re-derive the reasons."""
     alloc = result.allocation.copy()
     alloc["binding"] = with_tags(list(alloc["binding"]), policy_tags(data, terms, x, layout))
+    alloc = with_reasons(alloc, result.summary.get("threshold_dual_note"))
     return dataclasses.replace(result, allocation=alloc)

@@ -28,13 +28,14 @@ import numpy as np
 
 from optimizer.core.errors import SolverError
 from optimizer.core.instance import Instance
+from optimizer.core.metrics import LEVEL_TOL
 from optimizer.explain.objective_values import objective_value
 from optimizer.explain.verify_policies import policy_residual
 
 if TYPE_CHECKING:   # a plain dataclass; not imported at run time (core/scaling.py imports models/)
     from optimizer.core.scaling import RoundData
 
-FEAS_TOL = 1e-6
+FEAS_TOL = LEVEL_TOL   # core/metrics.py: the below-threshold counts use the same rule
 MONOTONE = ("min-shortfall", "max-mean", "log-welfare", "maxmin", "leximin")
 
 

@@ -28,12 +28,12 @@ def phased_table(result: Result, unit: str) -> str:
     years = [y["year"] for y in s["years"]]
     ids = list(dict.fromkeys(a["region_id"]))
     headers = (["region"] + [f"transfer {y} ({unit})" for y in years] + [f"level {y}" for y in years]
-               + [f"binding ({years[-1]})"])
+               + [f"reason ({years[-1]})"])
     rows = []
     for rid in ids:
         part = a[a["region_id"] == rid]
         rows.append([str(rid)] + [f"{x:,.1f}" for x in part["transfer"]] + [f"{x:.4f}" for x in part["level_after"]]
-                    + [part["binding"].iloc[-1] or "-"])
+                    + [_last_reason(part)])
     out = text_table(headers, rows, range(1, len(headers) - 1)) + [""]
     for y in s["years"]:
         gini = f"; gini {y['gini']:.4f}" if "gini" in y else ""
@@ -43,6 +43,12 @@ def phased_table(result: Result, unit: str) -> str:
     out.append(f"status: {s['status']}  objective: {s['objective']} = {s['objective_value']:.6g} "
                f"({s['phasing']['objective_over_years']})")
     return "\n".join(out)
+
+
+def _last_reason(part: pd.DataFrame) -> str:
+    """The last year's reason (explain/reasons.py), else its binding tags."""
+    col = "reason" if "reason" in part.columns else "binding"
+    return part[col].iloc[-1] or "-"
 
 
 def _year_change(c: dict | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from optimizer.core.instance import unit_per_capita
 from optimizer.core.result import Result
+from optimizer.explain.prices import summary_price_text
 from optimizer.report.formula_text import formula_footer
 from optimizer.report.text import text_table
 
@@ -19,12 +20,12 @@ def allocation_table(result: Result, unit: str) -> str:
     full, s = result.allocation, result.summary
     pc_unit = s.get("per_capita_unit", unit)
     headers = ["region", "name", "population", "level before", f"transfer ({unit})",
-               f"per capita ({pc_unit})", "level after", "binding"]
+               f"per capita ({pc_unit})", "level after", "reason"]
     shown = full if len(full) <= MAX_ROWS else full.iloc[list(range(MAX_ROWS // 2)) +
                                                          list(range(len(full) - MAX_ROWS // 2, len(full)))]
     rows = [[str(r.region_id), str(r.name), f"{int(r.population):,}", f"{r.level_before:.4f}",
              _fmt_money(r.transfer), f"{r.transfer_per_capita:,.0f}", f"{r.level_after:.4f}",
-             r.binding or "-"] for r in shown.itertuples()]
+             _reason(r)] for r in shown.itertuples()]
     if len(full) > MAX_ROWS:
         rows.insert(MAX_ROWS // 2, [f"... {len(full) - MAX_ROWS:,} more regions (use --output or "
                                     "--format csv for all)", "", "", "", "", "", "", ""])
@@ -38,19 +39,56 @@ def allocation_table(result: Result, unit: str) -> str:
                      measured=lambda row: not row[0].startswith("... "))
     m = s["metrics_after"]
     out.append("")
-    out.append(f"status: {s['status']}  objective: {s['objective']} = {s['objective_value']:.6g} "
+    out.append(f"status: {s['status']}  objective: {s['objective']} = {shown_value(s['objective_value'])} "
                f"({s['objective_unit']})  budget used: {s['budget_used']:,.1f} of {s['budget']:,.1f} {unit}  "
                f"required for thresholds: {s['required_budget']:,.1f} {unit}")
     out.append(f"levels: min {m['min_level']:.4f}  max {m['max_level']:.4f}  gini {m['gini']:.4f}  "
                f"below threshold: {m['regions_below_threshold']}  "
-               + (f"budget shadow price: {s['budget_shadow_price']:.4g} per {unit}  "
-                  f"(HiGHS {s['solver']['version']}, {s['solve_seconds']:.3f} s)"
-                  if s["budget_shadow_price"] is not None else   # a formula: no LP, no duals
+               + (f"(HiGHS {s['solver']['version']}, {s['solve_seconds']:.3f} s)"
+                  if s["budget_shadow_price"] is not None or "formula" not in s else   # a formula: no LP, no duals
                   f"a formula (optimizer/formulas), thresholds reported not enforced, {s['solve_seconds']:.3f} s"))
+    if "formula" not in s:   # a formula has no LP and no prices
+        out.extend(price_footer(s, unit))
     out.extend(fairness_footer(s, unit))
     out.extend(formula_footer(s))
     out.extend(change_footer(s))
     out.extend(rounding_footer(s, unit))
+    return "\n".join(out)
+
+
+def _reason(r) -> str:
+    """The reason column (explain/reasons.py); the binding tags where a frame has none."""
+    return getattr(r, "reason", None) or r.binding or "-"
+
+
+def shown_value(x: float | None) -> str:
+    """A figure for a footer: 6 significant digits, an empty one as n/a (noise is already 0.0)."""
+    return "n/a" if x is None or x != x else f"{x:.6g}"
+
+
+def price_footer(s: dict, unit: str) -> list[str]:
+    """The budget shadow price as a number with its unit and in words; the note when the
+    threshold duals (or the price) are left empty."""
+    obj_unit = unit if s.get("objective_unit") == unit else s.get("objective_unit", "level")
+    line = f"budget shadow price: {shown_value(s.get('budget_shadow_price'))} {obj_unit} per {unit}"
+    words = summary_price_text(s)
+    out = [line + (f" ({words})" if words else "")]
+    if s.get("threshold_dual_note"):
+        out.append(f"threshold duals left empty: {s['threshold_dual_note']}")
+    return out
+
+
+def explain_table(result: Result) -> str:
+    """``solve --explain``: per region its level, threshold, threshold dual (d objective /
+    d threshold, docs/schema.md), binding constraints and reason."""
+    a, s = result.allocation, result.summary
+    dual_unit = s.get("objective_unit", "level")
+    headers = ["region", "level", "threshold", f"dual ({dual_unit} per level)", "binding", "reason"]
+    rows = [[str(r.region_id), f"{r.level_after:.4f}", f"{r.threshold:.4g}",
+             "" if r.threshold_dual != r.threshold_dual else f"{r.threshold_dual:.4g}",
+             r.binding or "-", _reason(r)] for r in a.itertuples()]
+    out = ["per-region prices and reasons (dual = d objective / d threshold; empty: see the note)",
+           *text_table(headers, rows, {1, 2, 3})]
     return "\n".join(out)
 
 

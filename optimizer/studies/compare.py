@@ -206,6 +206,8 @@ def compare_text(table: pd.DataFrame, unit: str, columns: list[str] | None = Non
             return f"{x:,.1f}"
         if col == "solve_seconds":
             return f"{x:.3f}"
+        if col == "price_of_fairness":   # as solve prints it (one definition: engine/price_of_fairness.py)
+            return f"{x:.4%}"
         return f"{x:.4f}"
     headers = [_SHORT.get(c, c) for c in columns]
     cells = [[fmt(c, row[c]) for c in columns] for _, row in table.iterrows()]
@@ -214,5 +216,5 @@ def compare_text(table: pd.DataFrame, unit: str, columns: list[str] | None = Non
         out += [f"{row['scenario']}: {row['status']}: {row['diagnosis']}" for _, row in table.iterrows()
                 if row["diagnosis"]]
     out.append(f"(levels are own+transfer over need; shortfall and budget in {unit}; PoF = relative "
-               f"loss of the mean level against max-mean)")
+               f"loss of the mean level against max-mean of the same round, thresholds held when reachable)")
     return "\n".join(out)
