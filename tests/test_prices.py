@@ -191,7 +191,7 @@ def test_threshold_dual_on_korea_for_every_objective(korea17, objective):
     dual| (or the first held at its threshold), re-solved at its threshold +/- h."""
     inst = load_instance(korea17)
     # min-shortfall at a scarce budget: with money to spare its knapsack path tags a region whose
-    # shortfall is float noise (1e-16) with the dual w_r (see the xfail below)
+    # shortfall is float noise (1e-16) as met; the test below pins that fix
     budget = 0.9 * inst.budget if objective == "min-shortfall" else None
     opts = SolveOptions(objective=objective, budget=budget, threshold=0.935, price_of_fairness=False)
     try:
@@ -209,9 +209,6 @@ def test_threshold_dual_on_korea_for_every_objective(korea17, objective):
     assert_price_matches(float(a["threshold_dual"].iloc[k]), (v0 - vm) / h, (vp - v0) / h, objective)
 
 
-@pytest.mark.xfail(strict=True, reason="optimizer/fast/fastpath.py _shortfall_run: `s > 0` takes a shortfall of "
-                   "float noise (1e-16) as real and gives that region the dual w_r; the derivative is 0 "
-                   "(owner of optimizer/fast: compare s with the tight tolerance)")
 def test_min_shortfall_dual_with_money_to_spare_is_zero(korea17):
     inst = load_instance(korea17)
     r = solve(inst, SolveOptions(objective="min-shortfall", threshold=0.935, price_of_fairness=False))

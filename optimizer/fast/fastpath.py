@@ -100,8 +100,10 @@ def _shortfall_run(data: RegionData, build: Callable[[RegionData, str], LinearPr
     x[lay["shortfall"]] = s
     y = np.zeros(lp.num_row)
     y[lay["rows:budget"]] = -rho
-    tight = np.abs(level + s - d.threshold) <= 1e-12 * np.maximum(1.0, d.threshold)
-    tau = np.where(s > 0, d.weight, np.where(tight, np.minimum(d.weight, rho * d.need), 0.0))
+    tol = 1e-12 * np.maximum(1.0, d.threshold)
+    tight = np.abs(level + s - d.threshold) <= tol
+    # a shortfall of float noise (1e-16) is a met threshold: its dual is the tight one, not w_r
+    tau = np.where(s > tol, d.weight, np.where(tight, np.minimum(d.weight, rho * d.need), 0.0))
     y[lay["rows:threshold"]] = tau
     cert = certify(lp, x, y)
     if not cert.ok:
