@@ -12,6 +12,7 @@ from optimizer.cli.common import (
     objective_flags,
     objective_options_from,
     reported_errors,
+    spend_options,
 )
 from optimizer.core.budget import parse_budget
 from optimizer.engine.solve import SolveOptions
@@ -43,9 +44,10 @@ from optimizer.studies.compare import (
                    "with --scenarios).")
 @click.option("--plot", is_flag=True, help="Also write lorenz.png and levels.png (needs --output).")
 @click.option("--time-limit", type=float, help="HiGHS time limit per LP, seconds.")
+@spend_options
 @objective_flags
 def compare_cmd(instance: Path, objectives, scenarios, budget, threshold, output, plot, time_limit, thresholds, alpha,
-                weights, breakpoints, gini_form, no_price_of_fairness):
+                weights, breakpoints, gini_form, no_price_of_fairness, spend, surplus):
     """Solve INSTANCE under each objective and print one row of metrics per objective.
 
     \b
@@ -60,7 +62,7 @@ def compare_cmd(instance: Path, objectives, scenarios, budget, threshold, output
         objective_options = objective_options_from(thresholds, alpha, weights, breakpoints, gini_form)
         if scenarios is not None:
             return _compare_scenarios(instance, scenarios, objectives, budget, threshold, output, plot,
-                                      time_limit, objective_options, no_price_of_fairness)
+                                      time_limit, objective_options, no_price_of_fairness, (spend, surplus))
         names = parse_objectives(objectives or "all")
         if plot and output is None:
             raise click.UsageError("--plot needs --output")
@@ -68,7 +70,7 @@ def compare_cmd(instance: Path, objectives, scenarios, budget, threshold, output
         echo_notices(inst)
         opts = SolveOptions(budget=parse_budget(budget, inst.budget), threshold=threshold,
                             time_limit=time_limit, objective_options=objective_options,
-                            price_of_fairness=not no_price_of_fairness)
+                            price_of_fairness=not no_price_of_fairness, spend=spend, surplus=surplus)
         c = compare(inst, names, opts)
         if output is not None:  # files first: a closed stdout (| head) must not lose them
             files = comparison_files(c)
@@ -89,7 +91,7 @@ def comparison_files(c: Comparison) -> dict[str, bytes]:
 
 
 def _compare_scenarios(instance: Path, scenarios: str, objectives, budget, threshold, output, plot,
-                       time_limit, objective_options, no_price_of_fairness) -> None:
+                       time_limit, objective_options, no_price_of_fairness, spending=(None, None)) -> None:
     """``--scenarios``: one row per scenario (base first), same metric columns."""
     if plot:
         raise click.UsageError("--plot is not available with --scenarios (scenarios with merges have "
@@ -106,7 +108,7 @@ def _compare_scenarios(instance: Path, scenarios: str, objectives, budget, thres
     chosen = parse_scenario_names(scenarios, list(inst.scenarios))
     opts = SolveOptions(objective=objective, budget=parse_budget(budget, inst.budget), threshold=threshold,
                         time_limit=time_limit, objective_options=objective_options,
-                        price_of_fairness=not no_price_of_fairness)
+                        price_of_fairness=not no_price_of_fairness, spend=spending[0], surplus=spending[1])
     c = compare_scenarios_table(inst, chosen, opts)
     if output is not None:
         write_run(output, comparison_files(c), COMPARE_OUTPUTS)

@@ -21,6 +21,7 @@ from optimizer.cli.common import (
     round_args,
     round_options,
     scenario_options,
+    spend_options,
 )
 from optimizer.core.budget import parse_budget
 from optimizer.core.errors import InfeasibleError, UsageError
@@ -30,6 +31,7 @@ from optimizer.core.result import Result
 from optimizer.engine.rounding import round_result
 from optimizer.engine.rounds import solve_round
 from optimizer.engine.solve import SolveOptions
+from optimizer.engine.surplus import surplus_text
 from optimizer.io.load import load_instance
 from optimizer.io.writers import SOLVE_OUTPUTS, allocation_csv, result_files, summary_json, write_run
 from optimizer.prepare.merge import merge_effect_rounds, parse_merge
@@ -66,10 +68,11 @@ from optimizer.report.tables import merge_effect_table
               help="Round transfers to multiples of this amount in the instance unit (e.g. 0.001 = one "
                    "million KRW in a KRW-billion instance), keeping the total exactly (largest remainder); "
                    "the summary records the largest rounding move (docs/schema.md).")
+@spend_options
 @objective_flags
 def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine, no_tie_break, time_limit,
               no_fast_path, scenario, merges, merge_groups, thresholds, alpha, weights, breakpoints, gini_form,
-              no_price_of_fairness, round_to, **policy_flags):
+              no_price_of_fairness, round_to, spend, surplus, **policy_flags):
     """Solve INSTANCE (a folder with instance.toml and regions.csv) and print the allocation.
 
     \b
@@ -93,7 +96,7 @@ def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine,
                             fast_path=not no_fast_path, time_limit=time_limit, policy=policy_from_flags(policy_flags),
                             objective_options=objective_options_from(thresholds, alpha, weights,
                                                                      breakpoints, gini_form),
-                            price_of_fairness=not no_price_of_fairness)
+                            price_of_fairness=not no_price_of_fairness, spend=spend, surplus=surplus)
         if round_to is not None and not (math.isfinite(round_to) and 0 < round_to <= MONEY_MAX):
             raise UsageError(f"--round-to must be a positive amount in the instance unit (at most "
                              f"{MONEY_MAX:g}), got {round_to!r}")
@@ -135,3 +138,5 @@ def _print_result(result: Result, fmt: str, unit: str) -> None:
         click.echo(summary_json(payload), nl=False)
     else:
         click.echo(round_table(result, unit))
+        if "surplus" in result.summary:   # --spend all: what the surplus stage paid out, and what not
+            click.echo(surplus_text(result.summary["surplus"], unit))

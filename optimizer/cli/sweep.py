@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
 
-from optimizer.cli.common import instance_argument, reported_errors
+from optimizer.cli.common import instance_argument, reported_errors, spend_options
 from optimizer.core.errors import EqualizeError, UsageError
 from optimizer.io.load import load_instance
 from optimizer.studies.sweep import FAILED_STATUSES, Sweep, parse_values, sweep, write_sweep
@@ -28,7 +29,8 @@ SHORT_NAMES = {"regions_below_threshold": "below", "budget_shadow_price": "shado
 @click.option("--output", "-O", type=click.Path(path_type=Path, file_okay=False),
               help="Folder for frontier.csv and allocations.parquet (a 'point' column).")
 @click.option("--plot", is_flag=True, help="Also write frontier.png (needs --output).")
-def sweep_cmd(instance: Path, budget, threshold, objective, no_fast_path: bool, output, plot: bool):
+@spend_options
+def sweep_cmd(instance: Path, budget, threshold, objective, no_fast_path: bool, output, plot: bool, spend, surplus):
     """Solve one objective at every budget (and threshold) point of INSTANCE.
 
     \b
@@ -45,6 +47,8 @@ def sweep_cmd(instance: Path, budget, threshold, objective, no_fast_path: bool, 
         if plot and output is None:
             raise UsageError("--plot writes frontier.png into the --output folder; give --output")
         inst = load_instance(instance)
+        # --spend all solves every point independently (mode: rebuild) through the surplus stage
+        inst = dataclasses.replace(inst, spend=spend or inst.spend, surplus=surplus or inst.surplus)
         budgets = parse_values(budget, inst.budget, "budget")
         thresholds = parse_values(threshold, None, "threshold")
         sw = sweep(inst, budgets, thresholds, objective=objective, fast_path=not no_fast_path)

@@ -36,6 +36,7 @@ from optimizer.engine.options import parse_objective_options, resolve_thresholds
 from optimizer.engine.price_of_fairness import add_fairness_summary
 from optimizer.engine.pyomo_engine import solve_pyomo
 from optimizer.engine.soft import shortfall_floor, with_shortfall_cap
+from optimizer.engine.surplus import spend_surplus
 from optimizer.explain.diagnose import Diagnosis, diagnose
 from optimizer.explain.policy_checks import finish_policies
 from optimizer.explain.verify import VerificationError, VerifyExtras
@@ -59,6 +60,8 @@ class SolveOptions:
     price_of_fairness: bool = True   # also solve max-mean to report the price of fairness
     extra_terms: object = None   # callable (RoundData, scale) -> policy terms (optimizer/phasing.py, services.py)
     fast_path: bool = True   # certified water-filling for maxmin/leximin on the core (optimizer/fastpath.py)
+    spend: str | None = None     # "least" | "all" (None: the instance's [budget] spend); engine/surplus.py
+    surplus: str | None = None   # the surplus rule under spend "all" (None: [budget] surplus)
 
 
 @dataclass
@@ -92,7 +95,8 @@ def solve(inst: Instance, opts: SolveOptions = SolveOptions()) -> Result:
         raise UsageError(f"--threshold must be a finite number >= 0, got {opts.threshold}")
     prep = prepare_round(inst, spec, opts)
     run = solve_round(prep, spec, opts)
-    return finish_round(prep, spec, opts, run)
+    result = finish_round(prep, spec, opts, run)
+    return spend_surplus(prep, spec, opts, result, verify_extras(prep, opts))   # --spend all
 
 
 def _terms(pr: PolicyRound, opts: SolveOptions, rd: RoundData, scale: float) -> tuple:

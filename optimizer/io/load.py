@@ -15,8 +15,8 @@ import pandas as pd
 
 from models.objectives import OBJECTIVES
 from optimizer.core import limits as lim
-from optimizer.core.errors import InputError, Problem
-from optimizer.core.instance import Instance
+from optimizer.core.errors import InputError, Problem, nearest
+from optimizer.core.instance import SPEND_MODES, SURPLUS_RULES, Instance
 from optimizer.io import validation as v
 from optimizer.io.checks import check_round
 from optimizer.io.groups import read_groups
@@ -34,7 +34,7 @@ REGIONS_FILE = "regions.csv"
 # the keys and tables of instance.toml (docs/instance-format.md, docs/policies.md)
 TOP_KEYS = ("name", "unit", "description", "year", "sources", "budget", "threshold", "objective",
             "regions", "policy", "groups", "scenarios", "phasing", "services")
-SECTION_KEYS = {"budget": ("total",), "threshold": ("level",)}
+SECTION_KEYS = {"budget": ("total", "spend", "surplus"), "threshold": ("level",)}
 
 
 @dataclass
@@ -49,6 +49,8 @@ class Meta:
     sources: list[str] = field(default_factory=list)
     objective: str | None = None
     objective_options: dict[str, Any] = field(default_factory=dict)
+    spend: str = "least"
+    surplus: str = "maxmin"
 
 
 def load_instance(folder: str | Path) -> Instance:
@@ -74,7 +76,7 @@ def load_instance(folder: str | Path) -> Instance:
         path=folder, name=meta.name or folder.name, unit=meta.unit or "", budget=float(meta.budget),
         threshold=float(meta.threshold), regions=frame, description=meta.description, year=meta.year,
         sources=meta.sources, objective=meta.objective, objective_options=meta.objective_options,
-        extra_columns=extra, notices=notices, checked_regions=frame,
+        extra_columns=extra, notices=notices, checked_regions=frame, spend=meta.spend, surplus=meta.surplus,
         sha256=file_digest(folder, [p.name for p in folder.iterdir() if p.is_file()
                                     and p.suffix in (".toml", ".csv")]),
         **parts)
@@ -115,6 +117,8 @@ def read_meta(tf: str, raw: dict[str, Any], problems: list[Problem]) -> Meta:
     m.budget = v.check_toml_number(tf, raw, "budget", "total", problems, required=True, maximum=lim.MONEY_MAX)
     m.threshold = v.check_toml_number(tf, raw, "threshold", "level", problems, required=True,
                                       maximum=lim.LEVEL_MAX)
+    m.spend = read_choice(tf, raw, "spend", SPEND_MODES, problems) or m.spend
+    m.surplus = read_choice(tf, raw, "surplus", SURPLUS_RULES, problems) or m.surplus
     obj = raw.get("objective", {})
     if not isinstance(obj, dict):
         problems.append(Problem(tf, "[objective] must be a table", column="objective"))
@@ -127,6 +131,21 @@ def read_meta(tf: str, raw: dict[str, Any], problems: list[Problem]) -> Meta:
     problems.extend(objective_option_problems(tf, obj))
     m.objective_options = {k: val for k, val in obj.items() if k != "name"}
     return m
+
+
+def read_choice(tf: str, raw: dict[str, Any], key: str, choices: tuple[str, ...],
+                problems: list[Problem]) -> str | None:
+    """``[budget] KEY`` (spend, surplus): one of ``choices``, or None when absent or wrong
+    (a Problem naming the nearest choice)."""
+    node = raw.get("budget")
+    value = node.get(key) if isinstance(node, dict) else None
+    if value is None or value in choices:
+        return value
+    near = nearest(str(value), choices) if isinstance(value, str) else None
+    hint = f" (did you mean '{near}'?)" if near else ""
+    problems.append(Problem(tf, f"'budget.{key}' must be one of {', '.join(choices)}, got {value!r}{hint}",
+                            column=f"budget.{key}"))
+    return None
 
 
 def declared_columns(tf: str, raw: dict[str, Any], problems: list[Problem]) -> list[str]:

@@ -91,9 +91,9 @@ def choose_mode(inst: Instance, objective: str, fast_path: bool = True,
     fopts = parse_objective_options({**inst.objective_options, **(objective_options or {})})
     closed_form = (objective in BARE_CORE_FAST and fopts.get("thresholds", "hard") == "hard"
                    or objective == "min-shortfall")
-    if closed_form and fast_path and not pr.active:
+    if closed_form and fast_path and not pr.active and inst.spend != "all":
         return "fast-path"
-    if (spec.driver != "lp" or objective in REBUILD_ONLY or pr.active or inst.applied
+    if (spec.driver != "lp" or objective in REBUILD_ONLY or pr.active or inst.applied or inst.spend == "all"
             or (not spec.soft_thresholds and fopts.get("thresholds", "hard") != "hard")):
         return "rebuild"
     return "persistent"
