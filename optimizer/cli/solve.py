@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -27,6 +28,7 @@ from optimizer.core.budget import parse_budget
 from optimizer.core.errors import InfeasibleError, UsageError
 from optimizer.core.instance import Instance
 from optimizer.core.limits import MONEY_MAX
+from optimizer.core.policy import PolicyConfig
 from optimizer.core.result import Result
 from optimizer.engine.rounding import round_result
 from optimizer.engine.rounds import solve_round
@@ -34,7 +36,7 @@ from optimizer.engine.solve import SolveOptions
 from optimizer.engine.surplus import surplus_text
 from optimizer.io.load import load_instance
 from optimizer.io.writers import SOLVE_OUTPUTS, allocation_csv, result_files, summary_json, write_run
-from optimizer.prepare.merge import merge_effect_rounds, parse_merge
+from optimizer.prepare.merge import guarantee_effect, guarantee_text, merge_effect_rounds, parse_merge
 from optimizer.prepare.scenarios import prepare
 from optimizer.report.round_tables import round_table
 from optimizer.report.tables import merge_effect_table
@@ -107,6 +109,7 @@ def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine,
         if merges or merge_groups:  # what the merger changes (year by year when phased)
             effect = merge_effect_rounds(solve_round(without_merges, opts, **rargs).allocation, result.allocation)
             result.summary["merge_effect"] = json.loads(effect.to_json(orient="records"))
+        guarantee = _guarantee(inst, opts, rargs, result)
         if output is not None:  # files first: a closed stdout (| head) must not lose them
             files = result_files(result)
             if effect is not None:
@@ -115,7 +118,22 @@ def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine,
         _print_result(result, fmt, inst.unit)
         if effect is not None and fmt == "table":
             click.echo("")
-            click.echo(merge_effect_table(effect, inst.unit))
+            click.echo(merge_effect_table(effect, inst.unit, guarantee))
+        elif guarantee is not None and fmt == "table":
+            click.echo(guarantee_text(guarantee, inst.unit))
+
+
+def _guarantee(inst: Instance, opts: SolveOptions, rargs: dict, result: Result) -> list[dict] | None:
+    """With merged units and the merger guarantee on: whether it bound and by how much (the
+    same round solved without it), recorded in the summary as ``merger_guarantee``."""
+    cfg = inst.policy.merged(opts.policy) if opts.policy is not None else inst.policy
+    if not cfg.merger_guarantee or not inst.applied.get("merges"):
+        return None
+    off = (opts.policy or PolicyConfig()).merged({"merger_guarantee": False})
+    free = solve_round(inst, dataclasses.replace(opts, policy=off, price_of_fairness=False), **rargs)
+    tol = result.summary.get("verified", {}).get("tolerance", {}).get("money", 1e-6)
+    result.summary["merger_guarantee"] = guarantee_effect(result.allocation, free.allocation, tol)
+    return result.summary["merger_guarantee"]
 
 
 def _solve_or_record(inst: Instance, opts: SolveOptions, rargs: dict, output: Path | None) -> Result:

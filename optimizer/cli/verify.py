@@ -28,6 +28,7 @@ from optimizer.cli.common import (
 from optimizer.core.budget import parse_budget
 from optimizer.core.errors import UsageError
 from optimizer.core.instance import SPEND_MODES, Instance
+from optimizer.core.levels import least_transfer
 from optimizer.core.scaling import money_scale, round_data
 from optimizer.explain.diagnose import diagnose
 from optimizer.explain.objective_values import OBJECTIVES
@@ -132,6 +133,12 @@ def _optimality(vr: VerifyRound, core: Core | None, t: np.ndarray, verdict: Verd
     if core is None or not verdict.ok:
         return Optimality(False, None, None)
     tol = vr.tol()
+    if vr.spend_all and vr.objective == "min-cost":
+        # its value is the least cost of meeting the thresholds, the surplus paid beside it:
+        # certify that least-cost allocation, which the allocation covers region by region
+        floor = least_transfer(core.threshold, core.own, core.need, core.t_min)
+        if np.all(t >= floor - tol.money):
+            t = floor
     return certify_core(vr.objective, core, t, tol.money if vr.money_objective else tol.level)
 
 

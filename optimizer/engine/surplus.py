@@ -134,6 +134,8 @@ def spend_surplus(prep, spec: ObjectiveSpec, opts, result: Result, extra: Verify
 
 def surplus_text(info: dict, unit: str) -> str:
     """One line for the screen: what was left after the optimum, how it was paid out, what not."""
+    if not info["left_after_optimum"]:
+        return "spend all: the optimum already pays out the whole budget"
     head = (f"spend all: {info['left_after_optimum']:,.1f} {unit} left after the optimum; "
             f"{info['spent']:,.1f} paid out by the {info['rule']} rule ({info['rule_text']})")
     if info.get("unspent"):
