@@ -251,3 +251,35 @@ def test_verify_rejects_a_spend_all_allocation_with_money_left(tmp_path):
                          capture_output=True, text=True)
     assert ver.returncode == 1
     assert "budget not spent" in ver.stdout and f"{left:.6g}" in ver.stdout
+
+
+def test_batch_spec_spend_key_and_api_value_check(tmp_path):
+    from optimizer.studies.batch import load_spec, run_batch
+
+    spec = tmp_path / "spec.toml"
+    spec.write_text(f'instances = ["{INSTANCES / "toy-3"}"]\n'
+                    'objectives = [{ name = "min-cost", spend = "all", surplus = "proportional" }, "min-cost"]\n'
+                    '[sweep]\nthreshold = { from = 0.5, to = 0.5, points = 1 }\n')
+    runs, _ = run_batch(load_spec(spec), tmp_path / "out", jobs=1)
+    budget = load_instance(INSTANCES / "toy-3").budget
+    assert runs.budget_used.iloc[0] == pytest.approx(budget)          # paid out
+    assert runs.budget_used.iloc[1] < budget - 1                        # the least cost
+    assert runs.objective_value.iloc[0] == pytest.approx(runs.objective_value.iloc[1])
+    spec.write_text(spec.read_text().replace('spend = "all"', 'spend = "everything"'))
+    with pytest.raises(Exception, match="objectives.min-cost.spend"):
+        load_spec(spec)
+    with pytest.raises(Exception, match="choose one of least, all"):
+        solve_round(load_instance(INSTANCES / "toy-3"), SolveOptions(spend="al"))
+
+
+def test_compare_and_sweep_take_the_flags():
+    out = cli("compare", INSTANCES / "toy-3", "--objectives", "min-cost", "--spend", "all", "-t", "0.5")
+    assert out.exit_code == 0, out.output
+    row = [ln for ln in out.output.splitlines() if ln.startswith("min-cost")][0].split()
+    assert float(row[2]) == pytest.approx(30.0) and float(row[-3]) == pytest.approx(60.0)   # value, budget used
+    out = cli("sweep", INSTANCES / "toy-3", "-o", "min-cost", "--budget", "60:100:3", "-t", "0.5", "--spend", "all")
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    assert "mode: rebuild" in lines[0]
+    used = [float(ln.split()[9]) for ln in lines[2:5]]
+    assert used == pytest.approx([60.0, 80.0, 100.0])

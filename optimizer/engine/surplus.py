@@ -44,6 +44,8 @@ import scipy.sparse as sp
 
 from models.lp import Block, LinearProgram
 from models.objectives import ObjectiveSpec
+from optimizer.core.errors import UsageError
+from optimizer.core.instance import SPEND_MODES, SURPLUS_RULES
 from optimizer.core.metrics import level_metrics
 from optimizer.core.result import Result
 from optimizer.engine.finish import allocation_frame, binding_tags, core_optimality
@@ -61,9 +63,15 @@ RULE_TEXT = {"maxmin": "lift the lowest levels to a common level (water-filling 
 
 
 def spend_mode(inst, opts) -> tuple[bool, str]:
-    """(spend all?, surplus rule): the options' values over the instance's [budget] keys."""
-    spend = getattr(opts, "spend", None) or inst.spend
-    return spend == "all", getattr(opts, "surplus", None) or inst.surplus
+    """(spend all?, surplus rule): the options' values (the fields, else ``spend``/``surplus``
+    among the objective options: batch specs) over the instance's [budget] keys."""
+    extra = getattr(opts, "objective_options", None) or {}
+    spend = getattr(opts, "spend", None) or extra.get("spend") or inst.spend
+    rule = getattr(opts, "surplus", None) or extra.get("surplus") or inst.surplus
+    for key, value, known in (("spend", spend, SPEND_MODES), ("surplus", rule, SURPLUS_RULES)):
+        if value not in known:
+            raise UsageError(f"{key}: unknown value {value!r}; choose one of {', '.join(known)}")
+    return spend == "all", rule
 
 
 def rule_weights(rule: str, own: np.ndarray, need: np.ndarray, pop: np.ndarray, t: np.ndarray
@@ -109,7 +117,6 @@ def spend_surplus(prep, spec: ObjectiveSpec, opts, result: Result, extra: Verify
     spend_all, rule = spend_mode(prep.inst, opts)
     if not spend_all:
         return result
-    rule_weights(rule, np.zeros(1), np.ones(1), np.ones(1), np.zeros(1))   # an unknown rule: ValueError
     t0 = result.allocation["transfer"].to_numpy(dtype=float)
     left = prep.rd.budget - math.fsum(t0)
     tol = verify_round(prep.inst, prep.rd, spec.name, False, prep.hard, prep.scale, extra).tol().money
