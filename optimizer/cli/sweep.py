@@ -47,7 +47,7 @@ def sweep_cmd(instance: Path, budget, threshold, objective, no_fast_path: bool, 
         if plot and output is None:
             raise UsageError("--plot writes frontier.png into the --output folder; give --output")
         inst = load_instance(instance)
-        # --spend all solves every point independently (mode: rebuild) through the surplus stage
+        # --spend all: every point is paid out by the surplus stage (engine/surplus.py)
         inst = dataclasses.replace(inst, spend=spend or inst.spend, surplus=surplus or inst.surplus)
         budgets = parse_values(budget, inst.budget, "budget")
         thresholds = parse_values(threshold, None, "threshold")
