@@ -133,7 +133,7 @@ def test_a_policy_row_blocks_and_is_named():
     assert transfers(r) == pytest.approx([30, 30, 30], abs=1e-6)
     su = r.summary["surplus"]
     assert su["unspent"] == pytest.approx(110.0, abs=1e-5)
-    assert "per-capita" in su["blocked_by"]
+    assert su["blocked_by"] == "per-capita"     # its rows; no cap in regions.csv, so not max_transfer
 
 
 def test_fill_is_the_rule_closed_form():
@@ -283,3 +283,22 @@ def test_compare_and_sweep_take_the_flags():
     assert "mode: persistent" in lines[0]     # the persistent model's optimum, then the surplus stage
     used = [float(ln.split()[9]) for ln in lines[2:5]]
     assert used == pytest.approx([60.0, 80.0, 100.0])
+
+
+def test_verify_justifies_money_the_objective_blocks(tmp_path):
+    rows = [{"region_id": "a", "name": "A", "population": 1, "own_revenue": 50, "fiscal_need": 100},
+            {"region_id": "b", "name": "B", "population": 1, "own_revenue": 90, "fiscal_need": 100,
+             "max_transfer": 0}]
+    folder = write_instance(tmp_path / "i", rows, budget=100, threshold=0.0, header=[*rows[1]])
+    out = cli("solve", folder, "-o", "min-range", "--spend", "all", "--output", tmp_path / "o")
+    assert out.exit_code == 0, out.output
+    # b is at its cap (0) and a cannot rise above b without widening the range: both are named
+    assert "60.0 unspent, blocked by max_transfer, objective (spending more would worsen min-range)" in out.output
+    alloc = tmp_path / "o" / "allocation.csv"
+    ok = cli("verify", folder, alloc, "-o", "min-range", "--spend", "all")
+    assert ok.exit_code == 0, ok.output
+    assert "spend all: 60 KRW billion left, justified: paying it out (every level raised alike) breaks " \
+           "objective value" in ok.output
+    # without the objective nothing blocks paying a its 60: the verifier cannot justify the rest
+    bad = cli("verify", folder, alloc, "--spend", "all")
+    assert bad.exit_code == 1 and "budget not spent" in bad.output

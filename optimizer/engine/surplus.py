@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from models.build import build_lp
 from models.lp import Block, LinearProgram
 from models.objectives import ObjectiveSpec
 from optimizer.core.errors import UsageError
@@ -124,7 +125,7 @@ def spend_surplus(prep, spec: ObjectiveSpec, opts, result: Result, extra: Verify
     if left <= tol:
         return _with_info(result, info | {"spent": 0.0, "unspent": 0.0, "blocked_by": None})
     linear = spec.driver == "lp" and not (spec.name == "owa" and prep.data.options.get("owa_form") == "chain")
-    keeps = spec.name in MONOTONE or spec.name == "min-cost"
+    keeps = keeps_free(spec)
     x, layout = None, None
     if keeps and not prep.terms:
         t, blocked = _closed_form(prep, rule, t0, left)
@@ -223,7 +224,7 @@ def _stage_a(prep, spec: ObjectiveSpec, t0: np.ndarray, result: Result, hold: bo
     """The round's LP with T >= T* and (``hold``) the objective held: max sum T."""
     # without a hold only the rows matter (the cost is replaced): a sequence driver's
     # objective (leximin) is built as the maxmin LP, whose rows are the round's
-    lp = prep.build(prep.data, spec.name if hold or spec.driver == "lp" else "maxmin")
+    lp = prep.build(prep.data, _lp_name(spec, hold))
     tc = lp.col_block("transfer").slice
     lower = lp.col_lower.copy()
     lower[tc] = np.minimum(np.maximum(lower[tc], t0 / prep.scale), lp.col_upper[tc])
@@ -237,6 +238,15 @@ def _stage_a(prep, spec: ObjectiveSpec, t0: np.ndarray, result: Result, hold: bo
     cost = np.zeros(lp.num_col)
     cost[tc] = 1.0
     return dataclasses.replace(lp, cost=cost, maximize=True, offset=0.0)
+
+
+def keeps_free(spec: ObjectiveSpec) -> bool:
+    """The objective never worsens when a level rises (or is min-cost, reported beside)."""
+    return spec.name in MONOTONE or spec.name == "min-cost"
+
+
+def _lp_name(spec: ObjectiveSpec, hold: bool) -> str:
+    return spec.name if hold or spec.driver == "lp" else "maxmin"
 
 
 def _groups(lp: LinearProgram, n: int) -> list[np.ndarray]:
@@ -264,7 +274,8 @@ def _lp_stage(prep, spec: ObjectiveSpec, rule: str, t0: np.ndarray, result: Resu
     second = _stage_b(lp_a, target / prep.scale, float(np.sum(first.x[tc])))
     x = second.x if second.status == "optimal" else first.x
     t = np.maximum(x[tc] * prep.scale, t0)
-    return t, _blockers(lp_a, first, spec), x[:lp_a.num_col], lp_a.layout()
+    own_rows = {b.name for b in build_lp(prep.data, _lp_name(spec, hold=not keeps_free(spec)), ()).row_blocks}
+    return t, _blockers(lp_a, first, spec, own_rows), x[:lp_a.num_col], lp_a.layout()
 
 
 def _stage_b(lp: LinearProgram, target: np.ndarray, total: float):
@@ -287,14 +298,17 @@ def _stage_b(lp: LinearProgram, target: np.ndarray, total: float):
     return second
 
 
-def _blockers(lp: LinearProgram, sol, spec: ObjectiveSpec) -> str | None:
-    """What stage A's duals say stops the spending: the row families and caps with a dual."""
+def _blockers(lp: LinearProgram, sol, spec: ObjectiveSpec, own_rows: set[str]) -> str | None:
+    """What stage A's duals say stops the spending: the caps, the held objective and the
+    policy row families with a dual (not the objective's own rows, ``own_rows``)."""
     names = []
     tc = lp.col_block("transfer").slice
-    if np.any(np.abs(sol.col_dual[tc]) > 1e-9):
+    up = lp.col_upper[tc]
+    at_cap = np.isfinite(up) & (sol.x[tc] >= np.where(np.isfinite(up), up, 0.0) - 1e-9 * np.maximum(1.0, np.abs(up)))
+    if np.any(at_cap & (np.abs(sol.col_dual[tc]) > 1e-9)):   # not the T >= T* bounds
         names.append("max_transfer")
     for b in lp.row_blocks:
-        if b.name in ("budget", "year_budget") or not np.any(np.abs(sol.row_dual[b.slice]) > 1e-9):
+        if b.name in own_rows or b.name == "year_budget" or not np.any(np.abs(sol.row_dual[b.slice]) > 1e-9):
             continue
         names.append(f"objective (spending more would worsen {spec.name})" if b.name == "objective_held"
                      else b.name.replace("_", "-"))
