@@ -161,17 +161,18 @@ def rounds(draw):
     threshold = draw(st.floats(0.3, 0.8))
     least = float(np.sum(np.maximum(0, threshold * need - own)))
     budget = least * draw(st.floats(1.0, 2.5)) + draw(st.floats(1, 200))
-    return instance(list(own), list(need), pop, budget, threshold, cap), draw(st.sampled_from(["maxmin",
-                                                                                               "proportional",
-                                                                                               "per-capita"]))
+    rule = draw(st.sampled_from(["maxmin", "proportional", "per-capita"]))
+    # half the rounds with a policy row (the LP stage): a per-capita cap of 0.05-2 KRW billion a head
+    policy = PolicyConfig(per_capita_cap=draw(st.floats(0.05, 2.0)) * 1e9) if draw(st.booleans()) else None
+    return instance(list(own), list(need), pop, budget, threshold, cap), rule, policy
 
 
 @pytest.mark.parametrize("objective", OBJECTIVES)
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=rounds())
 def test_spend_all_keeps_the_objective_and_spends_the_budget(objective, case):
-    inst, rule = case
-    opts = dict(objective=objective, objective_options={"thresholds": "auto"})
+    inst, rule, policy = case
+    opts = dict(objective=objective, objective_options={"thresholds": "auto"}, policy=policy)
     try:
         base = solve_round(inst, SolveOptions(**opts))
     except InfeasibleError:

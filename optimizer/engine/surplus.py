@@ -121,7 +121,8 @@ def spend_surplus(prep, spec: ObjectiveSpec, opts, result: Result, extra: Verify
     t0 = result.allocation["transfer"].to_numpy(dtype=float)
     left = prep.rd.budget - math.fsum(t0)
     tol = verify_round(prep.inst, prep.rd, spec.name, False, prep.hard, prep.scale, extra).tol().money
-    info: dict[str, Any] = {"rule": rule, "rule_text": RULE_TEXT[rule], "left_after_optimum": max(0.0, left)}
+    info: dict[str, Any] = {"rule": rule, "rule_text": RULE_TEXT[rule],
+                            "left_after_optimum": left if left > tol else 0.0}   # noise is not a figure
     if left <= tol:
         return _with_info(result, info | {"spent": 0.0, "unspent": 0.0, "blocked_by": None})
     linear = spec.driver == "lp" and not (spec.name == "owa" and prep.data.options.get("owa_form") == "chain")
