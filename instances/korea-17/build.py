@@ -11,7 +11,9 @@ run and platform. Money is in KRW billion (십억원), rounded half-even to 3 de
 Derivations (see SOURCES.md and the shared korea17_2024_NOTES.md §6):
   own_i            = own_revenue_2024_settled_krw / 1e9                    (recipe A)
   G_i              = own_i * fir_2024_initial_pct / fsr_2024_initial_pct   (DERIVED, UNCERTAIN)
-  prior_transfer_i = G_i - own_i                                           (DERIVED, UNCERTAIN)
+  revealed_i       = G_i - own_i: 교부세 of all kinds (+ part of 조정교부금)     (DERIVED, UNCERTAIN)
+  prior_transfer_i = revealed_i * BUDGET / sum(revealed): the ordinary-grant basis, so that
+                     last year's transfers and this round's pool are like for like   (ESTIMATE)
   fiscal_need_i    = k * (a*pop_i + b*pop65_i + c*area_i), (a,b,c) >= 0 by NNLS of G on
                      (pop, pop65, area), no intercept; k rescales so sum N = sum G (ESTIMATE, N2)
 Threshold: R(theta) = sum_i max(0, theta*N_i - own_i) on the rounded columns; theta = largest
@@ -149,19 +151,28 @@ def main() -> None:
     except ImportError:
         print("scipy not importable: NNLS cross-check skipped")
 
+    # ---- prior_transfer on the ordinary-grant basis (ESTIMATE) -------------------------
+    # the revealed transfer G - own is 교부세 of all kinds (sum 66,802.3) against a pool that
+    # is the ordinary grant alone (BUDGET); no per-region 보통교부세 table was found, so each
+    # region's revealed transfer is scaled by the ordinary grant's share of the total
+    revealed = [x["G"] - x["own"] for x in recs]
+    share = BUDGET / sum(revealed)
+    for x, t in zip(recs, revealed):
+        x["T"] = t * share
+
     # ---- write regions.csv ----------------------------------------------------------
     with OUT.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(COLUMNS)
         for x in recs:
             w.writerow([x["region_id"], x["name"], x["name_ko"], x["pop"],
-                        fmt(x["own"]), fmt(x["N"]), fmt(x["G"] - x["own"]),
+                        fmt(x["own"]), fmt(x["N"]), fmt(x["T"]),
                         x["pop65"], fmt(x["area"], 2)])
 
     # ---- report (on the rounded values the engine will read) -------------------------
     own_r = [rnd(x["own"]) for x in recs]
     N_r = [rnd(x["N"]) for x in recs]
-    T_r = [rnd(x["G"] - x["own"]) for x in recs]
+    T_r = [rnd(x["T"]) for x in recs]
 
     def R(theta: Fraction) -> Fraction:
         return sum((max(Fraction(0), theta * n - o) for n, o in zip(N_r, own_r)), Fraction(0))
@@ -176,7 +187,8 @@ def main() -> None:
     print(f"  per-unit after rescale: a' = {float(k*a)*1e9:,.0f} KRW/person, "
           f"b' = {float(k*b)*1e9:,.0f} KRW/65+ person, c' = {float(k*c)*1e9:,.0f} KRW/km2")
     print(f"sums: own {fmt(sum(own_r))}  N {fmt(sum(N_r))}  G {fmt(sum(y))}  "
-          f"prior_transfer {fmt(sum(T_r))}")
+          f"revealed G - own {fmt(sum(revealed))}  prior_transfer {fmt(sum(T_r))}")
+    print(f"ordinary-grant share of the revealed transfer: budget / sum(G - own) = {float(share):.6f}")
     print(f"budget {fmt(BUDGET)}  0.95*budget {fmt(cap)}")
     print("| theta | R(theta) | R/budget |")
     print("|---|---|---|")
@@ -191,11 +203,11 @@ def main() -> None:
         lo, hi = (mid, hi) if R(mid) <= BUDGET else (lo, mid)
     print(f"max-min level reachable with the whole budget (R(theta*) = budget): "
           f"theta* = {float(lo):.4f}")
-    print("| region_id | own | N | G | prior_transfer | own/N | G/N |")
-    print("|---|---|---|---|---|---|---|")
+    print("| region_id | own | N | G | G - own | prior_transfer | own/N | G/N |")
+    print("|---|---|---|---|---|---|---|---|")
     for x, o, n, t in zip(recs, own_r, N_r, T_r):
-        print(f"| {x['region_id']} | {fmt(o)} | {fmt(n)} | {fmt(x['G'])} | {fmt(t)} | "
-              f"{float(o / n):.3f} | {float((o + t) / n):.3f} |")
+        print(f"| {x['region_id']} | {fmt(o)} | {fmt(n)} | {fmt(x['G'])} | {fmt(x['G'] - x['own'])} | {fmt(t)} | "
+              f"{float(o / n):.3f} | {float(x['G'] / n):.3f} |")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from optimizer.core.errors import (
     UsageError,
     os_error_text,
 )
+from optimizer.core.instance import SPEND_MODES, SURPLUS_RULES
 from optimizer.core.phasing import Phasing
 from optimizer.core.policy import FIELDS, PolicyConfig
 from optimizer.engine.formula_round import FORMULA_OPTIONS_KEY
@@ -211,6 +212,20 @@ def policy_from_flags(kwargs: dict) -> PolicyConfig | None:
     values = {k[len("policy_"):]: kwargs.pop(k) for k in list(kwargs) if k.startswith("policy_")}
     values = {k: v for k, v in values.items() if v is not None}
     return PolicyConfig(**values) if values else None
+
+
+def spend_options(f):
+    """--spend least|all and --surplus RULE (over [budget] spend / surplus; engine/surplus.py)."""
+    f = click.option("--surplus", type=click.Choice(SURPLUS_RULES), default=None,
+                     help="With --spend all: how the money left after the optimum is shared: maxmin "
+                          "(lift the lowest levels further; the default), proportional (to fiscal need: "
+                          "every level rises alike), per-capita (equal per head). [budget] surplus.")(f)
+    f = click.option("--spend", type=click.Choice(SPEND_MODES), default=None,
+                     help="all: pay the whole budget out: the objective is optimised first, then what is "
+                          "left is shared by --surplus without worsening it (what cannot be spent is "
+                          "reported with what blocks it); least: spend what the objective needs (the "
+                          "default). [budget] spend.")(f)
+    return f
 
 
 def round_options(f):

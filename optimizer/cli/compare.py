@@ -13,6 +13,7 @@ from optimizer.cli.common import (
     objective_flags,
     objective_options_from,
     reported_errors,
+    spend_options,
 )
 from optimizer.core.budget import parse_budget
 from optimizer.engine.solve import SolveOptions
@@ -46,10 +47,11 @@ from optimizer.studies.compare import (
                    "with --scenarios); a name ending in .xlsx writes one Excel workbook instead.")
 @click.option("--plot", is_flag=True, help="Also write lorenz.png and levels.png (needs --output).")
 @click.option("--time-limit", type=float, help="HiGHS time limit per LP, seconds.")
+@spend_options
 @objective_flags
 @excel_options
 def compare_cmd(instance: Path, objectives, scenarios, budget, threshold, output, plot, time_limit, thresholds, alpha,
-                weights, breakpoints, gini_form, no_price_of_fairness, csv_bom, lang):
+                weights, breakpoints, gini_form, no_price_of_fairness, csv_bom, lang, spend, surplus):
     """Solve INSTANCE under each objective and print one row of metrics per objective.
 
     \b
@@ -64,7 +66,8 @@ def compare_cmd(instance: Path, objectives, scenarios, budget, threshold, output
         objective_options = objective_options_from(thresholds, alpha, weights, breakpoints, gini_form)
         if scenarios is not None:
             return _compare_scenarios(instance, scenarios, objectives, budget, threshold, output, plot,
-                                      time_limit, objective_options, no_price_of_fairness, (csv_bom, lang))
+                                      time_limit, objective_options, no_price_of_fairness, (csv_bom, lang),
+                                      (spend, surplus))
         names = parse_objectives(objectives or "all")
         if plot and (output is None or is_xlsx(output)):
             raise click.UsageError("--plot needs an --output folder")
@@ -72,7 +75,7 @@ def compare_cmd(instance: Path, objectives, scenarios, budget, threshold, output
         echo_notices(inst)
         opts = SolveOptions(budget=parse_budget(budget, inst.budget), threshold=threshold,
                             time_limit=time_limit, objective_options=objective_options,
-                            price_of_fairness=not no_price_of_fairness)
+                            price_of_fairness=not no_price_of_fairness, spend=spend, surplus=surplus)
         opts = on_formula_budget(inst, names, opts)   # a formula in the list: everyone on its budget
         c = compare(inst, names, opts)
         if is_xlsx(output):
@@ -101,7 +104,8 @@ def comparison_files(c: Comparison) -> dict[str, bytes]:
 
 
 def _compare_scenarios(instance: Path, scenarios: str, objectives, budget, threshold, output, plot,
-                       time_limit, objective_options, no_price_of_fairness, excel: tuple[bool, str]) -> None:
+                       time_limit, objective_options, no_price_of_fairness, excel: tuple[bool, str],
+                       spending=(None, None)) -> None:
     """``--scenarios``: one row per scenario (base first), same metric columns."""
     if plot:
         raise click.UsageError("--plot is not available with --scenarios (scenarios with merges have "
@@ -118,7 +122,7 @@ def _compare_scenarios(instance: Path, scenarios: str, objectives, budget, thres
     chosen = parse_scenario_names(scenarios, list(inst.scenarios))
     opts = SolveOptions(objective=objective, budget=parse_budget(budget, inst.budget), threshold=threshold,
                         time_limit=time_limit, objective_options=objective_options,
-                        price_of_fairness=not no_price_of_fairness)
+                        price_of_fairness=not no_price_of_fairness, spend=spending[0], surplus=spending[1])
     c = compare_scenarios_table(inst, chosen, opts)
     if is_xlsx(output):
         atomic_write_bytes(output, compare_workbook(c.table, c.allocations, inst, excel[1]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
@@ -25,15 +26,18 @@ from optimizer.cli.common import (
     round_inputs,
     round_options,
     scenario_options,
+    spend_options,
 )
 from optimizer.core.budget import parse_budget
 from optimizer.core.errors import InfeasibleError, UsageError
 from optimizer.core.instance import Instance
 from optimizer.core.limits import MONEY_MAX
+from optimizer.core.policy import PolicyConfig
 from optimizer.core.result import Result
 from optimizer.engine.rounding import round_result
 from optimizer.engine.rounds import solve_round
 from optimizer.engine.solve import SolveOptions
+from optimizer.engine.surplus import surplus_text
 from optimizer.io.load import load_instance
 from optimizer.io.writers import (
     SOLVE_OUTPUTS,
@@ -45,7 +49,7 @@ from optimizer.io.writers import (
     with_bom,
     write_run,
 )
-from optimizer.prepare.merge import merge_effect_rounds, parse_merge
+from optimizer.prepare.merge import guarantee_effect, guarantee_text, merge_effect_rounds, parse_merge
 from optimizer.prepare.scenarios import prepare
 from optimizer.report.round_tables import round_table
 from optimizer.report.tables import explain_table, merge_effect_table
@@ -79,11 +83,12 @@ from optimizer.report.workbook import solve_workbook
 @click.option("--explain", "explain", is_flag=True,
               help="Also print per region: level, threshold, threshold dual (d objective / d threshold), "
                    "binding constraints and reason (docs/schema.md).")
+@spend_options
 @objective_flags
 @excel_options
 def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine, no_tie_break, time_limit,
               no_fast_path, scenario, merges, merge_groups, thresholds, alpha, weights, breakpoints, gini_form,
-              no_price_of_fairness, round_to, csv_bom, lang, explain, **policy_flags):
+              no_price_of_fairness, round_to, csv_bom, lang, explain, spend, surplus, **policy_flags):
     """Solve INSTANCE (a folder with instance.toml and regions.csv, or one .xlsx workbook) and print
     the allocation.
 
@@ -108,7 +113,7 @@ def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine,
                             fast_path=not no_fast_path, time_limit=time_limit, policy=policy_from_flags(policy_flags),
                             objective_options=objective_options_from(thresholds, alpha, weights,
                                                                      breakpoints, gini_form),
-                            price_of_fairness=not no_price_of_fairness)
+                            price_of_fairness=not no_price_of_fairness, spend=spend, surplus=surplus)
         if round_to is not None and not (math.isfinite(round_to) and 0 < round_to <= MONEY_MAX):
             raise UsageError(f"--round-to must be a positive amount in the instance unit (at most "
                              f"{MONEY_MAX:g}), got {round_to!r}")
@@ -120,6 +125,7 @@ def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine,
         if merges or merge_groups:  # what the merger changes (year by year when phased)
             effect = merge_effect_rounds(solve_round(without_merges, opts, **rargs).allocation, result.allocation)
             result.summary["merge_effect"] = json.loads(effect.to_json(orient="records"))
+        guarantee = _guarantee(inst, opts, rargs, result)
         if output is not None:  # files first: a closed stdout (| head) must not lose them
             _write_output(result, effect, output, excel)
         _print_result(result, fmt, inst.unit, csv_bom)
@@ -128,7 +134,22 @@ def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine,
             click.echo(explain_table(result))
         if effect is not None and fmt == "table":
             click.echo("")
-            click.echo(merge_effect_table(effect, inst.unit))
+            click.echo(merge_effect_table(effect, inst.unit, guarantee))
+        elif guarantee is not None and fmt == "table":
+            click.echo(guarantee_text(guarantee, inst.unit))
+
+
+def _guarantee(inst: Instance, opts: SolveOptions, rargs: dict, result: Result) -> list[dict] | None:
+    """With merged units and the merger guarantee on: whether it bound and by how much (the
+    same round solved without it), recorded in the summary as ``merger_guarantee``."""
+    cfg = inst.policy.merged(opts.policy) if opts.policy is not None else inst.policy
+    if not cfg.merger_guarantee or not inst.applied.get("merges"):
+        return None
+    off = (opts.policy or PolicyConfig()).merged({"merger_guarantee": False})
+    free = solve_round(inst, dataclasses.replace(opts, policy=off, price_of_fairness=False), **rargs)
+    tol = result.summary.get("verified", {}).get("tolerance", {}).get("money", 1e-6)
+    result.summary["merger_guarantee"] = guarantee_effect(result.allocation, free.allocation, tol)
+    return result.summary["merger_guarantee"]
 
 
 @dataclass(frozen=True)
@@ -171,6 +192,8 @@ def _print_result(result: Result, fmt: str, unit: str, csv_bom: bool = False) ->
         click.echo(summary_json(payload), nl=False)
     else:
         click.echo(round_table(result, unit))
+        if "surplus" in result.summary:   # --spend all: what the surplus stage paid out, and what not
+            click.echo(surplus_text(result.summary["surplus"], unit))
         click.echo(unfunded_line(result.summary), nl=False)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
 
-from optimizer.cli.common import excel_options, instance_argument, reported_errors
+from optimizer.cli.common import excel_options, instance_argument, reported_errors, spend_options
 from optimizer.core.errors import EqualizeError, UsageError
 from optimizer.io.load import load_instance
 from optimizer.io.writers import atomic_write_bytes, is_xlsx
@@ -32,8 +33,9 @@ SHORT_NAMES = {"regions_below_threshold": "below", "budget_shadow_price": "shado
                    "in .xlsx writes one Excel workbook instead (sheets frontier, allocations, sources).")
 @click.option("--plot", is_flag=True, help="Also write frontier.png (needs --output).")
 @excel_options
+@spend_options
 def sweep_cmd(instance: Path, budget, threshold, objective, no_fast_path: bool, output, plot: bool, csv_bom: bool,
-              lang: str):
+              lang: str, spend, surplus):
     """Solve one objective at every budget (and threshold) point of INSTANCE.
 
     \b
@@ -50,6 +52,8 @@ def sweep_cmd(instance: Path, budget, threshold, objective, no_fast_path: bool, 
         if plot and (output is None or is_xlsx(output)):
             raise UsageError("--plot writes frontier.png into the --output folder; give --output FOLDER")
         inst = load_instance(instance)
+        # --spend all: every point is paid out by the surplus stage (engine/surplus.py)
+        inst = dataclasses.replace(inst, spend=spend or inst.spend, surplus=surplus or inst.surplus)
         budgets = parse_values(budget, inst.budget, "budget")
         thresholds = parse_values(threshold, None, "threshold")
         sw = sweep(inst, budgets, thresholds, objective=objective, fast_path=not no_fast_path)

@@ -7,6 +7,7 @@ Exit 0 the allocation holds, 1 a violation or a suboptimal allocation, 2 bad inp
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from pathlib import Path
@@ -26,12 +27,13 @@ from optimizer.cli.common import (
 )
 from optimizer.core.budget import parse_budget
 from optimizer.core.errors import UsageError
-from optimizer.core.instance import Instance
+from optimizer.core.instance import SPEND_MODES, Instance
+from optimizer.core.levels import least_transfer
 from optimizer.core.scaling import money_scale, round_data
 from optimizer.explain.diagnose import diagnose
 from optimizer.explain.formula_check import check_formula
 from optimizer.explain.objective_values import OBJECTIVES
-from optimizer.explain.verify import Verdict, VerifyRound, Violation, verify, with_violation
+from optimizer.explain.verify import Verdict, VerifyRound, Violation, level_lift, verify, with_violation
 from optimizer.fast.optimality import Core, Optimality, certify_core, least_shortfall
 from optimizer.fast.waterfill import threshold_caps
 from optimizer.formulas import is_formula
@@ -53,10 +55,14 @@ from optimizer.prepare.scenarios import prepare
 @click.option("--threshold", "-t", type=float, help="Default threshold (as on solve).")
 @click.option("--tolerance", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
               help="Extra tolerance in the instance unit, e.g. 0.02 for transfers rounded to 0.001.")
+@click.option("--spend", type=click.Choice(SPEND_MODES), default=None,
+              help="all: the budget must be paid out, or the money left shown unspendable (paying it out "
+                   "would break a bound, a policy or, with --objective, the objective's value); default: "
+                   "the instance's [budget] spend.")
 @scenario_options
 @policy_options
 @objective_flags
-def verify_cmd(instance: Path, allocation: Path, objective, budget, threshold, tolerance, scenario, merges,
+def verify_cmd(instance: Path, allocation: Path, objective, budget, threshold, tolerance, spend, scenario, merges,
                merge_groups, thresholds, alpha, weights, breakpoints, gini_form, no_price_of_fairness,
                **policy_flags):
     """Check ALLOCATION.csv (columns region_id and transfer) against INSTANCE.
@@ -81,6 +87,7 @@ def verify_cmd(instance: Path, allocation: Path, objective, budget, threshold, t
         opts = parse_objective_options({**inst.objective_options,
                                         **objective_options_from(thresholds, alpha, weights)})
         vr, core = _round(inst, objective, budget, threshold, policy_from_flags(policy_flags), opts, tolerance)
+        vr = dataclasses.replace(vr, spend_all=(spend or inst.spend) == "all")
         if opts.get("thresholds") == "auto" and vr.policies:
             click.echo("notice: --thresholds auto with policy rows: thresholds are checked as soft (not as "
                        "constraints); give --thresholds hard to check them", err=True)
@@ -152,6 +159,12 @@ def _optimality(vr: VerifyRound, core: Core | None, t: np.ndarray, verdict: Verd
     if core is None or not verdict.ok:
         return Optimality(False, None, None)
     tol = vr.tol()
+    if vr.spend_all and vr.objective == "min-cost":
+        # its value is the least cost of meeting the thresholds, the surplus paid beside it:
+        # certify that least-cost allocation, which the allocation covers region by region
+        floor = least_transfer(core.threshold, core.own, core.need, core.t_min)
+        if np.all(t >= floor - tol.money):
+            t = floor
     return certify_core(vr.objective, core, t, tol.money if vr.money_objective else tol.level)
 
 
@@ -179,6 +192,8 @@ def _report(vr: VerifyRound, t: np.ndarray, verdict: Verdict, opt: Optimality, o
         return 1
     click.echo(f"feasible: budget used {used:,.6g} of {vr.budget:,.6g} {vr.unit}; largest excess "
                f"{max(0.0, verdict.extra['max_violation']):.3g} of its tolerance (max violation; below 1 holds)")
+    if vr.spend_all:
+        click.echo(_spend_line(vr, t, verdict))
     if objective is None:
         click.echo("optimality not checked (give --objective)")
         return 0
@@ -193,3 +208,17 @@ def _report(vr: VerifyRound, t: np.ndarray, verdict: Verdict, opt: Optimality, o
 
 
 _CERTIFIABLE = ("maxmin", "leximin", "min-cost", "min-shortfall", "max-mean", "min-range")
+
+
+def _spend_line(vr: VerifyRound, t: np.ndarray, verdict: Verdict) -> str:
+    """--spend all, the allocation passing: the budget paid out, or why the rest is not."""
+    left = verdict.checks.get("unspent", 0.0)
+    if not left > vr.tol().money:
+        return "spend all: the whole budget is paid out"
+    lift = level_lift(vr, t, left)
+    if not math.fsum(lift) > vr.tol().money:
+        return f"spend all: {left:,.6g} {vr.unit} left, justified: every region is at its max_transfer"
+    plain = dataclasses.replace(vr, spend_all=False)
+    broken = sorted({v.constraint for v in verify(plain, t + lift, verdict.objective_recomputed).violations})
+    return (f"spend all: {left:,.6g} {vr.unit} left, justified: paying it out (every level raised alike) "
+            f"breaks {', '.join(broken) or 'the objective'}")

@@ -16,6 +16,11 @@ from optimizer.core.scenario import Scenario
 from optimizer.core.services import ServiceOptions
 
 _SCALE_WORDS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+# [budget] spend / --spend: "least" spends what the objective needs (the tie-break keeps the
+# least total), "all" pays the whole pool out (engine/surplus.py); [budget] surplus / --surplus:
+# how the money left after the optimum is shared (docs/objectives.md, "The whole pool paid out")
+SPEND_MODES = ("least", "all")
+SURPLUS_RULES = ("maxmin", "proportional", "per-capita")
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class Instance:
     services: pd.DataFrame | None = None   # services.csv rows (SERVICE_ROW_COLUMNS), None = absent
     service_options: ServiceOptions = field(default_factory=ServiceOptions)
     applied: dict[str, Any] = field(default_factory=dict)  # scenario/merges applied after loading
+    spend: str = "least"                   # [budget] spend: SPEND_MODES
+    surplus: str = "maxmin"                # [budget] surplus: SURPLUS_RULES
     # the regions frame the loader validated (io/checks.py re-checks any other frame: a
     # scenario, a merge or phasing growth replaces ``regions`` and so re-arms the check)
     checked_regions: Any = field(default=None, compare=False, repr=False)

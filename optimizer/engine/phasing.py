@@ -56,6 +56,7 @@ def _long_form(inst: Instance, ph: Phasing, budgets: np.ndarray, res: Result, pr
                       "min_level": m["min_level"], "max_level": m["max_level"], "mean_level": m["mean_level"],
                       "regions_below_threshold": m["regions_below_threshold"],
                       "budget_shadow_price": duals[y], "gini": m["gini"],
+                      **_year_surplus(res.summary, budgets[y], t[y]),
                       "change_vs_previous": change_summary(
                           inst.regions["region_id"], t[y], prev[y],
                           against="prior_transfer" if y == 0 else f"transfer {years[-1]['year']}")})
@@ -70,6 +71,16 @@ def _long_form(inst: Instance, ph: Phasing, budgets: np.ndarray, res: Result, pr
     s["budget_shadow_price"] = float("nan")  # the total-budget row is implied by the year rows:
     s.pop("year_budget_shadow_prices", None)  # see years[y]["budget_shadow_price"]
     return Result(a, s)
+
+
+def _year_surplus(summary: dict, budget: float, t: np.ndarray) -> dict:
+    """--spend all (engine/surplus.py, honoured per year through the year budget rows): the
+    year's money left unspent (0 within the check's money tolerance)."""
+    if "surplus" not in summary:
+        return {}
+    left = float(budget) - float(t.sum())
+    tol = summary.get("verified", {}).get("tolerance", {}).get("money", 0.0)
+    return {"surplus_unspent": left if left > tol else 0.0}
 
 
 def _over_years(name: str) -> str:

@@ -44,6 +44,7 @@ from optimizer.engine.soft import (
     with_shortfall_cap,
     with_threshold_caps,
 )
+from optimizer.engine.surplus import spend_surplus
 from optimizer.explain.diagnose import Diagnosis, diagnose
 from optimizer.explain.policy_checks import finish_policies
 from optimizer.explain.verify import Tolerance, VerificationError, VerifyExtras
@@ -68,6 +69,8 @@ class SolveOptions:
     price_of_fairness: bool = True   # also solve max-mean to report the price of fairness
     extra_terms: object = None   # callable (RoundData, scale) -> policy terms (optimizer/phasing.py, services.py)
     fast_path: bool = True   # certified water-filling for maxmin/leximin on the core (optimizer/fastpath.py)
+    spend: str | None = None     # "least" | "all" (None: the instance's [budget] spend); engine/surplus.py
+    surplus: str | None = None   # the surplus rule under spend "all" (None: [budget] surplus)
 
 
 @dataclass
@@ -104,7 +107,8 @@ def solve(inst: Instance, opts: SolveOptions = SolveOptions()) -> Result:
         raise UsageError(f"--threshold must be a finite number >= 0, got {opts.threshold}")
     prep = prepare_round(inst, spec, opts)
     run = solve_round(prep, spec, opts)
-    return finish_round(prep, spec, opts, run)
+    result = finish_round(prep, spec, opts, run)
+    return spend_surplus(prep, spec, opts, result, verify_extras(prep, opts))   # --spend all
 
 
 def _terms(pr: PolicyRound, opts: SolveOptions, rd: RoundData, scale: float) -> tuple:

@@ -37,6 +37,9 @@ if TYPE_CHECKING:   # a plain dataclass; not imported at run time (core/scaling.
 
 FEAS_TOL = LEVEL_TOL   # core/metrics.py: the below-threshold counts use the same rule
 MONOTONE = ("min-shortfall", "max-mean", "log-welfare", "maxmin", "leximin")
+MAXIMISED = ("maxmin", "leximin", "max-mean", "owa", "cvar", "log-welfare")   # the rest are minimised
+SPEND_TRIES = (1.0, 0.5, 0.1)   # fractions of the unspent money the spend check tries to pay out
+SPEND_MARGIN = 1e3              # ... each at least this many money tolerances
 
 
 class Findings(list):
@@ -95,6 +98,7 @@ class VerifyRound:
     money_objective: bool = False
     unit: str = "money"          # the instance unit, for messages
     tolerance: float = 0.0       # extra money tolerance, instance unit (equalize verify --tolerance)
+    spend_all: bool = False      # --spend all: the budget must be paid out, or what is left justified
 
     def tol(self) -> Tolerance:
         """The check's tolerance; ``tolerance`` widens money by T and levels by T / least need."""
@@ -116,6 +120,7 @@ class VerifyExtras:
     policies: tuple = ()
     shortfall_cap: float | None = None
     t_max: np.ndarray | None = None
+    spend_all: bool = False
 
 
 def verify_round(inst: Instance, rd: RoundData, objective: str, money_objective: bool, hard: bool,
@@ -128,7 +133,8 @@ def verify_round(inst: Instance, rd: RoundData, objective: str, money_objective:
         threshold=rd.threshold, t_min=rd.t_min, t_max=rd.t_max if ex.t_max is None else ex.t_max,
         weight=inst.weights() if ex.weight is None else ex.weight, budget=rd.budget, objective=objective,
         hard=hard, options=ex.options, policies=tuple(ex.policies), labels=reg["region_id"].to_numpy(),
-        shortfall_cap=ex.shortfall_cap, scale=scale, money_objective=money_objective, unit=inst.unit)
+        shortfall_cap=ex.shortfall_cap, scale=scale, money_objective=money_objective, unit=inst.unit,
+        spend_all=ex.spend_all)
 
 
 @dataclass(frozen=True)
@@ -200,8 +206,10 @@ def verify(r: VerifyRound, transfers: np.ndarray, reported: float | None = None)
         if not gap <= otol:   # NaN fails too
             out.append(Violation("objective value", None, gap, "money" if r.money_objective else "level", otol,
                                  f"reported {reported:.12g}, recomputed from the transfers {recomputed:.12g}"))
-    if not out:
+    if not out and not (r.spend_all and r.objective == "min-cost"):   # its surplus is paid on purpose
         _first_order(r, t, tol, out)
+    if r.spend_all and not out:
+        checks["unspent"] = spend_check(r, t, tol, recomputed, out)
     noise = tol.noise(r.money_objective)
     shown = {"objective_reported": snap_zero(reported, noise), "objective_recomputed": snap_zero(recomputed, noise)}
     return Verdict(not out, list(out), checks, None if reported is None else float(reported), recomputed, tol,
@@ -335,3 +343,55 @@ def _first_order(r: VerifyRound, t: np.ndarray, tol: Tolerance, out: list[Violat
     moves = [(int(k), t + np.where(np.arange(t.size) == k, give[k], 0.0), float(gain[k]))
              for k in cand if gain[k] > tol.of_level(float(level[k]))]
     _improves(r, t, moves, what, tol, out)
+
+
+# --- --spend all: the budget paid out, or what is left justified ------------------------------
+
+def level_lift(r: VerifyRound, t: np.ndarray, amount: float) -> np.ndarray:
+    """``amount`` shared on top of ``t`` so that every level rises by the same s, each region
+    stopping at its max_transfer: e_r = min(s need_r, room_r), sum e = amount (or every
+    region at its cap). Bisection on s (the engine's rule closed forms are its own code)."""
+    room = np.where(np.isfinite(r.t_max), np.maximum(0.0, r.t_max - t), np.inf)
+    if math.fsum(room) <= amount:
+        return room
+    lo, hi = 0.0, amount / float(np.min(r.need))
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            break
+        lo, hi = (mid, hi) if math.fsum(np.minimum(mid * r.need, room)) < amount else (lo, mid)
+    return np.minimum(hi * r.need, room)
+
+
+def _not_worse(r: VerifyRound, t2: np.ndarray, value: float | None, tol: Tolerance) -> bool:
+    """``t2``'s objective is no worse than ``value`` (True when the objective is unknown or
+    is the money it spends: min-cost reports the least cost beside the surplus)."""
+    if value is None or r.objective in ("", "min-cost") or r.objective in MONOTONE:
+        return True
+    new = objective_value(r.objective, t2, levels(r, t2), r.weight, r.threshold, r.options)
+    if new is None:
+        return True
+    slack = tol.of_level(value)
+    return new >= value - slack if r.objective in MAXIMISED else new <= value + slack
+
+
+def spend_check(r: VerifyRound, t: np.ndarray, tol: Tolerance, value: float | None, out: list) -> float:
+    """--spend all: the money left must be unspendable. It is shown spendable (a Violation
+    'budget not spent') when some fraction of it, given on top so every level rises alike
+    (``level_lift``), keeps every bound, policy and the objective's value; else it is
+    justified by what that payment breaks. Returns the money left."""
+    left = r.budget - math.fsum(t)
+    if not left > tol.money:
+        return max(0.0, left) + 0.0
+    lift = level_lift(r, t, left)
+    for frac in SPEND_TRIES:
+        if frac * math.fsum(lift) <= SPEND_MARGIN * tol.money:
+            break
+        t2 = t + frac * lift
+        if feasible(r, t2) and _not_worse(r, t2, value, tol):
+            out.append(Violation("budget not spent", None, left, "money", tol.money,
+                                 f"--spend all: {frac * math.fsum(lift):.6g} of the {left:.6g} left could be "
+                                 "paid out (every level raised alike) keeping every bound, policy and the "
+                                 "objective"))
+            break
+    return left

@@ -16,8 +16,8 @@ import pandas as pd
 
 from models.objectives import OBJECTIVES
 from optimizer.core import limits as lim
-from optimizer.core.errors import InputError, Problem
-from optimizer.core.instance import Instance
+from optimizer.core.errors import InputError, Problem, nearest
+from optimizer.core.instance import SPEND_MODES, SURPLUS_RULES, Instance
 from optimizer.io import validation as v
 from optimizer.io.checks import check_round
 from optimizer.io.groups import read_groups
@@ -33,7 +33,7 @@ from optimizer.io.workbook_read import WorkbookSource, is_workbook
 # the keys and tables of instance.toml (docs/instance-format.md, docs/policies.md)
 TOP_KEYS = ("name", "unit", "description", "year", "sources", "budget", "threshold", "objective",
             "regions", "policy", "groups", "scenarios", "phasing", "services")
-SECTION_KEYS = {"budget": ("total",), "threshold": ("level",)}
+SECTION_KEYS = {"budget": ("total", "spend", "surplus"), "threshold": ("level",)}
 
 
 @dataclass
@@ -48,6 +48,8 @@ class Meta:
     sources: list[str] = field(default_factory=list)
     objective: str | None = None
     objective_options: dict[str, Any] = field(default_factory=dict)
+    spend: str = "least"
+    surplus: str = "maxmin"
 
 
 def load_instance(path: str | Path) -> Instance:
@@ -87,7 +89,8 @@ def load_source(src: Source) -> Instance:
         path=src.path, name=meta.name or src.default_name(), unit=meta.unit or "", budget=float(meta.budget),
         threshold=float(meta.threshold), regions=frame, description=meta.description, year=meta.year,
         sources=meta.sources, objective=meta.objective, objective_options=meta.objective_options,
-        extra_columns=extra, notices=notices, checked_regions=frame, sha256=src.digest(), **parts)
+        extra_columns=extra, notices=notices, checked_regions=frame, spend=meta.spend, surplus=meta.surplus,
+        sha256=src.digest(), **parts)
     check_round(inst)   # the base round as a whole: budget, group bounds, per-capita policy
     spread = need_spread(frame)
     if spread > lim.NEED_SPREAD_NOTICE:
@@ -125,6 +128,8 @@ def read_meta(tf: str, raw: dict[str, Any], problems: list[Problem]) -> Meta:
     m.budget = v.check_toml_number(tf, raw, "budget", "total", problems, required=True, maximum=lim.MONEY_MAX)
     m.threshold = v.check_toml_number(tf, raw, "threshold", "level", problems, required=True,
                                       maximum=lim.LEVEL_MAX)
+    m.spend = read_choice(tf, raw, "spend", SPEND_MODES, problems) or m.spend
+    m.surplus = read_choice(tf, raw, "surplus", SURPLUS_RULES, problems) or m.surplus
     obj = raw.get("objective", {})
     if not isinstance(obj, dict):
         problems.append(Problem(tf, "[objective] must be a table", column="objective"))
@@ -137,6 +142,21 @@ def read_meta(tf: str, raw: dict[str, Any], problems: list[Problem]) -> Meta:
     problems.extend(objective_option_problems(tf, obj))
     m.objective_options = {k: val for k, val in obj.items() if k != "name"}
     return m
+
+
+def read_choice(tf: str, raw: dict[str, Any], key: str, choices: tuple[str, ...],
+                problems: list[Problem]) -> str | None:
+    """``[budget] KEY`` (spend, surplus): one of ``choices``, or None when absent or wrong
+    (a Problem naming the nearest choice)."""
+    node = raw.get("budget")
+    value = node.get(key) if isinstance(node, dict) else None
+    if value is None or value in choices:
+        return value
+    near = nearest(str(value), choices) if isinstance(value, str) else None
+    hint = f" (did you mean '{near}'?)" if near else ""
+    problems.append(Problem(tf, f"'budget.{key}' must be one of {', '.join(choices)}, got {value!r}{hint}",
+                            column=f"budget.{key}"))
+    return None
 
 
 def declared_columns(tf: str, raw: dict[str, Any], problems: list[Problem]) -> list[str]:

@@ -135,3 +135,45 @@ def merge_effect_rounds(base: pd.DataFrame, merged: pd.DataFrame) -> pd.DataFram
         e.insert(0, "year", y)
         parts.append(e)
     return pd.concat(parts, ignore_index=True)
+
+
+def guarantee_effect(merged: pd.DataFrame, free: pd.DataFrame, tol: float) -> list[dict]:
+    """Whether the merger guarantee bound, and by how much, per merged unit (and year): its
+    guaranteed transfer (the members' prior transfers, the row's ``prior_transfer``), its
+    transfer with the guarantee (``merged``), and in the same solve without the guarantee
+    (``free``). It binds when the transfer is at the guaranteed amount (within ``tol``);
+    ``guarantee_adds`` = transfer - transfer without it (what the guarantee costs the others),
+    ``above_guarantee`` = transfer - guaranteed (0 when it binds)."""
+    keys = ["year", "region_id"] if "year" in merged.columns else ["region_id"]
+    without = free.set_index(keys)["transfer"]
+    out = []
+    for r in merged.itertuples(index=False):
+        src, prior = str(getattr(r, "merged_from", "") or ""), float(r.prior_transfer)
+        if "+" not in src or not np.isfinite(prior):
+            continue
+        key = tuple(getattr(r, k) for k in keys)
+        t_free = float(without.get(key if len(key) > 1 else key[0], np.nan))
+        t = float(r.transfer)
+        entry = {"region_id": str(r.region_id), "guaranteed": prior, "transfer": t,
+                 "transfer_without_guarantee": t_free, "binds": bool(t <= prior + tol),
+                 "above_guarantee": max(0.0, t - prior) if t > prior + tol else 0.0,
+                 "guarantee_adds": max(0.0, t - t_free) if np.isfinite(t_free) and t - t_free > tol else 0.0}
+        if "year" in keys:
+            entry = {"year": r.year} | entry
+        out.append(entry)
+    return out
+
+
+def guarantee_text(rows: list[dict], unit: str) -> str:
+    """One line: for each merged unit, whether the guarantee bound and by how much."""
+    parts = []
+    for g in rows:
+        who = g["region_id"] + (f" ({g['year']})" if "year" in g else "")
+        if g["binds"]:
+            parts.append(f"binds for {who}: it gets its members' prior {g['guaranteed']:,.1f} {unit}, "
+                         f"{g['guarantee_adds']:+,.1f} over the same solve without the guarantee "
+                         f"({g['transfer_without_guarantee']:,.1f})")
+        else:
+            parts.append(f"does not bind for {who}: its transfer {g['transfer']:,.1f} is "
+                         f"{g['above_guarantee']:,.1f} {unit} above its members' prior {g['guaranteed']:,.1f}")
+    return "merger guarantee: " + "; ".join(parts) if parts else "merger guarantee: no merged unit has a prior transfer"

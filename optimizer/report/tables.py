@@ -5,6 +5,7 @@ from __future__ import annotations
 from optimizer.core.instance import unit_per_capita
 from optimizer.core.result import Result
 from optimizer.explain.prices import summary_price_text
+from optimizer.prepare.merge import guarantee_text
 from optimizer.report.formula_text import formula_footer
 from optimizer.report.text import text_table
 
@@ -161,8 +162,9 @@ def fairness_footer(s: dict, unit: str) -> list[str]:
     return out
 
 
-def merge_effect_table(effect, unit: str) -> str:
-    """What a merger changes (optimizer.prepare.merge.merge_effect), one line per region."""
+def merge_effect_table(effect, unit: str, guarantee: list[dict] | None = None) -> str:
+    """What a merger changes (optimizer.prepare.merge.merge_effect), one line per region; with
+    the merger guarantee on, one more line: whether it bound and by how much."""
     headers = ["region", f"transfer without ({unit})", f"with ({unit})", "change", "level without",
                "with", "change"]
     year = (lambda r: f" ({r.year})") if "year" in effect.columns else (lambda r: "")  # phased rounds
@@ -171,4 +173,6 @@ def merge_effect_table(effect, unit: str) -> str:
              f"{r.level_with_merger:.4f}", f"{r.level_change:+.4f}"] for r in effect.itertuples()]
     out = ["merger effect (* = merged unit; 'without' = the same solve without the merger)",
            *text_table(headers, rows, range(1, len(headers)))]
+    if guarantee is not None:
+        out.append(guarantee_text(guarantee, unit))
     return "\n".join(out)

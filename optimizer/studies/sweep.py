@@ -41,6 +41,7 @@ from optimizer.engine.finish import base_summary, build_result, check_status, ra
 from optimizer.engine.options import parse_objective_options, resolve_thresholds
 from optimizer.engine.persistent import PersistentModel
 from optimizer.engine.price_of_fairness import add_fairness_summary
+from optimizer.engine.rounds import pay_out
 from optimizer.engine.solve import DEFAULT_OBJECTIVE, SolveOptions, solve
 from optimizer.explain.diagnose import diagnose
 from optimizer.explain.verify import VerifyExtras
@@ -152,6 +153,8 @@ def sweep(inst: Instance, budgets: list[float | None], thresholds: list[float | 
             try:
                 if mode == "persistent":
                     result, persistent = _persistent_point(inst, spec, b_val, thr, persistent, objective_options)
+                    result = pay_out(inst, SolveOptions(objective=name, budget=b_val, threshold=thr,
+                                                        objective_options=objective_options), result)
                 else:
                     opts = SolveOptions(objective=name, budget=b_val, threshold=thr, fast_path=fast_path,
                                         objective_options=objective_options, price_of_fairness=False)

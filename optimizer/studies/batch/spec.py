@@ -15,6 +15,7 @@ from typing import Any
 
 from models.objectives import OBJECTIVES
 from optimizer.core.errors import InputError, Problem, UsageError
+from optimizer.core.instance import SPEND_MODES, SURPLUS_RULES
 from optimizer.engine.options import OBJECTIVE_OPTION_KEYS, parse_objective_options
 from optimizer.formulas import is_formula
 from optimizer.io.load import load_instance
@@ -65,11 +66,21 @@ def _check_keys(file: str, table: dict[str, Any], valid: tuple[str, ...], prefix
             raise _bad(file, prefix + key, unknown_key(key, valid))
 
 
+# spend = "least" | "all", surplus = RULE travel with the objective options (engine/surplus.py)
+SPEND_KEYS = {"spend": SPEND_MODES, "surplus": SURPLUS_RULES}
+
+
 def _objective_options(file: str, name: str, options: dict[str, Any]) -> None:
     """Unknown option keys and values of the wrong type are errors of the spec, not of each run."""
     for key, value in options.items():
+        if key in SPEND_KEYS:
+            if value not in SPEND_KEYS[key]:
+                raise _bad(file, f"objectives.{name}.{key}", f"{value!r} is not valid: choose one of "
+                                                             f"{', '.join(SPEND_KEYS[key])}")
+            continue
         if key not in OBJECTIVE_OPTION_KEYS:
-            raise _bad(file, f"objectives.{name}.{key}", unknown_key(key, ("name", *OBJECTIVE_OPTION_KEYS)))
+            raise _bad(file, f"objectives.{name}.{key}",
+                       unknown_key(key, ("name", *OBJECTIVE_OPTION_KEYS, *SPEND_KEYS)))
         try:
             parse_objective_options({key: value})
         except (UsageError, ValueError, TypeError) as exc:
