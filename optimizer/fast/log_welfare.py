@@ -81,7 +81,7 @@ def kkt_price(w: np.ndarray, a: np.ndarray, b: np.ndarray, s: float) -> float:
     w, a, b = w[~fixed], a[~fixed], b[~fixed]
     if w.size == 0 or float(b.sum()) <= s_var:
         return 0.0
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         p_hi = w / b               # lambda <= p_hi: at the cap b (0 when b = inf)
         p_lo = w / a               # lambda >= p_lo: at the floor a (inf when a = 0)
     o_hi, o_lo = np.argsort(p_hi), np.argsort(p_lo)
