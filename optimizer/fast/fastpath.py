@@ -28,6 +28,7 @@ from optimizer.core.solution import LPSolution, Run
 from optimizer.fast.certify import certify
 from optimizer.fast.decomposition_paths import gini_run, lorenz_run
 from optimizer.fast.log_welfare import log_welfare_run
+from optimizer.fast.mad_path import mad_run
 from optimizer.fast.range_path import range_run
 from optimizer.fast.solutions import closed_form_solution
 from optimizer.fast.waterfill import knapsack_shortfall, leximin_fill, water_fill
@@ -158,6 +159,8 @@ def fast_core_run(data: RegionData, objective: str, build: Callable[[RegionData,
         return range_run(data, build)
     if objective == "log-welfare" and hard:
         return log_welfare_run(data)
+    if objective == "min-mad" and hard:
+        return mad_run(data, build)
     if objective not in FAST_OBJECTIVES or not hard:
         return None
     return _floor_run(data, objective, build)
