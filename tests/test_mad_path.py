@@ -102,3 +102,15 @@ def test_cli_korea17_fast_equals_lp(tmp_path):
         out[name] = json.loads((tmp_path / name / "summary.json").read_text())
     assert "mad_path" in out["fast"]["solved_by"]
     assert out["fast"]["objective_value"] == pytest.approx(out["lp"]["objective_value"], abs=1e-9)
+
+
+@pytest.mark.slow
+def test_1e5_generated_instance(tmp_path):
+    inst = tmp_path / "gen"
+    subprocess.run([EQUALIZE, "generate", "--regions", "100000", "--seed", "0", str(inst)], check=True,
+                   capture_output=True)
+    subprocess.run([EQUALIZE, "solve", str(inst), "-o", "min-mad", "-O", str(tmp_path / "out")],
+                   check=True, capture_output=True)
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert s["status"] == "optimal" and "mad_path" in s["solved_by"]
+    assert s["certificate"]["dual_violation"] <= 1e-7 and s["verified"]["ok"]
