@@ -23,7 +23,8 @@ SPECS = (
                   "max", False, lorenz.owa, lorenz.owa_arrays, algorithm="ipm", options=("weights", "owa_form")),
     ObjectiveSpec("cvar", "maximise the mean level of the worst-off share alpha of the population",
                   "max", False, lorenz.cvar, lorenz.cvar_arrays, algorithm="simplex", options=("alpha",)),
-    ObjectiveSpec("log-welfare", "maximise sum w log(level) (proportional fairness, PWL tangents)",
+    ObjectiveSpec("log-welfare", ("maximise sum w log(level) (proportional fairness; exact by KKT on the bare core, "
+                  "tangent LP with policy rows)"),
                   "max", False, log_welfare.log_welfare, log_welfare.log_welfare_arrays, algorithm="simplex",
                   options=("breakpoints",)),
 )

@@ -35,6 +35,8 @@ from optimizer.core.levels import least_transfer, level_of
 from optimizer.core.solution import LPSolution, Run
 from optimizer.fast.certify import certify
 from optimizer.fast.decomposition_paths import gini_run, lorenz_run
+from optimizer.fast.log_welfare import log_welfare_run
+from optimizer.fast.mad_path import mad_run
 from optimizer.fast.range_path import range_run
 from optimizer.fast.solutions import closed_form_solution
 from optimizer.fast.waterfill import knapsack_shortfall, leximin_fill, water_fill
@@ -43,7 +45,8 @@ FAST_OBJECTIVES = ("maxmin", "leximin")
 SCARCE_MAXMIN_TIE_BREAK = ("scarcity: the leximin split among the max-min optima, level_r = min(threshold_r, "
                            "max(level_before_r, z)) with z the common level the budget buys")
 # every objective with a certified structure-exploiting path on the bare core (hard thresholds)
-BARE_CORE_FAST = ("maxmin", "leximin", "min-shortfall", "min-gini", "owa", "cvar", "min-range")
+BARE_CORE_FAST = ("maxmin", "leximin", "min-shortfall", "min-gini", "owa", "cvar", "min-range", "log-welfare",
+                  "min-mad")
 
 
 def _candidate_duals(lp: LinearProgram, lay: dict[str, slice], d: RegionData, t: np.ndarray,
@@ -177,6 +180,10 @@ def fast_core_run(data: RegionData, objective: str, build: Callable[[RegionData,
         return lorenz_run(data, build, objective)
     if objective == "min-range" and hard:
         return range_run(data, build)
+    if objective == "log-welfare" and hard:
+        return log_welfare_run(data)
+    if objective == "min-mad" and hard:
+        return mad_run(data, build)
     if objective not in FAST_OBJECTIVES or not (hard or data.options.get("threshold_caps")):
         return None
     return _floor_run(data, objective, build)

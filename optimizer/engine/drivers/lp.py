@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from optimizer.engine.drivers.leximin import leximin_run
 from optimizer.engine.drivers.min_gini import min_gini_run
 from optimizer.engine.drivers.owa_chain import owa_chain_run
 from optimizer.engine.highs import solve_lp
+from optimizer.fast.log_welfare import solve_log_welfare
 
 
 def run_direct(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: bool = True,
@@ -45,23 +47,46 @@ def run_direct(data: RegionData, spec: ObjectiveSpec, build: Build, tie_break: b
                              time_limit=time_limit, tolerance=tolerance)
     run = Run(first, second, lp.layout(), build_seconds)
     if spec.name == "log-welfare" and first.status == "optimal":
-        run.info["log_welfare"] = log_welfare_info(data, run)
+        run.info["log_welfare"] = log_welfare_info(data, run, lp)
     return run
 
 
-def log_welfare_info(data: RegionData, run: Run) -> dict[str, Any]:
-    """The true welfare sum w log L of the LP's allocation and the gap it certifies; the
-    first phase's objective becomes the true welfare (the LP's is the tangent bound)."""
+def log_welfare_info(data: RegionData, run: Run, lp: LinearProgram | None = None) -> dict[str, Any]:
+    """The tangent LP as the approximation of the exact program (the model of record, sum
+    w ln L): the true welfare of the LP's allocation, which becomes the first phase's
+    objective (the LP's is the tangent bound), the gap the LP value certifies, and the gap
+    to the exact optimum of the bare core (optimizer/fast/log_welfare.py: the same budget,
+    transfer bounds and, when hard, thresholds, without policy rows), also an upper bound
+    on this round's optimum; with no policy rows it is this round's optimum itself."""
     first, second = run.first, run.second
     final: LPSolution = second if second is not None and second.status == "optimal" else first
     level = levels(data, final.x, run.layout["transfer"])
     true = float(np.dot(data.weight, np.log(np.maximum(level, 1e-300))))
-    info = {
+    info: dict[str, Any] = {
+        "model": "tangent LP, an approximation of the exact sum w ln L",
         "lp_value": first.objective, "welfare": true,
         "certified_gap": max(0.0, first.objective - true),
         "a_priori_error_bound": fm.log_error_bound(data),
         "breakpoints": int(fm.option(data, "breakpoints")),
         "note": "the optimum lies in [welfare, welfare + certified_gap]",
     }
+    core = _bare_core_optimum(data, run.layout, lp)
+    if core is not None and level.shape == (data.n,):
+        info |= {"bare_core_optimum": core.welfare, "gap_to_bare_core": max(0.0, core.welfare - true)}
+        info["certified_gap"] = min(info["certified_gap"], info["gap_to_bare_core"])
     first.objective = true
     return info
+
+
+def _bare_core_optimum(data: RegionData, layout: dict[str, slice], lp: LinearProgram | None):
+    """The exact optimum of the core of ``lp`` without its policy rows: the LP's own transfer
+    bounds (a policy such as horizontal equalization lowers them) and budget row, so its
+    feasible set contains the round's and its optimum bounds the round's from above."""
+    if lp is None or "rows:budget" not in layout or "transfer" not in layout:
+        return None
+    t = layout["transfer"]
+    if t.stop - t.start != data.n:
+        return None
+    core = replace(data, t_min=lp.col_lower[t], t_max=lp.col_upper[t],
+                   budget=float(lp.row_upper[layout["rows:budget"]][0]))
+    return solve_log_welfare(core, hard=not data.options.get("soft_thresholds", False))
