@@ -14,6 +14,7 @@ import click
 
 from optimizer.cli.batch import batch_cmd
 from optimizer.cli.compare import compare_cmd
+from optimizer.cli.export import export_cmd
 from optimizer.cli.generate import generate_cmd
 from optimizer.cli.objectives import objectives_cmd
 from optimizer.cli.scenarios import scenarios_cmd
@@ -24,7 +25,7 @@ from optimizer.cli.verify import verify_cmd
 from optimizer.core.version import __version__
 
 COMMANDS = (solve_cmd, validate_cmd, objectives_cmd, generate_cmd, scenarios_cmd, batch_cmd, compare_cmd,
-            sweep_cmd, verify_cmd)
+            sweep_cmd, verify_cmd, export_cmd)
 
 
 class EqualizeGroup(click.Group):
