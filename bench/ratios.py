@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -53,7 +54,7 @@ def path_of(summary: dict) -> str:
     if not how:
         stages = summary.get("leximin_stages") or summary.get("gini_lps")
         return f"LP ({stages} stages)" if stages else "LP"
-    head = how.split(",")[0].split(" (")[0]
+    head = re.sub(r" \(optimizer/[^)]*\)", "", re.sub(r",? certified.*$", "", how)).strip()
     kind = "decomposition" if "decomposition" in head else "LP" if " LP" in head else "closed form"
     return f"{kind}: {head}"
 
