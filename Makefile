@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast chromium bench bench-core bench-objectives bench-sweep bench-batch lint clean
+.PHONY: install run test test-fast chromium bench bench-core bench-objectives bench-sweep bench-batch bench-ratios lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ test-fast: lint
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"
 
 # Each writes a markdown table in bench/; all together take about 40 minutes on 2 cores.
-bench: bench-core bench-objectives bench-sweep bench-batch
+bench: bench-core bench-objectives bench-sweep bench-batch bench-ratios
 
 bench-core: $(STAMP)
 	$(BIN)/python -m bench.run --out bench/results.md
@@ -44,6 +44,10 @@ bench-sweep: $(STAMP)
 
 bench-batch: $(STAMP)
 	$(BIN)/python -m bench.batch --out bench/batch.md
+
+# every objective against maxmin and the floor (start-up + Arrow read/write), bench/floor.py
+bench-ratios: $(STAMP)
+	$(BIN)/python -m bench.ratios --sizes 1e4,1e5,1e6 --cap 300 --out bench/ratios.md
 
 # ruff and import-linter are pinned in pyproject.toml (the test extra) and configured there
 lint: $(STAMP)

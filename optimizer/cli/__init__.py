@@ -16,6 +16,7 @@ from optimizer.cli.batch import batch_cmd
 from optimizer.cli.compare import compare_cmd
 from optimizer.cli.convert import convert_cmd
 from optimizer.cli.explain import explain_cmd
+from optimizer.cli.export import export_cmd
 from optimizer.cli.generate import generate_cmd
 from optimizer.cli.objectives import objectives_cmd
 from optimizer.cli.report import report_cmd
@@ -28,7 +29,7 @@ from optimizer.cli.verify import verify_cmd
 from optimizer.core.version import __version__
 
 COMMANDS = (solve_cmd, validate_cmd, objectives_cmd, generate_cmd, scenarios_cmd, batch_cmd, compare_cmd,
-            sweep_cmd, verify_cmd, report_cmd, template_cmd, convert_cmd, explain_cmd)
+            sweep_cmd, verify_cmd, report_cmd, template_cmd, convert_cmd, explain_cmd, export_cmd)
 
 
 class EqualizeGroup(click.Group):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -273,3 +274,20 @@ def solve_lp(lp: LinearProgram, algorithm: str = "simplex", tie_break_cols: slic
     if algorithm == "ipm":
         model.set_option("solver", "simplex")  # warm start from the crossover basis
     return first, model.run("simplex")
+
+
+def lp_text(lp: LinearProgram, col_names: list[str], row_names: list[str], fmt: str) -> str:
+    """``lp`` with these column and row names as HiGHS writes it (``fmt`` "lp" or "mps"),
+    for ``equalize export``: HiGHS writes files only, so through a private temporary one."""
+    h = make_highs()
+    h.passModel(to_highs_lp(lp))
+    for j, name in enumerate(col_names):
+        h.passColName(j, name)
+    for i, name in enumerate(row_names):
+        h.passRowName(i, name)
+    with tempfile.TemporaryDirectory(prefix="equalize-export-") as tmp:
+        target = os.path.join(tmp, f"model.{fmt}")
+        if h.writeModel(target) != highspy.HighsStatus.kOk:
+            raise RuntimeError(f"HiGHS could not write the {fmt} file")
+        with open(target, encoding="utf-8") as fh:
+            return fh.read()

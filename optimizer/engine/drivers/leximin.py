@@ -18,6 +18,19 @@ from optimizer.engine.drivers.common import Build
 from optimizer.engine.highs import INF, HighsModel
 
 DUAL_TOL = 1e-9   # a dual or reduced cost above this proves saturation
+# A stage's floor z is read from a primal HiGHS accepts within its primal feasibility
+# tolerance (1e-7 by default, absolute; the floor rows are in level units): z can sit up to
+# ~1e-7 above what is exactly reachable, and on degenerate rounds (no-overtaking ties: dozens
+# of stages at one floor) each stage reads it anew, up to 4e-8 high (issue 14: 10,000
+# regions, hold-harmless 0.9 + no-overtaking, "leximin stage 31: HiGHS status 'infeasible'").
+# A fixed region is held HOLD_TOL (relative) below its level, exact where HiGHS is; a stage
+# declared infeasible is re-solved without presolve, then with tight tolerances, then with
+# every hold lowered by HOLD_RELAX (twice the tolerance: each held row is then exactly
+# satisfiable) before the failure stands.
+HOLD_TOL = 1e-9
+HOLD_RELAX = 2e-7
+DEFAULT_TOLERANCE = 1e-7   # HiGHS's default feasibility tolerances, restored after a retry
+RETRY_TOLERANCE = 1e-9   # a stage declared infeasible is re-solved with these feasibility tolerances
 
 
 @dataclass
@@ -28,6 +41,8 @@ class _Leximin:
     free: np.ndarray
     floors: list[float] = field(default_factory=list)
     fixed_per_stage: list[int] = field(default_factory=list)
+    retries: int = 0
+    held: dict[int, float] = field(default_factory=dict)   # floor row -> its lower bound
     seconds: float = 0.0
     iters: int = 0
     probes: int = 0
@@ -52,6 +67,34 @@ class _Leximin:
         self.iters += s.iterations
         return s
 
+    def run_stage(self) -> LPSolution:
+        """One stage; declared infeasible, it is re-solved without presolve (which can call a
+        box narrower than its tolerances infeasible), then with tight feasibility tolerances,
+        then with the holds relaxed (HOLD_RELAX), before the failure stands. Each retry
+        starts cold (the basis is cleared); the options are restored after."""
+        sol = self.run()
+        if sol.status not in ("infeasible", "unbounded"):
+            return sol
+        self.retries += 1
+        self.model.set_option("presolve", "off")
+        for step in ("presolve off", "tight tolerances", "relaxed holds"):
+            if step == "tight tolerances":
+                self.set_tolerance(RETRY_TOLERANCE)
+            elif step == "relaxed holds":
+                self.set_tolerance(DEFAULT_TOLERANCE)
+                self.relax_holds()
+            self.model.clear_solver()
+            sol = self.run()
+            if sol.status == "optimal":
+                break
+        self.set_tolerance(DEFAULT_TOLERANCE)
+        self.model.set_option("presolve", "choose")
+        return sol
+
+    def set_tolerance(self, tolerance: float) -> None:
+        for key in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+            self.model.set_option(key, tolerance)
+
     def probe(self, v: float) -> bool:
         """Can every free region reach min(v, its maximum level) at once (z held at v)?"""
         f = np.flatnonzero(self.free)
@@ -66,7 +109,16 @@ class _Leximin:
         """Region r leaves the floor row: its level stays >= ``level``."""
         row = self.frow.start + int(r)
         self.model.set_coeff(row, self.zcol, 0.0)
-        self.model.set_row_bounds(row, level - self.base[r], INF)
+        self.held[row] = level - self.base[r]
+        self.model.set_row_bounds(row, self.held[row], INF)
+
+    def relax_holds(self) -> None:
+        """Lower every hold by HOLD_RELAX of level (the last fallback of ``run_stage``)."""
+        if self.held:
+            rows = np.fromiter(self.held, dtype=np.int32, count=len(self.held))
+            lo = np.fromiter(self.held.values(), dtype=float, count=len(self.held)) - HOLD_RELAX
+            self.held = dict(zip(rows.tolist(), lo.tolist(), strict=True))
+            self.model.set_rows_bounds(rows, lo, np.full(len(rows), INF))
 
     def cap_jump(self, z_prev: float) -> None:
         """Fix in one go every free capped region the sequential stages would saturate at
@@ -122,15 +174,17 @@ class _Leximin:
         fix, at_floor, at_bound = self.saturated(sol, z)
         self.floors.append(z)
         self.fixed_per_stage.append(int(fix.sum()))
-        zlow = z - 1e-9 * max(1.0, abs(z))
+        zlow = z - HOLD_TOL * max(1.0, abs(z))
         level_now = self.base + self.inv * t
+        lo, hi = self.lp.col_lower[self.tcol], self.lp.col_upper[self.tcol]
         for r in np.flatnonzero(fix):
             if at_floor[r]:
                 self.hold_level(r, float(zlow))
             else:   # at a transfer bound or at its threshold: the level stays where it is
-                self.hold_level(r, float(level_now[r] - 1e-9 * max(1.0, level_now[r])))
-                if at_bound[r]:
-                    self.model.set_col_bounds(self.tcol.start + int(r), t[r], t[r])
+                self.hold_level(r, float(level_now[r] - HOLD_TOL * max(1.0, level_now[r])))
+                if at_bound[r]:   # on the bound itself, not HiGHS's reading of it (within tolerance)
+                    at = float(np.clip(t[r], lo[r], hi[r]))
+                    self.model.set_col_bounds(self.tcol.start + int(r), at, at)
         self.free &= ~fix
         return z
 
@@ -138,7 +192,7 @@ class _Leximin:
         """Every region is fixed: any point with all levels >= the fixed ones is the leximin
         vector (it is unique); one feasibility solve (z held at 0) reads it."""
         self.model.set_col_bounds(self.zcol, 0.0, 0.0)
-        last = self.run()
+        last = self.run_stage()
         if last.status != "optimal":
             raise SolverError(f"leximin final read-out: HiGHS status '{last.status}'")
         return last
@@ -158,7 +212,7 @@ def leximin_run(data: RegionData, spec: ObjectiveSpec, build: Build, time_limit:
             if not st.free.any():
                 last = st.read_out()
                 break
-        sol = st.run()
+        sol = st.run_stage()
         if sol.status != "optimal":
             if first is None:
                 return Run(sol, None, lay, build_seconds, {"leximin_stages": 0})
@@ -178,6 +232,7 @@ def _finish(st: _Leximin, first: LPSolution, last: LPSolution, lay, build_second
         second.seconds, second.iterations = st.seconds - first.seconds, st.iters - first.iterations
     info = {"leximin_stages": len(st.floors), "leximin_floors": st.floors,
             "leximin_fixed_per_stage": st.fixed_per_stage,
-            "leximin_probe_lps": st.probes, "leximin_fixed_at_cap_in_one_go": st.capped_jumps,
+            "leximin_probe_lps": st.probes, "leximin_stage_retries": st.retries,
+            "leximin_fixed_at_cap_in_one_go": st.capped_jumps,
             "tie_break": "none needed: the leximin levels are unique"}
     return Run(first, second, lay, build_seconds, info)

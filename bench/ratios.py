@@ -1,0 +1,147 @@
+"""`make bench` (issue 14): every objective against maxmin and against the floor, end to end.
+
+    python -m bench.ratios --out bench/ratios.md [--sizes 1e4,1e5,1e6] [--cap 300]
+                           [--objectives maxmin,leximin,...]
+
+For each size n, ``equalize generate --regions n --seed 0`` writes an instance under
+bench/work/ratios/; the floor (bench/floor.py) is measured on it; then each objective of
+``equalize objectives`` runs as ``equalize solve FOLDER -o NAME --output TMP`` (every default
+kept: certificate, metrics, price of fairness, the post-solve check), bare and with
+``--hold-harmless 0.9 --no-overtaking`` (policy rows; under ``--thresholds auto``, since
+hold-harmless can make the thresholds unreachable). Each run is a fresh subprocess, timed
+from the parent (start-up, loading, solving, writing), its peak memory the child's maximum
+RSS (os.wait4). A run past ``--cap`` seconds is killed and recorded as "> CAP s"; an
+(objective, mode) past the cap at one size is not run at larger ones. The path taken and
+whether a certificate was checked come from the run's summary.json: ``solved_by`` names a
+closed form or a decomposition, else the run was solved as LPs; "certificate" is the
+summary's ``certificate`` or the post-solve check's optimality verdict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.floor import floor, run_measured
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / "work" / "ratios"
+EQUALIZE = str(Path(sys.executable).with_name("equalize"))
+MODES = {"bare": [], "hh0.9+no": ["--hold-harmless", "0.9", "--no-overtaking", "--thresholds", "auto"]}
+
+
+def objectives() -> list[str]:
+    out = subprocess.run([EQUALIZE, "objectives"], capture_output=True, text=True, check=True).stdout
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+def instance(n: int) -> Path:
+    folder = WORK / f"n{n}"
+    if not (folder / "regions.csv").exists():
+        subprocess.run([EQUALIZE, "generate", "--regions", str(n), "--seed", "0", str(folder)],
+                       check=True, capture_output=True)
+    return folder
+
+
+def path_of(summary: dict) -> str:
+    how = str(summary.get("solved_by") or "")
+    if not how:
+        stages = summary.get("leximin_stages") or summary.get("gini_lps")
+        return f"LP ({stages} stages)" if stages else "LP"
+    head = re.sub(r" \(optimizer/[^)]*\)", "", re.sub(r",? certified.*$", "", how)).strip()
+    kind = "decomposition" if "decomposition" in head else "LP" if " LP" in head else "closed form"
+    return f"{kind}: {head}"
+
+
+def certificate_of(summary: dict) -> str:
+    cert = summary.get("certificate") or next(
+        (v for k, v in summary.items() if k.endswith("_certificate") and v), None)   # gini_certificate, ...
+    if isinstance(cert, dict):
+        cert = cert.get("kind") or cert.get("name") or cert.get("checked") or True
+    verdict = (summary.get("verified") or {}).get("optimality")
+    if cert:
+        return "yes" if cert is True else f"yes ({str(cert)[:40]})"
+    return "no" if verdict in (None, "not certified") else f"checked ({str(verdict)[:40]})"
+
+
+def solve_run(folder: Path, objective: str, flags: list[str], cap: float) -> dict:
+    with tempfile.TemporaryDirectory(prefix="ratios-") as tmp:
+        out = Path(tmp) / "run"
+        res = run_measured([EQUALIZE, "solve", str(folder), "-o", objective, "--output", str(out), *flags], cap)
+        if res["code"] == 0 and (out / "summary.json").exists():
+            summary = json.loads((out / "summary.json").read_text())
+            res |= {"path": path_of(summary), "certificate": certificate_of(summary)}
+        elif not res["timed_out"]:
+            res |= {"path": f"failed (exit {res['code']}): {res['stderr'][:80]}", "certificate": "-"}
+        return res
+
+
+def fmt_run(r: dict | None, ref: dict | None, flo: dict, cap: float) -> list[str]:
+    if r is None:
+        return ["skipped (past the cap at a smaller size)", "-", "-", "-", "-", "-"]
+    if r["timed_out"]:
+        return [f"> {cap:.0f} s", "-", "-", "-", "-", "-"]
+    ok = r["code"] == 0
+    t_ref = ref["seconds"] if ref and ok and not ref["timed_out"] and ref["code"] == 0 else None
+    m_ref = ref["peak_mb"] if t_ref else None
+    return [f"{r['seconds']:.2f}", f"{r['peak_mb']:.0f}",
+            f"{r['seconds'] / t_ref:.2f}x / {r['peak_mb'] / m_ref:.2f}x" if t_ref else "-",
+            f"{r['seconds'] / flo['seconds']:.2f}x / {r['peak_mb'] / flo['peak_mb']:.2f}x" if ok else "-",
+            r.get("path", "-"), r.get("certificate", "-")]
+
+
+def header(sizes: list[int], cap: float) -> list[str]:
+    load = os.getloadavg()[0]
+    return ["# Every objective against maxmin and the floor (issue 14)", "",
+            f"`python -m bench.ratios --sizes {','.join(str(n) for n in sizes)} --cap {cap:g}` "
+            f"(`make bench`); instances `equalize generate --regions N --seed 0`. Each run is "
+            "`equalize solve` end to end in a fresh process (start-up, loading, solve with every default "
+            "kept, writing the output folder); peak memory is the child's maximum RSS. Ratios are "
+            "time / memory. Floor: `import optimizer.cli` + an Arrow read of regions.csv + an Arrow "
+            "write of a table that size (bench/floor.py).", "",
+            f"Machine: {os.cpu_count()} cores shared with other work, load average {load:.1f} at start: "
+            "absolute times are inflated and noisy; ratios taken in the same run are the figure to read.", ""]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(ROOT / "bench" / "ratios.md"))
+    ap.add_argument("--sizes", default="1e4,1e5,1e6")
+    ap.add_argument("--cap", type=float, default=300.0)
+    ap.add_argument("--objectives", default=None)
+    a = ap.parse_args(argv)
+    sizes = [int(float(s)) for s in a.sizes.split(",")]
+    names = a.objectives.split(",") if a.objectives else objectives()
+    names = ["maxmin"] + [o for o in names if o != "maxmin"]   # the reference first
+    lines = header(sizes, a.cap)
+    past_cap: set[tuple[str, str]] = set()
+    for n in sizes:
+        folder = instance(n)
+        flo = floor(folder)
+        print(f"n={n} floor {flo['seconds']:.2f} s {flo['peak_mb']:.0f} MB", flush=True)
+        lines += [f"## {n:,} regions", "", f"Floor: {flo['seconds']:.2f} s, {flo['peak_mb']:.0f} MB.", "",
+                  "| objective | mode | seconds | peak MB | vs maxmin (same mode) | vs floor | path | certificate |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for mode, flags in MODES.items():
+            ref = None
+            for name in names:
+                r = None if (name, mode) in past_cap else solve_run(folder, name, flags, a.cap)
+                if r is not None and r["timed_out"]:
+                    past_cap.add((name, mode))
+                ref = r if name == "maxmin" else ref
+                cells = fmt_run(r, ref, flo, a.cap)
+                print(n, mode, name, *cells, flush=True)
+                lines.append("| " + " | ".join([name, mode, *cells]) + " |")
+            lines.append("")
+        Path(a.out).write_text("\n".join(lines) + "\n")   # after each size: a partial table survives
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""bench/ratios.py and bench/floor.py: the path and certificate read from real summaries,
+and the per-run measurement (time, the child's own peak memory, the cap)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bench.floor import run_measured
+from bench.ratios import certificate_of, path_of
+from optimizer.cli import main
+
+KOREA = Path(__file__).resolve().parents[1] / "instances" / "korea-17"
+
+
+def summary(objective: str, *flags: str) -> dict:
+    res = CliRunner().invoke(main, ["solve", str(KOREA), "-o", objective, "--format", "json",
+                                    "--no-price-of-fairness", *flags], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output)["summary"]
+
+
+def test_path_and_certificate_from_real_summaries():
+    s = summary("maxmin")
+    assert path_of(s).startswith("closed form: water-filling") and certificate_of(s).startswith("yes")
+    s = summary("maxmin", "--no-fast-path")
+    assert path_of(s) == "LP"
+    s = summary("leximin", "--no-fast-path")
+    assert path_of(s).startswith("LP (") and "stages" in path_of(s)
+    s = summary("min-gini")
+    assert path_of(s).startswith("decomposition") and certificate_of(s).startswith("yes")
+
+
+def test_run_measured_peak_memory_and_cap():
+    big = run_measured([sys.executable, "-c", "b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096])"])
+    small = run_measured([sys.executable, "-c", "pass"])
+    assert big["code"] == 0 and big["peak_mb"] >= 200 > small["peak_mb"]
+    slow = run_measured([sys.executable, "-c", "import time; time.sleep(30)"], cap=1.0)
+    assert slow["timed_out"] and slow["seconds"] < 10
