@@ -37,13 +37,22 @@ def certify(lp: LinearProgram, x: np.ndarray, y: np.ndarray, tol: float = 1e-7) 
         float(np.max(x - lp.col_upper, initial=0.0)),
     ) / scale_x
     d = c - lp.A.T @ yy
-    at_lo_col = np.abs(x - lp.col_lower) <= tol * np.maximum(1.0, np.abs(lp.col_lower))
-    at_up_col = np.abs(x - lp.col_upper) <= tol * np.maximum(1.0, np.abs(lp.col_upper))
-    at_lo_row = np.abs(ax - lp.row_lower) <= tol * np.maximum(1.0, np.abs(lp.row_lower))
-    at_up_row = np.abs(ax - lp.row_upper) <= tol * np.maximum(1.0, np.abs(lp.row_upper))
+    # an infinite bound is never active: |x - inf| <= tol * inf would hold and accept any
+    # reduced cost on a column (or dual on a row) that has no such bound
+    at_lo_col = _at(x, lp.col_lower, tol)
+    at_up_col = _at(x, lp.col_upper, tol)
+    at_lo_row = _at(ax, lp.row_lower, tol)
+    at_up_row = _at(ax, lp.row_upper, tol)
     scale_d = max(1.0, float(np.max(np.abs(c), initial=0.0)))
     # a positive reduced cost needs x at its lower bound, a negative one at its upper bound
     dual_col = np.where(d > 0, np.where(at_lo_col, 0.0, d), np.where(at_up_col, 0.0, -d))
     dual_row = np.where(yy > 0, np.where(at_lo_row, 0.0, yy), np.where(at_up_row, 0.0, -yy))
     dual = max(float(np.max(dual_col, initial=0.0)), float(np.max(dual_row, initial=0.0))) / scale_d
     return Certificate(primal <= tol and dual <= tol, primal, dual)
+
+
+def _at(value: np.ndarray, bound: np.ndarray, tol: float) -> np.ndarray:
+    """Where ``value`` sits at a finite ``bound``, within tol relative to the bound."""
+    finite = np.isfinite(bound)
+    safe = np.where(finite, bound, 0.0)
+    return finite & (np.abs(value - safe) <= tol * np.maximum(1.0, np.abs(safe)))
