@@ -53,7 +53,10 @@ def test_explain_min_cost_threshold_cost_is_a_re_solve(korea17):
     k = list(inst.regions["region_id"]).index("busan")
     raised = solve(with_threshold(inst, k, inst.threshold + 0.01), SolveOptions(objective="min-cost"))
     assert float(m.group(1).replace(",", "")) == pytest.approx(raised.summary["objective_value"] - base, abs=0.06)
-    assert "Binding constraints: threshold; reason: held at its threshold 0.92" in p.stdout
+    # korea-17 pays the whole pool out (spend = "all"): the surplus comes on top of the threshold
+    assert "reason: held at its threshold 0.92; then raised to 0.9418 by its share of the surplus" in p.stdout
+    least = run("explain", str(korea17), "--region", "busan", "-o", "min-cost", "--spend", "least")
+    assert "Binding constraints: threshold; reason: held at its threshold 0.92." in least.stdout
 
 
 def test_explain_soft_shortfall_and_solve_options(korea17):
@@ -82,7 +85,8 @@ def test_solve_explain_table(korea17):
     for col in ("region", "level", "threshold", "dual", "binding", "reason"):
         assert col in header
     jeju = next(ln for ln in lines[start:] if ln.startswith("jeju"))
-    assert "hold_harmless" in jeju and "hold-harmless: 50% of last year's 1,952.7" in jeju
+    prior = load_instance(korea17).regions.set_index("region_id").loc["jeju", "prior_transfer"]
+    assert "hold_harmless" in jeju and f"hold-harmless: 50% of last year's {prior:,.1f}" in jeju
     busan = next(ln for ln in lines[start:] if ln.startswith("busan"))
     assert "1.219e+04" in busan and "held at its threshold 0.92" in busan
 

@@ -64,7 +64,8 @@ def test_korea_reasons_and_soft_shortfall(korea17):
     assert got["gangwon"] == "lifted to the common level 0.9418"
     assert got["seoul"] == "no transfer: its own level 1.0936 is above the floor 0.9418"
     h = solve(inst, SolveOptions(objective="min-cost", policy=PolicyConfig(hold_harmless=0.5)))
-    assert reasons_of(h)["jeju"] == "hold-harmless: 50% of last year's 1,952.7"
+    prior = inst.regions.set_index("region_id").loc["jeju", "prior_transfer"]
+    assert reasons_of(h)["jeju"] == f"hold-harmless: 50% of last year's {prior:,.1f}"
     s = solve(inst, SolveOptions(objective="min-shortfall", budget=0.9 * inst.budget))
     assert reasons_of(s)["gangwon"] == ("below its threshold 0.92 by 0.1927 (the budget cannot meet every "
                                         "threshold)")
@@ -74,8 +75,9 @@ def test_korea_reasons_and_soft_shortfall(korea17):
 
 def test_soft_phase_two_and_decomposition_say_why_the_dual_is_empty(korea17):
     inst = load_instance(korea17)
+    # the shortfall-first rule's phase 2 (under --scarcity objective there is no held shortfall)
     soft = solve(inst, SolveOptions(objective="maxmin", budget=0.9 * inst.budget,
-                                    objective_options={"thresholds": "soft"}))
+                                    objective_options={"thresholds": "soft", "scarcity": "shortfall-first"}))
     a = soft.allocation
     held = a["binding"].str.contains("threshold")
     assert held.any() and a.loc[held, "threshold_dual"].isna().all()

@@ -20,6 +20,7 @@ from optimizer.cli.common import (
     round_inputs,
     round_options,
     scenario_options,
+    spend_options,
 )
 from optimizer.core.budget import parse_budget
 from optimizer.engine.rounds import solve_round
@@ -38,9 +39,10 @@ from optimizer.prepare.scenarios import prepare
 @policy_options
 @round_options
 @growth_options
+@spend_options
 @objective_flags
 def explain_cmd(instance: Path, region, objective, budget, threshold, scenario, merges, merge_groups, thresholds,
-                alpha, weights, breakpoints, gini_form, no_price_of_fairness, **policy_flags):
+                alpha, weights, breakpoints, gini_form, no_price_of_fairness, spend, surplus, **policy_flags):
     """Solve INSTANCE with the solve options given and explain one region: the arithmetic of
     its transfer, the constraints that bind, and what raising its threshold or the budget
     would change (from the duals).
@@ -61,6 +63,6 @@ def explain_cmd(instance: Path, region, objective, budget, threshold, scenario, 
                             policy=policy_from_flags(policy_flags),
                             objective_options=objective_options_from(thresholds, alpha, weights, breakpoints,
                                                                      gini_form),
-                            price_of_fairness=not no_price_of_fairness)
+                            price_of_fairness=not no_price_of_fairness, spend=spend, surplus=surplus)
         result = solve_round(inst, opts, **rargs)
         click.echo(region_paragraph(result.allocation, result.summary, region, inst.unit))

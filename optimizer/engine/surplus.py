@@ -40,6 +40,7 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from models.build import build_lp
@@ -316,6 +317,21 @@ def _blockers(lp: LinearProgram, sol, spec: ObjectiveSpec, own_rows: set[str]) -
     return ", ".join(names) or None
 
 
+def surplus_tags(optimum: pd.DataFrame, t: np.ndarray, now: list[str]) -> list[str]:
+    """The binding tags of the optimum (they carry its duals: a region held at its threshold by
+    min-cost keeps `threshold` and its dual), plus `surplus` where the surplus added money; the
+    bounds that bind only after it (max_transfer) are taken from ``now``."""
+    t0 = optimum["transfer"].to_numpy(dtype=float)
+    got = t - t0 > 1e-9 * max(1.0, float(np.abs(t).max(initial=0.0)))
+    out = []
+    for before, after, g in zip(optimum["binding"].fillna("").astype(str), now, got.tolist()):
+        tags = [x for x in before.split(";") if x] if g else [x for x in after.split(";") if x]
+        if g:
+            tags += [x for x in after.split(";") if x in ("max_transfer",) and x not in tags] + ["surplus"]
+        out.append(";".join(tags))
+    return out
+
+
 def _rebuild(prep, spec: ObjectiveSpec, result: Result, t: np.ndarray, extra: VerifyExtras, info: dict,
              x: np.ndarray | None, layout: dict | None) -> Result:
     """``result`` with transfers ``t``: re-checked (the objective value against the optimum's,
@@ -331,7 +347,7 @@ def _rebuild(prep, spec: ObjectiveSpec, result: Result, t: np.ndarray, extra: Ve
     old = result.allocation
     floor = result.summary.get("min_level") if spec.name == "maxmin" else None
     a = allocation_frame(inst, rd.threshold, t, old["threshold_dual"].to_numpy(),
-                         binding_tags(t, level, rd, prep.hard, floor, prep.scale))
+                         surplus_tags(old, t, binding_tags(t, level, rd, prep.hard, floor, prep.scale)))
     m = level_metrics(level, pop / pop.sum(), rd.threshold)
     tol = verdict.tolerance
     optimality = result.summary["verified"].get("optimality") if spec.name == "min-cost" else \

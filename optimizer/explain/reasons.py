@@ -87,6 +87,7 @@ TAG_REASONS: dict[str, Phrase] = {
     "group_level": const("its group's level bound binds"),
     "phase_change": const("the phase-in limit on its change from the year before binds"),
     "service_floor": const("a service floor binds"),
+    "surplus": lambda f: fmt("then raised to {:.4f} by its share of the surplus (--spend all)", f.level_after),
     "contribution_cap": lambda f: fmt("pays the whole allowed share of its surplus ({:,.1f})", -f.transfer),
 }
 THRESHOLD_TAGS = ("threshold", "shortfall")
