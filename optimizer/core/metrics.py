@@ -36,6 +36,9 @@ def cv(x: np.ndarray, w: np.ndarray) -> float:
     return float(np.sqrt(np.dot(w, (x - mu) ** 2)) / mu) if mu > 0 else float("nan")
 
 
+NOISE = 1e-12   # a Gini (in [0, 1)) below this is rounding residue of equal levels
+
+
 def gini(x: np.ndarray, w: np.ndarray) -> float:
     w = _norm(w)
     order = np.argsort(x, kind="stable")
@@ -44,7 +47,9 @@ def gini(x: np.ndarray, w: np.ndarray) -> float:
     if mu <= 0:
         return float("nan")
     F = np.cumsum(ws)
-    return float(np.dot(ws * xs, 2 * F - ws - 1) / mu)
+    g = float(np.dot(ws * xs, 2 * F - ws - 1) / mu)
+    # equal levels give rounding residue (2.7e-16, or -0.0): the Gini is 0 there, print it so
+    return 0.0 if abs(g) < NOISE else g
 
 
 def pairwise_sum(level: np.ndarray, w: np.ndarray) -> float:
