@@ -4,14 +4,16 @@ and the per-run measurement (time, the child's own peak memory, the cap)."""
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
 from click.testing import CliRunner
 
-from bench.floor import run_measured
 from bench.ratios import certificate_of, path_of
 from optimizer.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
 
 KOREA = Path(__file__).resolve().parents[1] / "instances" / "korea-17"
 
@@ -35,8 +37,17 @@ def test_path_and_certificate_from_real_summaries():
 
 
 def test_run_measured_peak_memory_and_cap():
-    big = run_measured([sys.executable, "-c", "b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096])"])
-    small = run_measured([sys.executable, "-c", "pass"])
+    # measured from a fresh, small parent as the bench runs it: Linux carries the parent's resident
+    # set into a fork's ru_maxrss, so inside a large test worker even `python -c pass` reads 300 MB
+    probe = r"""
+import json, sys
+from bench.floor import run_measured
+big = run_measured([sys.executable, "-c", "b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096])"])
+small = run_measured([sys.executable, "-c", "pass"])
+slow = run_measured([sys.executable, "-c", "import time; time.sleep(30)"], cap=1.0)
+print(json.dumps([big, small, slow]))
+"""
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    big, small, slow = json.loads(out.stdout)
     assert big["code"] == 0 and big["peak_mb"] >= 200 > small["peak_mb"]
-    slow = run_measured([sys.executable, "-c", "import time; time.sleep(30)"], cap=1.0)
     assert slow["timed_out"] and slow["seconds"] < 10

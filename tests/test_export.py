@@ -55,7 +55,7 @@ def expected_optimum(objective: str, summary: dict, text: str) -> float:
         return 0.0
     if objective == "leximin":
         return float(re.search(r"the optimum is the top level (\S+);", text.replace("\\ ", "")).group(1))
-    if objective == "log-welfare":
+    if objective == "log-welfare" and "log_welfare" in summary:   # the tangent LP was the solve's path
         return float(summary["log_welfare"]["lp_value"])
     return float(summary["objective_value"])
 
@@ -68,6 +68,10 @@ def check_export(instance: Path, objective: str, tmp_path: Path, *opts: str, fmt
     text = path.read_text()
     value, x, h = highs_solve(path)
     want = expected_optimum(objective, summary, text)
+    gap = re.search(r"at most\s+(\S+)\s+above it", text.replace("\\ ", ""))
+    if objective == "log-welfare" and gap:   # exact welfare: the tangent LP bounds it from above
+        assert want - 1e-9 <= value <= want + float(gap.group(1)) + 1e-9, (value, want, gap.group(1))
+        return
     scale = max(1.0, abs(want)) if objective != "min-gini" else float(summary["metrics_after"]["mean_level"]) \
         if "mean_level" in summary["metrics_after"] else 1.0
     assert value == pytest.approx(want, rel=1e-6, abs=1e-7 * scale), (objective, value, want)
@@ -101,8 +105,19 @@ def test_mps_and_policies(objective, generated, tmp_path):
 
 @pytest.mark.parametrize("objective", ["maxmin", "leximin", "cvar"])
 def test_soft_mode_holds_the_shortfall(objective, tmp_path):
-    check_export(KOREA, objective, tmp_path, "--budget", "0.8x", "--thresholds", "soft")
+    check_export(KOREA, objective, tmp_path, "--budget", "0.8x", "--thresholds", "soft", "--scarcity",
+                 "shortfall-first")
     assert "shortfall_cap" in (tmp_path / f"{objective}.lp").read_text()
+
+
+@pytest.mark.parametrize("objective", ["maxmin", "cvar", "max-mean"])
+def test_scarcity_caps_are_bounds_of_the_exported_lp(objective, tmp_path):
+    """--scarcity objective (the default): each threshold caps its region's transfer; the file
+    carries the caps, so HiGHS alone reproduces the solve's value (max-mean would spend past
+    the thresholds without them)."""
+    check_export(KOREA, objective, tmp_path, "--budget", "0.8x", "--thresholds", "soft")
+    text = (tmp_path / f"{objective}.lp").read_text()
+    assert "shortfall_cap" not in text and re.search(r"transfer_gangwon <= ", text)
 
 
 def test_min_cost_is_in_the_instance_unit(tmp_path):

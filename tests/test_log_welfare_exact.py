@@ -101,7 +101,11 @@ def test_matches_slsqp(d):
                    options={"ftol": 1e-12, "maxiter": 500})
     if res.success:   # SLSQP may stall; when it converges it must not beat the exact optimum
         assert -res.fun <= pt.welfare + 1e-7
-        assert -res.fun >= pt.welfare - 1e-4
+        # near ln's singularity (a level ~1e-6: own 0, max_transfer 1e-5) SLSQP stops short and says
+        # it converged; the closeness check (the bisection test above is the exact one) needs levels
+        # away from 0
+        if np.min((d.own + pt.transfer) / d.need) >= 1e-3:
+            assert -res.fun >= pt.welfare - 1e-4
 
 
 def test_two_regions_closed_form():

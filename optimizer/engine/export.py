@@ -28,6 +28,7 @@ import numpy as np
 
 from models.build import build_lp
 from models.data import RegionData
+from models.log_welfare import log_error_bound
 from models.lp import LinearProgram
 from models.objectives import ObjectiveSpec
 from optimizer.core.errors import UsageError
@@ -99,8 +100,12 @@ def block_names(blocks, total: int, ids: list[str], kind: str) -> list[str]:
 
 def unscaled_data(prep: PreparedRound) -> RegionData:
     """The round's data in the instance unit (scale 1), with the options the solve used
-    (soft mode, the shortfall cap: level units, so unchanged by the scale)."""
-    return replace(to_region_data(prep.inst, prep.rd, 1.0), options=dict(prep.data.options))
+    (soft mode, the shortfall cap: level units, so unchanged by the scale) and, under
+    --scarcity objective, the threshold caps as transfer bounds."""
+    d = replace(to_region_data(prep.inst, prep.rd, 1.0), options=dict(prep.data.options))
+    if prep.data.options.get("threshold_caps"):
+        d = replace(d, t_max=prep.data.t_max * prep.scale)
+    return d
 
 
 def leximin_final_stage(lp: LinearProgram, d: RegionData, level: np.ndarray) -> float:
@@ -149,7 +154,11 @@ def final_lp(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions,
     lp = build_lp(d, spec.name, terms)
     lines = [f"the LP of {spec.name}; its optimum is the solve's objective_value {reported:.12g}"]
     lw = result.summary.get("log_welfare")
-    if spec.name == "log-welfare" and isinstance(lw, dict):
+    if spec.name == "log-welfare" and not isinstance(lw, dict):   # solved exactly (fast/log_welfare.py)
+        lines = ["the tangent LP of log-welfare, an outer approximation of the exact concave program that",
+                 f"gave objective_value {reported:.12g}: its optimum is an upper bound on it, at most",
+                 f"{log_error_bound(d):.6g} above it (the tangents' a priori error, models/log_welfare.py)"]
+    elif spec.name == "log-welfare":
         reported = float(lw["lp_value"])
         lines = ["the tangent LP of log-welfare; its optimum is the LP bound "
                  f"{reported:.12g} (summary log_welfare.lp_value; objective_value is the true welfare)"]

@@ -163,12 +163,25 @@ def _arrays(prep) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             reg["population"].to_numpy(dtype=float))
 
 
+def upper_bounds(prep) -> np.ndarray:
+    """Each transfer's upper bound in the instance unit: max_transfer, and under --scarcity
+    objective the threshold caps the round was solved with (prep.data, scaled)."""
+    if prep.data.options.get("threshold_caps"):
+        return prep.data.t_max * prep.scale
+    return prep.rd.t_max
+
+
 def _closed_form(prep, rule: str, t0: np.ndarray, left: float) -> tuple[np.ndarray, str | None]:
     own, need, pop = _arrays(prep)
-    room = np.where(np.isfinite(prep.rd.t_max), np.maximum(0.0, prep.rd.t_max - t0), np.inf)
+    cap = upper_bounds(prep)
+    room = np.where(np.isfinite(cap), np.maximum(0.0, cap - t0), np.inf)
     a, b = rule_weights(rule, own, need, pop, t0)
     e = fill(a, b, room, left)
-    blocked = "max_transfer (every region is at its cap)" if math.fsum(e) < left else None
+    blocked = None
+    if math.fsum(e) < left:
+        blocked = ("the threshold caps of --scarcity objective (no region is lifted above its threshold while "
+                   "another is below it) and max_transfer" if prep.data.options.get("threshold_caps")
+                   else "max_transfer (every region is at its cap)")
     return t0 + e, blocked
 
 
@@ -269,7 +282,8 @@ def _lp_stage(prep, spec: ObjectiveSpec, rule: str, t0: np.ndarray, result: Resu
     t_a = np.maximum(first.x[tc] * prep.scale, t0)
     own, need, pop = _arrays(prep)
     target = t0.copy()
-    room = np.where(np.isfinite(prep.rd.t_max), np.maximum(0.0, prep.rd.t_max - t0), np.inf)
+    cap = upper_bounds(prep)
+    room = np.where(np.isfinite(cap), np.maximum(0.0, cap - t0), np.inf)
     for g in _groups(lp_a, t0.size):
         a, b = rule_weights(rule, own[g], need[g], pop[g], t0[g])
         target[g] = t0[g] + fill(a, b, room[g], math.fsum(t_a[g]) - math.fsum(t0[g]))
