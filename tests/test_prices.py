@@ -194,10 +194,7 @@ def test_threshold_dual_on_korea_for_every_objective(korea17, objective):
     # shortfall is float noise (1e-16) as met; the test below pins that fix
     budget = 0.9 * inst.budget if objective == "min-shortfall" else None
     opts = SolveOptions(objective=objective, budget=budget, threshold=0.935, price_of_fairness=False)
-    try:
-        r = solve(inst, opts)
-    except InfeasibleError:
-        pytest.skip("the thresholds are out of reach at this budget under this objective")
+    r = solve(inst, opts)   # 0.935 needs 58,716 of the 59,844 budget: feasible under every objective
     a = r.allocation
     if a["threshold_dual"].isna().all():
         assert r.summary.get("threshold_dual_note")
