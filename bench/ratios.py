@@ -1,6 +1,6 @@
 """`make bench` (issue 14): every objective against maxmin and against the floor, end to end.
 
-    python -m bench.ratios --out bench/ratios.md [--sizes 1e4,1e5,1e6] [--cap 300]
+    python -m bench.ratios --out bench/ratios.md [--sizes 1e4,1e5,1e6] [--seeds 0,1] [--cap 300]
                            [--objectives maxmin,leximin,...]
 
 For each size n, ``equalize generate --regions n --seed 0`` writes an instance under
@@ -20,9 +20,12 @@ summary's ``certificate`` or the post-solve check's optimality verdict.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
+import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,7 +36,12 @@ from bench.floor import floor, run_measured
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / "work" / "ratios"
 EQUALIZE = str(Path(sys.executable).with_name("equalize"))
-MODES = {"bare": [], "hh0.9+no": ["--hold-harmless", "0.9", "--no-overtaking", "--thresholds", "auto"]}
+POLICY = ["--hold-harmless", "0.9", "--no-overtaking", "--thresholds", "auto"]
+MODES = {"bare": [], "hh0.9+no": POLICY, "hh0.9+no+group": POLICY}
+# the group-floor mode solves a copy of the instance with groups.csv: GROUPS groups of GROUP_SIZE
+# regions (5% of them in all below 10,000 regions) drawn at random (fixed seed), each with a
+# min_level GROUP_LIFT above its level in the policy round's maxmin answer, so the group rows bind
+GROUPS, GROUP_SIZE, GROUP_LIFT = 5, 100, 0.001
 
 
 def objectives() -> list[str]:
@@ -41,12 +49,43 @@ def objectives() -> list[str]:
     return [line.split()[0] for line in out.splitlines() if line.strip()]
 
 
-def instance(n: int) -> Path:
-    folder = WORK / f"n{n}"
+def instance(n: int, seed: int = 0) -> Path:
+    folder = WORK / (f"n{n}" if seed == 0 else f"n{n}-s{seed}")
     if not (folder / "regions.csv").exists():
-        subprocess.run([EQUALIZE, "generate", "--regions", str(n), "--seed", "0", str(folder)],
+        subprocess.run([EQUALIZE, "generate", "--regions", str(n), "--seed", str(seed), str(folder)],
                        check=True, capture_output=True)
     return folder
+
+
+def with_groups(folder: Path, cap: float | None = None) -> Path | None:
+    """A copy of ``folder`` with GROUPS group floors that bind (None if the policy round's maxmin,
+    which sets the floors, does not finish within ``cap``)."""
+    out = folder.with_name(folder.name + "-groups")
+    if (out / "groups.csv").exists():
+        return out
+    with open(folder / "regions.csv", newline="") as f:
+        regions = {r["region_id"]: r for r in csv.DictReader(f)}
+    size = max(1, min(GROUP_SIZE, len(regions) // 100))
+    picked = random.Random(0).sample(sorted(regions), GROUPS * size)
+    groups = {f"g{k}": picked[k::GROUPS] for k in range(GROUPS)}
+    with tempfile.TemporaryDirectory(prefix="ratios-groups-") as tmp:
+        run = run_measured([EQUALIZE, "solve", str(folder), "-o", "maxmin", *POLICY, "--no-price-of-fairness",
+                            "--output", f"{tmp}/run"], cap)
+        if run["code"] != 0:
+            return None
+        with open(f"{tmp}/run/allocation.csv", newline="") as f:
+            transfer = {r["region_id"]: float(r["transfer"]) for r in csv.DictReader(f)}
+    floors = {g: sum(float(regions[m]["own_revenue"]) + transfer[m] for m in ms)
+              / sum(float(regions[m]["fiscal_need"]) for m in ms) + GROUP_LIFT for g, ms in groups.items()}
+    tmp_out = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp_out, ignore_errors=True)
+    shutil.copytree(folder, tmp_out)
+    (tmp_out / "groups.csv").write_text("group_id,region_id,kind\n" + "".join(
+        f"{g},{m},union\n" for g, ms in groups.items() for m in ms))
+    with open(tmp_out / "instance.toml", "a") as f:
+        f.writelines(f"\n[groups.{g}]\nmin_level = {floor:.6f}\n" for g, floor in floors.items())
+    tmp_out.rename(out)
+    return out
 
 
 def path_of(summary: dict) -> str:
@@ -100,7 +139,9 @@ def header(sizes: list[int], cap: float) -> list[str]:
     load = os.getloadavg()[0]
     return ["# Every objective against maxmin and the floor (issue 14)", "",
             f"`python -m bench.ratios --sizes {','.join(str(n) for n in sizes)} --cap {cap:g}` "
-            f"(`make bench`); instances `equalize generate --regions N --seed 0`. Each run is "
+            f"(`make bench`); instances `equalize generate --regions N --seed S`; mode hh0.9+no+group adds "
+            f"{GROUPS} group floors ({GROUP_SIZE} random regions each, min_level {GROUP_LIFT} above the group's "
+            "level in the policy round's maxmin answer, so the group rows bind). Each run is "
             "`equalize solve` end to end in a fresh process (start-up, loading, solve with every default "
             "kept, writing the output folder); peak memory is the child's maximum RSS. Ratios are "
             "time / memory. Floor: `import optimizer.cli` + an Arrow read of regions.csv + an Arrow "
@@ -109,37 +150,62 @@ def header(sizes: list[int], cap: float) -> list[str]:
             "absolute times are inflated and noisy; ratios taken in the same run are the figure to read.", ""]
 
 
+def size_table(n: int, seed: int, names: list[str], modes: dict[str, list[str]], cap: float,
+               past_cap: set[tuple[str, str, int]]) -> list[str]:
+    """The rows of one instance: every objective in every mode, against maxmin and the floor."""
+    folder = instance(n, seed)
+    flo = floor(folder)
+    print(f"n={n} seed={seed} floor {flo['seconds']:.2f} s {flo['peak_mb']:.0f} MB", flush=True)
+    lines = [f"## {n:,} regions, seed {seed}", "", f"Floor: {flo['seconds']:.2f} s, {flo['peak_mb']:.0f} MB.", "",
+             "| objective | mode | seconds | peak MB | vs maxmin (same mode) | vs bare maxmin | vs floor | path "
+             "| certificate |", "|---|---|---|---|---|---|---|---|---|"]
+    bare = None
+    for mode, flags in modes.items():
+        where = with_groups(folder, cap) if "group" in mode else folder
+        if where is None:
+            lines += [f"(mode {mode} skipped: the policy round's maxmin that sets its group floors ran past "
+                      f"{cap:.0f} s)", ""]
+            continue
+        ref = None
+        for name in names:
+            r = None if (name, mode, seed) in past_cap else solve_run(where, name, flags, cap)
+            if r is not None and r["timed_out"]:
+                past_cap.add((name, mode, seed))
+            ref = r if name == "maxmin" else ref
+            bare = r if (name, mode) == ("maxmin", "bare") else bare
+            cells = fmt_run(r, ref, flo, cap)
+            cells.insert(3, fmt_ratio(r, bare) if r is not None and not r["timed_out"] else "-")
+            print(n, seed, mode, name, *cells, flush=True)
+            lines.append("| " + " | ".join([name, mode, *cells]) + " |")
+        lines.append("")
+    return lines
+
+
+def fmt_ratio(r: dict, ref: dict | None) -> str:
+    ok = ref is not None and not ref["timed_out"] and ref["code"] == 0 and r["code"] == 0
+    return f"{r['seconds'] / ref['seconds']:.2f}x / {r['peak_mb'] / ref['peak_mb']:.2f}x" if ok else "-"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(ROOT / "bench" / "ratios.md"))
     ap.add_argument("--sizes", default="1e4,1e5,1e6")
     ap.add_argument("--cap", type=float, default=300.0)
     ap.add_argument("--objectives", default=None)
+    ap.add_argument("--seeds", default="0", help="seeds of `equalize generate`, e.g. 0,1")
+    ap.add_argument("--modes", default=",".join(MODES))
     a = ap.parse_args(argv)
     sizes = [int(float(s)) for s in a.sizes.split(",")]
     names = a.objectives.split(",") if a.objectives else objectives()
     names = ["maxmin"] + [o for o in names if o != "maxmin"]   # the reference first
     lines = header(sizes, a.cap)
-    past_cap: set[tuple[str, str]] = set()
+    past_cap: set[tuple[str, str, int]] = set()
+    seeds = [int(x) for x in a.seeds.split(",")]
+    modes = {m: MODES[m] for m in a.modes.split(",")}
     for n in sizes:
-        folder = instance(n)
-        flo = floor(folder)
-        print(f"n={n} floor {flo['seconds']:.2f} s {flo['peak_mb']:.0f} MB", flush=True)
-        lines += [f"## {n:,} regions", "", f"Floor: {flo['seconds']:.2f} s, {flo['peak_mb']:.0f} MB.", "",
-                  "| objective | mode | seconds | peak MB | vs maxmin (same mode) | vs floor | path | certificate |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for mode, flags in MODES.items():
-            ref = None
-            for name in names:
-                r = None if (name, mode) in past_cap else solve_run(folder, name, flags, a.cap)
-                if r is not None and r["timed_out"]:
-                    past_cap.add((name, mode))
-                ref = r if name == "maxmin" else ref
-                cells = fmt_run(r, ref, flo, a.cap)
-                print(n, mode, name, *cells, flush=True)
-                lines.append("| " + " | ".join([name, mode, *cells]) + " |")
-            lines.append("")
-        Path(a.out).write_text("\n".join(lines) + "\n")   # after each size: a partial table survives
+        for seed in seeds:
+            lines += size_table(n, seed, names, modes, a.cap, past_cap)
+            Path(a.out).write_text("\n".join(lines) + "\n")   # after each table: a partial run survives
     return 0
 
 

@@ -3,7 +3,9 @@ and the per-run measurement (time, the child's own peak memory, the cap)."""
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -51,3 +53,31 @@ print(json.dumps([big, small, slow]))
     big, small, slow = json.loads(out.stdout)
     assert big["code"] == 0 and big["peak_mb"] >= 200 > small["peak_mb"]
     assert slow["timed_out"] and slow["seconds"] < 10
+
+
+def test_group_floor_mode_builds_an_instance_whose_group_rows_bind(tmp_path):
+    """The hh0.9+no+group mode's copy validates, its group floors are met, and they bind (each is
+    above the group's level in the maxmin answer without them; lifting one group can lift another
+    through the no-overtaking chain, so not every one need bind)."""
+    from bench.ratios import GROUP_SIZE, GROUPS, POLICY, with_groups
+
+    src = tmp_path / "n1000"
+    assert CliRunner().invoke(main, ["generate", "--regions", "1000", "--seed", "3", str(src)]).exit_code == 0
+    folder = with_groups(src)
+    assert folder.name == "n1000-groups" and with_groups(src) == folder   # built once
+    members = (folder / "groups.csv").read_text().splitlines()[1:]
+    assert len(members) == GROUPS * min(GROUP_SIZE, 10) == len({m.split(",")[1] for m in members})
+    res = CliRunner().invoke(main, ["solve", str(folder), "-o", "maxmin", *POLICY, "--no-price-of-fairness",
+                                    "--output", str(tmp_path / "out")], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    with open(tmp_path / "out" / "allocation.csv", newline="") as f:
+        alloc = {r["region_id"]: r for r in csv.DictReader(f)}
+    floors = re.findall(r"\[groups\.(g\d)\]\nmin_level = ([0-9.]+)", (folder / "instance.toml").read_text())
+    assert len(floors) == GROUPS
+    gaps = []
+    for g, floor in floors:
+        rows = [alloc[m.split(",")[1]] for m in members if m.startswith(f"{g},")]
+        level = sum(float(r["own_revenue"]) + float(r["transfer"]) for r in rows) / sum(
+            float(r["fiscal_need"]) for r in rows)
+        gaps.append(level - float(floor))
+    assert min(gaps) >= -1e-6 and sum(abs(gap) <= 1e-6 for gap in gaps) >= 2   # all met, some binding
