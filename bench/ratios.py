@@ -3,7 +3,7 @@
     python -m bench.ratios --out bench/ratios.md [--sizes 1e4,1e5,1e6] [--seeds 0,1] [--cap 300]
                            [--objectives maxmin,leximin,...]
 
-For each size n, ``equalize generate --regions n --seed 0`` writes an instance under
+For each size n and seed s, ``equalize generate --regions n --seed s`` writes an instance under
 bench/work/ratios/; the floor (bench/floor.py) is measured on it; then each objective of
 ``equalize objectives`` runs as ``equalize solve FOLDER -o NAME --output TMP`` (every default
 kept: certificate, metrics, price of fairness, the post-solve check), bare and with
