@@ -69,3 +69,14 @@ def test_an_ordinary_change_keeps_one_decimal():
     out, _ = solve(ROOT / "instances" / "toy-3")
     assert ("change vs last year (prior_transfer): 1 up, 0 down, 2 unchanged (within 5e-08); total +10.0; "
             "last year's transfers total 50.0, this round's 60.0 (+20.0%)\nlargest gains: a +10.0 (+25.0%)\n") in out
+
+
+def test_the_html_report_shows_the_same_figure(tmp_path):
+    runner = CliRunner()
+    for inst, shown in (("australia-8", "(change -0.0010)"), ("toy-3", "(change 10.0)")):
+        out = tmp_path / f"{inst}.html"
+        args = ["report", ROOT / "instances" / inst, "--output", out] + (["-o", "australia"] if inst[0] == "a" else [])
+        res = runner.invoke(main, [str(a) for a in args], prog_name="equalize")
+        assert res.exit_code == 0, res.stderr
+        summary = re.search(r'id="change-summary">([^<]*)<', out.read_text()).group(1)
+        assert summary.endswith(shown), summary

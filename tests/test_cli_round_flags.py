@@ -159,3 +159,17 @@ def test_the_installed_command_reports_a_conflict_in_one_line():
     assert res.returncode == 2 and res.stdout == ""
     assert res.stderr == ("error: --years: equalize export writes single-round LPs, not multi-year or service "
                           "rounds\n")
+
+
+@pytest.mark.parametrize("args, words", [
+    (["compare", TOY, "--surplus", "proportional"], "--surplus"),
+    (["compare", TOY, "--scenarios", "all", "--surplus", "per-capita"], "--surplus"),
+    (["sweep", TOY, "--surplus", "proportional"], "--surplus"),
+    (["compare", TOY, "--time-limit", "-5"], "--time-limit"),
+    (["compare", TOY, "--time-limit", "nan"], "--time-limit"),
+])
+def test_compare_and_sweep_refuse_the_same_no_op_and_hostile_flags(args, words, tmp_path):
+    code, out, err = invoke(*args, "--output", tmp_path / "out")
+    lines = err.strip().splitlines()
+    assert code == 2 and out == "" and len(lines) == 1 and words in lines[0], err
+    assert list(tmp_path.iterdir()) == []

@@ -49,12 +49,13 @@ ROUND_KEYS = ("objective", "budget", "threshold", "scenario", "merges", "merge_g
               "thresholds", "alpha", "weights", "breakpoints", "gini_form", "no_price_of_fairness")
 SOLVER_KEYS = ("engine", "no_tie_break", "time_limit", "no_fast_path")
 
+TIME_LIMIT_TYPE = FiniteRange(min=0, min_open=True)
 ENGINE_FLAG = click.option("--engine", type=click.Choice(["direct", "pyomo"]), default="direct", show_default=True,
                            help="direct: the vectorised LP to highspy; pyomo: the Pyomo model through "
                                 "Pyomo's HiGHS interface (same LP, slower).")
 NO_TIE_BREAK_FLAG = click.option("--no-tie-break", is_flag=True, help="Skip the second solve that picks the "
                                  "least total transfer among optimal splits.")
-TIME_LIMIT_FLAG = click.option("--time-limit", type=FiniteRange(min=0, min_open=True),
+TIME_LIMIT_FLAG = click.option("--time-limit", type=TIME_LIMIT_TYPE,
                                help="HiGHS time limit in seconds (a finite number > 0).")
 NO_FAST_PATH_FLAG = click.option("--no-fast-path", is_flag=True, help="maxmin/leximin/min-shortfall/min-gini: "
                                  "always solve the LP with HiGHS instead of the certified closed form / "
@@ -127,13 +128,18 @@ def _check_flags(f: dict) -> None:
 def _check_spending(inst: Instance, f: dict, options: dict) -> None:
     """Flags that would be silently ignored: --surplus when nothing is spent past the optimum,
     --formula-option when the objective is not a formula."""
-    if f["surplus"] is not None and (f["spend"] or inst.spend) != "all":
-        raise UsageError("--surplus shares what --spend all leaves after the optimum; give --spend all "
-                         "(or [budget] spend = \"all\" in instance.toml)")
+    check_surplus(inst, f["spend"], f["surplus"])
     name = f["objective"] or inst.objective or DEFAULT_OBJECTIVE
     if FORMULA_OPTIONS_KEY in options and not is_formula(name):
         raise UsageError(f"--formula-option sets a formula's parameters; the objective {name} is not a formula "
                          "(see 'equalize objectives')")
+
+
+def check_surplus(inst: Instance, spend: str | None, surplus: str | None) -> None:
+    """--surplus shares what --spend all leaves: without it the flag would do nothing."""
+    if surplus is not None and (spend or inst.spend) != "all":
+        raise UsageError("--surplus shares what --spend all leaves after the optimum; give --spend all "
+                         "(or [budget] spend = \"all\" in instance.toml)")
 
 
 def with_spending(inst: Instance, opts: SolveOptions) -> Instance:

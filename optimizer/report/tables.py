@@ -98,11 +98,15 @@ def _show_change(e: dict) -> str:
     return f"{e['region']} {signed_figure(e['change'])}{pct}"
 
 
-def total_change_text(c: dict) -> str:
-    """'total +10.0', 'total -0.0010' (a change too small for one decimal), or 'no change in
-    total' within the tolerance summed over the regions compared."""
+def total_change_figure(c: dict) -> str:
+    """'+10.0', '-0.0010' (a change too small for one decimal), or NO_CHANGE within the
+    tolerance summed over the regions compared."""
     n = max(1, c.get("winners", 0) + c.get("losers", 0) + c.get("unchanged", 0))
-    shown = signed_figure(c["total_change"], c.get("tolerance", 0.0) * n)
+    return signed_figure(c["total_change"], c.get("tolerance", 0.0) * n)
+
+
+def total_change_text(c: dict) -> str:
+    shown = total_change_figure(c)
     return "no change in total" if shown == NO_CHANGE else f"total {shown}"
 
 
