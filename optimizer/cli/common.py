@@ -204,7 +204,7 @@ def policy_options(f):
         if kind == "flag":
             f = click.option(flag, f"policy_{key}", is_flag=True, default=None, help=f"Policy: {text}.")(f)
         else:
-            rng = FiniteRange(min=lo, max=hi) if lo is not None else FiniteRange()
+            rng = click.FloatRange(min=lo, max=hi) if lo is not None else float
             f = click.option(flag, f"policy_{key}", type=rng, default=None, help=f"Policy: {text}.")(f)
     return f
 

@@ -25,6 +25,8 @@ from optimizer.studies.compare import compare, parse_objectives
 from optimizer.studies.ranges import RangeError, parse_cli
 from optimizer.studies.sweep import sweep
 
+MULTI_YEAR = "report: multi-year rounds are not reported yet; use 'equalize solve' for them"
+
 
 @click.command("report")
 @instance_argument
@@ -55,9 +57,11 @@ def report_cmd(instance: Path, output: Path, objectives, sweep_range, lang, **fl
         rnd = round_from_flags(instance, flags)
         inst, opts = rnd.inst, rnd.opts
         budgets = _sweep_budgets(sweep_range, inst.budget)
+        if (rnd.rargs.get("years") or 1) > 1:   # known before solving
+            raise UsageError(MULTI_YEAR)
         result = rnd.solve()
         if "years" in result.summary or result.allocation["region_id"].duplicated().any():
-            raise UsageError("report: multi-year rounds are not reported yet; use 'equalize solve' for them")
+            raise UsageError(MULTI_YEAR)
         data = ReportInput(inst, result, lang, command_line=_command_line(), input_files=input_digests(inst),
                            generated=datetime.now(UTC).isoformat(timespec="seconds"))
         if names:

@@ -104,10 +104,10 @@ def round_from_flags(instance: Path, flags: dict[str, Any]) -> CliRound:
     inst = apply_growth(load_instance(instance), flags, rargs.get("years"))
     echo_notices(inst)
     parse_objective_options({**inst.objective_options, **options})   # a bad value names its flag
-    _check_spending(inst, f, options)
     without_merges = prepare(inst, f["scenario"])
     merges, groups = list(f["merges"] or ()), list(f["merge_groups"] or ())
     inst = prepare(without_merges, None, [parse_merge(m) for m in merges], groups)
+    _check_spending(inst, f, options)   # after the scenario, which may name the objective
     opts = SolveOptions(objective=f["objective"], budget=parse_budget(f["budget"], inst.budget),
                         threshold=f["threshold"], engine=f["engine"] or "direct", tie_break=not f["no_tie_break"],
                         fast_path=not f["no_fast_path"], time_limit=f["time_limit"], policy=policy,
@@ -144,5 +144,5 @@ def check_surplus(inst: Instance, spend: str | None, surplus: str | None) -> Non
 
 def with_spending(inst: Instance, opts: SolveOptions) -> Instance:
     """``inst`` with --spend/--surplus as its [budget] keys: for what reads the instance, not the
-    options (a sweep's points, the LP export)."""
+    options (the points of a sweep)."""
     return dataclasses.replace(inst, spend=opts.spend or inst.spend, surplus=opts.surplus or inst.surplus)
