@@ -6,7 +6,9 @@ line, exit 2, nothing written, in every one of the five (the real CLI, in proces
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from optimizer.cli import main
+from tests.run_folder_helpers import EXE, NOBODY, can_drop_root, world_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY = ROOT / "instances" / "toy-3"
@@ -189,3 +192,21 @@ def test_the_single_round_commands_refuse_years_before_solving(name, words, allo
     # solve and explain take the same flag and phase the round in
     code, out, err = invoke(*command_args("explain", tmp), "--years", "2")
     assert code == 0 and "in 2025" in out, err
+
+
+@pytest.mark.skipif(not can_drop_root(), reason="needs root and setpriv to run as an unprivileged user")
+@pytest.mark.parametrize("name", ["solve", "export", "report"])
+def test_a_read_only_output_folder_is_one_line_exit_1_nothing_written(name):
+    """As user nobody, into a folder it cannot write: the documented failed write."""
+    with world_dir() as tmp:
+        shutil.copytree(TOY, tmp / "inst")
+        (tmp / "ro").mkdir(mode=0o755)          # root's: nobody may read it, not write it
+        (tmp / "home").mkdir()
+        (tmp / "home").chmod(0o777)             # nobody's HOME: matplotlib's cache, not our concern here
+        args = command_args(name, tmp / "ro", tmp / "inst")
+        proc = subprocess.run([*NOBODY, str(EXE), *map(str, args)], capture_output=True, text=True,
+                              env={**os.environ, "HOME": str(tmp / "home"), "MPLCONFIGDIR": str(tmp / "home")})
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 1 and len(lines) == 1, proc.stderr
+        assert lines[0].startswith(f"error: cannot write {tmp / 'ro'}/") and "Permission denied" in lines[0]
+        assert list((tmp / "ro").iterdir()) == []
