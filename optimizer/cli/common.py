@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -110,15 +111,27 @@ def echo_notices(inst) -> None:
         click.echo(f"notice: {notice}", err=True)
 
 
-def round_inputs(f):
+OBJECTIVE_HELP = "Objective name (see 'equalize objectives'); default: the instance's [objective] name, else maxmin."
+
+
+def round_inputs(f, objective_help: str | None = None):
     """--objective, --budget, --threshold: what every solving command asks first."""
     f = click.option("--threshold", "-t", type=float, help="Default service-level threshold (overrides "
                      "[threshold] level; per-region overrides in regions.csv still apply).")(f)
     f = click.option("--budget", "-b", help="Budget in the instance unit, or a multiple of the instance's "
                      "own budget such as 1.2x.")(f)
-    f = click.option("--objective", "-o", help="Objective name (see 'equalize objectives'); default: the "
-                     "instance's [objective] name, else maxmin.")(f)
-    return f
+    return click.option("--objective", "-o", help=objective_help or OBJECTIVE_HELP)(f)
+
+
+class FiniteRange(click.FloatRange):
+    """click's FloatRange that also refuses nan and the infinities (nan passes every comparison
+    of FloatRange unnoticed): one line naming the flag, exit 2."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 def objective_flags(f):

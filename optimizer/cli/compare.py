@@ -15,6 +15,7 @@ from optimizer.cli.common import (
     reported_errors,
     spend_options,
 )
+from optimizer.cli.round_flags import TIME_LIMIT_TYPE, check_surplus
 from optimizer.core.budget import parse_budget
 from optimizer.engine.solve import SolveOptions
 from optimizer.io.load import load_instance
@@ -46,7 +47,7 @@ from optimizer.studies.compare import (
               help="Folder for compare.csv and allocation-<objective>.csv (allocation-<scenario>.csv "
                    "with --scenarios); a name ending in .xlsx writes one Excel workbook instead.")
 @click.option("--plot", is_flag=True, help="Also write lorenz.png and levels.png (needs --output).")
-@click.option("--time-limit", type=float, help="HiGHS time limit per LP, seconds.")
+@click.option("--time-limit", type=TIME_LIMIT_TYPE, help="HiGHS time limit per LP, seconds.")
 @spend_options
 @objective_flags
 @excel_options
@@ -73,6 +74,7 @@ def compare_cmd(instance: Path, objectives, scenarios, budget, threshold, output
             raise click.UsageError("--plot needs an --output folder")
         inst = load_instance(instance)
         echo_notices(inst)
+        check_surplus(inst, spend, surplus)
         opts = SolveOptions(budget=parse_budget(budget, inst.budget), threshold=threshold,
                             time_limit=time_limit, objective_options=objective_options,
                             price_of_fairness=not no_price_of_fairness, spend=spend, surplus=surplus)
@@ -119,6 +121,7 @@ def _compare_scenarios(instance: Path, scenarios: str, objectives, budget, thres
         objective = names[0]
     inst = load_instance(instance)
     echo_notices(inst)
+    check_surplus(inst, *spending)
     chosen = parse_scenario_names(scenarios, list(inst.scenarios))
     opts = SolveOptions(objective=objective, budget=parse_budget(budget, inst.budget), threshold=threshold,
                         time_limit=time_limit, objective_options=objective_options,

@@ -8,50 +8,30 @@ from pathlib import Path
 
 import click
 
-from optimizer.cli.common import (
-    apply_growth,
-    echo_notices,
-    growth_options,
-    instance_argument,
-    objective_flags,
-    objective_options_from,
-    policy_from_flags,
-    policy_options,
-    reported_errors,
-    scenario_options,
-)
-from optimizer.core.budget import parse_budget
+from optimizer.cli.common import instance_argument, reported_errors
+from optimizer.cli.round_flags import NO_TIE_BREAK_FLAG, round_flags, round_from_flags
 from optimizer.core.errors import UsageError
 from optimizer.engine.export import export_lp
-from optimizer.engine.solve import SolveOptions
-from optimizer.io.load import load_instance
-from optimizer.prepare.merge import parse_merge
-from optimizer.prepare.scenarios import prepare
 from optimizer.prepare.services import services_frame
+
+MULTI_LP_FLAGS = (("--years", "years"), ("--earmarked", "earmarked"), ("--fairness-over services", "fairness_over"))
 
 
 @click.command("export")
 @instance_argument
-@click.option("--objective", "-o", help="Objective name (see 'equalize objectives'); default: the "
-              "instance's [objective] name, else maxmin.")
-@click.option("--budget", "-b", help="Budget in the instance unit, or a multiple such as 1.2x.")
-@click.option("--threshold", "-t", type=float, help="Default service-level threshold.")
-@click.option("--no-tie-break", is_flag=True, help="Solve without the tie-break (as equalize solve).")
+@round_flags
+@NO_TIE_BREAK_FLAG
 @click.option("--lp", "lp_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the LP in CPLEX LP format to this file.")
 @click.option("--mps", "mps_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the LP in (free) MPS format to this file.")
-@scenario_options
-@policy_options
-@growth_options
-@objective_flags
-def export_cmd(instance: Path, objective, budget, threshold, no_tie_break, lp_file, mps_file, scenario,
-               merges, merge_groups, thresholds, alpha, weights, breakpoints, gini_form,
-               no_price_of_fairness, **policy_flags):
+def export_cmd(instance: Path, lp_file, mps_file, **flags):
     """Write the LP of record of the run the same options give 'equalize solve', in the
     instance unit, with names carrying the region ids (transfer_busan, ...). Solving the
     file with HiGHS alone gives the solve's objective_value (sequences of LPs: the final
-    stage, said in the header comment).
+    stage, said in the header comment). Under --spend all (or [budget] spend = "all") the
+    file is the objective's LP: the surplus stage that pays out the rest after it keeps the
+    optimum (engine/surplus.py) and is not in the file.
 
     \b
     Example:
@@ -62,17 +42,15 @@ def export_cmd(instance: Path, objective, budget, threshold, no_tie_break, lp_fi
     with reported_errors():
         if (lp_file is None) == (mps_file is None):
             raise UsageError("equalize export: give exactly one of --lp FILE or --mps FILE")
-        inst = apply_growth(load_instance(instance), policy_flags, None)
-        echo_notices(inst)
+        rnd = round_from_flags(instance, flags)
+        inst, opts = rnd.inst, rnd.opts
+        multi = [flag for flag, key in MULTI_LP_FLAGS if rnd.rargs.get(key) not in (None, False, "regions")]
+        if multi:
+            raise UsageError(f"{' and '.join(multi)}: equalize export writes single-round LPs, not "
+                             "multi-year or service rounds")
         if inst.phasing is not None or services_frame(inst) is not None:
             raise UsageError("equalize export writes single-round LPs; this instance has [phasing] or "
                              "services.csv (multi-LP rounds)")
-        inst = prepare(prepare(inst, scenario), None, [parse_merge(m) for m in merges], list(merge_groups))
-        opts = SolveOptions(objective=objective, budget=parse_budget(budget, inst.budget), threshold=threshold,
-                            tie_break=not no_tie_break, policy=policy_from_flags(policy_flags),
-                            objective_options=objective_options_from(thresholds, alpha, weights,
-                                                                     breakpoints, gini_form),
-                            price_of_fairness=not no_price_of_fairness)
         path, fmt = (lp_file, "lp") if lp_file is not None else (mps_file, "mps")
         out = export_lp(inst, opts, path, fmt, "equalize " + shlex.join(sys.argv[1:]))
         click.echo(f"wrote {path} ({out.lp.num_col} columns, {out.lp.num_row} rows; "

@@ -12,56 +12,35 @@ from pathlib import Path
 
 import click
 
-from optimizer.cli.common import (
-    echo_notices,
-    instance_argument,
-    objective_flags,
-    objective_options_from,
-    policy_from_flags,
-    policy_options,
-    reported_errors,
-    scenario_options,
-)
+from optimizer.cli.common import instance_argument, reported_errors
+from optimizer.cli.round_flags import round_flags, round_from_flags, solver_flags, with_spending
 from optimizer.core.budget import parse_budget
 from optimizer.core.errors import UsageError
 from optimizer.core.instance import Instance
-from optimizer.engine.rounds import solve_round
-from optimizer.engine.solve import SolveOptions
-from optimizer.io.load import load_instance
 from optimizer.io.read import read_file_bytes
 from optimizer.io.writers import atomic_write_text
-from optimizer.prepare.merge import parse_merge
-from optimizer.prepare.scenarios import prepare
 from optimizer.report.html import ReportInput, render_report
 from optimizer.report.plot_frontier import frontier_context
 from optimizer.studies.compare import compare, parse_objectives
 from optimizer.studies.ranges import RangeError, parse_cli
 from optimizer.studies.sweep import sweep
 
+MULTI_YEAR = "report: multi-year rounds are not reported yet; use 'equalize solve' for them"
+
 
 @click.command("report")
 @instance_argument
+@round_flags
+@solver_flags
 @click.option("--output", "-O", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="The HTML file to write (one self-contained file: charts, styles and data inline).")
-@click.option("--objective", "-o", help="The headline objective (default: the instance's, else maxmin).")
-@click.option("--budget", "-b", help="Budget in the instance unit, or a multiple such as 1.2x.")
-@click.option("--threshold", "-t", type=float, help="Default service-level threshold.")
 @click.option("--objectives", help="Also compare these objectives (comma-separated, or 'all'): a table "
               "and Lorenz curves.")
 @click.option("--sweep", "sweep_range", help="Also draw the budget frontier of the headline objective, "
               "FROM:TO:POINTS (e.g. 0.8x:1.5x:8).")
 @click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True,
               help="ko: Korean headings, name_ko where the instance has it, KRW in 억/조.")
-@click.option("--engine", type=click.Choice(["direct", "pyomo"]), default="direct", show_default=True)
-@click.option("--no-tie-break", is_flag=True, help="Skip the least-total-transfer tie-break solve.")
-@click.option("--time-limit", type=float, help="HiGHS time limit in seconds.")
-@click.option("--no-fast-path", is_flag=True, help="Always solve the LP with HiGHS.")
-@scenario_options
-@policy_options
-@objective_flags
-def report_cmd(instance: Path, output: Path, objective, budget, threshold, objectives, sweep_range, lang, engine,
-               no_tie_break, time_limit, no_fast_path, scenario, merges, merge_groups, thresholds, alpha,
-               weights, breakpoints, gini_form, no_price_of_fairness, **policy_flags):
+def report_cmd(instance: Path, output: Path, objectives, sweep_range, lang, **flags):
     """Solve INSTANCE and write an HTML report an analyst can mail.
 
     \b
@@ -75,18 +54,14 @@ def report_cmd(instance: Path, output: Path, objective, budget, threshold, objec
         if output.suffix.lower() not in (".html", ".htm"):
             raise UsageError(f"--output: the report is one HTML file; give a name ending in .html, got {output}")
         names = parse_objectives(objectives) if objectives is not None else []
-        inst = load_instance(instance)
-        echo_notices(inst)
-        inst = prepare(prepare(inst, scenario), None, [parse_merge(m) for m in merges], list(merge_groups))
+        rnd = round_from_flags(instance, flags)
+        inst, opts = rnd.inst, rnd.opts
         budgets = _sweep_budgets(sweep_range, inst.budget)
-        objective_options = objective_options_from(thresholds, alpha, weights, breakpoints, gini_form)
-        opts = SolveOptions(objective=objective, budget=parse_budget(budget, inst.budget), threshold=threshold,
-                            engine=engine, tie_break=not no_tie_break, fast_path=not no_fast_path,
-                            time_limit=time_limit, policy=policy_from_flags(policy_flags),
-                            objective_options=objective_options, price_of_fairness=not no_price_of_fairness)
-        result = solve_round(inst, opts)
+        if (rnd.rargs.get("years") or 1) > 1:   # known before solving
+            raise UsageError(MULTI_YEAR)
+        result = rnd.solve()
         if "years" in result.summary or result.allocation["region_id"].duplicated().any():
-            raise UsageError("report: multi-year rounds are not reported yet; use 'equalize solve' for them")
+            raise UsageError(MULTI_YEAR)
         data = ReportInput(inst, result, lang, command_line=_command_line(), input_files=input_digests(inst),
                            generated=datetime.now(UTC).isoformat(timespec="seconds"))
         if names:
@@ -94,10 +69,12 @@ def report_cmd(instance: Path, output: Path, objective, budget, threshold, objec
             data.comparison, data.compared = c.table, c.allocations
         if budgets:
             name = result.summary["objective"]
-            # the policy flags hold on every point (sweep takes the instance's [policy])
-            swept = inst if opts.policy is None else replace(inst, policy=inst.policy.merged(opts.policy))
-            sw = sweep(swept, budgets, [threshold] if threshold is not None else None, objective=name,
-                       fast_path=not no_fast_path, objective_options=objective_options or None)
+            # the policy flags and --spend/--surplus hold on every point (sweep reads the instance's)
+            swept = with_spending(inst, opts)
+            if opts.policy is not None:
+                swept = replace(swept, policy=inst.policy.merged(opts.policy))
+            sw = sweep(swept, budgets, [opts.threshold] if opts.threshold is not None else None, objective=name,
+                       fast_path=opts.fast_path, objective_options=opts.objective_options or None)
             data.frontier, data.frontier_mode = sw.frontier, sw.mode
             data.frontier_context = frontier_context(inst, list(sw.frontier["threshold"]), name)
         html = render_report(data)

@@ -11,24 +11,8 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from optimizer.cli.common import (
-    apply_growth,
-    echo_notices,
-    excel_options,
-    growth_options,
-    instance_argument,
-    objective_flags,
-    objective_options_from,
-    policy_from_flags,
-    policy_options,
-    reported_errors,
-    round_args,
-    round_inputs,
-    round_options,
-    scenario_options,
-    spend_options,
-)
-from optimizer.core.budget import parse_budget
+from optimizer.cli.common import excel_options, instance_argument, reported_errors
+from optimizer.cli.round_flags import round_flags, round_from_flags, solver_flags
 from optimizer.core.errors import InfeasibleError, UsageError
 from optimizer.core.instance import Instance
 from optimizer.core.limits import MONEY_MAX
@@ -38,7 +22,6 @@ from optimizer.engine.rounding import round_result
 from optimizer.engine.rounds import solve_round
 from optimizer.engine.solve import SolveOptions
 from optimizer.engine.surplus import surplus_text
-from optimizer.io.load import load_instance
 from optimizer.io.writers import (
     SOLVE_OUTPUTS,
     allocation_csv,
@@ -49,8 +32,7 @@ from optimizer.io.writers import (
     with_bom,
     write_run,
 )
-from optimizer.prepare.merge import guarantee_effect, guarantee_text, merge_effect_rounds, parse_merge
-from optimizer.prepare.scenarios import prepare
+from optimizer.prepare.merge import guarantee_effect, guarantee_text, merge_effect_rounds
 from optimizer.report.round_tables import round_table
 from optimizer.report.tables import explain_table, merge_effect_table
 from optimizer.report.workbook import solve_workbook
@@ -58,24 +40,13 @@ from optimizer.report.workbook import solve_workbook
 
 @click.command("solve")
 @instance_argument
-@round_inputs
+@round_flags
+@solver_flags
 @click.option("--output", "-O", type=click.Path(path_type=Path),
               help="Folder for allocation.csv and summary.json; a name ending in .xlsx writes one Excel "
                    "workbook instead (sheets allocation, summary, metrics, prices, sources).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True, help="What to print on standard output.")
-@click.option("--engine", type=click.Choice(["direct", "pyomo"]), default="direct", show_default=True,
-              help="direct: the vectorised LP to highspy; pyomo: the Pyomo model through "
-                   "Pyomo's HiGHS interface (same LP, slower).")
-@click.option("--no-tie-break", is_flag=True, help="Skip the second solve that picks the least "
-              "total transfer among optimal splits.")
-@click.option("--time-limit", type=float, help="HiGHS time limit in seconds.")
-@click.option("--no-fast-path", is_flag=True, help="maxmin/leximin/min-shortfall/min-gini: always solve the "
-              "LP with HiGHS instead of the certified closed form / fixed-level LPs (same answer, slower).")
-@scenario_options
-@policy_options
-@round_options
-@growth_options
 @click.option("--round-to", "round_to", type=float, default=None,
               help="Round transfers to multiples of this amount in the instance unit (e.g. 0.001 = one "
                    "million KRW in a KRW-billion instance), keeping the total exactly (largest remainder); "
@@ -83,12 +54,8 @@ from optimizer.report.workbook import solve_workbook
 @click.option("--explain", "explain", is_flag=True,
               help="Also print per region: level, threshold, threshold dual (d objective / d threshold), "
                    "binding constraints and reason (docs/schema.md).")
-@spend_options
-@objective_flags
 @excel_options
-def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine, no_tie_break, time_limit,
-              no_fast_path, scenario, merges, merge_groups, thresholds, alpha, weights, breakpoints, gini_form,
-              no_price_of_fairness, round_to, csv_bom, lang, explain, spend, surplus, **policy_flags):
+def solve_cmd(instance: Path, output, fmt, round_to, csv_bom, lang, explain, **flags):
     """Solve INSTANCE (a folder with instance.toml and regions.csv, or one .xlsx workbook) and print
     the allocation.
 
@@ -103,27 +70,18 @@ def solve_cmd(instance: Path, objective, budget, threshold, output, fmt, engine,
     Exit codes: 0 solved, 1 infeasible (with the missing budget), 2 bad input.
     """
     with reported_errors():
-        rargs = round_args(policy_flags)
-        inst = apply_growth(load_instance(instance), policy_flags, rargs.get("years"))
-        echo_notices(inst)
-        without_merges = prepare(inst, scenario)
-        inst = prepare(without_merges, None, [parse_merge(m) for m in merges], list(merge_groups))
-        opts = SolveOptions(objective=objective, budget=parse_budget(budget, inst.budget),
-                            threshold=threshold, engine=engine, tie_break=not no_tie_break,
-                            fast_path=not no_fast_path, time_limit=time_limit, policy=policy_from_flags(policy_flags),
-                            objective_options=objective_options_from(thresholds, alpha, weights,
-                                                                     breakpoints, gini_form),
-                            price_of_fairness=not no_price_of_fairness, spend=spend, surplus=surplus)
         if round_to is not None and not (math.isfinite(round_to) and 0 < round_to <= MONEY_MAX):
             raise UsageError(f"--round-to must be a positive amount in the instance unit (at most "
                              f"{MONEY_MAX:g}), got {round_to!r}")
+        rnd = round_from_flags(instance, flags)
+        inst, opts, rargs = rnd.inst, rnd.opts, rnd.rargs
         excel = Excel(inst, csv_bom, lang)
         result = _solve_or_record(inst, opts, rargs, output, excel)
         if round_to is not None:  # after the solve, before writing; re-checked with tolerance UNIT
             result = round_result(inst, opts, result, round_to)
         effect = None
-        if merges or merge_groups:  # what the merger changes (year by year when phased)
-            effect = merge_effect_rounds(solve_round(without_merges, opts, **rargs).allocation, result.allocation)
+        if rnd.merged:  # what the merger changes (year by year when phased)
+            effect = merge_effect_rounds(solve_round(rnd.without_merges, opts, **rargs).allocation, result.allocation)
             result.summary["merge_effect"] = json.loads(effect.to_json(orient="records"))
         guarantee = _guarantee(inst, opts, rargs, result)
         if output is not None:  # files first: a closed stdout (| head) must not lose them

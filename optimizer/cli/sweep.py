@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from optimizer.cli.common import excel_options, instance_argument, reported_errors, spend_options
+from optimizer.cli.round_flags import check_surplus
 from optimizer.core.errors import EqualizeError, UsageError
 from optimizer.io.load import load_instance
 from optimizer.io.writers import atomic_write_bytes, is_xlsx
@@ -52,6 +53,7 @@ def sweep_cmd(instance: Path, budget, threshold, objective, no_fast_path: bool, 
         if plot and (output is None or is_xlsx(output)):
             raise UsageError("--plot writes frontier.png into the --output folder; give --output FOLDER")
         inst = load_instance(instance)
+        check_surplus(inst, spend, surplus)
         # --spend all: every point is paid out by the surplus stage (engine/surplus.py)
         inst = dataclasses.replace(inst, spend=spend or inst.spend, surplus=surplus or inst.surplus)
         budgets = parse_values(budget, inst.budget, "budget")

@@ -15,19 +15,10 @@ from pathlib import Path
 import click
 import numpy as np
 
-from optimizer.cli.common import (
-    echo_notices,
-    instance_argument,
-    objective_flags,
-    objective_options_from,
-    policy_from_flags,
-    policy_options,
-    reported_errors,
-    scenario_options,
-)
-from optimizer.core.budget import parse_budget
+from optimizer.cli.common import instance_argument, reported_errors
+from optimizer.cli.round_flags import CliRound, round_flags, round_from_flags
 from optimizer.core.errors import UsageError
-from optimizer.core.instance import SPEND_MODES, Instance
+from optimizer.core.instance import Instance
 from optimizer.core.levels import least_transfer
 from optimizer.core.scaling import money_scale, round_data
 from optimizer.explain.diagnose import diagnose
@@ -39,32 +30,19 @@ from optimizer.fast.waterfill import threshold_caps
 from optimizer.formulas import is_formula
 from optimizer.io.allocation import read_allocation
 from optimizer.io.checks import check_round
-from optimizer.io.load import load_instance
 from optimizer.io.objective_options import parse_objective_options
-from optimizer.prepare.merge import parse_merge
 from optimizer.prepare.policy_round import policy_round
-from optimizer.prepare.scenarios import prepare
 
 
 @click.command("verify")
 @instance_argument
 @click.argument("allocation", type=click.Path(path_type=Path))
-@click.option("--objective", "-o", help="Also check optimality under this objective (a certificate exists "
-              "on the bare core for maxmin, leximin, min-cost, min-shortfall, max-mean, min-range).")
-@click.option("--budget", "-b", help="Budget in the instance unit, or a multiple such as 1.2x (as on solve).")
-@click.option("--threshold", "-t", type=float, help="Default threshold (as on solve).")
+@round_flags(objective_help="Also check optimality under this objective (a certificate exists on the bare core "
+             "for maxmin, leximin, min-cost, min-shortfall, max-mean, min-range); a formula's name: check that "
+             "the allocation is the formula's. Without it, feasibility only.")
 @click.option("--tolerance", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
               help="Extra tolerance in the instance unit, e.g. 0.02 for transfers rounded to 0.001.")
-@click.option("--spend", type=click.Choice(SPEND_MODES), default=None,
-              help="all: the budget must be paid out, or the money left shown unspendable (paying it out "
-                   "would break a bound, a policy or, with --objective, the objective's value); default: "
-                   "the instance's [budget] spend.")
-@scenario_options
-@policy_options
-@objective_flags
-def verify_cmd(instance: Path, allocation: Path, objective, budget, threshold, tolerance, spend, scenario, merges,
-               merge_groups, thresholds, alpha, weights, breakpoints, gini_form, no_price_of_fairness,
-               **policy_flags):
+def verify_cmd(instance: Path, allocation: Path, tolerance, **flags):
     """Check ALLOCATION.csv (columns region_id and transfer) against INSTANCE.
 
     \b
@@ -75,19 +53,17 @@ def verify_cmd(instance: Path, allocation: Path, objective, budget, threshold, t
     threshold). Exit codes: 0 it holds, 1 a violation or a suboptimal allocation, 2 bad input.
     """
     with reported_errors():
-        if is_formula(objective):   # the formula recomputed (explain/formula_check.py)
-            sys.exit(_verify_formula(instance, allocation, objective, budget, threshold, tolerance, scenario,
-                                     merges, merge_groups, objective_options_from(thresholds, alpha, weights)))
-        if objective is not None and objective not in OBJECTIVES:
+        objective = flags.get("objective")
+        if objective and not is_formula(objective) and objective not in OBJECTIVES:
             raise UsageError(f"--objective: unknown objective '{objective}'; choose one of {', '.join(OBJECTIVES)}")
-        inst = load_instance(instance)
-        echo_notices(inst)
-        inst = prepare(prepare(inst, scenario), None, [parse_merge(m) for m in merges], list(merge_groups))
-        _refuse_unsupported(inst)
-        opts = parse_objective_options({**inst.objective_options,
-                                        **objective_options_from(thresholds, alpha, weights)})
-        vr, core = _round(inst, objective, budget, threshold, policy_from_flags(policy_flags), opts, tolerance)
-        vr = dataclasses.replace(vr, spend_all=(spend or inst.spend) == "all")
+        rnd = round_from_flags(instance, flags)
+        inst = rnd.inst
+        if is_formula(objective):   # the formula recomputed (explain/formula_check.py)
+            sys.exit(_verify_formula(rnd, allocation, tolerance))
+        _refuse_unsupported(inst, rnd.rargs)
+        opts = parse_objective_options({**inst.objective_options, **rnd.opts.objective_options})
+        vr, core = _round(inst, rnd, opts, tolerance)
+        vr = dataclasses.replace(vr, spend_all=(rnd.opts.spend or inst.spend) == "all")
         if opts.get("thresholds") == "auto" and vr.policies:
             click.echo("notice: --thresholds auto with policy rows: thresholds are checked as soft (not as "
                        "constraints); give --thresholds hard to check them", err=True)
@@ -99,34 +75,35 @@ def verify_cmd(instance: Path, allocation: Path, objective, budget, threshold, t
         sys.exit(_report(vr, t, verdict, optimality, objective))
 
 
-def _verify_formula(instance: Path, allocation: Path, name: str, budget, threshold, tolerance, scenario, merges,
-                    merge_groups, options: dict) -> int:
+def _verify_formula(rnd: CliRound, allocation: Path, tolerance: float) -> int:
     """A formula's allocation: exit 0 when it is the formula's (within the tolerance), else 1."""
-    inst = load_instance(instance)
-    echo_notices(inst)
-    inst = prepare(prepare(inst, scenario), None, [parse_merge(m) for m in merges], list(merge_groups))
+    inst, opts = rnd.inst, rnd.opts
     t = read_allocation(allocation, [str(r) for r in inst.regions["region_id"]])
-    check = check_formula(inst, name, t, options.get("formula"), parse_budget(budget, inst.budget), threshold,
-                          tolerance)
+    check = check_formula(inst, opts.objective, t, opts.objective_options.get("formula"), opts.budget,
+                          opts.threshold, tolerance)
     click.echo(("verified: " if check.ok else "violation: ") + check.message(inst.unit))
     return 0 if check.ok else 1
 
 
-def _refuse_unsupported(inst: Instance) -> None:
-    if inst.phasing is not None and inst.phasing.years > 1:
-        raise UsageError(f"{inst.name}: a multi-year round ([phasing] years = {inst.phasing.years}); verify "
-                         "checks single rounds only")
+def _refuse_unsupported(inst: Instance, rargs: dict) -> None:
+    given = rargs.get("years")
+    years = given or (inst.phasing.years if inst.phasing is not None else 1)
+    if years > 1:
+        where = f"--years {years}" if given else f"[phasing] years = {years}"
+        raise UsageError(f"{inst.name}: a multi-year round ({where}); verify checks single rounds only")
+    if rargs.get("earmarked") or rargs.get("fairness_over") == "services":
+        raise UsageError("--earmarked / --fairness-over services: verify checks plain rounds only")
     if inst.services is not None:
         raise UsageError(f"{inst.name}: a round with services.csv; verify checks plain rounds only")
 
 
-def _round(inst: Instance, objective: str | None, budget, threshold, policy, opts: dict,
-           tolerance: float) -> tuple[VerifyRound, Core | None]:
+def _round(inst: Instance, rnd: CliRound, opts: dict, tolerance: float) -> tuple[VerifyRound, Core | None]:
     """The round as the check reads it (instance unit), and its bare core when it is one."""
-    check_round(inst, policy, parse_budget(budget, inst.budget), threshold)
+    objective, budget, threshold, policy = rnd.opts.objective, rnd.opts.budget, rnd.opts.threshold, rnd.opts.policy
+    check_round(inst, policy, budget, threshold)
     pr = policy_round(inst, policy)
     inst = pr.inst
-    rd = pr.adjust(round_data(inst, parse_budget(budget, inst.budget), threshold))
+    rd = pr.adjust(round_data(inst, budget, threshold))
     terms = pr.terms(rd, 1.0)
     own, need = inst.regions["own_revenue"].to_numpy(dtype=float), inst.regions["fiscal_need"].to_numpy(dtype=float)
     mode = opts.get("thresholds", "hard")

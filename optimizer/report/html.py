@@ -23,6 +23,8 @@ from optimizer.report import html_format as fmt
 from optimizer.report.labels_ko import label, region_name
 from optimizer.report.plot_frontier import FrontierContext, frontier_figure
 from optimizer.report.plots import figure_svg, levels_figure, lorenz_figure
+from optimizer.report.tables import total_change_figure
+from optimizer.report.text import NO_CHANGE
 
 ESTIMATE_WORDS = ("ESTIMATE", "CHOICE", "UNCERTAIN", "ASSUMPTION", "DERIVED", "ILLUSTRATIVE")
 METRIC_KEYS = ("mean_level", "min_level", "max_level", "max_min_ratio", "cv", "gini", "theil", "atkinson_1",
@@ -183,7 +185,19 @@ def report_context(data: ReportInput) -> dict:
             "comparison": _comparison(data), "charts": _charts(data), "sources": _sources(inst),
             "change": s.get("change_vs_prior"), "versions": _versions(s), "input_files": data.input_files,
             "command_line": data.command_line, "generated": data.generated,
-            "unit": inst.unit, "money": lambda x: fmt.money(x, inst.unit, data.lang)}
+            "unit": inst.unit, "money": lambda x: fmt.money(x, inst.unit, data.lang),
+            "change_total": _change_total(s.get("change_vs_prior"), inst.unit, data.lang)}
+
+
+def _change_total(c: dict | None, unit: str, lang: str) -> str:
+    """The total change as the text footer shows it (a tiny real change with its digits,
+    'unchanged' within the tolerance); an ordinary one in the report's money format."""
+    if not c:
+        return ""
+    shown = total_change_figure(c)
+    if shown == NO_CHANGE:
+        return label("unchanged", lang)
+    return fmt.money(c["total_change"], unit, lang) if shown == f"{c['total_change']:+,.1f}" else shown
 
 
 def render_report(data: ReportInput) -> str:

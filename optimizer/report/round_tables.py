@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from optimizer.core.result import Result
-from optimizer.report.tables import allocation_table
+from optimizer.report.tables import allocation_table, total_change_text
 from optimizer.report.text import text_table
 
 
@@ -55,7 +55,7 @@ def _year_change(c: dict | None) -> str:
     if not c:
         return ""
     return (f"; vs {'last year' if c['against'] == 'prior_transfer' else c['against']}: {c['winners']} up, "
-            f"{c['losers']} down, {c['unchanged']} unchanged, total {c['total_change']:+,.1f}")
+            f"{c['losers']} down, {c['unchanged']} unchanged, {total_change_text(c)}")
 
 
 def services_table_text(t: pd.DataFrame) -> str:

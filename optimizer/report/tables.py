@@ -7,7 +7,7 @@ from optimizer.core.result import Result
 from optimizer.explain.prices import summary_price_text
 from optimizer.prepare.merge import guarantee_text
 from optimizer.report.formula_text import formula_footer
-from optimizer.report.text import text_table
+from optimizer.report.text import NO_CHANGE, signed_figure, text_table
 
 
 def _fmt_money(x: float) -> str:
@@ -94,8 +94,20 @@ def explain_table(result: Result) -> str:
 
 
 def _show_change(e: dict) -> str:
-    pct = "" if e["change_pct"] is None else f" ({e['change_pct']:+.1f}%)"
-    return f"{e['region']} {e['change']:+,.1f}{pct}"
+    pct = "" if e["change_pct"] is None else f" ({signed_figure(e['change_pct'])}%)"
+    return f"{e['region']} {signed_figure(e['change'])}{pct}"
+
+
+def total_change_figure(c: dict) -> str:
+    """'+10.0', '-0.0010' (a change too small for one decimal), or NO_CHANGE within the
+    tolerance summed over the regions compared."""
+    n = max(1, c.get("winners", 0) + c.get("losers", 0) + c.get("unchanged", 0))
+    return signed_figure(c["total_change"], c.get("tolerance", 0.0) * n)
+
+
+def total_change_text(c: dict) -> str:
+    shown = total_change_figure(c)
+    return "no change in total" if shown == NO_CHANGE else f"total {shown}"
 
 
 def change_footer(s: dict) -> list[str]:
@@ -104,7 +116,7 @@ def change_footer(s: dict) -> list[str]:
     if not c:
         return []
     line = (f"change vs last year ({c['against']}): {c['winners']} up, {c['losers']} down, {c['unchanged']} "
-            f"unchanged (within {c['tolerance']:.3g}); total {c['total_change']:+,.1f}")
+            f"unchanged (within {c['tolerance']:.3g}); {total_change_text(c)}")
     prior, now = c.get("total_prior", 0.0), c.get("total_transfer", 0.0)
     if prior > 0 and abs(now - prior) > 0.01 * prior:
         # a pool of another size (or last year's figure on another basis) moves every region:

@@ -3,6 +3,7 @@ rows, each column padded to its widest cell and aligned left or right."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Container, Sequence
 
 Row = Sequence[str]
@@ -29,3 +30,18 @@ def text_table(headers: Row, rows: Sequence[Row], right: Container[int], totals:
     if totals:
         out += [separator(widths), *(aligned(r, widths, right) for r in totals)]
     return out
+
+
+NO_CHANGE = "no change"
+
+
+def signed_figure(x: float, tolerance: float = 0.0, decimals: int = 1) -> str:
+    """A change as a signed figure: ``+1,234.5`` (``decimals`` places) as before; a change too
+    small for them shown with two significant digits (``+0.00043``, not ``+0.0``), and
+    ``no change`` when it is zero within ``tolerance`` (the solver's, in the same unit)."""
+    if not math.isfinite(x) or abs(x) <= tolerance:
+        return NO_CHANGE if math.isfinite(x) else f"{x:+}"
+    if abs(float(f"{x:.{decimals}f}")) > 0:
+        return f"{x:+,.{decimals}f}"
+    places = min(1 - math.floor(math.log10(abs(float(f"{x:.1e}")))), 15)   # of x at two significant digits
+    return f"{x:+,.{places}f}"
