@@ -27,6 +27,7 @@ import stat
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -135,23 +136,45 @@ def summary_json(summary: dict) -> str:
 
 
 def allocation_csv(frame: pd.DataFrame) -> str:
-    """CSV text: floats in shortest round-trip form (Arrow's writer, ~4x faster than
-    Python's repr at 1e6 rows), -0.0 written as 0, NaN as an empty cell, header unquoted."""
+    """CSV text of ``frame`` (``csv_bytes`` decoded)."""
+    return csv_bytes(frame).decode("utf-8")
+
+
+CSV_CHUNK_ROWS = 250_000   # rows per Arrow writer call; the calls run on threads (Arrow drops the GIL)
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """CSV as UTF-8 bytes: floats in shortest round-trip form (Arrow's writer, ~4x faster
+    than Python's repr at 1e6 rows), -0.0 written as 0, NaN as an empty cell, header
+    unquoted. No copy of the frame: its columns go to Arrow one by one, and a large table
+    is written in row chunks on threads (formatting 1e6 floats costs ~0.2 s a column)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    out = frame.copy()
-    for col in out.columns:
-        if pd.api.types.is_float_dtype(out[col]):
-            out[col] = out[col] + 0.0
-        elif out[col].dtype == object:
-            out[col] = out[col].astype(str)
+    columns = {}
+    for col in frame.columns:
+        series = frame[col]
+        if pd.api.types.is_float_dtype(series):
+            columns[col] = pa.array(series.to_numpy(dtype=float) + 0.0, from_pandas=True)   # NaN: empty
+        elif series.dtype == object:
+            columns[col] = pa.array(series.astype(str).array)
+        else:
+            columns[col] = pa.Array.from_pandas(series.array)
+    table = pa.table(columns) if columns else pa.table({})
     head = io.StringIO()
-    csv.writer(head, lineterminator="\n").writerow([str(c) for c in out.columns])
-    buf = io.BytesIO()
-    pacsv.write_csv(pa.Table.from_pandas(out, preserve_index=False), buf,
-                    pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-    return head.getvalue() + buf.getvalue().decode("utf-8")
+    csv.writer(head, lineterminator="\n").writerow([str(c) for c in frame.columns])
+    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+
+    def write(part: pa.Table) -> bytes:
+        buf = io.BytesIO()
+        pacsv.write_csv(part, buf, options)
+        return buf.getvalue()
+
+    parts = [table.slice(i, CSV_CHUNK_ROWS) for i in range(0, table.num_rows, CSV_CHUNK_ROWS)]
+    if len(parts) <= 1:
+        return head.getvalue().encode() + (write(table) if table.num_columns and table.num_rows else b"")
+    with ThreadPoolExecutor(max_workers=min(len(parts), os.cpu_count() or 1)) as pool:
+        return b"".join([head.getvalue().encode(), *pool.map(write, parts)])
 
 
 def result_files(result: Result) -> dict[str, bytes]:
@@ -159,9 +182,9 @@ def result_files(result: Result) -> dict[str, bytes]:
     summary.json; only summary.json when the solve was infeasible."""
     files = {}
     if result.status in ("optimal", "computed"):   # computed: a formula (optimizer/formulas)
-        files["allocation.csv"] = allocation_csv(result.allocation).encode()
+        files["allocation.csv"] = csv_bytes(result.allocation)
         for name, table in getattr(result, "tables", {}).items():
-            files[f"{name}.csv"] = allocation_csv(table).encode()
+            files[f"{name}.csv"] = csv_bytes(table)
     files["summary.json"] = summary_json(result.summary).encode()
     return files
 
