@@ -28,6 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimizer.cli import COMMANDS, load_command
+from optimizer.core.ordering import stable_argsort
 from optimizer.core.text_columns import format_floats, format_template
 from optimizer.io.load import load_instance
 from optimizer.io.regions_csv import read_regions_fast
@@ -168,3 +169,11 @@ def test_arrow_reader_declines_padded_numbers_and_the_exact_path_reads_them(tmp_
     inst = load_instance(tmp_path)
     assert inst.regions["own_revenue"].iloc[7] == 1.5
     pd.testing.assert_series_equal(inst.regions["own_revenue"], pd.Series([1.5] * 50, name="own_revenue"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from([0.0, -0.0, np.nan, 1.0, -1.0, 2.5]), st.floats(allow_nan=True)),
+                max_size=80))
+def test_stable_argsort_is_numpys_stable_argsort(values):
+    x = np.array(values, dtype=float)
+    assert np.array_equal(stable_argsort(x), np.argsort(x, kind="stable"))
