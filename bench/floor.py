@@ -4,7 +4,8 @@ write a table that size; no run can cost less.
     python -m bench.floor FOLDER [FOLDER ...]
 
 One fresh subprocess per instance runs ``import optimizer.cli`` (what `equalize` starts
-with; ``SOLVE_STARTUP``: what `equalize solve` starts with), an Arrow read of regions.csv (pyarrow.csv) and an Arrow write of a table of the same
+with; ``SOLVE_STARTUP``: what `equalize solve` starts with, now that the commands load
+lazily), an Arrow read of regions.csv (pyarrow.csv) and an Arrow write of a table of the same
 size (one row per region: the CSV columns plus two float columns, as allocation.csv has more
 than regions.csv) to a temporary file. Its time is wall-clock from the parent around the whole
 child (interpreter start included, as for `equalize solve`); its peak memory is the child's
