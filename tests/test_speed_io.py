@@ -30,8 +30,11 @@ from hypothesis import strategies as st
 from optimizer.cli import COMMANDS, load_command
 from optimizer.core.ordering import stable_argsort
 from optimizer.core.text_columns import format_floats, format_template
+from optimizer.engine.solve import SolveOptions, solve
+from optimizer.io import csv_out
 from optimizer.io.load import load_instance
 from optimizer.io.regions_csv import read_regions_fast
+from optimizer.io.writers import result_files
 
 ROOT = Path(__file__).resolve().parents[1]
 EQUALIZE = str(Path(sys.executable).parent / "equalize")
@@ -177,3 +180,13 @@ def test_arrow_reader_declines_padded_numbers_and_the_exact_path_reads_them(tmp_
 def test_stable_argsort_is_numpys_stable_argsort(values):
     x = np.array(values, dtype=float)
     assert np.array_equal(stable_argsort(x), np.argsort(x, kind="stable"))
+
+
+@pytest.mark.parametrize("rows", [1, 3, 16, 10**6])
+def test_allocation_csv_is_the_same_whatever_the_chunks(monkeypatch, rows):
+    """allocation.csv is written in chunks of rows on threads: any chunking gives the file the
+    CLI wrote before (korea-17, maxmin), the manifest's digest included."""
+    monkeypatch.setattr(csv_out, "CSV_CHUNK_ROWS", rows)
+    result = solve(load_instance(ROOT / "instances" / "korea-17"), SolveOptions(objective="maxmin"))
+    data = bytes(result_files(result)["allocation.csv"])
+    assert hashlib.sha256(data).hexdigest() == EXPECTED["korea-17-maxmin"]["allocation_sha256"]

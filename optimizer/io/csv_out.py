@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-CSV_CHUNK_ROWS = 100_000   # rows per Arrow writer call; the calls run on threads (Arrow drops the GIL)
+CSV_CHUNK_ROWS = 32_768   # rows per Arrow writer call; the calls run on threads (Arrow drops the GIL)
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytearray:
