@@ -111,29 +111,28 @@ def regions_frame(header: list[str], table: pa.Table) -> pd.DataFrame | None:
     if len(pc.unique(ids)) != m:   # (count_distinct is 3x slower)
         return None
     numeric = ("population", "own_revenue", "fiscal_need", *v.OPTIONAL_NUMERIC)
-    data: dict[str, object] = {"region_id": as_str(ids), "name": as_str(stripped(table.column(pos["name"])))}
-    for col in numeric:
-        if col not in pos:
-            data[col] = np.full(m, np.nan)
-            continue
-        values = _numbers(table.column(pos[col]), col, required=col in v.REQUIRED_COLUMNS)
-        if values is None:
-            return None
-        data[col] = values
+    block = np.full((len(numeric), m), np.nan)   # the float columns, one block as pandas keeps them
+    for k, col in enumerate(numeric):
+        if col in pos:
+            values = _numbers(table.column(pos[col]), col, required=col in v.REQUIRED_COLUMNS)
+            if values is None:
+                return None
+            block[k] = values
+    data = dict(zip(numeric, block))
     lo, hi = data["min_transfer"], data["max_transfer"]
     if np.any(hi < lo):  # NaN compares False: a blank bound never conflicts
         return None
+    pop = data["population"]
+    if "weight" in pos and not float(np.nansum(np.where(np.isnan(data["weight"]), pop, data["weight"]))) > 0:
+        return None
+    # built around the float block without copying it (pandas would stack 8 columns: 64 MB at 1e6)
+    frame = pd.DataFrame(block[1:].T, columns=list(numeric[1:]), copy=False)
+    frame.insert(0, "region_id", as_str(ids))
+    frame.insert(1, "name", as_str(stripped(table.column(pos["name"]))))
+    frame.insert(2, "population", pop.astype(np.int64) if np.all(pop == np.round(pop)) else pop.copy())
     known = set(v.REQUIRED_COLUMNS) | set(v.OPTIONAL_NUMERIC)
     for col in (c for c in header if c not in known and c):
-        data[col] = as_str(table.column(pos[col]))
-    frame = pd.DataFrame(data)
-    pop = data["population"]
-    if np.all(pop == np.round(pop)):
-        frame["population"] = pop.astype(np.int64)
-    if "weight" in pos:
-        w = np.where(np.isnan(data["weight"]), pop, data["weight"])
-        if not float(np.nansum(w)) > 0:
-            return None
+        frame[col] = as_str(table.column(pos[col]))
     return frame
 
 
