@@ -127,14 +127,17 @@ class ArrayBuilder:
         cost = np.concatenate([c for *_, c in self._cols]) if self._cols else np.zeros(0)
         col_lower = np.concatenate([lo for _, lo, _, _ in self._cols]) if self._cols else np.zeros(0)
         col_upper = np.concatenate([up for _, _, up, _ in self._cols]) if self._cols else np.zeros(0)
+        # 32-bit indices when they fit (as scipy would convert them): half the memory, no copy
+        index = np.int32 if max(self._nrow, self._ncol, sum(t[1][2].shape[0] for t in self._rows)) < 2**31 - 1 \
+            else np.int64
         if self._rows:
-            r = np.concatenate([t[1][0] for t in self._rows])
-            c = np.concatenate([t[1][1] for t in self._rows])
+            r = np.concatenate([t[1][0] for t in self._rows], dtype=index)
+            c = np.concatenate([t[1][1] for t in self._rows], dtype=index)
             v = np.concatenate([t[1][2] for t in self._rows])
             row_lower = np.concatenate([t[2] for t in self._rows])
             row_upper = np.concatenate([t[3] for t in self._rows])
         else:
-            r = c = np.zeros(0, dtype=np.int64)
+            r = c = np.zeros(0, dtype=index)
             v = row_lower = row_upper = np.zeros(0)
         A = sp.csc_array((v, (r, c)), shape=(self._nrow, self._ncol))
         A.sum_duplicates()

@@ -1,40 +1,63 @@
 """The ``equalize`` command line: the only layer that prints or exits.
 
-This module only assembles the click group from the command modules (one per command);
+This module only assembles the click group from the command modules (one per command,
+imported when the command runs: ``COMMANDS``);
 what they share (error reporting, option decorators) is in optimizer/cli/common.py.
 Entry point: ``optimizer.cli:main``.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
 import click
 
-from optimizer.cli.batch import batch_cmd
-from optimizer.cli.compare import compare_cmd
-from optimizer.cli.convert import convert_cmd
-from optimizer.cli.explain import explain_cmd
-from optimizer.cli.export import export_cmd
-from optimizer.cli.generate import generate_cmd
-from optimizer.cli.objectives import objectives_cmd
-from optimizer.cli.report import report_cmd
-from optimizer.cli.scenarios import scenarios_cmd
-from optimizer.cli.solve import solve_cmd
-from optimizer.cli.sweep import sweep_cmd
-from optimizer.cli.template import template_cmd
-from optimizer.cli.validate import validate_cmd
-from optimizer.cli.verify import verify_cmd
 from optimizer.core.version import __version__
 
-COMMANDS = (solve_cmd, validate_cmd, objectives_cmd, generate_cmd, scenarios_cmd, batch_cmd, compare_cmd,
-            sweep_cmd, verify_cmd, report_cmd, template_cmd, convert_cmd, explain_cmd, export_cmd)
+# command name -> "module:attribute". Loaded lazily (click's documented LazyGroup pattern):
+# `equalize solve` imports the solve command's modules only, never batch's (dask, its
+# executors) or sweep's; start-up is part of every run (issue 14). Not an import cycle dodge:
+# every command module stays importable on its own, and the help lists them all.
+COMMANDS = {
+    "solve": "optimizer.cli.solve:solve_cmd",
+    "validate": "optimizer.cli.validate:validate_cmd",
+    "objectives": "optimizer.cli.objectives:objectives_cmd",
+    "generate": "optimizer.cli.generate:generate_cmd",
+    "scenarios": "optimizer.cli.scenarios:scenarios_cmd",
+    "batch": "optimizer.cli.batch:batch_cmd",
+    "compare": "optimizer.cli.compare:compare_cmd",
+    "sweep": "optimizer.cli.sweep:sweep_cmd",
+    "verify": "optimizer.cli.verify:verify_cmd",
+    "report": "optimizer.cli.report:report_cmd",
+    "template": "optimizer.cli.template:template_cmd",
+    "convert": "optimizer.cli.convert:convert_cmd",
+    "explain": "optimizer.cli.explain:explain_cmd",
+    "export": "optimizer.cli.export:export_cmd",
+}
+
+
+def load_command(name: str) -> click.Command:
+    """The click command registered as ``name`` in ``COMMANDS`` (its module imported now)."""
+    module, attr = COMMANDS[name].split(":")
+    command = getattr(importlib.import_module(module), attr)
+    if not isinstance(command, click.Command) or command.name != name:
+        raise RuntimeError(f"{COMMANDS[name]} is not the click command '{name}'")
+    return command
 
 
 class EqualizeGroup(click.Group):
     """click's group, with a bad option or argument reported as the rest of our bad input is:
     one line naming the option, exit 2 (click's own report is three lines with a usage)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            self.add_command(load_command(cmd_name))
+        return super().get_command(ctx, cmd_name)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
@@ -66,10 +89,6 @@ def main() -> None:
       equalize solve instances/korea-17
       equalize solve instances/korea-17 --objective min-shortfall --budget 0.9x --output out/
     """
-
-
-for _command in COMMANDS:
-    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

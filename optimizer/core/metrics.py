@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from optimizer.core.ordering import stable_argsort
+
 # the post-solve check's level tolerance (relative: LEVEL_TOL x max(1, |threshold|)); a region
 # counts as below its threshold only when it is short by more than the check forgives
 # (explain/verify.py FEAS_TOL is this constant: one rule for the count and the check)
@@ -41,7 +43,7 @@ NOISE = 1e-12   # a Gini (in [0, 1)) below this is rounding residue of equal lev
 
 def gini(x: np.ndarray, w: np.ndarray) -> float:
     w = _norm(w)
-    order = np.argsort(x, kind="stable")
+    order = stable_argsort(x)
     xs, ws = np.asarray(x, dtype=float)[order], w[order]
     mu = float(np.dot(ws, xs))
     if mu <= 0:
@@ -54,7 +56,7 @@ def gini(x: np.ndarray, w: np.ndarray) -> float:
 
 def pairwise_sum(level: np.ndarray, w: np.ndarray) -> float:
     """P(L) = sum_{i<j} w_i w_j |L_i - L_j| in O(n log n) (unnormalised weights)."""
-    order = np.argsort(level, kind="stable")
+    order = stable_argsort(level)
     ws, xs = w[order], level[order]
     before = np.cumsum(ws) - ws
     after = ws.sum() - before - ws

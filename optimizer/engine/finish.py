@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from models.objectives import ObjectiveSpec
 from optimizer.core.errors import InfeasibleError, SolverError
@@ -15,6 +16,7 @@ from optimizer.core.metrics import LEVEL_TOL, level_metrics
 from optimizer.core.result import ALLOCATION_COLUMNS, Result
 from optimizer.core.scaling import RoundData
 from optimizer.core.solution import LPSolution
+from optimizer.core.text_columns import STR_DTYPE
 from optimizer.core.version import SCHEMA_VERSION, __version__
 from optimizer.engine.highs import highs_version
 from optimizer.engine.lastyear import add_change, change_summary
@@ -109,7 +111,8 @@ def clean_transfers(t: np.ndarray, scale: float, rd: RoundData, need: np.ndarray
     return t
 
 
-def binding_tags(t, level, rd: RoundData, hard: bool, floor: float | None, scale: float) -> list[str]:
+def binding_tags(t, level, rd: RoundData, hard: bool, floor: float | None,
+                 scale: float) -> pd.api.extensions.ExtensionArray:
     """The core constraints that hold with equality per region: ``threshold`` (the level is
     at its threshold: the threshold row is tight, hard or soft), ``shortfall`` (soft: below
     it, the row tight through its shortfall variable), ``floor``, ``min_transfer``,
@@ -126,10 +129,11 @@ def binding_tags(t, level, rd: RoundData, hard: bool, floor: float | None, scale
                  np.isfinite(rd.t_max) & (np.abs(t - rd.t_max) <= eps_m))
     # vectorised (one Python loop per region took ~1 s at 1e6): bit i = tag i
     names = ("threshold", "shortfall", "floor", "min_transfer", "max_transfer")
-    table = np.array([";".join(nm for i, nm in enumerate(names) if code >> i & 1) for code in range(32)],
-                     dtype=object)
-    code = sum(m.astype(np.int64) << i for i, m in enumerate(masks))
-    return table[code].tolist()
+    table = pa.array([";".join(nm for i, nm in enumerate(names) if code >> i & 1) for code in range(32)])
+    code = sum(m.astype(np.int32) << i for i, m in enumerate(masks))
+    # a str column straight from Arrow (no Python string per region)
+    return pd.array(pa.DictionaryArray.from_arrays(pa.array(code, pa.int32()), table).dictionary_decode(),
+                    dtype=STR_DTYPE)
 
 
 def allocation_frame(inst: Instance, threshold: np.ndarray, t: np.ndarray, threshold_dual: np.ndarray,

@@ -33,18 +33,33 @@ def _entry(rid, change: float, pct: float) -> dict:
     return {"region": str(rid), "change": float(change), "change_pct": None if not np.isfinite(pct) else float(pct)}
 
 
+def top_first(values: np.ndarray, k: int) -> np.ndarray:
+    """``np.argsort(values, kind="stable")[:k]`` (the k smallest, ties in position order)
+    without sorting all of ``values``: the candidates up to the k-th smallest, then sorted."""
+    if values.shape[0] <= k:
+        return np.argsort(values, kind="stable")
+    kth = np.partition(values, k - 1)[k - 1]
+    cand = np.flatnonzero(values <= kth)
+    return cand[np.lexsort((cand, values[cand]))][:k]
+
+
+def _ids(region_id):
+    """Indexable region ids without converting a whole column to Python objects."""
+    return region_id.array if isinstance(region_id, pd.Series) else np.asarray(region_id, dtype=object)
+
+
 def change_summary(region_id, t, prior, unit: float = 0.0, against: str = "prior_transfer") -> dict | None:
     """The ``change_vs_prior`` block; None when no region has a prior transfer."""
     t, prior = np.asarray(t, dtype=float), np.asarray(prior, dtype=float)
     known = np.isfinite(prior)
     if not known.any():
         return None
-    ids = np.asarray(region_id, dtype=object)[known]
+    rows = np.flatnonzero(known)
     change, pct = change_columns(t[known], prior[known])
     tol = unchanged_tolerance(t, prior, unit)
-    order = np.argsort(-change, kind="stable")        # ties: region order
-    gains = [_entry(ids[k], change[k], pct[k]) for k in order[:TOP] if change[k] > tol]
-    losses = [_entry(ids[k], change[k], pct[k]) for k in np.argsort(change, kind="stable")[:TOP] if change[k] < -tol]
+    ids = _ids(region_id)
+    gains = [_entry(ids[rows[k]], change[k], pct[k]) for k in top_first(-change, TOP) if change[k] > tol]
+    losses = [_entry(ids[rows[k]], change[k], pct[k]) for k in top_first(change, TOP) if change[k] < -tol]
     return {"against": against, "tolerance": tol,
             "winners": int((change > tol).sum()), "losers": int((change < -tol).sum()),
             "unchanged": int((np.abs(change) <= tol).sum()), "without_prior": int((~known).sum()),

@@ -200,7 +200,7 @@ def _note_unfunded(prep: PreparedRound, run: Run) -> None:
     ids = reg["region_id"].astype(str)   # stacked region-years (engine/phasing.py): "gangwon 2025"
     ids = (ids + " " + reg["year"].astype(str)) if "year" in reg.columns else ids
     prep.info["below_threshold_unfunded"] = unfunded_below_threshold(
-        ids.to_numpy(), reg["own_revenue"].to_numpy(dtype=float),
+        ids.array, reg["own_revenue"].to_numpy(dtype=float),
         reg["fiscal_need"].to_numpy(dtype=float), prep.rd.threshold, t, Tolerance.of(prep.rd.budget, prep.scale).money)
 
 

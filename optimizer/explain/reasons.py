@@ -17,6 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from optimizer.core.text_columns import STR_DTYPE, format_template, join, repeat
 
 ZERO_RTOL = 1e-9   # a transfer within this of 0 (relative to the largest figure) is no transfer
 
@@ -44,13 +48,14 @@ def money(x: float) -> str:
     return f"{x:,.1f}"
 
 
-def fmt(template: str, *columns: np.ndarray) -> list[str]:
-    """``template.format`` row by row over the columns (a list comprehension over lists)."""
-    return [template.format(*v) for v in zip(*(np.asarray(c, dtype=float).tolist() for c in columns))]
+def fmt(template: str, *columns: np.ndarray) -> pa.Array:
+    """``template.format`` row by row over the float columns, as an Arrow string array
+    (core/text_columns.py: one format call per distinct value, the same text)."""
+    return format_template(template, *(np.asarray(c, dtype=float) for c in columns))
 
 
-def const(text: str) -> Callable[[Facts], list[str]]:
-    return lambda f: [text] * len(f)
+def const(text: str) -> Callable[[Facts], pa.Array]:
+    return lambda f: repeat(text, len(f))
 
 
 def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
@@ -58,15 +63,15 @@ def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
         return np.where(whole != 0, 100 * part / np.where(whole != 0, whole, 1.0), np.nan)
 
 
-def _hold_harmless(f: Facts) -> list[str]:
+def _hold_harmless(f: Facts) -> pa.Array:
     return fmt("hold-harmless: {:.4g}% of last year's {:,.1f}", _share(f.transfer, f.prior), f.prior)
 
 
-def _change_limit(f: Facts) -> list[str]:
+def _change_limit(f: Facts) -> pa.Array:
     return fmt("change limit: {:+.4g}% against last year's {:,.1f}", _share(f.transfer - f.prior, f.prior), f.prior)
 
 
-Phrase = Callable[[Facts], list[str]]
+Phrase = Callable[[Facts], pa.Array]
 TAG_REASONS: dict[str, Phrase] = {
     "floor": lambda f: fmt("lifted to the common level {:.4f}", f.level_after),
     "threshold": lambda f: fmt("held at its threshold {:.4g}", f.threshold),
@@ -93,49 +98,68 @@ TAG_REASONS: dict[str, Phrase] = {
 THRESHOLD_TAGS = ("threshold", "shortfall")
 
 
-def untagged_reasons(f: Facts, zero: float) -> list[str]:
+def scatter(parts: list[tuple[np.ndarray, pa.Array]], n: int) -> pa.Array:
+    """One array of ``n`` rows from disjoint (row indices, values) parts covering every row."""
+    idx = np.concatenate([i for i, _ in parts]) if parts else np.zeros(0, dtype=np.int64)
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[idx] = np.arange(idx.size)
+    values = pa.concat_arrays([pa.array(v) if not isinstance(v, pa.Array) else v for _, v in parts]) \
+        if parts else pa.array([], pa.string())
+    return values.take(pa.array(inverse))
+
+
+def untagged_reasons(f: Facts, zero: float) -> pa.Array:
     """No constraint binds: what the transfer alone says."""
-    out = np.asarray(fmt("{:,.1f} lifts its level from {:.4f} to {:.4f}; no bound binds (the objective's own "
-                         "choice)", f.transfer, f.level_before, f.level_after), dtype=object)
     give = f.transfer < -zero
-    out[give] = fmt("contributes {:,.1f}: its level falls from {:.4f} to {:.4f}", -f.transfer[give],
-                    f.level_before[give], f.level_after[give])
     none = np.abs(f.transfer) <= zero
     above = none & (f.level_before >= (f.floor if f.floor is not None else np.inf))
     meets = none & ~above & (f.level_before >= f.threshold)
     short = none & ~above & ~meets
-    out[above] = fmt("no transfer: its own level {:.4f} is above the floor " + f"{f.floor or 0.0:.4f}",
-                     f.level_before[above])
-    out[meets] = fmt("no transfer: its own level {:.4f} already meets its threshold {:.4g}",
-                     f.level_before[meets], f.threshold[meets])
-    out[short] = fmt("no transfer: its own level {:.4f} stays below its threshold {:.4g}",
-                     f.level_before[short], f.threshold[short])
-    return out.tolist()
+    lift = ~give & ~none
+    parts = [
+        (lift, lambda i: fmt("{:,.1f} lifts its level from {:.4f} to {:.4f}; no bound binds (the objective's "
+                             "own choice)", f.transfer[i], f.level_before[i], f.level_after[i])),
+        (give, lambda i: fmt("contributes {:,.1f}: its level falls from {:.4f} to {:.4f}", -f.transfer[i],
+                             f.level_before[i], f.level_after[i])),
+        (above, lambda i: fmt("no transfer: its own level {:.4f} is above the floor " + f"{f.floor or 0.0:.4f}",
+                              f.level_before[i])),
+        (meets, lambda i: fmt("no transfer: its own level {:.4f} already meets its threshold {:.4g}",
+                              f.level_before[i], f.threshold[i])),
+        (short, lambda i: fmt("no transfer: its own level {:.4f} stays below its threshold {:.4g}",
+                              f.level_before[i], f.threshold[i])),
+    ]
+    chosen = [(np.flatnonzero(mask), phrase) for mask, phrase in parts if mask.any()]
+    return scatter([(i, phrase(i)) for i, phrase in chosen], len(f))
 
 
-def tag_phrases(tag: str, f: Facts) -> list[str]:
+def tag_phrases(tag: str, f: Facts) -> pa.Array:
     rule = TAG_REASONS.get(tag)
-    return rule(f) if rule is not None else [f"{tag.replace('_', ' ')} binds"] * len(f)
+    return rule(f) if rule is not None else repeat(f"{tag.replace('_', ' ')} binds", len(f))
 
 
-def _pattern_reasons(pattern: str, f: Facts, zero: float, dual_empty: np.ndarray, note: str | None) -> list[str]:
+def _pattern_reasons(pattern: str, f: Facts, zero: float, dual_empty: np.ndarray, note: str | None) -> pa.Array:
     """The reasons of the regions that share one binding pattern (``a;b``)."""
     tags = [t for t in pattern.split(";") if t]
     if not tags:
         return untagged_reasons(f, zero)
     parts = [tag_phrases(t, f) for t in tags]
-    out = ["; ".join(p) for p in zip(*parts)]
-    if note and any(t in THRESHOLD_TAGS for t in tags):
-        out = [f"{r}; threshold dual left empty: {note}" if e else r for r, e in zip(out, dual_empty.tolist())]
+    out = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "; ")
+    if note and any(t in THRESHOLD_TAGS for t in tags) and dual_empty.any():
+        noted = join([out, f"; threshold dual left empty: {note}"], len(f))
+        out = pc.if_else(pa.array(dual_empty), noted, out)
     return out
 
 
-def region_reasons(frame: pd.DataFrame, dual_note: str | None = None) -> list[str]:
+def reason_array(frame: pd.DataFrame, dual_note: str | None = None) -> pa.Array:
     """One reason per row of an allocation frame (columns transfer, level_before,
-    level_after, threshold, prior_transfer, threshold_dual, binding). ``dual_note`` says why
-    an empty threshold dual is empty (a path that does not compute it, or a dual that is
-    not unique); it is added to the reason of every region whose threshold binds."""
-    codes, patterns = pd.factorize(frame["binding"].astype(object).where(frame["binding"].notna(), ""))
+    level_after, threshold, prior_transfer, threshold_dual, binding), as an Arrow string
+    array. ``dual_note`` says why an empty threshold dual is empty (a path that does not
+    compute it, or a dual that is not unique); it is added to the reason of every region
+    whose threshold binds."""
+    binding = pc.fill_null(pa.array(frame["binding"].array, pa.string(), from_pandas=True), "")
+    encoded = pc.dictionary_encode(binding).combine_chunks() if isinstance(binding, pa.ChunkedArray) \
+        else pc.dictionary_encode(binding)
+    codes, patterns = encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
     after = frame["level_after"].to_numpy(dtype=float)
     floored = np.isin(codes, [k for k, p in enumerate(patterns) if "floor" in str(p).split(";")])
     f = Facts(frame["transfer"].to_numpy(dtype=float), frame["level_before"].to_numpy(dtype=float), after,
@@ -143,15 +167,21 @@ def region_reasons(frame: pd.DataFrame, dual_note: str | None = None) -> list[st
               float(after[floored].min()) if floored.any() else None)
     dual_empty = np.isnan(frame["threshold_dual"].to_numpy(dtype=float))
     zero = ZERO_RTOL * max(1.0, float(np.max(np.abs(f.transfer), initial=0.0)))
-    out = np.empty(codes.shape[0], dtype=object)
+    parts = []
     for k, pattern in enumerate(patterns):   # a handful of patterns: one pass each
         idx = np.flatnonzero(codes == k)
-        out[idx] = _pattern_reasons(str(pattern), f.take(idx), zero, dual_empty[idx], dual_note)
-    return out.tolist()
+        parts.append((idx, _pattern_reasons(str(pattern), f.take(idx), zero, dual_empty[idx], dual_note)))
+    return scatter(parts, len(codes))
+
+
+def region_reasons(frame: pd.DataFrame, dual_note: str | None = None) -> list[str]:
+    """``reason_array`` as a list of strings."""
+    return reason_array(frame, dual_note).to_pylist()
 
 
 def with_reasons(frame: pd.DataFrame, dual_note: str | None = None) -> pd.DataFrame:
-    """``frame`` with its ``reason`` column (re)computed, right after ``binding``."""
-    a = frame.drop(columns=["reason"]) if "reason" in frame.columns else frame.copy()
-    a.insert(list(a.columns).index("binding") + 1, "reason", region_reasons(a, dual_note))
+    """``frame`` with its ``reason`` column (re)computed, right after ``binding`` (no copy
+    of the other columns: pandas copies on write)."""
+    a = frame.drop(columns=["reason"]) if "reason" in frame.columns else frame.copy(deep=False)
+    a.insert(list(a.columns).index("binding") + 1, "reason", pd.array(reason_array(a, dual_note), dtype=STR_DTYPE))
     return a

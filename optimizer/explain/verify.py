@@ -132,7 +132,7 @@ def verify_round(inst: Instance, rd: RoundData, objective: str, money_objective:
         own=reg["own_revenue"].to_numpy(dtype=float), need=reg["fiscal_need"].to_numpy(dtype=float),
         threshold=rd.threshold, t_min=rd.t_min, t_max=rd.t_max if ex.t_max is None else ex.t_max,
         weight=inst.weights() if ex.weight is None else ex.weight, budget=rd.budget, objective=objective,
-        hard=hard, options=ex.options, policies=tuple(ex.policies), labels=reg["region_id"].to_numpy(),
+        hard=hard, options=ex.options, policies=tuple(ex.policies), labels=reg["region_id"].array,
         shortfall_cap=ex.shortfall_cap, scale=scale, money_objective=money_objective, unit=inst.unit,
         spend_all=ex.spend_all)
 

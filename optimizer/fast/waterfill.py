@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizer.core.levels import least_transfer, level_of, required_transfer, transfer_to_level
+from optimizer.core.ordering import stable_argsort
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def water_fill(own: np.ndarray, need: np.ndarray, threshold: np.ndarray, t_min: 
     with np.errstate(invalid="ignore"):
         cap = float(np.min(level_of(own, need, t_max)))
     k = level_of(own, need, c)
-    order = np.argsort(k, kind="stable")
+    order = stable_argsort(k)
     ks, ns = k[order], need[order]
     cum_need = np.cumsum(ns)
     # S at breakpoint j: sum c + sum_{i<=j} (ks[j] n_i - o_i - c_i) = base + ks[j]*cumN_j - cumK_j
@@ -87,7 +88,7 @@ def leximin_fill(own: np.ndarray, need: np.ndarray, threshold: np.ndarray, t_min
     dslope = np.concatenate([need, -need])
     keep = np.isfinite(pts)
     pts, dslope = pts[keep], dslope[keep]
-    order = np.argsort(pts, kind="stable")
+    order = stable_argsort(pts)
     pts, dslope = pts[order], dslope[order]
     slope_after = np.cumsum(dslope)                # slope on (pts[j], pts[j+1])
     seg = np.diff(pts)
@@ -117,7 +118,7 @@ def max_mean_fill(own: np.ndarray, need: np.ndarray, weight: np.ndarray, thresho
     c = least_transfer(threshold, own, need, t_min)
     left = budget - float(c.sum())
     room = t_max - c
-    order = np.argsort(-(weight / need), kind="stable")
+    order = stable_argsort(-(weight / need))
     room_sorted = room[order]
     before = np.concatenate([[0.0], np.cumsum(room_sorted)[:-1]])
     give_sorted = np.clip(left - before, 0.0, room_sorted)

@@ -9,6 +9,7 @@ the members by one region). Bounds, all optional, in ``[groups.ID]``:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from optimizer.core import limits as lim
@@ -20,7 +21,7 @@ from optimizer.io.validation import unknown_key
 GROUPS_FILE = "groups.csv"
 
 
-def read_groups(src: Source, meta: dict[str, Any], region_ids: list[str],
+def read_groups(src: Source, meta: dict[str, Any], region_ids: Iterable[str],
                 problems: list[Problem]) -> list[Group]:
     """Parse groups.csv (absent = no groups) and the [groups.ID] bounds; append problems."""
     table = meta.get("groups", {}) if meta else {}

@@ -207,10 +207,10 @@ def read_parts(src: Source, raw: dict[str, Any], frame: pd.DataFrame, problems: 
     """The optional parts as Instance fields: [policy], groups.csv with [groups.ID],
     [scenarios.*], [phasing], services.csv with [services]."""
     tf = src.file(INSTANCE_FILE)
-    ids = list(frame["region_id"])
+    ids = frame["region_id"].array   # read only when there are groups (a Python list costs ~1 s at 1e6)
     groups = read_groups(src, raw, ids, problems)
     policy = parse_policy(raw.get("policy"), tf, problems, consistent=False)
-    scenarios = parse_scenarios(raw, tf, ids, groups, problems, frame)
+    scenarios = parse_scenarios(raw, tf, list(ids) if raw.get("scenarios") else [], groups, problems, frame)
     check_consistent(policy, tf, problems)
     for name, sc in scenarios.items():   # a scenario's policy is checked merged over [policy]
         if sc.policy.active:

@@ -1,13 +1,21 @@
-"""Vectorised reading of a large, plain, valid regions.csv.
+"""Vectorised reading of a large, plain, valid regions.csv (Arrow's CSV reader).
 
 ``optimizer.io.load`` parses regions.csv cell by cell so that every bad cell is
 reported with its file, line and column; at 1e6 rows that costs tens of seconds and
 over a gigabyte. This module is a fast path for the common case only: a file with no
 quotes, no NUL, no lone CR, the same number of fields on every non-empty line, and no
 cell that the exact checks would reject. It returns the very DataFrame the exact path
-builds (same columns, dtypes and values: numbers go through Python's ``float`` like
-``validation.parse_number``), or ``None`` as soon as anything is unusual, in which case
-the caller runs the exact path, which stays the specification and reports problems.
+builds (same columns, dtypes and values), or ``None`` as soon as anything is unusual, in
+which case the caller runs the exact path, which stays the specification and reports
+problems.
+
+Why it gives the same values: every cell is read as text (Arrow, no type inference); a
+numeric cell goes through Arrow's cast to float64, which accepts a subset of what
+Python's ``float`` accepts (no surrounding spaces, no ``1_000``, no Unicode digits) and
+rounds correctly to the same double (tests/test_speed_io.py checks them against each
+other); a cell it refuses (or a NaN / infinity) declines the file. Text cells keep
+Python's ``str.strip`` semantics: a column with any cell that starts or ends with a
+character Python counts as whitespace is stripped by Python.
 """
 
 from __future__ import annotations
@@ -16,126 +24,136 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
+from optimizer.core.text_columns import STR_DTYPE
 from optimizer.io import validation as v
 
 FAST_MIN_BYTES = 256 * 1024   # smaller files take the exact path (it is fast enough there)
 _CSV_FIELD_LIMIT = 131072     # csv module default field_size_limit
+# what Python's str.isspace() is true for: ASCII whitespace, \x1c-\x1f, NEL and Unicode Z*
+_SPACE = r"[\t\n\x0b\f\r \x1c-\x1f\x{85}\p{Z}]"
+EDGE_SPACE = f"^{_SPACE}|{_SPACE}$"
 
 
 def read_regions_fast(path: Path, min_bytes: int = FAST_MIN_BYTES) -> tuple[list[str], pd.DataFrame] | None:
     """(header, frame) as ``load_instance`` would build them, or None (use the exact path)."""
-    lines = plain_lines(path, min_bytes)
-    if lines is None:
+    parsed = arrow_cells(path, min_bytes)
+    if parsed is None:
         return None
-    header = [c.strip() for c in lines[0].split(",")]
+    header, table = parsed
     problems: list = []
     v.check_header("", header, problems)
-    if problems:
+    if problems or table.num_rows == 0:
         return None
-    cells = cell_matrix(lines, len(header))
-    del lines
-    if cells is None:
-        return None
-    frame = regions_frame(header, cells)
+    frame = regions_frame(header, table)
+    del table
+    pa.default_memory_pool().release_unused()   # the text cells' pages (~100 MB at 1e6 rows) go back
     return None if frame is None else (header, frame)
 
 
-def plain_lines(path: Path, min_bytes: int) -> list[str] | None:
-    """The lines of a large file without quotes, NUL or lone CR (header first), or None."""
+def arrow_cells(path: Path, min_bytes: int) -> tuple[list[str], pa.Table] | None:
+    """(stripped header, the body as an all-text Arrow table) of a large file without quotes,
+    NUL or lone CR whose every non-empty line has the header's number of fields, or None."""
     try:
         if path.stat().st_size < min_bytes:
             return None
-        text = path.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError):
+        data = path.read_bytes()
+    except OSError:
         return None
-    if '"' in text or "\0" in text:
+    if b'"' in data or b"\0" in data or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
         return None
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-        if "\r" in text:
-            return None
-    lines = text.split("\n")
-    del text
-    if lines and lines[-1] == "":
-        lines.pop()
-    if not lines or lines[0] == "":
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    end = data.find(b"\n", start)
+    try:
+        head = data[start:end if end >= 0 else len(data)].decode("utf-8").removesuffix("\r")
+    except UnicodeDecodeError:
         return None
-    return lines
+    if head == "" or end < 0:
+        return None
+    header = [c.strip() for c in head.split(",")]
+    names = [f"c{i}" for i in range(len(header))]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(memoryview(data)[end + 1:]),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(quote_char=False, ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
+                                                 strings_can_be_null=False, null_values=[]))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None   # a wrong field count, bad UTF-8, ...: the exact path decides
+    if any(int(pc.max(pc.binary_length(col)).as_py() or 0) > _CSV_FIELD_LIMIT for col in table.columns):
+        return None
+    return header, table
 
 
-def cell_matrix(lines: list[str], k: int) -> np.ndarray | None:
-    """The body's cells as an (m, k) object array, or None unless every line has k fields."""
-    body = [ln for ln in lines[1:] if ln]           # empty lines are skipped by both paths
-    if not body:
-        return None
-    if max(map(len, body)) > _CSV_FIELD_LIMIT:
-        return None
-    counts = np.fromiter(map(str.count, body, [","] * len(body)), dtype=np.int64, count=len(body))
-    if np.any(counts != k - 1):
-        return None  # wrong field count or a whitespace-only line: the exact path decides
-    m = len(body)
-    cells = np.array(",".join(body).split(","), dtype=object)
-    del body
-    if cells.shape[0] != m * k:
-        return None
-    return cells.reshape(m, k)
+def stripped(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A text column stripped as Python's ``str.strip`` does."""
+    if pc.any(pc.match_substring_regex(col, EDGE_SPACE)).as_py():
+        return pa.chunked_array([pa.array([s.strip() for s in col.to_pylist()], pa.string())])  # rare
+    return col
 
 
-def regions_frame(header: list[str], cells: np.ndarray) -> pd.DataFrame | None:
-    """The exact path's frame from the cells, or None if any cell would be reported."""
-    m = cells.shape[0]
+def as_str(col: pa.ChunkedArray) -> pd.api.extensions.ExtensionArray:
+    """pandas' ``str`` array over the Arrow column (no Python strings)."""
+    return pd.array(col, dtype=STR_DTYPE)
+
+
+def regions_frame(header: list[str], table: pa.Table) -> pd.DataFrame | None:
+    """The exact path's frame from the text cells, or None if any cell would be reported."""
+    m = table.num_rows
     pos = {c: i for i, c in enumerate(header)}
-    ids = [s.strip() for s in cells[:, pos["region_id"]]]
-    if any(not s for s in ids) or len(set(ids)) != m or any("+" in s for s in ids):
+    ids = stripped(table.column(pos["region_id"]))
+    if pc.any(pc.equal(pc.binary_length(ids), 0)).as_py() or pc.any(pc.match_substring(ids, "+")).as_py():
         return None
-    names = [s.strip() for s in cells[:, pos["name"]]]
+    if len(pc.unique(ids)) != m:   # (count_distinct is 3x slower)
+        return None
     numeric = ("population", "own_revenue", "fiscal_need", *v.OPTIONAL_NUMERIC)
-    data: dict[str, object] = {"region_id": ids, "name": names}
-    for col in numeric:
-        if col not in pos:
-            data[col] = np.full(m, np.nan)
-            continue
-        values = _numbers(cells[:, pos[col]], col, required=col in v.REQUIRED_COLUMNS)
-        if values is None:
-            return None
-        data[col] = values
+    block = np.full((len(numeric), m), np.nan)   # the float columns, one block as pandas keeps them
+    for k, col in enumerate(numeric):
+        if col in pos:
+            values = _numbers(table.column(pos[col]), col, required=col in v.REQUIRED_COLUMNS)
+            if values is None:
+                return None
+            block[k] = values
+    data = dict(zip(numeric, block))
     lo, hi = data["min_transfer"], data["max_transfer"]
     if np.any(hi < lo):  # NaN compares False: a blank bound never conflicts
         return None
+    pop = data["population"]
+    if "weight" in pos and not float(np.nansum(np.where(np.isnan(data["weight"]), pop, data["weight"]))) > 0:
+        return None
+    # built around the float block without copying it (pandas would stack 8 columns: 64 MB at 1e6)
+    frame = pd.DataFrame(block[1:].T, columns=list(numeric[1:]), copy=False)
+    frame.insert(0, "region_id", as_str(ids))
+    frame.insert(1, "name", as_str(stripped(table.column(pos["name"]))))
+    frame.insert(2, "population", pop.astype(np.int64) if np.all(pop == np.round(pop)) else pop.copy())
     known = set(v.REQUIRED_COLUMNS) | set(v.OPTIONAL_NUMERIC)
     for col in (c for c in header if c not in known and c):
-        data[col] = cells[:, pos[col]].tolist()
-    frame = pd.DataFrame(data)
-    pop = frame["population"].to_numpy(dtype=float)
-    if np.all(pop == np.round(pop)):
-        frame["population"] = pop.astype(np.int64)
-    if "weight" in pos:
-        w = frame["weight"].to_numpy(dtype=float)
-        w = np.where(np.isnan(w), frame["population"].to_numpy(dtype=float), w)
-        if not float(np.nansum(w)) > 0:
-            return None
+        frame[col] = as_str(table.column(pos[col]))
     return frame
 
 
-def _numbers(texts: np.ndarray, col: str, required: bool) -> np.ndarray | None:
+def _numbers(texts: pa.ChunkedArray, col: str, required: bool) -> np.ndarray | None:
     """float64 values of one column with the exact path's rules, or None if any cell would be
-    reported (blank required, not a number, underscore, NaN, infinite, out of its range)."""
-    if "_" in "".join(texts):
+    reported (blank required, not a number, out of its range) or that Arrow does not read
+    (padded with spaces, ``1_000``: the exact path decides)."""
+    blank = pc.equal(pc.binary_length(texts), 0)
+    any_blank = pc.any(blank).as_py()
+    if any_blank and required:
         return None
-    blank = texts == ""
-    if np.any(blank):
-        if required:
-            return None
-        texts = np.where(blank, "nan", texts)
-    try:
-        values = texts.astype(float)          # Python's float(), as validation.parse_number
-    except (ValueError, TypeError):
+    try:   # Arrow's cast: a subset of float()'s syntax (no spaces, "_", Unicode digits), same doubles
+        values = pc.cast(pc.if_else(blank, "nan", texts) if any_blank else texts, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    if not np.all(np.isfinite(values[~blank])):
+    values = values.to_numpy()
+    isblank = blank.to_numpy(zero_copy_only=False) if any_blank else np.zeros(values.shape[0], dtype=bool)
+    if not np.all(np.isfinite(values[~isblank])):
         return None
     lower, strict, upper, least = v.NUMERIC_RULES[col]
     ok = (values > lower if strict else values >= lower) & (values <= upper) & ((values >= least) | (values <= 0))
-    if not np.all(ok | blank):
+    if not np.all(ok | isblank):
         return None
     return values

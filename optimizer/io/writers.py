@@ -16,10 +16,8 @@ byte-identical files.
 from __future__ import annotations
 
 import contextlib
-import csv
 import fnmatch
 import hashlib
-import io
 import json
 import math
 import os
@@ -27,6 +25,7 @@ import stat
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ import pandas as pd
 
 from optimizer.core.errors import UsageError, WriteError, os_error_text
 from optimizer.core.result import Result
+from optimizer.io.csv_out import StreamedFile, csv_bytes, csv_chunks
 
 RUN_MANIFEST = "run.json"         # the run's id and the SHA-256 of each of its files; written last
 RUN_FORMAT = "equalize-run/1"
@@ -72,21 +72,27 @@ def _unlink_quietly(path: Path | str) -> None:
         os.unlink(path)
 
 
-def _write_temp(folder: Path, name: str, data: bytes, fsync: bool = True) -> Path:
-    """A private temporary file in ``folder`` holding ``data``, with the mode a plain ``open``
-    would give (0666 less the umask)."""
+def _write_temp(folder: Path, name: str, data, fsync: bool = True, digest: bool = False):
+    """A private temporary file in ``folder`` holding ``data`` (bytes, or a ``StreamedFile``
+    written chunk by chunk), with the mode a plain ``open`` would give (0666 less the umask).
+    With ``digest``: (path, {"sha256", "bytes"} of what was written), else the path."""
     fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{name}.", suffix=".tmp", dir=folder)
+    h, size = hashlib.sha256(), 0
     try:
         os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for chunk in (data if isinstance(data, StreamedFile) else (data,)):
+                fh.write(chunk)
+                size += memoryview(chunk).nbytes
+                if digest:
+                    h.update(chunk)
             fh.flush()
             if fsync:
                 os.fsync(fh.fileno())
     except BaseException:
         _unlink_quietly(tmp)
         raise
-    return Path(tmp)
+    return (Path(tmp), {"sha256": h.hexdigest(), "bytes": size}) if digest else Path(tmp)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -135,40 +141,30 @@ def summary_json(summary: dict) -> str:
 
 
 def allocation_csv(frame: pd.DataFrame) -> str:
-    """CSV text: floats in shortest round-trip form (Arrow's writer, ~4x faster than
-    Python's repr at 1e6 rows), -0.0 written as 0, NaN as an empty cell, header unquoted."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    out = frame.copy()
-    for col in out.columns:
-        if pd.api.types.is_float_dtype(out[col]):
-            out[col] = out[col] + 0.0
-        elif out[col].dtype == object:
-            out[col] = out[col].astype(str)
-    head = io.StringIO()
-    csv.writer(head, lineterminator="\n").writerow([str(c) for c in out.columns])
-    buf = io.BytesIO()
-    pacsv.write_csv(pa.Table.from_pandas(out, preserve_index=False), buf,
-                    pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-    return head.getvalue() + buf.getvalue().decode("utf-8")
+    """CSV text of ``frame`` (``csv_bytes`` decoded)."""
+    return csv_bytes(frame).decode("utf-8")
 
 
-def result_files(result: Result) -> dict[str, bytes]:
+FileData = bytes | bytearray | StreamedFile   # what a run's file holds (write_run)
+
+
+def result_files(result: Result) -> dict[str, FileData]:
     """The files of a solve: allocation.csv, one CSV per extra table (services.csv) and
     summary.json; only summary.json when the solve was infeasible."""
     files = {}
     if result.status in ("optimal", "computed"):   # computed: a formula (optimizer/formulas)
-        files["allocation.csv"] = allocation_csv(result.allocation).encode()
+        files["allocation.csv"] = StreamedFile(lambda: csv_chunks(result.allocation))
         for name, table in getattr(result, "tables", {}).items():
-            files[f"{name}.csv"] = allocation_csv(table).encode()
+            files[f"{name}.csv"] = StreamedFile(lambda t=table: csv_chunks(t))
     files["summary.json"] = summary_json(result.summary).encode()
     return files
 
 
-def with_bom(files: Mapping[str, bytes], bom: bool = True) -> dict[str, bytes]:
+def with_bom(files: Mapping[str, FileData], bom: bool = True) -> dict[str, FileData]:
     """``files`` with a UTF-8 byte-order mark before every CSV (``--csv-bom``), else unchanged."""
-    return {name: UTF8_BOM + data if bom and name.endswith(".csv") else data for name, data in files.items()}
+    def marked(data: FileData) -> FileData:
+        return replace(data, prefix=UTF8_BOM + data.prefix) if isinstance(data, StreamedFile) else UTF8_BOM + data
+    return {name: marked(data) if bom and name.endswith(".csv") else data for name, data in files.items()}
 
 
 def is_xlsx(path: Path | None) -> bool:
@@ -183,8 +179,9 @@ def write_result(result: Result, folder: Path) -> list[Path]:
     return [Path(folder) / name for name in files]
 
 
-def write_run(folder: Path, files: Mapping[str, bytes], owned: Iterable[str] = ()) -> Path:
-    """Replace the run in ``folder`` by ``files`` (file name -> bytes) as ONE run; return the path
+def write_run(folder: Path, files: Mapping[str, FileData], owned: Iterable[str] = ()) -> Path:
+    """Replace the run in ``folder`` by ``files`` (file name -> bytes or a ``StreamedFile``) as ONE
+    run; return the path
     of its manifest (``run.json``). The folder (and missing parents) is created.
 
     Order: remove stale temporary files (``.equalize-tmp-*``) of killed runs; stage every file as
@@ -216,30 +213,31 @@ def write_run(folder: Path, files: Mapping[str, bytes], owned: Iterable[str] = (
         with naming(folder / name):
             _refuse_directory(folder / name)
     staged: dict[str, Path] = {}
+    listing: dict[str, dict] = {}
     try:
         for name, data in files.items():
             with naming(folder / name):
-                staged[name] = _write_temp(folder, name, data)
-        _commit(folder, staged, files, previous)
+                staged[name], listing[name] = _write_temp(folder, name, data, digest=True)
+        _commit(folder, staged, dict(sorted(listing.items())), previous)
     finally:
         for tmp in staged.values():
             _unlink_quietly(tmp)        # already renamed when the commit went through
     return folder / RUN_MANIFEST
 
 
-def _commit(folder: Path, staged: dict[str, Path], files: Mapping[str, bytes], previous: set[str]) -> None:
+def _commit(folder: Path, staged: dict[str, Path], listing: dict[str, dict], previous: set[str]) -> None:
+    """Rename the staged files into place between a pending and the complete manifest
+    (``listing``: file name -> sha256 and bytes)."""
     run_id = uuid.uuid4().hex
     _write_manifest(folder, {"format": RUN_FORMAT, "run_id": run_id, "complete": False,
-                             "files": sorted(previous | set(files))})
+                             "files": sorted(previous | set(listing))})
     for name, tmp in staged.items():
         with naming(folder / name):
             os.replace(tmp, folder / name)
-    for name in sorted(previous - set(files)):
+    for name in sorted(previous - set(listing)):
         with naming(folder / name):
             if os.path.lexists(folder / name) and not (folder / name).is_dir():
                 os.unlink(folder / name)
-    listing = {name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-               for name, data in sorted(files.items())}
     _write_manifest(folder, {"format": RUN_FORMAT, "run_id": run_id, "complete": True,
                              "written": datetime.now(UTC).isoformat(timespec="seconds"), "files": listing})
 
