@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from optimizer.cli import main
+from optimizer.cli import load_command, main
 from tests.run_folder_helpers import EXE, NOBODY, can_drop_root, world_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +50,7 @@ def allocation(tmp_path_factory) -> Path:
 
 
 def _params(name: str) -> dict[str, tuple]:
-    cmd = main.commands[name]
+    cmd = load_command(name)
     return {p.name: (tuple(p.opts), getattr(p, "help", None), repr(p.type)) for p in cmd.params}
 
 
