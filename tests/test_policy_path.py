@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from optimizer.core.errors import InfeasibleError
 from optimizer.core.groups import Group
 from optimizer.core.policy import PolicyConfig
-from optimizer.engine.solve import SolveOptions, solve
+from optimizer.engine.solve import SolveOptions, objective_spec, prepare_round, solve
 from tests.policy_helpers import make_instance
 
 ENVELOPE = "envelope filling"
@@ -133,3 +133,22 @@ def test_hand_solved_chain():
     r = solve(inst, SolveOptions(objective="leximin", price_of_fairness=False,
                                  policy=PolicyConfig(hold_harmless=1.0, no_overtaking=True)))
     np.testing.assert_allclose(r.allocation.level_after, [290 / 300] * 3, atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10**6), st.booleans())
+def test_least_spending_equals_the_min_cost_lp(seed, ties):
+    """The policy diagnosis's required budget (least_spending, certified) is the min-cost LP's
+    optimum solved by HiGHS, and its transfers are the unique least point."""
+    inst, rng = random_round(seed, ties, None)
+    policy = policy_of(rng)
+    opts = SolveOptions(objective="maxmin", policy=policy, price_of_fairness=False)
+    try:
+        lp = solve(inst, SolveOptions(objective="min-cost", policy=policy, price_of_fairness=False, fast_path=False))
+    except InfeasibleError:
+        with pytest.raises(InfeasibleError):
+            prepare_round(inst, objective_spec("maxmin"), opts)
+        return
+    diag = prepare_round(inst, objective_spec("maxmin"), opts).diag
+    assert diag.required_budget == pytest.approx(lp.summary["objective_value"], rel=1e-9, abs=1e-9)
+    np.testing.assert_allclose(diag.required_transfer, lp.allocation.transfer, rtol=1e-7, atol=1e-6)

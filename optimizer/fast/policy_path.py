@@ -306,3 +306,31 @@ def _leximin_solution(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d
         return None, y
     return LPSolution("optimal", float("nan"), x, lp.A @ x, np.zeros(0), np.zeros(0),
                       time.perf_counter() - t1, 0, "progressive filling"), y
+
+
+def least_spending(lp: LinearProgram, d: RegionData) -> tuple[float, np.ndarray] | None:
+    """min sum_r T_r over every row but the budget (the policy diagnosis's min-cost LP ``lp``,
+    budget row open): T_r = n_r M_r - o_r, the unique least point, certified with the duals
+    of the module docstring at price 1 (every region's unit of level costs n_r, carried down
+    its block to the bound that holds it); None when it does not apply or certify fails."""
+    lay = lp.layout()
+    rows = {k[5:] for k in lay if k.startswith("rows:")}
+    if lp.maximize or not rows <= set(BOUND_ROWS + KEPT_ROWS) - {"floor_rows"} or set(
+            k for k in lay if not k.startswith("rows:")) != {"transfer"}:
+        return None
+    env = envelope(lp, lay, d, "rows:threshold" in lay)
+    if env is None or np.any(env.M > env.U) or not np.all(np.isfinite(env.M)):
+        return None
+    t = transfers_at(env.M, env, d)
+    x = np.zeros(lp.num_col)
+    x[lay["transfer"]] = t
+    y = np.zeros(lp.num_row)
+    if env.chain:
+        nu, idx, amount = chain_flows(env.M, -np.inf, env.group, d.need, 1.0, d)
+        y[lay["rows:no_overtaking"]] = -nu
+    else:
+        idx, amount = np.arange(d.n), d.need.copy()
+    _put(y, lay, env.lo_row, env.lo_coef, d.need, amount, idx)
+    if not certify(lp, x, y).ok:
+        return None
+    return float(t.sum()), t
