@@ -107,6 +107,11 @@ class ChainMean:
         self.ly, self.w, self.need = ly, w, need
         self.key_m, self.key_u = ly.key_m, ly.key_u
         self.k = ly.k
+        # the positions the two ends gF and gA - 1 query, the same for every lambda
+        self.ends = {name: self._positions(np.minimum(g, ly.G - 1)) for name, g in (("F", ly.gF), ("A", ly.gA - 1))}
+
+    def _positions(self, gg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._ge(self.key_m, gg), self._ge(self.key_u, gg), self.ly.start[1:][gg]
 
     def _ge(self, key: np.ndarray, g: np.ndarray) -> np.ndarray:
         """Per interval: the first position (in that order) of group g's members with value >= t."""
@@ -122,20 +127,18 @@ class ChainMean:
         h = suf[1:] + np.bincount(ly.group, weights=pos, minlength=G)
         cm, cu = np.r_[0.0, np.cumsum(c[ly.by_m])], np.r_[0.0, np.cumsum(pos[ly.by_u])]
         pm = np.r_[0.0, np.cumsum(pos[ly.by_m])]
-        end = ly.start[1:]
 
-        def bx(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        def bx(end_name: str) -> tuple[np.ndarray, np.ndarray]:
             """(sum of c over forced members of g, the best X's value) per interval."""
-            gg = np.minimum(g, G - 1)
-            im, iu, e = self._ge(self.key_m, gg), self._ge(self.key_u, gg), end[gg]
+            im, iu, e = self.ends[end_name]
             forced = cm[e] - cm[im]
             return forced, forced + (cu[e] - cu[iu]) - (pm[e] - pm[im])
 
         gF, gA = ly.gF, ly.gA
-        forced_f, best_f = bx(gF)
+        forced_f, best_f = bx("F")
         cand_f = np.where(gF < G, suf[np.minimum(gF + 1, G)] + best_f, 0.0)
         base = np.where(gF < G, suf[np.minimum(gF + 1, G)] + forced_f, 0.0)
-        _, best_a = bx(gA - 1)
+        _, best_a = bx("A")
         cand_a = np.where(gA >= 1, suf[np.minimum(gA, G)] + best_a, -np.inf)
         lo_i, hi_i = gA, gF - 1
         arg_i, cand_i = range_max(h, lo_i, hi_i)
