@@ -138,9 +138,10 @@ def envelope(lp: LinearProgram, lay: dict[str, slice], d: RegionData, hard: bool
         below = np.r_[-np.inf, np.maximum.accumulate(gmax)[:-1]]          # max over lower groups
         above = np.r_[np.minimum.accumulate(gmin[::-1])[::-1][1:], np.inf]  # min over higher groups
         M, U = np.maximum(a, below[group]), np.minimum(b, above[group])
-    # a bound that meets another only after a round trip through transfers (the scarcity caps
-    # are raised to the least-spending split) may cross it by an ulp: that is equality
-    U = np.where((M > U) & (M <= U + 1e-12 * np.maximum(1.0, np.abs(M))), M, U)
+    # bounds that meet only after a round trip through transfers (the scarcity caps raised to
+    # the least-spending split; a per-capita floor at prior + change limit) may cross by float
+    # noise: within 1e-9 (HiGHS accepts 1e-7) that is equality, checked again by the certificate
+    U = np.where((M > U) & (M <= U + 1e-9 * np.maximum(1.0, np.abs(M))), M, U)
     return Envelope(lo, hi, *folded[2:], group=group, chain=chain, M=M, U=U)
 
 
