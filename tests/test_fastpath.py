@@ -48,8 +48,9 @@ def test_fast_path_engages_and_reports_lp_duals(korea17):
 
 
 def test_policies_do_not_take_the_water_filling_path(korea17):
-    """The closed form knows only the core: with a policy row, max-min goes to the
-    fixed-level LPs (optimizer/engine/drivers/parametric.py), checked against the plain LP in test_parametric."""
+    """The bare water-filling knows only the core: with a policy row, max-min and leximin go
+    to the envelope filling (optimizer/fast/policy_path.py, tests/test_policy_path.py) or the
+    fixed-level LPs (optimizer/engine/drivers/parametric.py, tests/test_parametric.py)."""
     from optimizer.core.policy import PolicyConfig
     from optimizer.io.load import load_instance
 

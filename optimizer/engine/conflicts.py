@@ -28,6 +28,7 @@ from models.elastic import elastic, violations
 from models.lp import INF
 from models.policies import DEFINITIONAL_ROWS, PolicyTerm, get_policy
 from optimizer.engine.highs import solve_lp
+from optimizer.fast.policy_path import least_spending
 
 CORE_UNITS = {"budget": "money", "threshold": "level", "min_transfer": "money", "max_transfer": "money"}
 TOL = 1e-7
@@ -67,6 +68,9 @@ def _min_spending(d: RegionData, terms: tuple[PolicyTerm, ...], objective: str) 
     lp.cost[:] = 0.0
     lp.cost[lp.col_block("transfer").slice] = 1.0
     lp.maximize = False
+    fast = least_spending(lp, d) if objective == "min-cost" else None   # optimizer/fast/policy_path.py
+    if fast is not None:
+        return fast
     sol, _ = solve_lp(lp, "simplex")
     if sol.status != "optimal":
         return INF, np.full(d.n, np.nan)

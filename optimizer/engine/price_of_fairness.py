@@ -25,6 +25,7 @@ from optimizer.core.levels import least_transfer
 from optimizer.core.metrics import price_of_fairness, total_shortfall
 from optimizer.engine.drivers.common import Build
 from optimizer.engine.highs import solve_lp
+from optimizer.fast.policy_mean import chain_max_mean
 from optimizer.fast.waterfill import max_mean_fill
 
 REACH_RTOL = 1e-9   # the thresholds are reachable when their least cost fits the budget to this
@@ -39,14 +40,19 @@ def mean_level_max(data: RegionData, build: Build, time_limit: float | None,
                    closed_form: bool = False) -> float | None:
     """mu*: the max-mean value of the same round (weighted by the objective weights), the
     thresholds hard when they can all be met, else dropped. On the bare core a fractional
-    knapsack (optimizer/fast/waterfill.py), else an LP (hard first; infeasible -> dropped)."""
+    knapsack (optimizer/fast/waterfill.py); with policy rows the layered bracket of
+    optimizer/fast/policy_mean.py when it closes, else an LP (hard first; infeasible -> dropped)."""
     if closed_form:
         c = least_transfer(data.threshold, data.own, data.need, data.t_min)
         reach = bool(c.sum() <= data.budget * (1 + REACH_RTOL) + REACH_RTOL and np.all(c <= data.t_max))
         theta = data.threshold if reach else np.zeros(data.n)
         return max_mean_fill(data.own, data.need, data.weight, theta, data.t_min, data.t_max, data.budget)
     for hard in (True, False):
-        first, _ = solve_lp(build(reference_data(data, hard), "max-mean"), "simplex", None, time_limit=time_limit)
+        lp = build(reference_data(data, hard), "max-mean")
+        fast = chain_max_mean(lp, data, hard)   # policy rows as bounds, no-overtaking as a chain
+        if fast is not None:
+            return fast
+        first, _ = solve_lp(lp, "simplex", None, time_limit=time_limit)
         if first.status == "optimal":
             return first.objective
         if first.status != "infeasible":

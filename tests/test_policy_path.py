@@ -1,0 +1,155 @@
+"""The envelope filling (optimizer/fast/policy_path.py) gives the LP of record's answer for
+maxmin and leximin with policy rows: hold-harmless, change limits, per-capita bounds,
+merger guarantees, no-overtaking (with ties in the levels before), group floors, hard and
+auto thresholds; HiGHS forced with fast_path=False. It really engages, and a binding group
+row hands the round to the LP."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from optimizer.core.errors import InfeasibleError
+from optimizer.core.groups import Group
+from optimizer.core.policy import PolicyConfig
+from optimizer.engine.solve import SolveOptions, objective_spec, prepare_round, solve
+from tests.policy_helpers import make_instance
+
+ENVELOPE = "envelope filling"
+
+
+def random_round(seed: int, ties: bool, group_floor: float | None):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 16))
+    need = rng.uniform(50, 150, n)
+    own = need * rng.uniform(0.2, 1.3, n)
+    if ties:   # equal levels before: complete bipartite no-overtaking rows between tied groups
+        k = int(rng.integers(2, n + 1))
+        own[:k] = need[:k] * rng.choice([0.4, 0.7], k)
+    prior = np.maximum(0.0, need * 0.9 - own) * rng.uniform(0.5, 1.2, n)
+    gap = np.maximum(0.0, 0.6 * need - own).sum()
+    groups = []
+    if group_floor is not None:
+        members = tuple(f"r{i}" for i in rng.choice(n, size=max(1, n // 3), replace=False))
+        groups = [Group("g1", "union", members, min_level=group_floor)]
+    own[int(rng.integers(n))] += 0.0
+    inst = make_instance(own, need, prior=prior, pop=rng.integers(1, 100, n),
+                         budget=float(gap * rng.uniform(0.9, 3.0) + 1.0), threshold=0.6, groups=groups)
+    return inst, rng
+
+
+def policy_of(rng) -> PolicyConfig:
+    kw = {"hold_harmless": float(rng.uniform(0.2, 1.0)), "no_overtaking": bool(rng.random() < 0.8)}
+    if rng.random() < 0.3:
+        kw["change_limit"] = float(rng.uniform(0.05, 0.5))
+    if rng.random() < 0.3:
+        kw["per_capita_cap"] = float(rng.uniform(0.5, 3.0))
+    if rng.random() < 0.2:
+        kw["per_capita_floor"] = float(rng.uniform(0.0, 0.2))
+    return PolicyConfig(**kw)
+
+
+def both(inst, objective: str, policy: PolicyConfig, thresholds: str):
+    opts = dict(objective=objective, policy=policy, price_of_fairness=False,
+                objective_options={"thresholds": thresholds})
+    try:
+        lp = solve(inst, SolveOptions(fast_path=False, **opts))
+    except InfeasibleError:
+        with pytest.raises(InfeasibleError):
+            solve(inst, SolveOptions(**opts))
+        return None, None
+    return solve(inst, SolveOptions(**opts)), lp
+
+
+def agree(fast, lp) -> None:
+    """Same value; same levels and transfers where the answer is unique: leximin, and maxmin's
+    least-spending optimum without a binding group row (every level is forced to max(z*, M_r))."""
+    assert fast.summary["verified"]["ok"] is True
+    assert fast.summary["objective_value"] == pytest.approx(lp.summary["objective_value"], rel=1e-8, abs=1e-9)
+    if fast.summary["objective"] == "maxmin" and ENVELOPE not in fast.summary.get("solved_by", ""):
+        return
+    np.testing.assert_allclose(fast.allocation.level_after, lp.allocation.level_after, rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(fast.allocation.transfer, lp.allocation.transfer, rtol=1e-6, atol=1e-5)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10**6), st.sampled_from(["maxmin", "leximin"]), st.booleans(),
+       st.sampled_from(["hard", "auto"]), st.sampled_from([None, 0.3, 0.75, 0.95]))
+def test_envelope_filling_equals_lp(seed, objective, ties, thresholds, group_floor):
+    inst, rng = random_round(seed, ties, group_floor)
+    fast, lp = both(inst, objective, policy_of(rng), thresholds)
+    if fast is not None:
+        agree(fast, lp)
+
+
+def test_engages_and_reports_the_lp_duals():
+    engaged = feasible = 0
+    for seed in range(40):
+        inst, rng = random_round(seed, seed % 3 == 0, None)
+        policy = policy_of(rng)
+        for objective, thresholds in (("maxmin", "hard"), ("leximin", "hard"), ("maxmin", "auto"),
+                                      ("leximin", "auto")):
+            fast, lp = both(inst, objective, policy, thresholds)
+            if fast is None:
+                continue
+            feasible += 1
+            agree(fast, lp)
+            if ENVELOPE in fast.summary.get("solved_by", ""):
+                engaged += 1
+                # the budget's shadow price is d z / d B: unique when the budget binds with slack elsewhere
+                if objective == "maxmin" and thresholds == "hard" and lp.summary["budget_binding"]:
+                    assert fast.summary["budget_shadow_price"] == pytest.approx(
+                        lp.summary["budget_shadow_price"], rel=1e-6, abs=1e-12)
+    assert feasible >= 20 and engaged == feasible
+
+
+def test_group_floor_with_slack_engages_binding_falls_back():
+    own, need = [20.0, 40.0, 60.0, 90.0], [100.0, 100.0, 100.0, 100.0]
+    prior = [50.0, 30.0, 10.0, 0.0]
+    loose = [Group("g", "union", ("r2", "r3"), min_level=0.5)]
+    tight = [Group("g", "union", ("r2", "r3"), min_level=0.9)]
+    policy = PolicyConfig(hold_harmless=0.9, no_overtaking=True)
+    for groups, engaged in ((loose, True), (tight, False)):
+        inst = make_instance(own, need, prior=prior, budget=120.0, threshold=0.4, groups=groups)
+        for objective in ("maxmin", "leximin"):
+            fast, lp = both(inst, objective, policy, "hard")
+            agree(fast, lp)
+            assert (ENVELOPE in fast.summary.get("solved_by", "")) is engaged
+
+
+def test_hand_solved_chain():
+    """Own 10/30/50 of need 100, prior 0/40/0, hold-harmless 1 keeps r1 at 0.7; no-overtaking
+    lifts r2 (richer before) to 0.7 too; the budget 100 leaves 100 - 40 - 20 = 40 for r0:
+    level 0.5. maxmin 0.5 with every transfer forced; a budget of 200 lifts all three to
+    0.7 + 40/300."""
+    inst = make_instance([10.0, 30.0, 50.0], [100.0] * 3, prior=[0.0, 40.0, 0.0], budget=100.0, threshold=0.0)
+    r = solve(inst, SolveOptions(objective="maxmin", price_of_fairness=False,
+                                 policy=PolicyConfig(hold_harmless=1.0, no_overtaking=True)))
+    assert ENVELOPE in r.summary["solved_by"]
+    assert r.summary["objective_value"] == pytest.approx(0.5, abs=1e-12)
+    np.testing.assert_allclose(r.allocation.transfer, [40.0, 40.0, 20.0], atol=1e-9)
+    inst = make_instance([10.0, 30.0, 50.0], [100.0] * 3, prior=[0.0, 40.0, 0.0], budget=200.0, threshold=0.0)
+    r = solve(inst, SolveOptions(objective="leximin", price_of_fairness=False,
+                                 policy=PolicyConfig(hold_harmless=1.0, no_overtaking=True)))
+    np.testing.assert_allclose(r.allocation.level_after, [290 / 300] * 3, atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10**6), st.booleans())
+def test_least_spending_equals_the_min_cost_lp(seed, ties):
+    """The policy diagnosis's required budget (least_spending, certified) is the min-cost LP's
+    optimum solved by HiGHS, and its transfers are the unique least point."""
+    inst, rng = random_round(seed, ties, None)
+    policy = policy_of(rng)
+    opts = SolveOptions(objective="maxmin", policy=policy, price_of_fairness=False)
+    try:
+        lp = solve(inst, SolveOptions(objective="min-cost", policy=policy, price_of_fairness=False, fast_path=False))
+    except InfeasibleError:
+        with pytest.raises(InfeasibleError):
+            prepare_round(inst, objective_spec("maxmin"), opts)
+        return
+    diag = prepare_round(inst, objective_spec("maxmin"), opts).diag
+    assert diag.required_budget == pytest.approx(lp.summary["objective_value"], rel=1e-9, abs=1e-9)
+    np.testing.assert_allclose(diag.required_transfer, lp.allocation.transfer, rtol=1e-7, atol=1e-6)
