@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from optimizer.core.errors import InfeasibleError, InputError
@@ -82,3 +83,18 @@ def test_merger_guarantee_and_effect_hand_solved():
     assert row["transfer_with_merger"] == pytest.approx(60)
     assert row["level_without_merger"] == pytest.approx(0.7)
     assert eff["transfer_with_merger"].sum() == pytest.approx(base.allocation["transfer"].sum())
+
+
+def test_merge_effect_nested_merge_by_hand():
+    """A scenario merged a+b; the run merges a+b with c: the unit's 'before' is the a+b row plus
+    c; a region absent from the merger keeps its own row; sums by hand."""
+    base = pd.DataFrame({"region_id": ["a+b", "c", "d"], "own_revenue": [30.0, 10.0, 50.0],
+                         "fiscal_need": [100.0, 50.0, 60.0], "transfer": [40.0, 15.0, 5.0]})
+    merged = pd.DataFrame({"region_id": ["a+b+c", "d"], "merged_from": ["a+b+c", None],
+                           "transfer": [50.0, 10.0], "level_after": [0.6, 1.0]})
+    eff = merge_effect(base, merged).set_index("region_id")
+    assert eff.loc["a+b+c", "transfer_without_merger"] == 55.0
+    assert eff.loc["a+b+c", "level_without_merger"] == pytest.approx((40 + 55) / 150)
+    assert eff.loc["a+b+c", "transfer_change"] == -5.0 and bool(eff.loc["a+b+c", "merged"])
+    assert eff.loc["d", "transfer_without_merger"] == 5.0 and not bool(eff.loc["d", "merged"])
+    assert eff.loc["d", "level_change"] == pytest.approx(1.0 - 55 / 60)

@@ -99,23 +99,30 @@ def merge_effect(base: pd.DataFrame, merged: pd.DataFrame) -> pd.DataFrame:
     'before' figures are its members' combined ones in the solve without the merger
     (transfer summed, level = (sum own + sum T) / sum need)."""
     b = base.set_index("region_id")
-    rows = []
-    for r in merged.itertuples():
-        src = str(getattr(r, "merged_from", "") or "")
-        atoms = set(src.split("+")) if "+" in src else {r.region_id}
-        # the rows of the solve without this merger that make it up (one of them may be a
-        # region an earlier merge, e.g. a scenario's, already produced: 'a+b' in 'a+b+c')
-        members = [rid for rid in b.index if set(str(rid).split("+")) <= atoms]
-        part = b.loc[members]
-        need = part["fiscal_need"].sum()
-        t_before = float(part["transfer"].sum())
-        lvl_before = float((part["own_revenue"].sum() + t_before) / need)
-        rows.append({"region_id": r.region_id, "merged": len(members) > 1,
-                     "transfer_without_merger": t_before, "transfer_with_merger": float(r.transfer),
-                     "transfer_change": float(r.transfer) - t_before,
-                     "level_without_merger": lvl_before, "level_with_merger": float(r.level_after),
-                     "level_change": float(r.level_after) - lvl_before})
-    return pd.DataFrame(rows)
+    position = {rid: k for k, rid in enumerate(b.index)}
+    # each atom (an original region id) lies in exactly one row of the solve without this merger
+    row_of_atom = {atom: rid for rid in b.index for atom in str(rid).split("+")}
+    own, need, transfer = (b[c].to_numpy(dtype=float) for c in ("own_revenue", "fiscal_need", "transfer"))
+    src = merged["merged_from"].fillna("").astype(str) if "merged_from" in merged.columns else None
+    t_before, lvl_before, n_members = [], [], []
+    for k, rid in enumerate(merged["region_id"]):
+        s = src.iat[k] if src is not None else ""
+        atoms = set(s.split("+")) if "+" in s else {rid}
+        # the rows that make it up (one may be a region an earlier merge, e.g. a scenario's,
+        # already produced: 'a+b' in 'a+b+c'), in the base order so the sums are the same floats
+        rows = {row_of_atom[a] for a in atoms if a in row_of_atom}
+        members = sorted(position[r] for r in rows if set(str(r).split("+")) <= atoms)
+        t = float(transfer[members].sum())
+        t_before.append(t)
+        lvl_before.append(float((own[members].sum() + t) / need[members].sum()))
+        n_members.append(len(members))
+    t_before_a, lvl_before_a = np.asarray(t_before, dtype=float), np.asarray(lvl_before, dtype=float)
+    t_after = merged["transfer"].to_numpy(dtype=float)
+    lvl_after = merged["level_after"].to_numpy(dtype=float)
+    return pd.DataFrame({"region_id": merged["region_id"].to_numpy(), "merged": np.asarray(n_members) > 1,
+                         "transfer_without_merger": t_before_a, "transfer_with_merger": t_after,
+                         "transfer_change": t_after - t_before_a, "level_without_merger": lvl_before_a,
+                         "level_with_merger": lvl_after, "level_change": lvl_after - lvl_before_a})
 
 
 def merge_effect_rounds(base: pd.DataFrame, merged: pd.DataFrame) -> pd.DataFrame:
