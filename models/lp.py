@@ -80,7 +80,7 @@ class ArrayBuilder:
 
     def __init__(self) -> None:
         self._cols: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
-        self._rows: list[tuple[str, tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray]] = []
+        self._rows: list[tuple[str, tuple[int, np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray]] = []
         self._ncol = 0
         self._nrow = 0
         self.maximize = False
@@ -117,8 +117,8 @@ class ArrayBuilder:
         lo = np.broadcast_to(np.asarray(lower, dtype=float), (size,)).copy()
         up = np.broadcast_to(np.asarray(upper, dtype=float), (size,)).copy()
         block = Block(name, self._nrow, self._nrow + size)
-        self._rows.append((name, (np.asarray(rows, dtype=np.int64) + self._nrow,
-                                  np.asarray(cols, dtype=np.int64),
+        # kept as given (no int64 copies): build() writes them once into the final index arrays
+        self._rows.append((name, (self._nrow, np.asarray(rows), np.asarray(cols),
                                   np.asarray(vals, dtype=float)), lo, up))
         self._nrow += size
         return block
@@ -128,12 +128,11 @@ class ArrayBuilder:
         col_lower = np.concatenate([lo for _, lo, _, _ in self._cols]) if self._cols else np.zeros(0)
         col_upper = np.concatenate([up for _, _, up, _ in self._cols]) if self._cols else np.zeros(0)
         # 32-bit indices when they fit (as scipy would convert them): half the memory, no copy
-        index = np.int32 if max(self._nrow, self._ncol, sum(t[1][2].shape[0] for t in self._rows)) < 2**31 - 1 \
+        index = np.int32 if max(self._nrow, self._ncol, sum(t[1][3].shape[0] for t in self._rows)) < 2**31 - 1 \
             else np.int64
         if self._rows:
-            r = np.concatenate([t[1][0] for t in self._rows], dtype=index)
-            c = np.concatenate([t[1][1] for t in self._rows], dtype=index)
-            v = np.concatenate([t[1][2] for t in self._rows])
+            r, c = _indices(self._rows, index)
+            v = np.concatenate([t[1][3] for t in self._rows])
             row_lower = np.concatenate([t[2] for t in self._rows])
             row_upper = np.concatenate([t[3] for t in self._rows])
         else:
@@ -152,3 +151,19 @@ class ArrayBuilder:
             start += lo.shape[0]
         return LinearProgram(cost, col_lower, col_upper, A, row_lower, row_upper,
                              self.maximize, self.offset, col_blocks, row_blocks)
+
+
+def _indices(rows: list, index: type) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column coordinates of all row blocks, written once into arrays of ``index``
+    dtype (each block's rows shifted by its first row in place): no int64 intermediate."""
+    nnz = sum(t[1][3].shape[0] for t in rows)
+    r, c = np.empty(nnz, dtype=index), np.empty(nnz, dtype=index)
+    at = 0
+    for _, (offset, rr, cc, vv), _, _ in rows:
+        k = vv.shape[0]
+        r[at:at + k] = rr
+        if offset:
+            r[at:at + k] += offset
+        c[at:at + k] = cc
+        at += k
+    return r, c
