@@ -1,7 +1,16 @@
 """min-gini, owa and cvar on the bare core (hard thresholds) by the threshold decomposition
 (optimizer/fast/decompose.py), accepted only when a KKT certificate proves the levels
 optimal; the point is then checked feasible for the LP of record and reported as its
-solution (budget dual exact, threshold duals not computed)."""
+solution (budget dual exact, threshold duals not computed).
+
+Scarcity (soft thresholds as caps, ``d.options["threshold_caps"]``, engine/soft.py): the LP
+of record is the soft core ``L_r + s_r >= theta_r``, ``s_r >= 0`` with no cost on s and no
+shortfall cap, and t_max already capped. Projecting s out leaves no threshold row at all
+(any L is completed by s_r = max(0, theta_r - L_r)), so the feasible levels are the box
+``(own + t_min) / need <= L <= (own + cap) / need`` and the budget row: the same bare core
+with the thresholds at 0 (``core_of``). The same decomposition and the same KKT test
+certify it; the reported point carries s_r = max(0, theta_r - L_r), and the threshold
+duals are exactly 0 (a costless s_r >= 0 forces tau_r <= 0 <= tau_r)."""
 
 from __future__ import annotations
 
@@ -16,7 +25,7 @@ from models.data import RegionData
 from models.lp import LinearProgram
 from optimizer.core.levels import level_of, transfer_to_level
 from optimizer.core.metrics import pairwise_sum
-from optimizer.core.solution import Run
+from optimizer.core.solution import LPSolution, Run
 from optimizer.fast.certify import certify
 from optimizer.fast.chain_certificates import GINI_CERT_TOL, gini_bare_certificate
 from optimizer.fast.cut_certificate import cut_certificate
@@ -24,6 +33,38 @@ from optimizer.fast.decompose import CutFunction, max_lorenz_bare, min_gini_bare
 from optimizer.fast.solutions import decomposition_solution
 
 Build = Callable[[RegionData, str], LinearProgram]
+
+
+def soft_blocks(d: RegionData) -> set[str]:
+    """The extra layout blocks of the LP of record under scarcity caps (the shortfalls)."""
+    return {"shortfall"} if capped(d) else set()
+
+
+def capped(d: RegionData) -> bool:
+    """Scarcity mode: the thresholds are caps on t_max and bind no row."""
+    return bool(d.options.get("threshold_caps"))
+
+
+def core_of(d: RegionData) -> RegionData:
+    """The bare core whose box and KKT test certify ``d``'s LP of record: ``d`` itself
+    (hard thresholds), or under scarcity caps ``d`` with the thresholds at 0."""
+    return replace(d, threshold=np.zeros(d.n)) if capped(d) else d
+
+
+def point_x(lp: LinearProgram, lay: dict[str, slice], d: RegionData, t: np.ndarray) -> np.ndarray:
+    """The LP of record's columns for transfers ``t``: the transfers and, in soft mode, the
+    least shortfalls max(0, theta - L)."""
+    x = np.zeros(lp.num_col)
+    x[lay["transfer"]] = t
+    if "shortfall" in lay:
+        x[lay["shortfall"]] = np.maximum(0.0, d.threshold - level_of(d.own, d.need, t))
+    return x
+
+
+def zero_threshold_duals(sol: LPSolution, lay: dict[str, slice], d: RegionData) -> None:
+    """Under scarcity caps the threshold rows' duals are exactly 0 (module docstring)."""
+    if capped(d) and "rows:threshold" in lay:
+        sol.row_dual[lay["rows:threshold"]] = 0.0
 
 
 def level_box(d: RegionData) -> tuple[np.ndarray, np.ndarray] | None:
@@ -50,7 +91,7 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
     decomposition, accepted only if the bare-core KKT test (``gini_bare_certificate``)
     proves the levels optimal; the LP of record is then the chain LP over the order of
     those levels, at lambda = G*."""
-    d = data
+    d = core_of(data)
     if d.options.get("gini_form", "auto") != "auto" or d.n < 2:
         return None
     t0 = time.perf_counter()
@@ -69,14 +110,13 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
         return None
     solve_seconds = time.perf_counter() - t0
     tb = time.perf_counter()
-    lp = build(replace(d, options={**d.options, "gini_form": "chain", "gini_lambda": sol.lam,
-                                    "gini_order": order}), "min-gini")
+    lp = build(replace(data, options={**data.options, "gini_form": "chain", "gini_lambda": sol.lam,
+                                       "gini_order": order}), "min-gini")
     build_seconds = time.perf_counter() - tb
     lay = lp.layout()
-    if not set(lay) <= {"transfer", "rows:budget", "rows:threshold", "rows:gini_chain"}:
+    if not set(lay) <= {"transfer", "rows:budget", "rows:threshold", "rows:gini_chain"} | soft_blocks(data):
         return None                       # not the bare chain LP: let the LP path decide
-    x = np.zeros(lp.num_col)
-    x[lay["transfer"]] = t
+    x = point_x(lp, lay, data, t)
     if certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-7:
         return None
     mu = float(np.dot(d.weight, level))
@@ -85,6 +125,7 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
     # duals, reported as d Gini / d rhs: the budget's is -lam_B / mu (envelope theorem on
     # P - G* mu); threshold duals are not unique inside tied blocks and are not computed
     first = decomposition_solution(lp, lay, x, pairwise_sum(level, d.weight) / mu, -lam_b / mu, solve_seconds)
+    zero_threshold_duals(first, lay, data)
     info = {"solved_by": "Dinkelbach over the threshold decomposition, certified by the bare-core "
                          "KKT test (optimizer/fast/decompose.py)",
             "gini_form": "decomposition", "gini_dinkelbach_steps": sol.dinkelbach_steps,
@@ -116,8 +157,7 @@ def _lorenz_terms(d: RegionData, objective: str) -> tuple[np.ndarray, np.ndarray
 def _lorenz_point(lp: LinearProgram, lay: dict[str, slice], prefix: str, d: RegionData, t: np.ndarray,
                   level: np.ndarray, beta: np.ndarray) -> np.ndarray:
     """The LP of record's point: eta_k the beta_k-quantiles, e_kr = (eta_k - L_r)+."""
-    x = np.zeros(lp.num_col)
-    x[lay["transfer"]] = t
+    x = point_x(lp, lay, d, t)
     eta = np.array([quantile(level, d.weight, b) for b in beta])
     x[lay[f"{prefix}_eta"]] = eta
     x[lay[f"{prefix}_excess"]] = np.maximum(0.0, eta[:, None] - level[None, :]).ravel()
@@ -128,7 +168,7 @@ def lorenz_run(data: RegionData, build: Build, objective: str) -> Run | None:
     """owa (population slices) and cvar on the bare core: sum_k c_k Lorenz(beta_k) by the
     threshold decomposition, accepted only if ``cut_certificate`` proves the levels
     optimal; then the LP of record's point is checked feasible and its objective equal."""
-    d = data
+    d = core_of(data)
     terms = _lorenz_terms(d, objective) if d.n >= 2 else None
     if terms is None:
         return None
@@ -147,19 +187,20 @@ def lorenz_run(data: RegionData, build: Build, objective: str) -> Run | None:
         return None
     solve_seconds = time.perf_counter() - t0
     tb = time.perf_counter()
-    lp = build(d, objective)
+    lp = build(data, objective)
     build_seconds = time.perf_counter() - tb
     lay = lp.layout()
     prefix = "owa" if objective == "owa" else "cvar"
     if not set(lay) <= {"transfer", "rows:budget", "rows:threshold", f"{prefix}_eta", f"{prefix}_excess",
-                        f"rows:{prefix}_rows"}:
+                        f"rows:{prefix}_rows"} | soft_blocks(data):
         return None
-    x = _lorenz_point(lp, lay, prefix, d, t, level, beta)
+    x = _lorenz_point(lp, lay, prefix, data, t, level, beta)
     value = float(np.dot(lp.cost, x)) + lp.offset
     if certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-7 or \
             abs(value - sol.value) > 1e-9 * max(1.0, abs(value)):
         return None
     first = decomposition_solution(lp, lay, x, value, cert.lam_b, solve_seconds)
+    zero_threshold_duals(first, lay, data)
     info = {"solved_by": "threshold decomposition, certified by the KKT test of "
                          "optimizer/fast/cut_certificate.py (optimizer/fast/decompose.py)",
             "decomposition_inner_solves": sol.inner_solves,
