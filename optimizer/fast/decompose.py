@@ -84,20 +84,27 @@ def cut_order(w: np.ndarray, need: np.ndarray) -> np.ndarray:
 
 def lagrangian_levels(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray, lam: float,
                       lam_b: float, rank: np.ndarray, grid: Grid | None = None,
-                      cut: CutFunction | None = None) -> np.ndarray:
+                      cut: CutFunction | None = None, lower: np.ndarray | None = None,
+                      upper: np.ndarray | None = None) -> np.ndarray:
     """The least minimiser of ``Phi(L) + sum_r (lam_b n_r - lam w_r) L_r`` over the box
     (``hi`` finite); Phi = Gini's P unless ``cut`` says otherwise. ``rank[r]`` is r's
     position in ``cut_order``. Every region's level is bisected over the grid values at
-    once: each step cuts every group of regions sharing an interval at its middle value."""
+    once: each step cuts every group of regions sharing an interval at its middle value.
+
+    ``lower``/``upper`` (grid values): bounds known to hold for the least minimiser, from
+    the least minimisers at a higher / lower budget price (they fall as lam_B rises: for
+    submodular F and c <= c' the least minimiser of F + c' is inside that of F + c, at
+    every level set). The box shrinks to them and the bisection starts from the chains of
+    overlapping shrunk intervals (``warm_groups``), so a narrow bracket costs few rounds."""
     g = grid if grid is not None else Grid.of(lo, hi, rank)
     q = cut if cut is not None else CutFunction.gini(float(w.sum()))
     n = w.size
-    # everything below lives in cut order; groups stay contiguous and in cut order inside
-    perm = g.perm.copy()
-    wp, lo_i, hi_i = w[perm], g.lo_i[perm], g.hi_i[perm]
+    lo_t, hi_t, a0, b0 = warm_groups(g, lower, upper)
+    # everything below lives in (group, cut order); groups stay contiguous and in cut order inside
+    perm = g.perm[np.argsort(a0[g.perm], kind="stable")]
+    wp, lo_i, hi_i = w[perm], lo_t[perm], hi_t[perm]
     cp = (lam_b * need - lam * w)[perm]
-    a = np.zeros(n, dtype=np.int64)                 # each region's interval [a, b] of values
-    b = np.full(n, g.values.size - 1, dtype=np.int64)
+    a, b = a0[perm], b0[perm]                       # each region's interval [a, b] of values
     w_tot = float(w.sum())
     scale = float(np.abs(cp).max()) * max(1.0, float(np.abs(g.values).max())) + q.magnitude()
     tol = 1e-13 * scale
@@ -118,6 +125,28 @@ def lagrangian_levels(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.nd
     level = np.empty(n)
     level[perm] = g.values[a]
     return level
+
+
+def warm_groups(g: Grid, lower: np.ndarray | None, upper: np.ndarray | None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(box indices shrunk to ``lower``/``upper``, the first intervals [a, b]): region r
+    can sit at grid indices lo_r..hi_r; intervals that overlap or touch are chained into
+    one group spanning them all, so different groups are strictly apart and every cut of a
+    group leaves every other region wholly above or below it (what the bisection needs)."""
+    lo_t, hi_t = g.lo_i, g.hi_i
+    if lower is not None:
+        lo_t = np.maximum(lo_t, np.searchsorted(g.values, lower))
+    if upper is not None:
+        hi_t = np.minimum(hi_t, np.searchsorted(g.values, upper))
+    hi_t = np.maximum(hi_t, lo_t)
+    order = np.argsort(lo_t, kind="stable")
+    ls, hs = lo_t[order], hi_t[order]
+    new = np.concatenate([[True], ls[1:] > np.maximum.accumulate(hs)[:-1]])
+    starts = np.flatnonzero(new)
+    comp = np.cumsum(new) - 1
+    a0, b0 = np.empty_like(lo_t), np.empty_like(hi_t)
+    a0[order], b0[order] = ls[starts][comp], np.maximum.reduceat(hs, starts)[comp]
+    return lo_t, hi_t, a0, b0
 
 
 def _upper_set(q: CutFunction, wp: np.ndarray, cp: np.ndarray, w_tot: float, forced_in: np.ndarray, free: np.ndarray,
@@ -222,9 +251,12 @@ class _Lagrangian:
     cut: CutFunction | None
     solves: int = 0
 
-    def probe(self, lam_b: float) -> _Probe:
+    def probe(self, lam_b: float, lower: _Probe | None = None, upper: _Probe | None = None) -> _Probe:
+        """The least minimiser at ``lam_b``; ``lower``/``upper``: probes at a higher / lower
+        price, whose levels bound it (``lagrangian_levels``)."""
         self.solves += 1
-        lev = lagrangian_levels(self.w, self.need, self.lo, self.hi, self.lam, lam_b, None, self.grid, self.cut)
+        lev = lagrangian_levels(self.w, self.need, self.lo, self.hi, self.lam, lam_b, None, self.grid, self.cut,
+                                None if lower is None else lower.level, None if upper is None else upper.level)
         return _Probe(lam_b, lev, _spend(self.need, lev, self.base))
 
     def value(self, level: np.ndarray) -> float:
@@ -274,25 +306,42 @@ def _grow(lag: _Lagrangian, lo: _Probe, hi: _Probe, cap: float) -> tuple[_Probe,
 
 
 def _narrow(lag: _Lagrangian, lo: _Probe, hi: _Probe, cap: float, rtol: float) -> tuple[_Probe, _Probe]:
-    """Crossing steps (safeguarded by bisection) until the two ends both minimise at the
-    upper price or the bracket is narrow (``budget_bounded``)."""
-    bisect_next = False
+    """Shrink the bracket until the two ends both minimise at the upper price, the upper
+    end spends the budget exactly, or the bracket is narrow (``budget_bounded``).
+
+    The trial price is the root of the secant of spend(lam_B) between the ends (regula
+    falsi with the Illinois rule: an end kept k times in a row has its residual halved
+    k - 1 times). spend is a
+    monotone step function with one small step per region; at 1e5-1e6 regions it is close
+    to smooth and the secant converges superlinearly, where the crossing of the two
+    supporting lines of the dual function (used alone before) only halves the bracket
+    on a near-quadratic dual. Once the bracket is within 1e-4 (relative), every other step
+    is that crossing, which ends the search exactly (below). Across a factor 4 (or from 0)
+    the step is a bisection in log scale (from 0: an eighth of the upper end), and a
+    step that shrinks the bracket by less than a tenth is followed by a bisection step."""
+    bisect_next, streak, use_cross = False, 0, False   # streak: +k the lower end moved k times in a row
     for _ in range(500):
-        f_lo, f_hi = lag.value(lo.level), lag.value(hi.level)
         width = hi.lam_b - lo.lam_b
         # (a bracket of 1e-12 relative width: the mix violates KKT by far less than the
         # certificate's tolerance even if pieces of g remain inside)
-        if lo.spend <= hi.spend or width <= max(rtol, 1e-12) * hi.lam_b:
+        if lo.spend <= hi.spend or width <= max(rtol, 1e-12) * hi.lam_b or \
+                cap - hi.spend <= 1e-13 * max(1.0, abs(cap)):
             break
-        cross = (f_hi - f_lo) / (lo.spend - hi.spend)     # f_lo + l s_lo = f_hi + l s_hi
-        is_cross = lo.lam_b < cross < hi.lam_b and not bisect_next
-        # safeguard: after a crossing step that did not halve the bracket, bisect (in
-        # log scale while the bracket spans more than a factor 4): with many pieces of the
-        # dual function near its maximum, crossing steps alone crawl one piece at a time
-        trial = cross if is_cross else (np.sqrt(lo.lam_b * hi.lam_b) if lo.lam_b > 0 and hi.lam_b > 4 * lo.lam_b
-                                        else 0.5 * (lo.lam_b + hi.lam_b))
-        p = lag.probe(trial)
-        if is_cross and (np.array_equal(p.level, hi.level) or np.array_equal(p.level, lo.level)):
+        r_lo, r_hi = lo.spend - cap, hi.spend - cap            # > 0, <= 0
+        # Illinois: the end kept k >= 2 times in a row has its residual halved k - 1 times
+        r_lo, r_hi = r_lo * 0.5 ** min(30, max(0, -streak - 1)), r_hi * 0.5 ** min(30, max(0, streak - 1))
+        use_cross = width <= 1e-4 * hi.lam_b and not use_cross
+        if use_cross:
+            trial = (lag.value(hi.level) - lag.value(lo.level)) / (lo.spend - hi.spend)
+        else:
+            trial = lo.lam_b + width * r_lo / (r_lo - r_hi)
+        wide = lo.lam_b <= 0 or hi.lam_b > 4 * lo.lam_b     # spend is far from linear across the bracket
+        if bisect_next or wide or not lo.lam_b < trial < hi.lam_b:
+            use_cross = False
+            trial = (0.125 * hi.lam_b if lo.lam_b <= 0 else np.sqrt(lo.lam_b * hi.lam_b)) if wide \
+                else 0.5 * (lo.lam_b + hi.lam_b)
+        p = lag.probe(trial, hi, lo)
+        if use_cross and (np.array_equal(p.level, hi.level) or np.array_equal(p.level, lo.level)):
             # the least minimiser at the crossing is one of the two ends, so that end
             # minimises there, and the other has the same Lagrangian value there (the
             # lines cross): both minimise, their mix is optimal. (Exact: levels are grid
@@ -303,7 +352,9 @@ def _narrow(lag: _Lagrangian, lo: _Probe, hi: _Probe, cap: float, rtol: float) -
             lo = p
         else:
             hi = p
-        bisect_next = is_cross and hi.lam_b - lo.lam_b > 0.5 * width
+        streak = streak + 1 if p.spend > cap and streak >= 0 else 1 if p.spend > cap else \
+            streak - 1 if streak <= 0 else -1
+        bisect_next = not bisect_next and hi.lam_b - lo.lam_b > 0.9 * width
     return lo, hi
 
 
@@ -349,8 +400,10 @@ def min_gini_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarr
     lam = pairwise_ratio(start, w)
     lam_b, steps, solves, exact, moved = None, 0, 0, False, 1e-3
     while True:
+        # the hint's first bracket: the move of lam, but at least the width the last loose
+        # search left (1e-4), else the exact step re-brackets from 1e-9 by factors of 4
         level, lam_b, k = budget_bounded(w, need, lo, hi_eff, budget, base, lam, grid, lam_b,
-                                         0.0 if exact else 1e-4, min(0.1, max(1e-9, moved)))
+                                         0.0 if exact else 1e-4, min(0.1, max(1e-4 if steps else 1e-9, moved)))
         solves += k
         steps += 1
         p, mu = pairwise_sum(level, w), float(np.dot(w, level))

@@ -24,13 +24,14 @@ import models.fairness as fm
 from models.data import RegionData
 from models.lp import LinearProgram
 from optimizer.core.levels import level_of, transfer_to_level
-from optimizer.core.metrics import pairwise_sum
+from optimizer.core.metrics import pairwise_ratio, pairwise_sum
 from optimizer.core.solution import LPSolution, Run
 from optimizer.fast.certify import certify
 from optimizer.fast.chain_certificates import GINI_CERT_TOL, gini_bare_certificate
 from optimizer.fast.cut_certificate import cut_certificate
 from optimizer.fast.decompose import CutFunction, max_lorenz_bare, min_gini_bare
 from optimizer.fast.solutions import decomposition_solution
+from optimizer.fast.waterfill import leximin_fill
 
 Build = Callable[[RegionData, str], LinearProgram]
 
@@ -86,6 +87,16 @@ def _reported(d: RegionData, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return t, level_of(d.own, d.need, t)
 
 
+def gini_start(d: RegionData, lo: np.ndarray) -> np.ndarray:
+    """Dinkelbach's first point: the leximin levels (closed form, optimizer/fast/waterfill.py)
+    when their Gini is below that of the least levels ``lo``. Any feasible point gives an
+    upper bound G(L) >= G*; the leximin split is usually within a few per cent of G*, so the
+    first inner solve is already near the last (one budget search fewer at 1e5-1e6)."""
+    t, _ = leximin_fill(d.own, d.need, d.threshold, d.t_min, d.t_max, d.budget)
+    lex = level_of(d.own, d.need, t)
+    return lex if pairwise_ratio(lex, d.weight) < pairwise_ratio(lo, d.weight) else lo
+
+
 def gini_run(data: RegionData, build: Build) -> Run | None:
     """min-gini on the bare core (hard thresholds): Dinkelbach over the threshold
     decomposition, accepted only if the bare-core KKT test (``gini_bare_certificate``)
@@ -99,7 +110,7 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
     if box is None:
         return None                       # infeasible: the LP path reports it
     lo, hi = box
-    sol = min_gini_bare(d.weight, d.need, d.own, lo, hi, d.budget, lo)
+    sol = min_gini_bare(d.weight, d.need, d.own, lo, hi, d.budget, gini_start(d, lo))
     t, level = _reported(d, sol.level)
     order = np.lexsort((np.arange(d.n), level))
     gscale = float(np.abs(fm.gini_cut(d, order)).max()) + float(d.weight.max())
