@@ -37,8 +37,8 @@ import numpy as np
 from optimizer.core.metrics import pairwise_ratio, pairwise_sum
 from optimizer.fast.cut_levels import CutFunction, Grid, cut_order, lagrangian_levels
 
-__all__ = ["CutFunction", "Grid", "cut_order", "lagrangian_levels", "budget_bounded", "min_gini_bare",
-           "max_lorenz_bare", "phi"]
+__all__ = ["CutFunction", "Grid", "cut_order", "lagrangian_levels", "budget_bounded", "budget_price_hint",
+           "min_gini_bare", "max_lorenz_bare", "phi"]
 
 
 @dataclass
@@ -109,7 +109,8 @@ def _bracket_from_hint(lag: _Lagrangian, cap: float, hint: float, hint_step: flo
     hi = lag.probe(hint * (1 + step))
     lo = None
     while hi.spend <= cap and lo is None:
-        p = lag.probe(hint * (1 - step) if step < 0.5 else 0.0)
+        # (a lower price: the levels there are at least hi's)
+        p = lag.probe(hint / (1 + step) if step < 1e3 else 0.0, lower=hi)
         if p.spend > cap:
             lo = p
         elif p.lam_b == 0.0:
@@ -130,13 +131,14 @@ def _bracket_from_zero(lag: _Lagrangian, cap: float) -> tuple[_Probe | None, _Pr
     # objective in a level: |lam| w_r + max |Q'| w_r)
     cut = lag.cut
     slope = abs(lag.lam) + (cut.magnitude() / max(cut.total, 1e-300) if cut is not None else float(lag.w.sum()))
-    return p0, lag.probe(float(np.max(lag.w / lag.need)) * slope + 1e-300)
+    return p0, lag.probe(float(np.max(lag.w / lag.need)) * slope + 1e-300, upper=p0)
 
 
 def _grow(lag: _Lagrangian, lo: _Probe, hi: _Probe, cap: float) -> tuple[_Probe, _Probe]:
-    """Raise the upper price until its minimiser fits the budget."""
-    while hi.spend > cap:
-        lo, hi = hi, lag.probe(hi.lam_b * 4.0)
+    """Raise the upper price until its minimiser fits the budget (to rounding: when the
+    budget just covers the least levels, their spend may exceed it by 1e-16)."""
+    while hi.spend > cap * (1 + 1e-12) + 1e-12 and not np.array_equal(hi.level, lag.lo):
+        lo, hi = hi, lag.probe(hi.lam_b * 4.0, upper=hi)
         if lag.solves > 2000:
             raise ArithmeticError("min-gini: no budget multiplier keeps the budget")
     return lo, hi
@@ -223,8 +225,8 @@ def budget_bounded(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarr
 
 
 def min_gini_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                  budget: float, start: np.ndarray, tol: float = 1e-10, max_steps: int = 60
-                  ) -> GiniSolution:
+                  budget: float, start: np.ndarray, tol: float = 1e-10, max_steps: int = 60,
+                  lam_b_hint: float | None = None) -> GiniSolution:
     """Dinkelbach: lam <- G(L_k) = P(L_k) / mu(L_k) from a feasible ``start`` until
     ``F(lam) = P - lam mu >= -tol mu`` at the inner optimum. ``hi`` may be infinite: it is
     clipped at what the whole budget could buy (cuts off no feasible point)."""
@@ -235,7 +237,10 @@ def min_gini_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarr
     rank[cut_order(w, need)] = np.arange(w.size)
     grid = Grid.of(lo, hi_eff, rank)
     lam = pairwise_ratio(start, w)
-    lam_b, steps, solves, exact, moved = None, 0, 0, False, 1e-3
+    # with an estimated price (a leximin start, usually within a few per cent of G*) the
+    # searches are exact from the first: the loose ones cost more probes than they save
+    lam_b, steps, solves, moved = lam_b_hint, 0, 0, (HINT_STEP if lam_b_hint else 1e-3)
+    exact = lam_b_hint is not None
     while True:
         # the hint's first bracket: the move of lam, but at least the width the last loose
         # search left (1e-4), else the exact step re-brackets from 1e-9 by factors of 4
@@ -254,6 +259,28 @@ def min_gini_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarr
         lam = min(lam, p / mu)
 
 
+HINT_STEP = 1e-3   # the first bracket around an estimated budget price (``budget_price_hint``): widened x4 per probe
+
+
+def budget_price_hint(w: np.ndarray, need: np.ndarray, level: np.ndarray, hi: np.ndarray, z: float,
+                      lam: float, cut: CutFunction | None = None) -> float | None:
+    """An estimate of the budget price lam_B from a start point with a floor at level z
+    (the leximin split): raising the regions U at z that can rise by delta spends
+    delta N_U and changes Phi - lam mu by delta (Q(W_above + W_U) - Q(W_above) - lam W_U)
+    (the level sets just above z gain U), so lam_B ~ -(that) / N_U when the start is near
+    the optimum. Only a hint: the search brackets around it and widens when it is off.
+    None when no region can rise or the estimate is not positive."""
+    tol = 1e-9 * max(1.0, abs(z))
+    u = (np.abs(level - z) <= tol) & (level < hi - tol)
+    if not u.any():
+        return None
+    q = cut if cut is not None else CutFunction.gini(float(w.sum()))
+    w_ab, w_u = float(w[level > z + tol].sum()), float(w[u].sum())
+    dq = float(q.value(np.array([w_ab + w_u]))[0] - q.value(np.array([w_ab]))[0])
+    est = -(dq - lam * w_u) / float(need[u].sum())
+    return est if np.isfinite(est) and est > 0 else None
+
+
 @dataclass
 class LorenzSolution:
     level: np.ndarray
@@ -263,7 +290,8 @@ class LorenzSolution:
 
 
 def max_lorenz_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                    budget: float, beta: np.ndarray, c: np.ndarray) -> LorenzSolution:
+                    budget: float, beta: np.ndarray, c: np.ndarray, lam_b_hint: float | None = None
+                    ) -> LorenzSolution:
     """max sum_k c_k Lorenz(beta_k)(L) (owa over population slices; cvar = one term with
     c = 1/alpha) on the bare core: one budget search over the threshold decomposition with
     Q(x) = -sum_k c_k (x - (W - beta_k))+ (no Dinkelbach: the objective is not a ratio)."""
@@ -274,5 +302,6 @@ def max_lorenz_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.nda
     rank = np.empty(w.size, dtype=np.int64)
     rank[cut_order(w, need)] = np.arange(w.size)
     grid = Grid.of(lo, hi_eff, rank)
-    level, lam_b, k = budget_bounded(w, need, lo, hi_eff, budget, base, 0.0, grid, None, 0.0, cut=cut)
+    level, lam_b, k = budget_bounded(w, need, lo, hi_eff, budget, base, 0.0, grid, lam_b_hint, 0.0,
+                                     HINT_STEP, cut=cut)
     return LorenzSolution(level, -phi(level, w, cut), lam_b, k)

@@ -29,7 +29,7 @@ from optimizer.core.solution import LPSolution, Run
 from optimizer.fast.certify import certify
 from optimizer.fast.chain_certificates import GINI_CERT_TOL, gini_bare_certificate
 from optimizer.fast.cut_certificate import cut_certificate
-from optimizer.fast.decompose import CutFunction, max_lorenz_bare, min_gini_bare
+from optimizer.fast.decompose import CutFunction, budget_price_hint, max_lorenz_bare, min_gini_bare
 from optimizer.fast.solutions import decomposition_solution
 from optimizer.fast.waterfill import leximin_fill
 
@@ -87,14 +87,23 @@ def _reported(d: RegionData, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return t, level_of(d.own, d.need, t)
 
 
-def gini_start(d: RegionData, lo: np.ndarray) -> np.ndarray:
-    """Dinkelbach's first point: the leximin levels (closed form, optimizer/fast/waterfill.py)
-    when their Gini is below that of the least levels ``lo``. Any feasible point gives an
-    upper bound G(L) >= G*; the leximin split is usually within a few per cent of G*, so the
-    first inner solve is already near the last (one budget search fewer at 1e5-1e6)."""
-    t, _ = leximin_fill(d.own, d.need, d.threshold, d.t_min, d.t_max, d.budget)
+def leximin_start(d: RegionData, hi: np.ndarray, cut: CutFunction | None, lam: float | None = None
+                  ) -> tuple[np.ndarray, float | None]:
+    """The leximin levels (closed form, optimizer/fast/waterfill.py) and the budget price
+    they suggest (``budget_price_hint``; lam: Dinkelbach's parameter, default their Gini)."""
+    t, z = leximin_fill(d.own, d.need, d.threshold, d.t_min, d.t_max, d.budget)
     lex = level_of(d.own, d.need, t)
-    return lex if pairwise_ratio(lex, d.weight) < pairwise_ratio(lo, d.weight) else lo
+    lam = pairwise_ratio(lex, d.weight) if lam is None and cut is None else (lam or 0.0)
+    return lex, budget_price_hint(d.weight, d.need, lex, hi, z, lam, cut)
+
+
+def gini_start(d: RegionData, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, float | None]:
+    """Dinkelbach's first point: the leximin levels when their Gini is below that of the
+    least levels ``lo`` (any feasible point gives an upper bound G(L) >= G*; the leximin
+    split is usually within a few per cent of G*, so the first inner solve is near the
+    last), with the budget price they suggest as the search's first bracket."""
+    lex, hint = leximin_start(d, hi, None)
+    return (lex, hint) if pairwise_ratio(lex, d.weight) < pairwise_ratio(lo, d.weight) else (lo, None)
 
 
 def gini_run(data: RegionData, build: Build) -> Run | None:
@@ -110,7 +119,8 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
     if box is None:
         return None                       # infeasible: the LP path reports it
     lo, hi = box
-    sol = min_gini_bare(d.weight, d.need, d.own, lo, hi, d.budget, gini_start(d, lo))
+    start, hint = gini_start(d, lo, hi)
+    sol = min_gini_bare(d.weight, d.need, d.own, lo, hi, d.budget, start, lam_b_hint=hint)
     t, level = _reported(d, sol.level)
     order = np.lexsort((np.arange(d.n), level))
     gscale = float(np.abs(fm.gini_cut(d, order)).max()) + float(d.weight.max())
@@ -189,7 +199,8 @@ def lorenz_run(data: RegionData, build: Build, objective: str) -> Run | None:
     if box is None:
         return None
     lo, hi = box
-    sol = max_lorenz_bare(d.weight, d.need, d.own, lo, hi, d.budget, beta, c)
+    _, hint = leximin_start(d, hi, CutFunction.lorenz(float(d.weight.sum()), beta, c), 0.0)
+    sol = max_lorenz_bare(d.weight, d.need, d.own, lo, hi, d.budget, beta, c, hint)
     t, level = _reported(d, sol.level)
     cert = cut_certificate(level, d.weight, d.need, lo, hi, float(t.sum()) >= d.budget * (1 - 1e-9),
                            np.zeros(d.n), CutFunction.lorenz(float(d.weight.sum()), beta, c),
