@@ -1,7 +1,9 @@
-"""Scarcity (soft thresholds as caps) on the certified bare-core paths: min-gini, owa, cvar
-and min-range with the thresholds at 0 and the capped t_max (optimizer/fast/
-decomposition_paths.py, range_path.py) against the LP of record solved by HiGHS (the same
-soft LP, fast paths off), on random rounds (hypothesis) and through the CLI on a generated
+"""Soft thresholds on the certified bare-core paths. Scarcity (thresholds as caps): min-gini,
+owa, cvar and min-range with the thresholds at 0 and the capped t_max (optimizer/fast/
+decomposition_paths.py, range_path.py); shortfall-first with the thresholds reachable (the
+held shortfall S* = 0): min-gini, owa, cvar by the hard decomposition within the held
+row's bound. Each against the LP of record solved by HiGHS (the same soft LP, fast paths
+off), on random rounds (hypothesis), and through the CLI on a generated
 2,000-region instance whose budget is 0.8x of what the thresholds need (--thresholds auto
 and soft: the caps apply; hard: infeasible). Real HiGHS, real files, no mocks."""
 
@@ -20,7 +22,8 @@ from hypothesis import strategies as st
 
 from models.build import build_lp
 from optimizer.core.metrics import gini
-from optimizer.engine.soft import with_threshold_caps
+from optimizer.engine.soft import with_shortfall_cap, with_threshold_caps
+from optimizer.fast.decomposition_paths import HELD_TOL
 from optimizer.fast.fastpath import fast_core_run
 from tests.test_objectives import rd, solved
 
@@ -73,9 +76,48 @@ def test_capped_fast_paths_equal_the_soft_lp_of_record(d, case):
         assert run.first.objective == pytest.approx(lp_run.first.objective, abs=1e-9)
 
 
-def test_hard_paths_still_refuse_soft_rounds_without_caps():
-    d = rd([1.0, 2.0, 3.0], [2.0, 2.0, 2.0], budget=1.0, theta=0.5)
-    soft = replace(d, options={"soft_thresholds": True, "shortfall_cap": 1e-9})
+@st.composite
+def reachable_rounds(draw):
+    """Soft rounds whose thresholds can all be met: shortfall-first holds S* = 0, i.e.
+    sum_r w_r s_r <= 1e-9 (engine/soft.py, with_shortfall_cap)."""
+    n = draw(st.integers(2, 40))
+    rng = np.random.default_rng(draw(st.integers(0, 100_000)))
+    need = rng.uniform(0.5, 3.0, n)
+    own = need * rng.uniform(0.2, 1.3, n)
+    w = rng.uniform(0.1, 1.0, n) if draw(st.booleans()) else np.ones(n)
+    t_min = np.where(rng.random(n) < 0.2, 0.05, 0.0)
+    theta = draw(st.sampled_from([0.4, 0.6, 0.8]))
+    gap = np.maximum(t_min, theta * need - own)
+    d = rd(own, need, budget=float(gap.sum() * draw(st.floats(1.0, 1.5))), weight=w, theta=theta, t_min=t_min)
+    return with_shortfall_cap(replace(d, options={"soft_thresholds": True}), 0.0)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(reachable_rounds(), st.sampled_from([c for c in CASES if c[0] != "min-range"]))
+def test_held_shortfall_paths_equal_the_soft_lp_of_record(d, case):
+    # the hard optimum (s = 0) is accepted only when the held eps can gain at most 1e-7
+    # (relative); the LP of record may use eps, never by more than that
+    name, opts = case
+    d = replace(d, options={**d.options, **opts})
+    run = fast_core_run(d, name, build_lp, hard=False, has_policies=False)
+    lp_data = replace(d, options={**d.options, "gini_form": "pairwise"}) if name == "min-gini" else d
+    lp_run, _, lp_level = solved(lp_data, name)
+    if run is None:
+        return                    # the bound refused (or the certificate): the LP path decides
+    assert "rows:shortfall_cap" in run.layout
+    t = run.first.x[run.layout["transfer"]]
+    level = (d.own + t) / d.need
+    assert np.all(level >= d.threshold - 1e-12) and t.sum() <= d.budget * (1 + 1e-12)
+    if name == "min-gini":
+        assert gini(level, d.weight) == pytest.approx(gini(lp_level, d.weight), abs=1e-7)
+    else:   # within the bound of held_gain_ok: HELD_TOL x max(1, |value|)
+        bound = HELD_TOL * max(1.0, abs(run.first.objective))
+        assert abs(lp_run.first.objective - run.first.objective) <= bound + 1e-9
+
+
+def test_hard_paths_refuse_soft_rounds_with_an_unreachable_held_shortfall():
+    d = rd([1.0, 2.0, 3.0], [2.0, 2.0, 2.0], budget=0.5, theta=1.0)      # gaps 1 + 0 + 0 > 0.5
+    soft = with_shortfall_cap(replace(d, options={"soft_thresholds": True}), 0.25)
     for name, _ in CASES:
         assert fast_core_run(soft, name, build_lp, hard=False, has_policies=False) is None
 
@@ -107,6 +149,20 @@ def test_auto_min_gini_at_2000_regions_under_scarcity(scarce2000, tmp_path):
     assert fast["verified"]["ok"] and lp["verified"]["ok"]
     assert fast["objective_value"] == pytest.approx(lp["objective_value"], abs=1e-9)
     assert fast["budget_shadow_price"] == pytest.approx(lp["budget_shadow_price"], rel=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("objective", ["owa", "cvar", "min-gini"])
+def test_soft_objectives_at_2000_regions_with_reachable_thresholds(tmp_path, objective):
+    # shortfall-first holds S* = 0: owa took 5.9x maxmin through the LP; now the decomposition
+    folder = tmp_path / "g"
+    subprocess.run([EQUALIZE, "generate", "--regions", "2000", "--seed", "0", str(folder)], check=True,
+                   capture_output=True)
+    fast = _solve(folder, tmp_path / "fast", "-o", objective, "--thresholds", "soft")
+    lp = _solve(folder, tmp_path / "lp", "-o", objective, "--thresholds", "soft", "--no-fast-path")
+    assert "decomposition" in fast["solved_by"] and "solved_by" not in lp
+    assert fast["verified"]["ok"] and lp["verified"]["ok"]
+    assert fast["objective_value"] == pytest.approx(lp["objective_value"], rel=1e-7)
 
 
 @pytest.mark.slow

@@ -37,8 +37,42 @@ Build = Callable[[RegionData, str], LinearProgram]
 
 
 def soft_blocks(d: RegionData) -> set[str]:
-    """The extra layout blocks of the LP of record under scarcity caps (the shortfalls)."""
-    return {"shortfall"} if capped(d) else set()
+    """The extra layout blocks of the LP of record in soft mode: the shortfalls, and the
+    held shortfall's row (shortfall-first)."""
+    return {"shortfall"} if capped(d) else {"shortfall", "rows:shortfall_cap"} if held(d) else set()
+
+
+HELD_TOL = 1e-7    # the held shortfall's possible gain, relative: optimizer/fast/certify.py's tolerance
+
+
+def held(d: RegionData) -> bool:
+    """Soft mode with the least shortfall S* held: sum_r w_r s_r <= eps = S* (1 + 1e-9) + 1e-9."""
+    return bool(d.options.get("soft_thresholds")) and d.options.get("shortfall_cap") is not None
+
+
+def held_gain_ok(d: RegionData, level: np.ndarray, lam_b: float, lin_per_w: float, slope: float,
+                 tol: float) -> bool:
+    """Shortfall-first with the thresholds reachable (S* = 0): the LP of record is the hard
+    one with its thresholds relaxed by a held shortfall sum_r w_r s_r <= eps. Its optimum is
+    below the hard optimum v(0) by at most eps kappa, kappa an optimal multiplier of the held
+    row at eps = 0 (v is convex in eps), and kappa = max_r tau_r / w_r with tau_r the hard
+    threshold multipliers, nonzero only where the threshold row is active (L_r at theta_r,
+    theta_r above the t_min level), and each at most the objective's slope in L_r:
+    |lin_r| + lam_B n_r + w_r max |Q'|. So the certified hard point (s = 0, feasible) is
+    accepted when eps (|lin| / w + max over those r of lam_B n_r / w_r + max |Q'|) <= tol,
+    in objective units (eps ~ 1e-9 after scaling; tol: HELD_TOL relative, the tolerance
+    certify.py and HiGHS hold the LP of record to). True when nothing is held."""
+    if not held(d):
+        return True
+    eps = float(d.options["shortfall_cap"])
+    floor = level_of(d.own, d.need, d.t_min)
+    active = (d.threshold > floor) & (level <= d.threshold + 1e-9 * np.maximum(1.0, np.abs(d.threshold)))
+    if not active.any():
+        return True               # no threshold binds: the held row cannot matter (kappa = 0)
+    if np.any(d.weight[active] <= 0):
+        return eps <= 0
+    kappa = abs(lin_per_w) + float(np.max(lam_b * d.need[active] / d.weight[active])) + slope
+    return eps * kappa <= tol
 
 
 def capped(d: RegionData) -> bool:
@@ -127,7 +161,9 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
     ok, _, _, lam_b, _ = gini_bare_certificate(
         level, d.weight, d.need, lo, hi, float(t.sum()) >= d.budget * (1 - 1e-9), sol.lam, sol.lam_b,
         order, GINI_CERT_TOL * gscale)
-    if not ok:
+    # (held shortfall: the Gini moves by at most the gain / mu, at most HELD_TOL)
+    mu0 = float(np.dot(d.weight, level))
+    if not ok or not held_gain_ok(data, level, lam_b, sol.lam, float(d.weight.sum()), HELD_TOL * mu0):
         return None
     solve_seconds = time.perf_counter() - t0
     tb = time.perf_counter()
@@ -205,7 +241,9 @@ def lorenz_run(data: RegionData, build: Build, objective: str) -> Run | None:
     cert = cut_certificate(level, d.weight, d.need, lo, hi, float(t.sum()) >= d.budget * (1 - 1e-9),
                            np.zeros(d.n), CutFunction.lorenz(float(d.weight.sum()), beta, c),
                            lam_b_hint=sol.lam_b)
-    if not cert.ok:
+    cut = CutFunction.lorenz(float(d.weight.sum()), beta, c)
+    if not cert.ok or not held_gain_ok(data, level, cert.lam_b, 0.0, cut.magnitude() / max(cut.total, 1e-300),
+                                       HELD_TOL * max(1.0, abs(sol.value))):
         return None
     solve_seconds = time.perf_counter() - t0
     tb = time.perf_counter()

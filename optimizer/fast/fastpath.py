@@ -175,9 +175,10 @@ def fast_core_run(data: RegionData, objective: str, build: Callable[[RegionData,
     if objective == "min-shortfall" and "shortfall_cap" not in data.options:
         return _shortfall_run(data, build)
     scarce = bool(data.options.get("threshold_caps"))   # caps: the same box, thresholds at 0
-    if objective == "min-gini" and (hard or scarce):
+    held = data.options.get("shortfall_cap") is not None  # shortfall-first: hard within the held eps
+    if objective == "min-gini" and (hard or scarce or held):
         return gini_run(data, build)
-    if objective in ("owa", "cvar") and (hard or scarce):
+    if objective in ("owa", "cvar") and (hard or scarce or held):
         return lorenz_run(data, build, objective)
     if objective == "min-range" and (hard or scarce):
         return range_run(data, build)
