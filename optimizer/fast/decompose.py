@@ -30,7 +30,7 @@ the LP of record holds (``gini_bare_certificate``, optimizer/fast/cut_certificat
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -96,9 +96,23 @@ class _Lagrangian:
                                 None if lower is None else lower.level, None if upper is None else upper.level)
         return _Probe(lam_b, lev, _spend(self.need, lev, self.base))
 
-    def value(self, level: np.ndarray) -> float:
-        """Phi - lam mu: the Lagrangian without the budget term."""
-        return phi(level, self.w, self.cut) - self.lam * float(np.dot(self.w, level))
+    def value(self, level: np.ndarray) -> np.longdouble:
+        """Phi - lam mu: the Lagrangian without the budget term, summed in extended precision:
+        the crossing of two supporting lines divides the difference of two such values by a
+        spend difference of a few units, and in doubles the rounding of 1e6 terms moves
+        that crossing by 1e-8 (relative), more than the gaps between pieces of the dual."""
+        order = np.argsort(-level, kind="stable")
+        ls = level[order].astype(np.longdouble)
+        ws = self.w[order].astype(np.longdouble)
+        top = np.cumsum(ws)
+        if self.cut is None or self.cut.quadratic:
+            qv = top * (top[-1] - top)
+        else:
+            k = np.searchsorted(self.cut.kinks, top.astype(float), side="left")
+            cum_c = np.concatenate([[0.0], np.cumsum(self.cut.coef.astype(np.longdouble))])
+            cum_d = np.concatenate([[0.0], np.cumsum(self.cut.coef.astype(np.longdouble) * self.cut.kinks)])
+            qv = -(top * cum_c[k] - cum_d[k])
+        return np.dot(ls[:-1] - ls[1:], qv[:-1]) + ls[-1] * qv[-1] - self.lam * np.dot(ws, ls)
 
 
 def _bracket_from_hint(lag: _Lagrangian, cap: float, hint: float, hint_step: float
@@ -169,9 +183,13 @@ def _narrow(lag: _Lagrangian, lo: _Probe, hi: _Probe, cap: float, rtol: float) -
         r_lo, r_hi = lo.spend - cap, hi.spend - cap            # > 0, <= 0
         # Illinois: the end kept k >= 2 times in a row has its residual halved k - 1 times
         r_lo, r_hi = r_lo * 0.5 ** min(30, max(0, -streak - 1)), r_hi * 0.5 ** min(30, max(0, streak - 1))
-        use_cross = width <= 1e-4 * hi.lam_b and not use_cross
+        # (below 1e-6 the spend steps dominate and secant steps stall: crossings only)
+        use_cross = width <= 1e-6 * hi.lam_b or (width <= 1e-4 * hi.lam_b and not use_cross)
         if use_cross:
-            trial = (lag.value(hi.level) - lag.value(lo.level)) / (lo.spend - hi.spend)
+            # (the spend difference summed over the level differences: exact to rounding
+            # of the differences, where lo.spend - hi.spend cancels two sums of 1e6 terms)
+            d_spend = float(np.dot(lag.need, lo.level - hi.level))
+            trial = float((lag.value(hi.level) - lag.value(lo.level)) / d_spend) if d_spend > 0 else -1.0
         else:
             trial = lo.lam_b + width * r_lo / (r_lo - r_hi)
         wide = lo.lam_b <= 0 or hi.lam_b > 4 * lo.lam_b     # spend is far from linear across the bracket
@@ -181,12 +199,10 @@ def _narrow(lag: _Lagrangian, lo: _Probe, hi: _Probe, cap: float, rtol: float) -
                 else 0.5 * (lo.lam_b + hi.lam_b)
         p = lag.probe(trial, hi, lo)
         if use_cross and (np.array_equal(p.level, hi.level) or np.array_equal(p.level, lo.level)):
-            # the least minimiser at the crossing is one of the two ends, so that end
-            # minimises there, and the other has the same Lagrangian value there (the
-            # lines cross): both minimise, their mix is optimal. (Exact: levels are grid
-            # values; comparing objective values instead fails at 1e6 regions, where the
-            # rounding of a sum of 1e6 terms exceeds one region's share.)
-            return lo, replace(hi, lam_b=trial)
+            lo, hi, done = _check_crossing(lag, lo, hi, p, trial, cap)
+            if done:
+                break
+            continue
         if p.spend > cap:
             lo = p
         else:
@@ -195,6 +211,25 @@ def _narrow(lag: _Lagrangian, lo: _Probe, hi: _Probe, cap: float, rtol: float) -
             streak - 1 if streak <= 0 else -1
         bisect_next = not bisect_next and hi.lam_b - lo.lam_b > 0.9 * width
     return lo, hi
+
+
+def _check_crossing(lag: _Lagrangian, lo: _Probe, hi: _Probe, p: _Probe, trial: float, cap: float
+                    ) -> tuple[_Probe, _Probe, bool]:
+    """The least minimiser ``p`` at the crossing is one of the two ends, so (in exact
+    arithmetic) both minimise there and their mix is optimal. The crossing carries the
+    rounding of the values (extended precision, ``_Lagrangian.value``), so it is checked:
+    one probe NUDGE further towards the other end; if that lands on the other side, the
+    bracket is NUDGE wide and its ends' mix violates KKT far below the certificate's
+    tolerance. (Levels are compared, not values: they are exact grid values.) Returns the
+    new bracket and whether the search is done."""
+    up = np.array_equal(p.level, lo.level)
+    lo, hi = (p, hi) if up else (lo, p)
+    nudge = trial * (1 + NUDGE) if up else trial * (1 - NUDGE)
+    if not lo.lam_b < nudge < hi.lam_b:
+        return lo, hi, True
+    q = lag.probe(nudge, hi, lo)
+    lo, hi = (q, hi) if q.spend > cap else (lo, q)
+    return lo, hi, hi.lam_b - lo.lam_b <= 1.5 * NUDGE * hi.lam_b
 
 
 def budget_bounded(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray, cap: float,
@@ -259,6 +294,7 @@ def min_gini_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarr
         lam = min(lam, p / mu)
 
 
+NUDGE = 1e-10      # the check of a crossing step (``_narrow``), relative
 HINT_STEP = 1e-3   # the first bracket around an estimated budget price (``budget_price_hint``): widened x4 per probe
 
 
