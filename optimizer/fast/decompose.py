@@ -30,149 +30,15 @@ the LP of record holds (``gini_bare_certificate``, optimizer/fast/cut_certificat
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from optimizer.core.metrics import pairwise_ratio, pairwise_sum
+from optimizer.fast.cut_levels import CutFunction, Grid, cut_order, lagrangian_levels
 
-
-@dataclass(frozen=True)
-class CutFunction:
-    """Q concave on [0, W] with Q(0) = 0: the objective is Phi(L) = int Q(W({L > t})) dt
-    (the Lovasz extension of S -> Q(W(S))), plus a linear term.
-
-    - Gini's P(L) = sum_{i<j} w_i w_j |L_i - L_j|:  Q(x) = x (W - x)
-    - minus the absolute Lorenz curve at beta (total level of the worst beta of the
-      population):  Q(x) = -(x - (W - beta))+ ; owa and cvar are sums of these.
-    Evaluated by ``value`` on arrays; ``kinks``/``coef`` describe the piecewise-linear
-    ones (x - theta_k)+ with coefficients -c_k (None for Gini's quadratic)."""
-    total: float
-    quadratic: bool = False
-    kinks: np.ndarray | None = None     # theta_k, ascending
-    coef: np.ndarray | None = None      # c_k > 0: Q(x) = -sum_k c_k (x - theta_k)+
-
-    @staticmethod
-    def gini(total: float) -> CutFunction:
-        return CutFunction(total, quadratic=True)
-
-    @staticmethod
-    def lorenz(total: float, beta: np.ndarray, c: np.ndarray) -> CutFunction:
-        """-sum_k c_k Lorenz(beta_k): minimising it maximises sum_k c_k Lorenz(beta_k)."""
-        theta = total - np.asarray(beta, dtype=float)
-        order = np.argsort(theta, kind="stable")
-        return CutFunction(total, kinks=theta[order], coef=np.asarray(c, dtype=float)[order])
-
-    def value(self, x: np.ndarray) -> np.ndarray:
-        if self.quadratic:
-            return x * (self.total - x)
-        # -sum_{theta_k < x} c_k (x - theta_k) = -(x C(x) - D(x)), C, D prefix sums
-        k = np.searchsorted(self.kinks, x, side="left")
-        cum_c = np.concatenate([[0.0], np.cumsum(self.coef)])
-        cum_d = np.concatenate([[0.0], np.cumsum(self.coef * self.kinks)])
-        return -(x * cum_c[k] - cum_d[k])
-
-    def magnitude(self) -> float:
-        return self.total * self.total if self.quadratic else float(self.coef.sum()) * max(self.total, 1.0)
-
-
-def cut_order(w: np.ndarray, need: np.ndarray) -> np.ndarray:
-    """Regions by rho = n / w ascending (index on ties); zero weights last."""
-    rho = np.where(w > 0, need / np.where(w > 0, w, 1.0), np.inf)
-    return np.lexsort((np.arange(w.size), rho))
-
-
-def lagrangian_levels(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray, lam: float,
-                      lam_b: float, rank: np.ndarray, grid: Grid | None = None,
-                      cut: CutFunction | None = None) -> np.ndarray:
-    """The least minimiser of ``Phi(L) + sum_r (lam_b n_r - lam w_r) L_r`` over the box
-    (``hi`` finite); Phi = Gini's P unless ``cut`` says otherwise. ``rank[r]`` is r's
-    position in ``cut_order``. Every region's level is bisected over the grid values at
-    once: each step cuts every group of regions sharing an interval at its middle value."""
-    g = grid if grid is not None else Grid.of(lo, hi, rank)
-    q = cut if cut is not None else CutFunction.gini(float(w.sum()))
-    n = w.size
-    # everything below lives in cut order; groups stay contiguous and in cut order inside
-    perm = g.perm.copy()
-    wp, lo_i, hi_i = w[perm], g.lo_i[perm], g.hi_i[perm]
-    cp = (lam_b * need - lam * w)[perm]
-    a = np.zeros(n, dtype=np.int64)                 # each region's interval [a, b] of values
-    b = np.full(n, g.values.size - 1, dtype=np.int64)
-    w_tot = float(w.sum())
-    scale = float(np.abs(cp).max()) * max(1.0, float(np.abs(g.values).max())) + q.magnitude()
-    tol = 1e-13 * scale
-    while True:
-        active = a < b
-        if not active.any():
-            break
-        m = (a + b) // 2                                  # cut between values[m] and values[m + 1]
-        new_grp = np.concatenate([[True], a[1:] != a[:-1]])
-        starts = np.flatnonzero(new_grp)
-        gid = np.cumsum(new_grp) - 1
-        in_s = _upper_set(q, wp, cp, w_tot, active & (lo_i > m), active & (lo_i <= m) & (hi_i > m), starts, gid,
-                          tol)
-        out_s = active & ~in_s
-        inv = _stable_partition(in_s, out_s, starts, gid)
-        a, b = np.where(in_s, m + 1, a), np.where(out_s, m, b)
-        perm, wp, lo_i, hi_i, cp, a, b = perm[inv], wp[inv], lo_i[inv], hi_i[inv], cp[inv], a[inv], b[inv]
-    level = np.empty(n)
-    level[perm] = g.values[a]
-    return level
-
-
-def _upper_set(q: CutFunction, wp: np.ndarray, cp: np.ndarray, w_tot: float, forced_in: np.ndarray, free: np.ndarray,
-               starts: np.ndarray, gid: np.ndarray, tol: float) -> np.ndarray:
-    """The regions of each group that go above the cut: the forced ones plus the shortest
-    prefix (in cut order) of the free ones within tol of the least value of
-    Q(W above + W(S)) + c(S), the set S above the cut (the least minimiser)."""
-    n = wp.size
-    pos = np.arange(n)
-    w_grp = np.add.reduceat(wp, starts)
-    w_below = (np.cumsum(w_grp) - w_grp)[gid]
-    w_above = w_tot - w_below - w_grp[gid]      # the cut at t: S = above + forced + prefix
-    wf = np.add.reduceat(np.where(forced_in, wp, 0.0), starts)[gid]
-    cf = np.add.reduceat(np.where(forced_in, cp, 0.0), starts)[gid]
-    fw, fc = np.where(free, wp, 0.0), np.where(free, cp, 0.0)
-    cw_all, cc_all = np.cumsum(fw), np.cumsum(fc)
-    s_w = wf + cw_all - (cw_all - fw)[starts][gid]
-    val = np.where(free, q.value(w_above + s_w) + cf + cc_all - (cc_all - fc)[starts][gid], np.inf)
-    val0 = q.value(w_above + wf) + cf                     # the empty prefix
-    best = np.minimum(np.minimum.reduceat(val, starts)[gid], val0)
-    take0 = val0 <= best + tol
-    end = np.minimum.reduceat(np.where(free & (val <= best + tol), pos, n), starts)[gid]
-    return forced_in | (free & (pos <= end) & ~take0)
-
-
-def _stable_partition(in_s: np.ndarray, out_s: np.ndarray, starts: np.ndarray, gid: np.ndarray) -> np.ndarray:
-    """The permutation that splits each group stably: the part below the cut first, then
-    the part above (regions in neither keep their place). Returns new index -> old."""
-    pos = np.arange(in_s.size)
-    c_out = np.cumsum(out_s)
-    n_out_before = (c_out - out_s)[starts][gid]
-    n_out = np.add.reduceat(out_s.astype(np.int64), starts)[gid]
-    c_in = np.cumsum(in_s)
-    n_in_before = (c_in - in_s)[starts][gid]
-    grp_start = starts[gid]
-    new_pos = np.where(out_s, grp_start + (c_out - 1 - n_out_before),
-                       np.where(in_s, grp_start + n_out + (c_in - 1 - n_in_before), pos))
-    inv = np.empty(in_s.size, dtype=np.int64)
-    inv[new_pos] = pos
-    return inv
-
-
-@dataclass(frozen=True)
-class Grid:
-    """What the inner solve reuses: the candidate levels and the regions in cut order."""
-    values: np.ndarray
-    lo_i: np.ndarray
-    hi_i: np.ndarray
-    perm: np.ndarray
-
-    @staticmethod
-    def of(lo: np.ndarray, hi: np.ndarray, rank: np.ndarray) -> Grid:
-        values = np.unique(np.concatenate([lo, hi]))
-        return Grid(values, np.searchsorted(values, lo), np.searchsorted(values, hi),
-                    np.argsort(rank, kind="stable"))
+__all__ = ["CutFunction", "Grid", "cut_order", "lagrangian_levels", "budget_bounded", "budget_price_hint",
+           "min_gini_bare", "max_lorenz_bare", "phi"]
 
 
 @dataclass
@@ -222,14 +88,31 @@ class _Lagrangian:
     cut: CutFunction | None
     solves: int = 0
 
-    def probe(self, lam_b: float) -> _Probe:
+    def probe(self, lam_b: float, lower: _Probe | None = None, upper: _Probe | None = None) -> _Probe:
+        """The least minimiser at ``lam_b``; ``lower``/``upper``: probes at a higher / lower
+        price, whose levels bound it (``lagrangian_levels``)."""
         self.solves += 1
-        lev = lagrangian_levels(self.w, self.need, self.lo, self.hi, self.lam, lam_b, None, self.grid, self.cut)
+        lev = lagrangian_levels(self.w, self.need, self.lo, self.hi, self.lam, lam_b, None, self.grid, self.cut,
+                                None if lower is None else lower.level, None if upper is None else upper.level)
         return _Probe(lam_b, lev, _spend(self.need, lev, self.base))
 
-    def value(self, level: np.ndarray) -> float:
-        """Phi - lam mu: the Lagrangian without the budget term."""
-        return phi(level, self.w, self.cut) - self.lam * float(np.dot(self.w, level))
+    def value(self, level: np.ndarray) -> np.longdouble:
+        """Phi - lam mu: the Lagrangian without the budget term, summed in extended precision:
+        the crossing of two supporting lines divides the difference of two such values by a
+        spend difference of a few units, and in doubles the rounding of 1e6 terms moves
+        that crossing by 1e-8 (relative), more than the gaps between pieces of the dual."""
+        order = np.argsort(-level, kind="stable")
+        ls = level[order].astype(np.longdouble)
+        ws = self.w[order].astype(np.longdouble)
+        top = np.cumsum(ws)
+        if self.cut is None or self.cut.quadratic:
+            qv = top * (top[-1] - top)
+        else:
+            k = np.searchsorted(self.cut.kinks, top.astype(float), side="left")
+            cum_c = np.concatenate([[0.0], np.cumsum(self.cut.coef.astype(np.longdouble))])
+            cum_d = np.concatenate([[0.0], np.cumsum(self.cut.coef.astype(np.longdouble) * self.cut.kinks)])
+            qv = -(top * cum_c[k] - cum_d[k])
+        return np.dot(ls[:-1] - ls[1:], qv[:-1]) + ls[-1] * qv[-1] - self.lam * np.dot(ws, ls)
 
 
 def _bracket_from_hint(lag: _Lagrangian, cap: float, hint: float, hint_step: float
@@ -240,7 +123,8 @@ def _bracket_from_hint(lag: _Lagrangian, cap: float, hint: float, hint_step: flo
     hi = lag.probe(hint * (1 + step))
     lo = None
     while hi.spend <= cap and lo is None:
-        p = lag.probe(hint * (1 - step) if step < 0.5 else 0.0)
+        # (a lower price: the levels there are at least hi's)
+        p = lag.probe(hint / (1 + step) if step < 1e3 else 0.0, lower=hi)
         if p.spend > cap:
             lo = p
         elif p.lam_b == 0.0:
@@ -261,50 +145,91 @@ def _bracket_from_zero(lag: _Lagrangian, cap: float) -> tuple[_Probe | None, _Pr
     # objective in a level: |lam| w_r + max |Q'| w_r)
     cut = lag.cut
     slope = abs(lag.lam) + (cut.magnitude() / max(cut.total, 1e-300) if cut is not None else float(lag.w.sum()))
-    return p0, lag.probe(float(np.max(lag.w / lag.need)) * slope + 1e-300)
+    return p0, lag.probe(float(np.max(lag.w / lag.need)) * slope + 1e-300, upper=p0)
 
 
 def _grow(lag: _Lagrangian, lo: _Probe, hi: _Probe, cap: float) -> tuple[_Probe, _Probe]:
-    """Raise the upper price until its minimiser fits the budget."""
-    while hi.spend > cap:
-        lo, hi = hi, lag.probe(hi.lam_b * 4.0)
+    """Raise the upper price until its minimiser fits the budget (to rounding: when the
+    budget just covers the least levels, their spend may exceed it by 1e-16)."""
+    while hi.spend > cap * (1 + 1e-12) + 1e-12 and not np.array_equal(hi.level, lag.lo):
+        lo, hi = hi, lag.probe(hi.lam_b * 4.0, upper=hi)
         if lag.solves > 2000:
             raise ArithmeticError("min-gini: no budget multiplier keeps the budget")
     return lo, hi
 
 
 def _narrow(lag: _Lagrangian, lo: _Probe, hi: _Probe, cap: float, rtol: float) -> tuple[_Probe, _Probe]:
-    """Crossing steps (safeguarded by bisection) until the two ends both minimise at the
-    upper price or the bracket is narrow (``budget_bounded``)."""
-    bisect_next = False
+    """Shrink the bracket until the two ends both minimise at the upper price, the upper
+    end spends the budget exactly, or the bracket is narrow (``budget_bounded``).
+
+    The trial price is the root of the secant of spend(lam_B) between the ends (regula
+    falsi with the Illinois rule: an end kept k times in a row has its residual halved
+    k - 1 times). spend is a
+    monotone step function with one small step per region; at 1e5-1e6 regions it is close
+    to smooth and the secant converges superlinearly, where the crossing of the two
+    supporting lines of the dual function (used alone before) only halves the bracket
+    on a near-quadratic dual. Once the bracket is within 1e-4 (relative), every other step
+    is that crossing, which ends the search exactly (below). Across a factor 4 (or from 0)
+    the step is a bisection in log scale (from 0: an eighth of the upper end), and a
+    step that shrinks the bracket by less than a tenth is followed by a bisection step."""
+    bisect_next, streak, use_cross = False, 0, False   # streak: +k the lower end moved k times in a row
     for _ in range(500):
-        f_lo, f_hi = lag.value(lo.level), lag.value(hi.level)
         width = hi.lam_b - lo.lam_b
         # (a bracket of 1e-12 relative width: the mix violates KKT by far less than the
         # certificate's tolerance even if pieces of g remain inside)
-        if lo.spend <= hi.spend or width <= max(rtol, 1e-12) * hi.lam_b:
+        if lo.spend <= hi.spend or width <= max(rtol, 1e-12) * hi.lam_b or \
+                cap - hi.spend <= 1e-13 * max(1.0, abs(cap)):
             break
-        cross = (f_hi - f_lo) / (lo.spend - hi.spend)     # f_lo + l s_lo = f_hi + l s_hi
-        is_cross = lo.lam_b < cross < hi.lam_b and not bisect_next
-        # safeguard: after a crossing step that did not halve the bracket, bisect (in
-        # log scale while the bracket spans more than a factor 4): with many pieces of the
-        # dual function near its maximum, crossing steps alone crawl one piece at a time
-        trial = cross if is_cross else (np.sqrt(lo.lam_b * hi.lam_b) if lo.lam_b > 0 and hi.lam_b > 4 * lo.lam_b
-                                        else 0.5 * (lo.lam_b + hi.lam_b))
-        p = lag.probe(trial)
-        if is_cross and (np.array_equal(p.level, hi.level) or np.array_equal(p.level, lo.level)):
-            # the least minimiser at the crossing is one of the two ends, so that end
-            # minimises there, and the other has the same Lagrangian value there (the
-            # lines cross): both minimise, their mix is optimal. (Exact: levels are grid
-            # values; comparing objective values instead fails at 1e6 regions, where the
-            # rounding of a sum of 1e6 terms exceeds one region's share.)
-            return lo, replace(hi, lam_b=trial)
+        r_lo, r_hi = lo.spend - cap, hi.spend - cap            # > 0, <= 0
+        # Illinois: the end kept k >= 2 times in a row has its residual halved k - 1 times
+        r_lo, r_hi = r_lo * 0.5 ** min(30, max(0, -streak - 1)), r_hi * 0.5 ** min(30, max(0, streak - 1))
+        # (below 1e-6 the spend steps dominate and secant steps stall: crossings only)
+        use_cross = width <= 1e-6 * hi.lam_b or (width <= 1e-4 * hi.lam_b and not use_cross)
+        if use_cross:
+            # (the spend difference summed over the level differences: exact to rounding
+            # of the differences, where lo.spend - hi.spend cancels two sums of 1e6 terms)
+            d_spend = float(np.dot(lag.need, lo.level - hi.level))
+            trial = float((lag.value(hi.level) - lag.value(lo.level)) / d_spend) if d_spend > 0 else -1.0
+        else:
+            trial = lo.lam_b + width * r_lo / (r_lo - r_hi)
+        wide = lo.lam_b <= 0 or hi.lam_b > 4 * lo.lam_b     # spend is far from linear across the bracket
+        if bisect_next or wide or not lo.lam_b < trial < hi.lam_b:
+            use_cross = False
+            trial = (0.125 * hi.lam_b if lo.lam_b <= 0 else np.sqrt(lo.lam_b * hi.lam_b)) if wide \
+                else 0.5 * (lo.lam_b + hi.lam_b)
+        p = lag.probe(trial, hi, lo)
+        if use_cross and (np.array_equal(p.level, hi.level) or np.array_equal(p.level, lo.level)):
+            lo, hi, done = _check_crossing(lag, lo, hi, p, trial, cap)
+            if done:
+                break
+            continue
         if p.spend > cap:
             lo = p
         else:
             hi = p
-        bisect_next = is_cross and hi.lam_b - lo.lam_b > 0.5 * width
+        streak = streak + 1 if p.spend > cap and streak >= 0 else 1 if p.spend > cap else \
+            streak - 1 if streak <= 0 else -1
+        bisect_next = not bisect_next and hi.lam_b - lo.lam_b > 0.9 * width
     return lo, hi
+
+
+def _check_crossing(lag: _Lagrangian, lo: _Probe, hi: _Probe, p: _Probe, trial: float, cap: float
+                    ) -> tuple[_Probe, _Probe, bool]:
+    """The least minimiser ``p`` at the crossing is one of the two ends, so (in exact
+    arithmetic) both minimise there and their mix is optimal. The crossing carries the
+    rounding of the values (extended precision, ``_Lagrangian.value``), so it is checked:
+    one probe NUDGE further towards the other end; if that lands on the other side, the
+    bracket is NUDGE wide and its ends' mix violates KKT far below the certificate's
+    tolerance. (Levels are compared, not values: they are exact grid values.) Returns the
+    new bracket and whether the search is done."""
+    up = np.array_equal(p.level, lo.level)
+    lo, hi = (p, hi) if up else (lo, p)
+    nudge = trial * (1 + NUDGE) if up else trial * (1 - NUDGE)
+    if not lo.lam_b < nudge < hi.lam_b:
+        return lo, hi, True
+    q = lag.probe(nudge, hi, lo)
+    lo, hi = (q, hi) if q.spend > cap else (lo, q)
+    return lo, hi, hi.lam_b - lo.lam_b <= 1.5 * NUDGE * hi.lam_b
 
 
 def budget_bounded(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray, cap: float,
@@ -335,8 +260,8 @@ def budget_bounded(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarr
 
 
 def min_gini_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                  budget: float, start: np.ndarray, tol: float = 1e-10, max_steps: int = 60
-                  ) -> GiniSolution:
+                  budget: float, start: np.ndarray, tol: float = 1e-10, max_steps: int = 60,
+                  lam_b_hint: float | None = None) -> GiniSolution:
     """Dinkelbach: lam <- G(L_k) = P(L_k) / mu(L_k) from a feasible ``start`` until
     ``F(lam) = P - lam mu >= -tol mu`` at the inner optimum. ``hi`` may be infinite: it is
     clipped at what the whole budget could buy (cuts off no feasible point)."""
@@ -347,10 +272,15 @@ def min_gini_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarr
     rank[cut_order(w, need)] = np.arange(w.size)
     grid = Grid.of(lo, hi_eff, rank)
     lam = pairwise_ratio(start, w)
-    lam_b, steps, solves, exact, moved = None, 0, 0, False, 1e-3
+    # with an estimated price (a leximin start, usually within a few per cent of G*) the
+    # searches are exact from the first: the loose ones cost more probes than they save
+    lam_b, steps, solves, moved = lam_b_hint, 0, 0, (HINT_STEP if lam_b_hint else 1e-3)
+    exact = lam_b_hint is not None
     while True:
+        # the hint's first bracket: the move of lam, but at least the width the last loose
+        # search left (1e-4), else the exact step re-brackets from 1e-9 by factors of 4
         level, lam_b, k = budget_bounded(w, need, lo, hi_eff, budget, base, lam, grid, lam_b,
-                                         0.0 if exact else 1e-4, min(0.1, max(1e-9, moved)))
+                                         0.0 if exact else 1e-4, min(0.1, max(1e-4 if steps else 1e-9, moved)))
         solves += k
         steps += 1
         p, mu = pairwise_sum(level, w), float(np.dot(w, level))
@@ -364,6 +294,29 @@ def min_gini_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarr
         lam = min(lam, p / mu)
 
 
+NUDGE = 1e-10      # the check of a crossing step (``_narrow``), relative
+HINT_STEP = 1e-3   # the first bracket around an estimated budget price (``budget_price_hint``): widened x4 per probe
+
+
+def budget_price_hint(w: np.ndarray, need: np.ndarray, level: np.ndarray, hi: np.ndarray, z: float,
+                      lam: float, cut: CutFunction | None = None) -> float | None:
+    """An estimate of the budget price lam_B from a start point with a floor at level z
+    (the leximin split): raising the regions U at z that can rise by delta spends
+    delta N_U and changes Phi - lam mu by delta (Q(W_above + W_U) - Q(W_above) - lam W_U)
+    (the level sets just above z gain U), so lam_B ~ -(that) / N_U when the start is near
+    the optimum. Only a hint: the search brackets around it and widens when it is off.
+    None when no region can rise or the estimate is not positive."""
+    tol = 1e-9 * max(1.0, abs(z))
+    u = (np.abs(level - z) <= tol) & (level < hi - tol)
+    if not u.any():
+        return None
+    q = cut if cut is not None else CutFunction.gini(float(w.sum()))
+    w_ab, w_u = float(w[level > z + tol].sum()), float(w[u].sum())
+    dq = float(q.value(np.array([w_ab + w_u]))[0] - q.value(np.array([w_ab]))[0])
+    est = -(dq - lam * w_u) / float(need[u].sum())
+    return est if np.isfinite(est) and est > 0 else None
+
+
 @dataclass
 class LorenzSolution:
     level: np.ndarray
@@ -373,7 +326,8 @@ class LorenzSolution:
 
 
 def max_lorenz_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                    budget: float, beta: np.ndarray, c: np.ndarray) -> LorenzSolution:
+                    budget: float, beta: np.ndarray, c: np.ndarray, lam_b_hint: float | None = None
+                    ) -> LorenzSolution:
     """max sum_k c_k Lorenz(beta_k)(L) (owa over population slices; cvar = one term with
     c = 1/alpha) on the bare core: one budget search over the threshold decomposition with
     Q(x) = -sum_k c_k (x - (W - beta_k))+ (no Dinkelbach: the objective is not a ratio)."""
@@ -384,5 +338,6 @@ def max_lorenz_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.nda
     rank = np.empty(w.size, dtype=np.int64)
     rank[cut_order(w, need)] = np.arange(w.size)
     grid = Grid.of(lo, hi_eff, rank)
-    level, lam_b, k = budget_bounded(w, need, lo, hi_eff, budget, base, 0.0, grid, None, 0.0, cut=cut)
+    level, lam_b, k = budget_bounded(w, need, lo, hi_eff, budget, base, 0.0, grid, lam_b_hint, 0.0,
+                                     HINT_STEP, cut=cut)
     return LorenzSolution(level, -phi(level, w, cut), lam_b, k)

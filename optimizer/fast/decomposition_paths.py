@@ -1,7 +1,16 @@
 """min-gini, owa and cvar on the bare core (hard thresholds) by the threshold decomposition
 (optimizer/fast/decompose.py), accepted only when a KKT certificate proves the levels
 optimal; the point is then checked feasible for the LP of record and reported as its
-solution (budget dual exact, threshold duals not computed)."""
+solution (budget dual exact, threshold duals not computed).
+
+Scarcity (soft thresholds as caps, ``d.options["threshold_caps"]``, engine/soft.py): the LP
+of record is the soft core ``L_r + s_r >= theta_r``, ``s_r >= 0`` with no cost on s and no
+shortfall cap, and t_max already capped. Projecting s out leaves no threshold row at all
+(any L is completed by s_r = max(0, theta_r - L_r)), so the feasible levels are the box
+``(own + t_min) / need <= L <= (own + cap) / need`` and the budget row: the same bare core
+with the thresholds at 0 (``core_of``). The same decomposition and the same KKT test
+certify it; the reported point carries s_r = max(0, theta_r - L_r), and the threshold
+duals are exactly 0 (a costless s_r >= 0 forces tau_r <= 0 <= tau_r)."""
 
 from __future__ import annotations
 
@@ -15,15 +24,82 @@ import models.fairness as fm
 from models.data import RegionData
 from models.lp import LinearProgram
 from optimizer.core.levels import level_of, transfer_to_level
-from optimizer.core.metrics import pairwise_sum
-from optimizer.core.solution import Run
+from optimizer.core.metrics import pairwise_ratio, pairwise_sum
+from optimizer.core.solution import LPSolution, Run
 from optimizer.fast.certify import certify
 from optimizer.fast.chain_certificates import GINI_CERT_TOL, gini_bare_certificate
 from optimizer.fast.cut_certificate import cut_certificate
-from optimizer.fast.decompose import CutFunction, max_lorenz_bare, min_gini_bare
+from optimizer.fast.decompose import CutFunction, budget_price_hint, max_lorenz_bare, min_gini_bare
 from optimizer.fast.solutions import decomposition_solution
+from optimizer.fast.waterfill import leximin_fill
 
 Build = Callable[[RegionData, str], LinearProgram]
+
+
+def soft_blocks(d: RegionData) -> set[str]:
+    """The extra layout blocks of the LP of record in soft mode: the shortfalls, and the
+    held shortfall's row (shortfall-first)."""
+    return {"shortfall"} if capped(d) else {"shortfall", "rows:shortfall_cap"} if held(d) else set()
+
+
+HELD_TOL = 1e-7    # the held shortfall's possible gain, relative: optimizer/fast/certify.py's tolerance
+
+
+def held(d: RegionData) -> bool:
+    """Soft mode with the least shortfall S* held: sum_r w_r s_r <= eps = S* (1 + 1e-9) + 1e-9."""
+    return bool(d.options.get("soft_thresholds")) and d.options.get("shortfall_cap") is not None
+
+
+def held_gain_ok(d: RegionData, level: np.ndarray, lam_b: float, lin_per_w: float, slope: float,
+                 tol: float) -> bool:
+    """Shortfall-first with the thresholds reachable (S* = 0): the LP of record is the hard
+    one with its thresholds relaxed by a held shortfall sum_r w_r s_r <= eps. Its optimum is
+    below the hard optimum v(0) by at most eps kappa, kappa an optimal multiplier of the held
+    row at eps = 0 (v is convex in eps), and kappa = max_r tau_r / w_r with tau_r the hard
+    threshold multipliers, nonzero only where the threshold row is active (L_r at theta_r,
+    theta_r above the t_min level), and each at most the objective's slope in L_r:
+    |lin_r| + lam_B n_r + w_r max |Q'|. So the certified hard point (s = 0, feasible) is
+    accepted when eps (|lin| / w + max over those r of lam_B n_r / w_r + max |Q'|) <= tol,
+    in objective units (eps ~ 1e-9 after scaling; tol: HELD_TOL relative, the tolerance
+    certify.py and HiGHS hold the LP of record to). True when nothing is held."""
+    if not held(d):
+        return True
+    eps = float(d.options["shortfall_cap"])
+    floor = level_of(d.own, d.need, d.t_min)
+    active = (d.threshold > floor) & (level <= d.threshold + 1e-9 * np.maximum(1.0, np.abs(d.threshold)))
+    if not active.any():
+        return True               # no threshold binds: the held row cannot matter (kappa = 0)
+    if np.any(d.weight[active] <= 0):
+        return eps <= 0
+    kappa = abs(lin_per_w) + float(np.max(lam_b * d.need[active] / d.weight[active])) + slope
+    return eps * kappa <= tol
+
+
+def capped(d: RegionData) -> bool:
+    """Scarcity mode: the thresholds are caps on t_max and bind no row."""
+    return bool(d.options.get("threshold_caps"))
+
+
+def core_of(d: RegionData) -> RegionData:
+    """The bare core whose box and KKT test certify ``d``'s LP of record: ``d`` itself
+    (hard thresholds), or under scarcity caps ``d`` with the thresholds at 0."""
+    return replace(d, threshold=np.zeros(d.n)) if capped(d) else d
+
+
+def point_x(lp: LinearProgram, lay: dict[str, slice], d: RegionData, t: np.ndarray) -> np.ndarray:
+    """The LP of record's columns for transfers ``t``: the transfers and, in soft mode, the
+    least shortfalls max(0, theta - L)."""
+    x = np.zeros(lp.num_col)
+    x[lay["transfer"]] = t
+    if "shortfall" in lay:
+        x[lay["shortfall"]] = np.maximum(0.0, d.threshold - level_of(d.own, d.need, t))
+    return x
+
+
+def zero_threshold_duals(sol: LPSolution, lay: dict[str, slice], d: RegionData) -> None:
+    """Under scarcity caps the threshold rows' duals are exactly 0 (module docstring)."""
+    if capped(d) and "rows:threshold" in lay:
+        sol.row_dual[lay["rows:threshold"]] = 0.0
 
 
 def level_box(d: RegionData) -> tuple[np.ndarray, np.ndarray] | None:
@@ -45,12 +121,31 @@ def _reported(d: RegionData, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return t, level_of(d.own, d.need, t)
 
 
+def leximin_start(d: RegionData, hi: np.ndarray, cut: CutFunction | None, lam: float | None = None
+                  ) -> tuple[np.ndarray, float | None]:
+    """The leximin levels (closed form, optimizer/fast/waterfill.py) and the budget price
+    they suggest (``budget_price_hint``; lam: Dinkelbach's parameter, default their Gini)."""
+    t, z = leximin_fill(d.own, d.need, d.threshold, d.t_min, d.t_max, d.budget)
+    lex = level_of(d.own, d.need, t)
+    lam = pairwise_ratio(lex, d.weight) if lam is None and cut is None else (lam or 0.0)
+    return lex, budget_price_hint(d.weight, d.need, lex, hi, z, lam, cut)
+
+
+def gini_start(d: RegionData, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, float | None]:
+    """Dinkelbach's first point: the leximin levels when their Gini is below that of the
+    least levels ``lo`` (any feasible point gives an upper bound G(L) >= G*; the leximin
+    split is usually within a few per cent of G*, so the first inner solve is near the
+    last), with the budget price they suggest as the search's first bracket."""
+    lex, hint = leximin_start(d, hi, None)
+    return (lex, hint) if pairwise_ratio(lex, d.weight) < pairwise_ratio(lo, d.weight) else (lo, None)
+
+
 def gini_run(data: RegionData, build: Build) -> Run | None:
     """min-gini on the bare core (hard thresholds): Dinkelbach over the threshold
     decomposition, accepted only if the bare-core KKT test (``gini_bare_certificate``)
     proves the levels optimal; the LP of record is then the chain LP over the order of
     those levels, at lambda = G*."""
-    d = data
+    d = core_of(data)
     if d.options.get("gini_form", "auto") != "auto" or d.n < 2:
         return None
     t0 = time.perf_counter()
@@ -58,25 +153,27 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
     if box is None:
         return None                       # infeasible: the LP path reports it
     lo, hi = box
-    sol = min_gini_bare(d.weight, d.need, d.own, lo, hi, d.budget, lo)
+    start, hint = gini_start(d, lo, hi)
+    sol = min_gini_bare(d.weight, d.need, d.own, lo, hi, d.budget, start, lam_b_hint=hint)
     t, level = _reported(d, sol.level)
     order = np.lexsort((np.arange(d.n), level))
     gscale = float(np.abs(fm.gini_cut(d, order)).max()) + float(d.weight.max())
     ok, _, _, lam_b, _ = gini_bare_certificate(
         level, d.weight, d.need, lo, hi, float(t.sum()) >= d.budget * (1 - 1e-9), sol.lam, sol.lam_b,
         order, GINI_CERT_TOL * gscale)
-    if not ok:
+    # (held shortfall: the Gini moves by at most the gain / mu, at most HELD_TOL)
+    mu0 = float(np.dot(d.weight, level))
+    if not ok or not held_gain_ok(data, level, lam_b, sol.lam, float(d.weight.sum()), HELD_TOL * mu0):
         return None
     solve_seconds = time.perf_counter() - t0
     tb = time.perf_counter()
-    lp = build(replace(d, options={**d.options, "gini_form": "chain", "gini_lambda": sol.lam,
-                                    "gini_order": order}), "min-gini")
+    lp = build(replace(data, options={**data.options, "gini_form": "chain", "gini_lambda": sol.lam,
+                                       "gini_order": order}), "min-gini")
     build_seconds = time.perf_counter() - tb
     lay = lp.layout()
-    if not set(lay) <= {"transfer", "rows:budget", "rows:threshold", "rows:gini_chain"}:
+    if not set(lay) <= {"transfer", "rows:budget", "rows:threshold", "rows:gini_chain"} | soft_blocks(data):
         return None                       # not the bare chain LP: let the LP path decide
-    x = np.zeros(lp.num_col)
-    x[lay["transfer"]] = t
+    x = point_x(lp, lay, data, t)
     if certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-7:
         return None
     mu = float(np.dot(d.weight, level))
@@ -85,6 +182,7 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
     # duals, reported as d Gini / d rhs: the budget's is -lam_B / mu (envelope theorem on
     # P - G* mu); threshold duals are not unique inside tied blocks and are not computed
     first = decomposition_solution(lp, lay, x, pairwise_sum(level, d.weight) / mu, -lam_b / mu, solve_seconds)
+    zero_threshold_duals(first, lay, data)
     info = {"solved_by": "Dinkelbach over the threshold decomposition, certified by the bare-core "
                          "KKT test (optimizer/fast/decompose.py)",
             "gini_form": "decomposition", "gini_dinkelbach_steps": sol.dinkelbach_steps,
@@ -116,8 +214,7 @@ def _lorenz_terms(d: RegionData, objective: str) -> tuple[np.ndarray, np.ndarray
 def _lorenz_point(lp: LinearProgram, lay: dict[str, slice], prefix: str, d: RegionData, t: np.ndarray,
                   level: np.ndarray, beta: np.ndarray) -> np.ndarray:
     """The LP of record's point: eta_k the beta_k-quantiles, e_kr = (eta_k - L_r)+."""
-    x = np.zeros(lp.num_col)
-    x[lay["transfer"]] = t
+    x = point_x(lp, lay, d, t)
     eta = np.array([quantile(level, d.weight, b) for b in beta])
     x[lay[f"{prefix}_eta"]] = eta
     x[lay[f"{prefix}_excess"]] = np.maximum(0.0, eta[:, None] - level[None, :]).ravel()
@@ -128,7 +225,7 @@ def lorenz_run(data: RegionData, build: Build, objective: str) -> Run | None:
     """owa (population slices) and cvar on the bare core: sum_k c_k Lorenz(beta_k) by the
     threshold decomposition, accepted only if ``cut_certificate`` proves the levels
     optimal; then the LP of record's point is checked feasible and its objective equal."""
-    d = data
+    d = core_of(data)
     terms = _lorenz_terms(d, objective) if d.n >= 2 else None
     if terms is None:
         return None
@@ -138,28 +235,32 @@ def lorenz_run(data: RegionData, build: Build, objective: str) -> Run | None:
     if box is None:
         return None
     lo, hi = box
-    sol = max_lorenz_bare(d.weight, d.need, d.own, lo, hi, d.budget, beta, c)
+    _, hint = leximin_start(d, hi, CutFunction.lorenz(float(d.weight.sum()), beta, c), 0.0)
+    sol = max_lorenz_bare(d.weight, d.need, d.own, lo, hi, d.budget, beta, c, hint)
     t, level = _reported(d, sol.level)
     cert = cut_certificate(level, d.weight, d.need, lo, hi, float(t.sum()) >= d.budget * (1 - 1e-9),
                            np.zeros(d.n), CutFunction.lorenz(float(d.weight.sum()), beta, c),
                            lam_b_hint=sol.lam_b)
-    if not cert.ok:
+    cut = CutFunction.lorenz(float(d.weight.sum()), beta, c)
+    if not cert.ok or not held_gain_ok(data, level, cert.lam_b, 0.0, cut.magnitude() / max(cut.total, 1e-300),
+                                       HELD_TOL * max(1.0, abs(sol.value))):
         return None
     solve_seconds = time.perf_counter() - t0
     tb = time.perf_counter()
-    lp = build(d, objective)
+    lp = build(data, objective)
     build_seconds = time.perf_counter() - tb
     lay = lp.layout()
     prefix = "owa" if objective == "owa" else "cvar"
     if not set(lay) <= {"transfer", "rows:budget", "rows:threshold", f"{prefix}_eta", f"{prefix}_excess",
-                        f"rows:{prefix}_rows"}:
+                        f"rows:{prefix}_rows"} | soft_blocks(data):
         return None
-    x = _lorenz_point(lp, lay, prefix, d, t, level, beta)
+    x = _lorenz_point(lp, lay, prefix, data, t, level, beta)
     value = float(np.dot(lp.cost, x)) + lp.offset
     if certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-7 or \
             abs(value - sol.value) > 1e-9 * max(1.0, abs(value)):
         return None
     first = decomposition_solution(lp, lay, x, value, cert.lam_b, solve_seconds)
+    zero_threshold_duals(first, lay, data)
     info = {"solved_by": "threshold decomposition, certified by the KKT test of "
                          "optimizer/fast/cut_certificate.py (optimizer/fast/decompose.py)",
             "decomposition_inner_solves": sol.inner_solves,

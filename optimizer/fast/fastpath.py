@@ -175,11 +175,13 @@ def fast_core_run(data: RegionData, objective: str, build: Callable[[RegionData,
         return policy_run(data, objective, build, hard)
     if objective == "min-shortfall" and "shortfall_cap" not in data.options:
         return _shortfall_run(data, build)
-    if objective == "min-gini" and hard:
+    scarce = bool(data.options.get("threshold_caps"))   # caps: the same box, thresholds at 0
+    held = data.options.get("shortfall_cap") is not None  # shortfall-first: hard within the held eps
+    if objective == "min-gini" and (hard or scarce or held):
         return gini_run(data, build)
-    if objective in ("owa", "cvar") and hard:
+    if objective in ("owa", "cvar") and (hard or scarce or held):
         return lorenz_run(data, build, objective)
-    if objective == "min-range" and hard:
+    if objective == "min-range" and (hard or scarce):
         return range_run(data, build)
     if objective == "log-welfare" and hard:
         return log_welfare_run(data)

@@ -5,6 +5,10 @@ z*; both are attained by lifting everyone to m* = min(z*, M0) at the least cost 
 M0 - m*, least spending: every region must reach m*). Duals are built as for max-min (the
 floor rows become the range_lower rows, plus -1 on the range_upper row of a region at M0)
 and certified like every closed form of optimizer/fast.
+
+Scarcity (thresholds as caps, engine/soft.py): the LP of record is the soft core with the
+capped t_max and costless shortfalls, whose threshold rows bind nothing; the same closed
+form with the thresholds at 0 (``core_of``) and threshold duals 0 is certified on it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from models.lp import LinearProgram
 from optimizer.core.levels import least_transfer, level_of, transfer_to_level
 from optimizer.core.solution import Run
 from optimizer.fast.certify import certify
+from optimizer.fast.decomposition_paths import core_of, point_x, soft_blocks
 from optimizer.fast.solutions import closed_form_solution
 from optimizer.fast.waterfill import water_fill
 
@@ -98,16 +103,16 @@ def range_run(data: RegionData, build: Callable[[RegionData, str], LinearProgram
     build_seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
     lay = lp.layout()
-    if set(lay) != RANGE_LAYOUT:
+    if set(lay) != RANGE_LAYOUT | soft_blocks(data):
         return None
-    pt = _range_point(data)
+    core = core_of(data)                  # scarcity caps: the thresholds bind no row
+    pt = _range_point(core)
     if pt is None:
         return None
-    x = np.zeros(lp.num_col)
-    x[lay["transfer"]] = pt.t
+    x = point_x(lp, lay, data, pt.t)
     x[lay["range_hi"]] = float(pt.level.max())
     x[lay["range_lo"]] = float(pt.level.min())
-    for y in _range_duals(lp, lay, data, pt):
+    for y in _range_duals(lp, lay, core, pt):
         cert = certify(lp, x, y)
         if cert.ok:
             break

@@ -1,0 +1,177 @@
+"""The inner solve of the threshold decomposition (optimizer/fast/decompose.py): the least
+minimiser of ``Phi(L) + sum_r c_r L_r`` over a box, Phi the Lovasz extension of
+``S -> Q(W(S))`` with Q concave (``CutFunction``), by bisection of every region's level over
+the breakpoints at once (the math: decompose.py's docstring)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CutFunction:
+    """Q concave on [0, W] with Q(0) = 0: the objective is Phi(L) = int Q(W({L > t})) dt
+    (the Lovasz extension of S -> Q(W(S))), plus a linear term.
+
+    - Gini's P(L) = sum_{i<j} w_i w_j |L_i - L_j|:  Q(x) = x (W - x)
+    - minus the absolute Lorenz curve at beta (total level of the worst beta of the
+      population):  Q(x) = -(x - (W - beta))+ ; owa and cvar are sums of these.
+    Evaluated by ``value`` on arrays; ``kinks``/``coef`` describe the piecewise-linear
+    ones (x - theta_k)+ with coefficients -c_k (None for Gini's quadratic)."""
+    total: float
+    quadratic: bool = False
+    kinks: np.ndarray | None = None     # theta_k, ascending
+    coef: np.ndarray | None = None      # c_k > 0: Q(x) = -sum_k c_k (x - theta_k)+
+
+    @staticmethod
+    def gini(total: float) -> CutFunction:
+        return CutFunction(total, quadratic=True)
+
+    @staticmethod
+    def lorenz(total: float, beta: np.ndarray, c: np.ndarray) -> CutFunction:
+        """-sum_k c_k Lorenz(beta_k): minimising it maximises sum_k c_k Lorenz(beta_k)."""
+        theta = total - np.asarray(beta, dtype=float)
+        order = np.argsort(theta, kind="stable")
+        return CutFunction(total, kinks=theta[order], coef=np.asarray(c, dtype=float)[order])
+
+    def value(self, x: np.ndarray) -> np.ndarray:
+        if self.quadratic:
+            return x * (self.total - x)
+        # -sum_{theta_k < x} c_k (x - theta_k) = -(x C(x) - D(x)), C, D prefix sums
+        k = np.searchsorted(self.kinks, x, side="left")
+        cum_c = np.concatenate([[0.0], np.cumsum(self.coef)])
+        cum_d = np.concatenate([[0.0], np.cumsum(self.coef * self.kinks)])
+        return -(x * cum_c[k] - cum_d[k])
+
+    def magnitude(self) -> float:
+        return self.total * self.total if self.quadratic else float(self.coef.sum()) * max(self.total, 1.0)
+
+
+def cut_order(w: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Regions by rho = n / w ascending (index on ties); zero weights last."""
+    rho = np.where(w > 0, need / np.where(w > 0, w, 1.0), np.inf)
+    return np.lexsort((np.arange(w.size), rho))
+
+
+def lagrangian_levels(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray, lam: float,
+                      lam_b: float, rank: np.ndarray, grid: Grid | None = None,
+                      cut: CutFunction | None = None, lower: np.ndarray | None = None,
+                      upper: np.ndarray | None = None) -> np.ndarray:
+    """The least minimiser of ``Phi(L) + sum_r (lam_b n_r - lam w_r) L_r`` over the box
+    (``hi`` finite); Phi = Gini's P unless ``cut`` says otherwise. ``rank[r]`` is r's
+    position in ``cut_order``. Every region's level is bisected over the grid values at
+    once: each step cuts every group of regions sharing an interval at its middle value.
+
+    ``lower``/``upper`` (grid values): bounds known to hold for the least minimiser, from
+    the least minimisers at a higher / lower budget price (they fall as lam_B rises: for
+    submodular F and c <= c' the least minimiser of F + c' is inside that of F + c, at
+    every level set). The box shrinks to them and the bisection starts from the chains of
+    overlapping shrunk intervals (``warm_groups``), so a narrow bracket costs few rounds."""
+    g = grid if grid is not None else Grid.of(lo, hi, rank)
+    q = cut if cut is not None else CutFunction.gini(float(w.sum()))
+    n = w.size
+    lo_t, hi_t, a0, b0 = warm_groups(g, lower, upper)
+    # everything below lives in (group, cut order); groups stay contiguous and in cut order inside
+    perm = g.perm[np.argsort(a0[g.perm], kind="stable")]
+    wp, lo_i, hi_i = w[perm], lo_t[perm], hi_t[perm]
+    cp = (lam_b * need - lam * w)[perm]
+    a, b = a0[perm], b0[perm]                       # each region's interval [a, b] of values
+    w_tot = float(w.sum())
+    scale = float(np.abs(cp).max()) * max(1.0, float(np.abs(g.values).max())) + q.magnitude()
+    tol = 1e-13 * scale
+    while True:
+        active = a < b
+        if not active.any():
+            break
+        m = (a + b) // 2                                  # cut between values[m] and values[m + 1]
+        new_grp = np.concatenate([[True], a[1:] != a[:-1]])
+        starts = np.flatnonzero(new_grp)
+        gid = np.cumsum(new_grp) - 1
+        in_s = _upper_set(q, wp, cp, w_tot, active & (lo_i > m), active & (lo_i <= m) & (hi_i > m), starts, gid,
+                          tol)
+        out_s = active & ~in_s
+        inv = _stable_partition(in_s, out_s, starts, gid)
+        a, b = np.where(in_s, m + 1, a), np.where(out_s, m, b)
+        perm, wp, lo_i, hi_i, cp, a, b = perm[inv], wp[inv], lo_i[inv], hi_i[inv], cp[inv], a[inv], b[inv]
+    level = np.empty(n)
+    level[perm] = g.values[a]
+    return level
+
+
+def warm_groups(g: Grid, lower: np.ndarray | None, upper: np.ndarray | None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(box indices shrunk to ``lower``/``upper``, the first intervals [a, b]): region r
+    can sit at grid indices lo_r..hi_r; intervals that overlap or touch are chained into
+    one group spanning them all, so different groups are strictly apart and every cut of a
+    group leaves every other region wholly above or below it (what the bisection needs)."""
+    lo_t, hi_t = g.lo_i, g.hi_i
+    if lower is not None:
+        lo_t = np.maximum(lo_t, np.searchsorted(g.values, lower))
+    if upper is not None:
+        hi_t = np.minimum(hi_t, np.searchsorted(g.values, upper))
+    hi_t = np.maximum(hi_t, lo_t)
+    order = np.argsort(lo_t, kind="stable")
+    ls, hs = lo_t[order], hi_t[order]
+    new = np.concatenate([[True], ls[1:] > np.maximum.accumulate(hs)[:-1]])
+    starts = np.flatnonzero(new)
+    comp = np.cumsum(new) - 1
+    a0, b0 = np.empty_like(lo_t), np.empty_like(hi_t)
+    a0[order], b0[order] = ls[starts][comp], np.maximum.reduceat(hs, starts)[comp]
+    return lo_t, hi_t, a0, b0
+
+
+def _upper_set(q: CutFunction, wp: np.ndarray, cp: np.ndarray, w_tot: float, forced_in: np.ndarray, free: np.ndarray,
+               starts: np.ndarray, gid: np.ndarray, tol: float) -> np.ndarray:
+    """The regions of each group that go above the cut: the forced ones plus the shortest
+    prefix (in cut order) of the free ones within tol of the least value of
+    Q(W above + W(S)) + c(S), the set S above the cut (the least minimiser)."""
+    n = wp.size
+    pos = np.arange(n)
+    w_grp = np.add.reduceat(wp, starts)
+    w_below = (np.cumsum(w_grp) - w_grp)[gid]
+    w_above = w_tot - w_below - w_grp[gid]      # the cut at t: S = above + forced + prefix
+    wf = np.add.reduceat(np.where(forced_in, wp, 0.0), starts)[gid]
+    cf = np.add.reduceat(np.where(forced_in, cp, 0.0), starts)[gid]
+    fw, fc = np.where(free, wp, 0.0), np.where(free, cp, 0.0)
+    cw_all, cc_all = np.cumsum(fw), np.cumsum(fc)
+    s_w = wf + cw_all - (cw_all - fw)[starts][gid]
+    val = np.where(free, q.value(w_above + s_w) + cf + cc_all - (cc_all - fc)[starts][gid], np.inf)
+    val0 = q.value(w_above + wf) + cf                     # the empty prefix
+    best = np.minimum(np.minimum.reduceat(val, starts)[gid], val0)
+    take0 = val0 <= best + tol
+    end = np.minimum.reduceat(np.where(free & (val <= best + tol), pos, n), starts)[gid]
+    return forced_in | (free & (pos <= end) & ~take0)
+
+
+def _stable_partition(in_s: np.ndarray, out_s: np.ndarray, starts: np.ndarray, gid: np.ndarray) -> np.ndarray:
+    """The permutation that splits each group stably: the part below the cut first, then
+    the part above (regions in neither keep their place). Returns new index -> old."""
+    pos = np.arange(in_s.size)
+    c_out = np.cumsum(out_s)
+    n_out_before = (c_out - out_s)[starts][gid]
+    n_out = np.add.reduceat(out_s.astype(np.int64), starts)[gid]
+    c_in = np.cumsum(in_s)
+    n_in_before = (c_in - in_s)[starts][gid]
+    grp_start = starts[gid]
+    new_pos = np.where(out_s, grp_start + (c_out - 1 - n_out_before),
+                       np.where(in_s, grp_start + n_out + (c_in - 1 - n_in_before), pos))
+    inv = np.empty(in_s.size, dtype=np.int64)
+    inv[new_pos] = pos
+    return inv
+
+
+@dataclass(frozen=True)
+class Grid:
+    """What the inner solve reuses: the candidate levels and the regions in cut order."""
+    values: np.ndarray
+    lo_i: np.ndarray
+    hi_i: np.ndarray
+    perm: np.ndarray
+
+    @staticmethod
+    def of(lo: np.ndarray, hi: np.ndarray, rank: np.ndarray) -> Grid:
+        values = np.unique(np.concatenate([lo, hi]))
+        return Grid(values, np.searchsorted(values, lo), np.searchsorted(values, hi),
+                    np.argsort(rank, kind="stable"))
