@@ -73,7 +73,10 @@ def arrow_cells(path: Path, min_bytes: int) -> tuple[list[str], pa.Table] | None
         return None
     if head == "" or end < 0:
         return None
-    header = [c.strip() for c in head.split(",")]
+    cells = head.split(",")
+    if any(len(c) > _CSV_FIELD_LIMIT for c in cells):   # the exact reader's CSV error (characters, unstripped)
+        return None
+    header = [c.strip() for c in cells]
     names = [f"c{i}" for i in range(len(header))]
     try:
         table = pacsv.read_csv(
