@@ -249,3 +249,18 @@ def test_cli_both_sides_of_the_threshold(tmp_path, bad, where):
         assert results[0][0] == 2 and "regions.csv" in results[0][1]
         if where:
             assert where in results[0][1]
+
+
+def test_one_problem_per_unreadable_file_with_its_line(tmp_path):
+    """A CSV syntax error is the file's one problem (it used to add "file is empty"), and bad
+    UTF-8 names the line and the byte in it, not only the offset in the file."""
+    long_header = tmp_path / "long.csv"
+    long_header.write_text("region_id,name," + "x" * 140_000 + "\nr1,a,1\n")
+    problems: list = []
+    read_csv_rows(long_header, problems)
+    assert len(problems) == 1 and "field larger than field limit" in problems[0].message
+    bad_utf8 = tmp_path / "bad.csv"
+    bad_utf8.write_bytes(b"region_id,name\nr1,ok\nr2,ab\xffc\n")
+    problems = []
+    read_csv_rows(bad_utf8, problems)
+    assert len(problems) == 1 and "line 3, byte 6 of the line" in problems[0].message

@@ -74,12 +74,17 @@ def read_toml(path: Path, problems: list[Problem]) -> dict[str, Any]:
 
 def read_csv_rows(path: Path, problems: list[Problem]) -> tuple[list[str], list[tuple[int, list[str]]]]:
     try:
-        text = read_file_bytes(path).decode("utf-8-sig")
+        raw = read_file_bytes(path)
+        text = raw.decode("utf-8-sig")
     except OSError as exc:
         problems.append(read_problem(path, exc))
         return [], []
     except UnicodeDecodeError as exc:
-        problems.append(Problem(str(path), f"is not UTF-8 text ({exc.reason} at byte {exc.start})"))
+        # the byte offset is where an editor cannot go: name the line and the column too
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        problems.append(Problem(str(path), f"is not UTF-8 text ({exc.reason} at byte {exc.start}: line {line}, "
+                                           f"byte {column} of the line)"))
         return [], []
     reader = csv.reader(io.StringIO(text, newline=""))
     rows: list[tuple[int, list[str]]] = []
@@ -95,6 +100,7 @@ def read_csv_rows(path: Path, problems: list[Problem]) -> tuple[list[str], list[
             rows.append((line, cells))
     except csv.Error as exc:
         problems.append(Problem(str(path), f"CSV syntax error: {exc}", reader.line_num))
+        return header, rows   # one problem: a file that cannot be split is not also "empty"
     if not header:
         problems.append(Problem(str(path), "file is empty; a header row is required"))
     return header, rows
