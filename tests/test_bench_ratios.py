@@ -81,3 +81,11 @@ def test_group_floor_mode_builds_an_instance_whose_group_rows_bind(tmp_path):
             float(r["fiscal_need"]) for r in rows)
         gaps.append(level - float(floor))
     assert min(gaps) >= -1e-6 and sum(abs(gap) <= 1e-6 for gap in gaps) >= 2   # all met, some binding
+
+
+def test_the_bench_runs_every_lp_objective_and_no_formula():
+    from bench.ratios import objectives
+
+    names = objectives()
+    assert {"maxmin", "leximin", "min-gini", "owa", "cvar", "min-mad", "log-welfare"} <= set(names)
+    assert not {"korea-lst", "canada", "per-capita"} & set(names)
