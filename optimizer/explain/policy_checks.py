@@ -73,13 +73,14 @@ def policy_tags(d: RegionData, terms: tuple[PolicyTerm, ...], x: np.ndarray,
         for mask, tag in ((at_lo, low_tag), (at_up, up_tag)):
             if tag is None:
                 continue
-            for i in np.flatnonzero(mask):
-                row = blk.start + int(i)
-                cols = csr.indices[csr.indptr[row]:csr.indptr[row + 1]]
-                vals = csr.data[csr.indptr[row]:csr.indptr[row + 1]]
-                if blk.name == "phase_change":   # the row limits this year's unit (coefficient 1)
-                    cols = cols[vals == 1.0]
-                add(cols[cols < n], tag)
+            rows = blk.start + np.flatnonzero(mask)
+            if not rows.shape[0]:
+                continue
+            tight = csr[rows]            # every tight row of the block at once (one per row: 5 s at 1e6)
+            cols = tight.indices
+            if blk.name == "phase_change":   # the row limits this year's unit (coefficient 1)
+                cols = cols[tight.data == 1.0]
+            add(cols[cols < n], tag)
     return tags
 
 
