@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from optimizer.core.errors import InfeasibleError
 from optimizer.core.groups import Group
 from optimizer.core.instance import Instance
 from optimizer.core.policy import PolicyConfig
@@ -43,3 +45,15 @@ def run(inst: Instance, objective: str = "maxmin", engine: str = "direct", **pol
 
 def transfers(result) -> np.ndarray:
     return result.allocation["transfer"].to_numpy(dtype=float)
+
+
+def fast_and_lp(inst: Instance, **opts):
+    """(default solve, the LP of record with the fast paths off) of one round, or (None, None)
+    when the LP finds it infeasible, in which case the default solve must say so too."""
+    try:
+        lp = solve(inst, SolveOptions(fast_path=False, **opts))
+    except InfeasibleError:
+        with pytest.raises(InfeasibleError):
+            solve(inst, SolveOptions(**opts))
+        return None, None
+    return solve(inst, SolveOptions(**opts)), lp

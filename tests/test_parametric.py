@@ -8,13 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimizer.core.errors import InfeasibleError
 from optimizer.core.policy import PolicyConfig
 from optimizer.engine.drivers.parametric import parametric_maxmin_run
-from optimizer.engine.solve import SolveOptions, objective_spec, prepare_round, solve
+from optimizer.engine.solve import SolveOptions, objective_spec, prepare_round
 from optimizer.io.load import load_instance
 from optimizer.prepare.policy_round import tie_break_columns
-from tests.policy_helpers import KOREA, make_instance
+from tests.policy_helpers import KOREA, fast_and_lp, make_instance
 
 POLICIES = [
     {"hold_harmless": 0.5}, {"hold_harmless": 0.9}, {"no_overtaking": True},
@@ -25,14 +24,7 @@ POLICIES = [
 
 
 def both(inst, policy):
-    opts = dict(objective="maxmin", policy=PolicyConfig(**policy), price_of_fairness=False)
-    try:
-        lp = solve(inst, SolveOptions(fast_path=False, **opts))
-    except InfeasibleError:
-        with pytest.raises(InfeasibleError):
-            solve(inst, SolveOptions(**opts))
-        return None, None
-    return solve(inst, SolveOptions(**opts)), lp
+    return fast_and_lp(inst, objective="maxmin", policy=PolicyConfig(**policy), price_of_fairness=False)
 
 
 def parametric_value(inst, policy) -> float | None:

@@ -15,7 +15,7 @@ from optimizer.core.errors import InfeasibleError
 from optimizer.core.groups import Group
 from optimizer.core.policy import PolicyConfig
 from optimizer.engine.solve import SolveOptions, objective_spec, prepare_round, solve
-from tests.policy_helpers import make_instance
+from tests.policy_helpers import fast_and_lp, make_instance
 
 ENVELOPE = "envelope filling"
 
@@ -52,15 +52,8 @@ def policy_of(rng) -> PolicyConfig:
 
 
 def both(inst, objective: str, policy: PolicyConfig, thresholds: str):
-    opts = dict(objective=objective, policy=policy, price_of_fairness=False,
-                objective_options={"thresholds": thresholds})
-    try:
-        lp = solve(inst, SolveOptions(fast_path=False, **opts))
-    except InfeasibleError:
-        with pytest.raises(InfeasibleError):
-            solve(inst, SolveOptions(**opts))
-        return None, None
-    return solve(inst, SolveOptions(**opts)), lp
+    return fast_and_lp(inst, objective=objective, policy=policy, price_of_fairness=False,
+                       objective_options={"thresholds": thresholds})
 
 
 def agree(fast, lp) -> None:
