@@ -144,5 +144,7 @@ def test_least_spending_equals_the_min_cost_lp(seed, ties):
             prepare_round(inst, objective_spec("maxmin"), opts)
         return
     diag = prepare_round(inst, objective_spec("maxmin"), opts).diag
-    assert diag.required_budget == pytest.approx(lp.summary["objective_value"], rel=1e-9, abs=1e-9)
+    # HiGHS meets rows within its 1e-7 feasibility tolerance (seed 11950: the LP spends 0 with a
+    # per-capita floor short by 3.9e-9; the exact least point spends 5.8e-9): its tolerance, as below
+    assert diag.required_budget == pytest.approx(lp.summary["objective_value"], rel=1e-9, abs=1e-6)
     np.testing.assert_allclose(diag.required_transfer, lp.allocation.transfer, rtol=1e-7, atol=1e-6)

@@ -107,7 +107,7 @@ def test_held_shortfall_paths_equal_the_soft_lp_of_record(d, case):
     assert "rows:shortfall_cap" in run.layout
     t = run.first.x[run.layout["transfer"]]
     level = (d.own + t) / d.need
-    assert np.all(level >= d.threshold - 1e-12) and t.sum() <= d.budget * (1 + 1e-12)
+    assert np.all(level >= d.threshold - 1e-12) and t.sum() <= d.budget * (1 + 1e-12) + 1e-12  # budget 0: noise
     if name == "min-gini":
         assert gini(level, d.weight) == pytest.approx(gini(lp_level, d.weight), abs=1e-7)
     else:   # within the bound of held_gain_ok: HELD_TOL x max(1, |value|)
