@@ -135,6 +135,14 @@ class FiniteRange(click.FloatRange):
 
 
 def objective_flags(f):
+    """The objective's options and --no-price-of-fairness (commands that report one solve)."""
+    f = click.option("--no-price-of-fairness", is_flag=True,
+                     help="Skip the extra max-mean solve that gives the price of fairness.")(f)
+    return objective_option_flags(f)
+
+
+def objective_option_flags(f):
+    """--thresholds, --scarcity, --alpha, --weights, --breakpoints, --gini-form, --formula-option."""
     opts = [
         click.option("--thresholds", type=click.Choice(THRESHOLD_MODES), default=None,
                      help="hard: thresholds are constraints (infeasible -> exit 1 with the diagnosis; "
@@ -158,8 +166,6 @@ def objective_flags(f):
                      help="log-welfare: tangent points per region (default 32)."),
         click.option("--gini-form", type=click.Choice(["auto", "pairwise", "chain"]), default=None,
                      help="min-gini: pairwise LP (n <= 200 by default) or the compact order-cone (chain) form."),
-        click.option("--no-price-of-fairness", is_flag=True,
-                     help="Skip the extra max-mean solve that gives the price of fairness."),
         click.option("--formula-option", "formula_option", multiple=True, expose_value=False,
                      callback=_formula_option, metavar="NAME=VALUE",
                      help="A formula's parameter (repeatable), e.g. revenue_share=0.7 or date=2026-01-01; "

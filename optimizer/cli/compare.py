@@ -12,7 +12,10 @@ from optimizer.cli.common import (
     instance_argument,
     objective_flags,
     objective_options_from,
+    policy_from_flags,
+    policy_options,
     reported_errors,
+    scenario_options,
     spend_options,
 )
 from optimizer.cli.round_flags import TIME_LIMIT_TYPE, check_surplus
@@ -20,6 +23,8 @@ from optimizer.core.budget import parse_budget
 from optimizer.engine.solve import SolveOptions
 from optimizer.io.load import load_instance
 from optimizer.io.writers import COMPARE_OUTPUTS, allocation_csv, atomic_write_bytes, is_xlsx, with_bom, write_run
+from optimizer.prepare.merge import parse_merge
+from optimizer.prepare.scenarios import prepare
 from optimizer.report.plots import levels_png, lorenz_png
 from optimizer.report.workbook import compare_workbook
 from optimizer.studies.against_formula import against_formula, against_formula_text, formula_of, on_formula_budget
@@ -51,8 +56,11 @@ from optimizer.studies.compare import (
 @spend_options
 @objective_flags
 @excel_options
+@policy_options
+@scenario_options
 def compare_cmd(instance: Path, objectives, scenarios, budget, threshold, output, plot, time_limit, thresholds, alpha,
-                weights, breakpoints, gini_form, no_price_of_fairness, csv_bom, lang, spend, surplus):
+                weights, breakpoints, gini_form, no_price_of_fairness, csv_bom, lang, spend, surplus, scenario,
+                merges, merge_groups, **flags):
     """Solve INSTANCE under each objective and print one row of metrics per objective.
 
     \b
@@ -61,23 +69,32 @@ def compare_cmd(instance: Path, objectives, scenarios, budget, threshold, output
       equalize compare instances/korea-17 --objectives maxmin,leximin,min-gini --output out/cmp --plot
       equalize compare instances/korea-17 --scenarios all --output out/scen
       equalize compare instances/korea-17 --scenarios busan-gyeongnam-merger,both-mergers --objectives maxmin
+      equalize compare instances/korea-17 --objectives maxmin,leximin --hold-harmless 0.95 -S both-mergers
     An objective (or scenario) that is infeasible shows as a row with status 'infeasible'.
+    The policy flags apply to every row (over each scenario's own [policy]); --scenario and
+    --merge prepare the instance the objectives are compared on.
     """
     with reported_errors():
         objective_options = objective_options_from(thresholds, alpha, weights, breakpoints, gini_form)
+        policy = policy_from_flags(flags)
         if scenarios is not None:
+            if scenario is not None or merges or merge_groups:
+                raise click.UsageError("--scenarios compares scenarios of the instance as loaded; "
+                                       "--scenario, --merge and --merge-group do not combine with it")
             return _compare_scenarios(instance, scenarios, objectives, budget, threshold, output, plot,
                                       time_limit, objective_options, no_price_of_fairness, (csv_bom, lang),
-                                      (spend, surplus))
+                                      (spend, surplus), policy)
         names = parse_objectives(objectives or "all")
         if plot and (output is None or is_xlsx(output)):
             raise click.UsageError("--plot needs an --output folder")
         inst = load_instance(instance)
         echo_notices(inst)
+        inst = prepare(inst, scenario, [parse_merge(m) for m in merges], list(merge_groups))
         check_surplus(inst, spend, surplus)
         opts = SolveOptions(budget=parse_budget(budget, inst.budget), threshold=threshold,
                             time_limit=time_limit, objective_options=objective_options,
-                            price_of_fairness=not no_price_of_fairness, spend=spend, surplus=surplus)
+                            price_of_fairness=not no_price_of_fairness, spend=spend, surplus=surplus,
+                            policy=policy)
         opts = on_formula_budget(inst, names, opts)   # a formula in the list: everyone on its budget
         c = compare(inst, names, opts)
         if is_xlsx(output):
@@ -107,7 +124,7 @@ def comparison_files(c: Comparison) -> dict[str, bytes]:
 
 def _compare_scenarios(instance: Path, scenarios: str, objectives, budget, threshold, output, plot,
                        time_limit, objective_options, no_price_of_fairness, excel: tuple[bool, str],
-                       spending=(None, None)) -> None:
+                       spending=(None, None), policy=None) -> None:
     """``--scenarios``: one row per scenario (base first), same metric columns."""
     if plot:
         raise click.UsageError("--plot is not available with --scenarios (scenarios with merges have "
@@ -125,7 +142,8 @@ def _compare_scenarios(instance: Path, scenarios: str, objectives, budget, thres
     chosen = parse_scenario_names(scenarios, list(inst.scenarios))
     opts = SolveOptions(objective=objective, budget=parse_budget(budget, inst.budget), threshold=threshold,
                         time_limit=time_limit, objective_options=objective_options,
-                        price_of_fairness=not no_price_of_fairness, spend=spending[0], surplus=spending[1])
+                        price_of_fairness=not no_price_of_fairness, spend=spending[0], surplus=spending[1],
+                        policy=policy)
     c = compare_scenarios_table(inst, chosen, opts)
     if is_xlsx(output):
         atomic_write_bytes(output, compare_workbook(c.table, c.allocations, inst, excel[1]))

@@ -35,6 +35,7 @@ from models.objectives import get_objective
 from optimizer.core.budget import parse_budget
 from optimizer.core.errors import BadInputError, EqualizeError, InfeasibleError, SolverError, UsageError
 from optimizer.core.instance import Instance
+from optimizer.core.policy import PolicyConfig
 from optimizer.core.result import Result
 from optimizer.core.scaling import money_scale, round_data, to_region_data
 from optimizer.engine.finish import base_summary, build_result, check_status, raise_infeasible
@@ -87,9 +88,9 @@ def parse_values(text: str | None, base: float | None, what: str) -> list[float 
 
 
 def choose_mode(inst: Instance, objective: str, fast_path: bool = True,
-                objective_options: dict | None = None) -> str:
+                objective_options: dict | None = None, policy: PolicyConfig | None = None) -> str:
     spec = get_objective(objective)
-    pr = policy_round(inst)
+    pr = policy_round(inst, policy)
     fopts = parse_objective_options({**inst.objective_options, **(objective_options or {})})
     closed_form = (objective in BARE_CORE_FAST and fopts.get("thresholds", "hard") == "hard"
                    or objective == "min-shortfall")
@@ -124,9 +125,10 @@ def _infeasible_message(exc: InfeasibleError) -> str:
 
 def sweep(inst: Instance, budgets: list[float | None], thresholds: list[float | None] | None = None,
           objective: str | None = None, fast_path: bool = True, objective_options: dict | None = None,
-          mode: str | None = None, keep_results: bool = False) -> Sweep:
+          mode: str | None = None, keep_results: bool = False, policy: PolicyConfig | None = None) -> Sweep:
     """Solve ``objective`` at every (threshold, budget) point (budget varying fastest).
-    ``mode`` forces "rebuild" (independent solves, the reference); default: choose_mode."""
+    ``mode`` forces "rebuild" (independent solves, the reference); default: choose_mode.
+    ``policy``: overrides of the instance's [policy] (the CLI's policy flags), at every point."""
     name = objective or inst.objective or DEFAULT_OBJECTIVE
     try:
         spec = None if is_formula(name) else get_objective(name)
@@ -136,7 +138,7 @@ def sweep(inst: Instance, budgets: list[float | None], thresholds: list[float | 
     if len(budgets) * len(thresholds) > MAX_POINTS:
         raise UsageError(f"the sweep has {len(budgets) * len(thresholds):,} points; at most {MAX_POINTS:,}")
     # a formula (optimizer/formulas): applied afresh at every point, no LP to keep
-    chosen = "rebuild" if spec is None else choose_mode(inst, name, fast_path, objective_options)
+    chosen = "rebuild" if spec is None else choose_mode(inst, name, fast_path, objective_options, policy)
     mode = mode or chosen
     if mode == "persistent" and chosen != "persistent":
         raise UsageError(f"'{name}' cannot be swept on a persistent model here (mode {chosen})")
@@ -151,13 +153,12 @@ def sweep(inst: Instance, budgets: list[float | None], thresholds: list[float | 
             t_val = thr
             result: Result | None = None
             try:
+                opts = SolveOptions(objective=name, budget=b_val, threshold=thr, fast_path=fast_path,
+                                    objective_options=objective_options, price_of_fairness=False, policy=policy)
                 if mode == "persistent":
                     result, persistent = _persistent_point(inst, spec, b_val, thr, persistent, objective_options)
-                    result = pay_out(inst, SolveOptions(objective=name, budget=b_val, threshold=thr,
-                                                        objective_options=objective_options), result)
+                    result = pay_out(inst, opts, result)
                 else:
-                    opts = SolveOptions(objective=name, budget=b_val, threshold=thr, fast_path=fast_path,
-                                        objective_options=objective_options, price_of_fairness=False)
                     result = solve(inst, opts)
                 row = _row(point, b_val, t_val, "optimal", time.perf_counter() - t0, result)
             except InfeasibleError as exc:
