@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -268,13 +269,36 @@ def test_a_formula_in_sweep_batch_and_the_python_api(korea3, tmp_path):
     # korea-lst at pools 53 and 106: the coefficient is pool / 212 (shortfalls 60 + 152)
     sw = sweep(load_instance(korea3), [53.0, 106.0], objective="korea-lst")
     assert sw.frontier["objective_value"].to_numpy() == pytest.approx([0.25, 0.5])
+    # a formula computes a split, it optimises nothing: never reported as optimal
+    assert list(sw.frontier["status"]) == ["computed", "computed"]
     assert optimizer.solve(korea3, objective="per-capita").allocation["transfer"].sum() == pytest.approx(106.0)
     reform = optimizer.solve(korea3, objective="korea-lst", formula_options={"revenue_share": 0.7})
     assert reform.summary["objective_value"] == pytest.approx(106 / 223)
     spec = tmp_path / "study.toml"
     spec.write_text(f'instances = ["{korea3}"]\nobjectives = ["korea-lst", "per-capita"]\n', encoding="utf-8")
     res = CliRunner().invoke(main, ["batch", str(spec), "--output", str(tmp_path / "b")])
-    assert res.exit_code == 0 and "2 runs: 2 optimal" in res.output
+    assert res.exit_code == 0 and "2 runs: 2 computed" in res.output
+    runs = pd.read_parquet(tmp_path / "b" / "runs.parquet")
+    allocations = pd.read_parquet(tmp_path / "b" / "allocations.parquet")
+    assert list(runs["status"]) == ["computed", "computed"]
+    # the computed splits are kept like optima: 3 regions per run, the pool paid out
+    assert len(allocations) == 6
+    assert allocations.groupby("run_id")["transfer"].sum().to_numpy() == pytest.approx([106.0, 106.0])
+    # and a rerun resumes: both runs done, none repeated
+    res = CliRunner().invoke(main, ["batch", str(spec), "--output", str(tmp_path / "b")])
+    assert res.exit_code == 0 and "2 runs: 2 computed" in res.output
+    assert len(pd.read_parquet(tmp_path / "b" / "allocations.parquet")) == 6
+
+
+def test_a_formula_round_written_to_a_workbook_has_its_allocation_sheet(korea3, tmp_path):
+    res = CliRunner().invoke(main, ["solve", str(korea3), "-o", "korea-lst", "--output", str(tmp_path / "f.xlsx")])
+    assert res.exit_code == 0, res.output
+    book = openpyxl.load_workbook(tmp_path / "f.xlsx", read_only=True)
+    assert book.sheetnames[0] == "allocation"
+    rows = list(book["allocation"].values)
+    header = list(rows[0])
+    transfers = [r[header.index("transfer")] for r in rows[1:]]
+    assert len(transfers) == 3 and sum(transfers) == pytest.approx(106.0)
 
 
 # --- properties on random rounds ---------------------------------------------------------------

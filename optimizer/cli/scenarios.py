@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from optimizer.cli.common import instance_argument, reported_errors
+from optimizer.core.result import SOLVED_STATUSES
 from optimizer.engine.solve import SolveOptions
 from optimizer.io.load import load_instance
 from optimizer.io.writers import SCENARIOS_OUTPUTS, allocation_csv, write_run
@@ -51,5 +52,5 @@ def scenarios_cmd(instance: Path, compare: bool, objective, output):
         shown = frame.drop(columns=["diagnosis"]).to_string(index=False, float_format=lambda x: f"{x:,.4f}")
         click.echo(shown)
         for _, r in frame.iterrows():
-            if r["status"] != "optimal":
+            if r["status"] not in SOLVED_STATUSES:
                 click.echo(f"{r['scenario']}: {r['status']}: {r['diagnosis']}")

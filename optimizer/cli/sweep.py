@@ -22,6 +22,7 @@ from optimizer.cli.common import (
 )
 from optimizer.cli.round_flags import check_surplus
 from optimizer.core.errors import EqualizeError, UsageError
+from optimizer.core.result import SOLVED_STATUSES
 from optimizer.engine.options import parse_objective_options
 from optimizer.io.load import load_instance
 from optimizer.io.writers import atomic_write_bytes, is_xlsx
@@ -113,5 +114,5 @@ def _print_sweep(sw: Sweep, name: str) -> None:
     numeric = [c for c in shown.columns if c != "status"]
     shown[numeric] = shown[numeric].apply(pd.to_numeric, errors="coerce")
     click.echo(shown.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:,.6g}"))
-    for _, r in f[f.status != "optimal"].iterrows():
+    for _, r in f[~f.status.isin(SOLVED_STATUSES)].iterrows():
         click.echo(f"point {r['point']}: {r['status']}: {r['message']}")

@@ -13,6 +13,11 @@ ALLOCATION_COLUMNS = [
 ]
 
 
+# a round that has an allocation: an optimum, or a formula's computed split (optimizer/formulas;
+# nothing was optimised, so it is never called optimal)
+SOLVED_STATUSES = ("optimal", "computed")
+
+
 @dataclass
 class Result:
     allocation: pd.DataFrame     # one row per region, input order
@@ -22,3 +27,8 @@ class Result:
     @property
     def status(self) -> str:
         return self.summary["status"]
+
+    @property
+    def solved(self) -> bool:
+        """An allocation to write: optimal, or computed by a formula."""
+        return self.status in SOLVED_STATUSES

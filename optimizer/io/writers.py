@@ -152,7 +152,7 @@ def result_files(result: Result) -> dict[str, FileData]:
     """The files of a solve: allocation.csv, one CSV per extra table (services.csv) and
     summary.json; only summary.json when the solve was infeasible."""
     files = {}
-    if result.status in ("optimal", "computed"):   # computed: a formula (optimizer/formulas)
+    if result.solved:
         files["allocation.csv"] = StreamedFile(lambda: csv_chunks(result.allocation))
         for name, table in getattr(result, "tables", {}).items():
             files[f"{name}.csv"] = StreamedFile(lambda t=table: csv_chunks(t))

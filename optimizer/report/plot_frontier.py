@@ -16,6 +16,7 @@ import pandas as pd
 from models.objectives import get_objective
 from optimizer.core.instance import Instance
 from optimizer.core.levels import required_transfer
+from optimizer.core.result import SOLVED_STATUSES
 from optimizer.core.scaling import round_data
 from optimizer.report.plots import figure_png, new_figure, series_style
 
@@ -75,7 +76,7 @@ def panels_of(frontier: pd.DataFrame) -> tuple[list[tuple[str, str]], list[str]]
     """The panels worth drawing, and notes on those left out: a repeat of a kept panel, or a
     metric other than the objective that is the same at every solved point (hard thresholds
     make the weighted shortfall 0 everywhere)."""
-    ok = frontier[frontier.status == "optimal"]
+    ok = frontier[frontier.status.isin(SOLVED_STATUSES)]
     kept: list[str] = []
     out, notes = [], []
     for col, title in PANELS:
@@ -119,12 +120,12 @@ def _series(ax, f: pd.DataFrame, x: str, other: str, col: str, first: bool) -> l
     for i, key in enumerate(keys):
         colour, marker = series_style(i)
         grp = f[f[other] == key].sort_values(x)
-        ok = grp[grp.status == "optimal"]
+        ok = grp[grp.status.isin(SOLVED_STATUSES)]
         name = f"{other} {key:,.4g}"
         wider = len(keys) - 1 - i   # series that coincide stay visible: earlier ones drawn larger, below
         ax.plot(ok[x].astype(float), ok[col].astype(float), color=colour, marker=marker, ms=4 + 2.5 * wider,
                 lw=1.1 + 1.2 * wider, zorder=2 + i, label=name if first else None, gid=f"series-{i}")
-        bad = grp[grp.status != "optimal"]
+        bad = grp[~grp.status.isin(SOLVED_STATUSES)]
         if len(bad):
             ax.plot(bad[x].astype(float), np.zeros(len(bad)), ls="none", marker="x", color=colour, ms=7,
                     mew=1.6, clip_on=False, transform=ax.get_xaxis_transform(), gid=f"infeasible-{i}",

@@ -207,7 +207,7 @@ def solve_workbook(result: Result, inst: Instance, lang: str = "en",
                    extra: dict[str, pd.DataFrame] | None = None) -> bytes:
     """allocation, summary, metrics, prices, sources (+ any further table: services, the merge
     effect). An infeasible solve: its summary (the diagnosis) and the sources."""
-    if result.status != "optimal":
+    if not result.solved:
         return workbook_bytes({"summary": summary_frame(result.summary), "sources": sources_frame(inst)},
                               inst.unit, lang)
     sheets = {"allocation": localized(result.allocation, lang), "summary": summary_frame(result.summary),

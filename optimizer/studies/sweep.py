@@ -160,7 +160,7 @@ def sweep(inst: Instance, budgets: list[float | None], thresholds: list[float | 
                     result = pay_out(inst, opts, result)
                 else:
                     result = solve(inst, opts)
-                row = _row(point, b_val, t_val, "optimal", time.perf_counter() - t0, result)
+                row = _row(point, b_val, t_val, result.status, time.perf_counter() - t0, result)
             except InfeasibleError as exc:
                 row = _row(point, b_val, t_val, "infeasible", time.perf_counter() - t0,
                            message=_infeasible_message(exc))

@@ -81,7 +81,7 @@ def _base_row(run: RunSpec) -> dict[str, Any]:
 def _solved_figures(result: Result) -> dict[str, Any]:
     s = result.summary
     after = s["metrics_after"]
-    row = {"status": "optimal", "effective_threshold": s["threshold_default"],
+    row = {"status": result.status, "effective_threshold": s["threshold_default"],
            "objective_value": s["objective_value"], "budget": s["budget"],
            "budget_used": s["budget_used"],
            "required_budget": s["required_budget"], "min_level": after["min_level"], "gini": after["gini"],

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from optimizer.core.result import SOLVED_STATUSES
 from optimizer.studies.batch.execute import execute, execute_many
 from optimizer.studies.batch.lock import output_lock
 from optimizer.studies.batch.spec import BatchSpec, RunSpec
@@ -34,7 +35,7 @@ class Counts:
 
     def add(self, status: str) -> None:
         self.done += 1
-        if status == "optimal":
+        if status in SOLVED_STATUSES:
             self.solved += 1
         elif status == "infeasible":
             self.infeasible += 1

@@ -14,13 +14,14 @@ from typing import Any
 
 import pandas as pd
 
+from optimizer.core.result import SOLVED_STATUSES
 from optimizer.io.writers import atomic_write_bytes, atomic_write_text
 from optimizer.studies.batch.execute import ALLOC_COLUMNS
 from optimizer.studies.batch.spec import BatchSpec, RunSpec
 
 RUNS_DIR = "runs"
 TABLE_NAMES = ("runs.parquet", "runs.csv", "allocations.parquet")
-STATUSES = ("optimal", "infeasible", "bad_input", "error")
+STATUSES = (*SOLVED_STATUSES, "infeasible", "bad_input", "error")
 CHECKSUM_KEY = "allocation_sha256"   # in the run's JSON row; dropped from the consolidated tables
 ALLOC_SUFFIX = ".arrow"   # Arrow IPC per run: ~10x cheaper to write than parquet for small tables
 TIMING_COLUMNS = ("build_seconds", "solve_seconds", "wall_seconds")
@@ -69,7 +70,7 @@ def check_run(d: Path, run_id: str) -> tuple[dict[str, Any] | None, str]:
         return None, "its JSON row is not this run's"
     if row.get("status") not in STATUSES:
         return None, "its JSON row has no valid status"
-    if row["status"] != "optimal":
+    if row["status"] not in SOLVED_STATUSES:
         return row, ""
     try:
         data = (d / f"{run_id}{ALLOC_SUFFIX}").read_bytes()
@@ -158,8 +159,8 @@ def allocations_table(out: Path, run_ids: list[str]) -> pd.DataFrame:
 def consolidate(out: Path, spec: BatchSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
     """runs.parquet / runs.csv / allocations.parquet in spec order, written atomically."""
     runs = runs_table(out, spec)
-    optimal = list(runs.loc[runs["status"] == "optimal", "run_id"]) if not runs.empty else []
-    allocations = allocations_table(out, optimal)
+    solved = list(runs.loc[runs["status"].isin(SOLVED_STATUSES), "run_id"]) if not runs.empty else []
+    allocations = allocations_table(out, solved)
     atomic_write_bytes(out / "runs.parquet", runs.to_parquet(index=False))
     atomic_write_text(out / "runs.csv", runs.to_csv(index=False, lineterminator="\n"))
     atomic_write_bytes(out / "allocations.parquet", allocations.to_parquet(index=False))
