@@ -5,6 +5,7 @@ comments), the parameters by date and as options, and the formulas through the r
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from optimizer.formulas.registry import FormulaInput
 from optimizer.io.load import load_instance
 from optimizer.prepare.merge import merge_regions
 from optimizer.studies.sweep import sweep
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def instance(folder: Path, rows: list[dict], budget: float, unit: str = "KRW billion", year: int | None = 2024,
@@ -70,6 +73,18 @@ def test_korea_lst_coefficient_by_hand(korea3):
     assert run.outcome.columns["shortfall"] == pytest.approx([60.0, 152.0, 0.0])
 
 
+def test_korea_lst_reasons_are_the_laws_arithmetic_by_hand(korea3):
+    """Every won has the rule's own reason: a's 30 is (100 - 0.8 x 50) x 0.5; c gets nothing
+    because 80% of its revenue covers its need; never the optimiser's words."""
+    reason = [str(r) for r in run_formula(load_instance(korea3), "korea-lst").outcome.reason.to_pylist()]
+    assert reason == ["(basic need 100.0 - 0.8 x own_revenue 50.0) x adjustment coefficient 0.5 = 30.0",
+                      "(basic need 200.0 - 0.8 x own_revenue 60.0) x adjustment coefficient 0.5 = 76.0",
+                      "no grant: 0.8 x own_revenue 100.0 covers the basic need 50.0"]
+    code_out = CliRunner().invoke(main, ["solve", str(korea3), "-o", "korea-lst", "--format", "csv"])
+    frame = pd.read_csv(io.StringIO(code_out.stdout))
+    assert list(frame["reason"]) == reason and frame["binding"].isna().all()
+
+
 def test_korea_lst_reform_as_an_option(korea3):
     # revenue counted at 70%: 35, 42, 70 -> shortfalls 65, 158, 0; coefficient 106 / 223
     t = transfers(korea3, "korea-lst", revenue_share=0.7)
@@ -88,6 +103,10 @@ def test_korea_lst_merger_guarantee(tmp_path):
         run = run_formula(merged, "korea-lst")
         assert run.outcome.transfer == pytest.approx(expected)
         assert any(f"{int(pool == 120)} merged unit(s) at their predecessors' grants" in n for n in run.outcome.notes)
+        first = run.outcome.reason.to_pylist()[0]
+        assert first.startswith("merger guarantee: its predecessors' grants 80.0, above its shortfall 120.0 x the "
+                                 "coefficient 0.4 = 48.0") \
+            if pool == 120 else first.endswith("x adjustment coefficient 0.681818 = 81.8")
     merged = merge_regions(load_instance(tmp_path / "m120"), [["a", "b"]])
     assert run_formula(merged, "korea-lst", {"merger_guarantee": "0"}).outcome.transfer == \
         pytest.approx([120 * 120 / 220, 100 * 120 / 220])
@@ -98,6 +117,8 @@ def test_korea_lst_jeju_fixed_share(tmp_path):
     rows = [region("a", 1, 50, 100), region("b", 1, 50, 100), region("jeju", 1, 0, 100)]
     folder = instance(tmp_path / "jeju", rows, budget=100)
     assert transfers(folder, "korea-lst") == pytest.approx([48.5, 48.5, 3.0])
+    assert run_formula(load_instance(folder), "korea-lst").outcome.reason.to_pylist()[2] == \
+        "fixed share 0.03 of the pool (special act), outside the coefficient: 3.0"
     # without the share: shortfalls 60, 60, 100 by the coefficient 100 / 220
     assert transfers(folder, "korea-lst", jeju_share=0) == pytest.approx([100 * 60 / 220, 100 * 60 / 220,
                                                                            100 * 100 / 220])
@@ -188,6 +209,22 @@ def test_australia_floor_and_benchmark_by_date(tmp_path):
 
 
 # --- parameters as data ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("folder, name", [("korea-17", "korea-lst"), ("korea-17", "japan-lat"),
+                                          ("korea-17", "proportional"), ("korea-17", "per-capita"),
+                                          ("canada-10", "canada"), ("germany-16", "germany"),
+                                          ("australia-8", "australia"), ("korea-municipal", "korea-lst")])
+def test_every_formula_reason_ends_with_the_amount_or_says_why_none(folder, name):
+    """On the real instances: each region's reason is the rule's arithmetic ending in its own
+    transfer, or says why it gets none; no optimiser phrase ("the objective's own choice")."""
+    res = CliRunner().invoke(main, ["solve", str(ROOT / "instances" / folder), "-o", name, "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    frame = pd.read_csv(io.StringIO(res.stdout))
+    for t, reason in zip(frame["transfer"], frame["reason"]):
+        assert "objective" not in reason, reason
+        amount = f"{t:+,.1f}" if name == "germany" else f"{t:,.1f}"
+        assert reason.endswith(amount) or (t == 0 and reason.startswith("no ")), (t, reason)
+
 
 def test_every_parameter_has_description_reference_and_values():
     for spec in FORMULAS.values():
@@ -345,3 +382,12 @@ def test_policies_are_not_applied_to_a_formula_and_the_summary_says_so(korea3):
     r = solve(load_instance(korea3), SolveOptions(objective="korea-lst", policy=PolicyConfig(hold_harmless=0.5)))
     assert r.allocation["transfer"].to_numpy() == pytest.approx([30.0, 76.0, 0.0])   # the law's allocation
     assert "policies not applied to a formula (the law is the rule): hold_harmless" in r.summary["formula"]["notes"]
+
+
+def test_explain_a_formula_region_gives_the_rule_and_no_prices(korea3):
+    res = CliRunner().invoke(main, ["explain", str(korea3), "-o", "korea-lst", "--region", "b"])
+    assert res.exit_code == 0, res.output
+    text = res.stdout
+    assert "formula korea-lst" in text
+    assert "(basic need 200.0 - 0.8 x own_revenue 60.0) x adjustment coefficient 0.5 = 76.0" in text
+    assert "no price of a threshold or of the budget" in text and "Threshold dual" not in text

@@ -16,6 +16,7 @@ import math
 import time
 
 import numpy as np
+import pandas as pd
 
 from optimizer.core.errors import SolverError
 from optimizer.core.instance import Instance, unit_per_capita
@@ -24,6 +25,7 @@ from optimizer.core.metrics import level_metrics, total_shortfall
 from optimizer.core.policy import PolicyConfig
 from optimizer.core.result import Result
 from optimizer.core.scaling import money_scale, round_data
+from optimizer.core.text_columns import STR_DTYPE
 from optimizer.core.version import SCHEMA_VERSION, __version__
 from optimizer.engine.finish import allocation_frame
 from optimizer.engine.lastyear import change_summary
@@ -51,6 +53,8 @@ def solve_formula(inst: Instance, name: str, budget: float | None = None, thresh
         raise SolverError(again.message(inst.unit))
     seconds = time.perf_counter() - t0
     alloc = allocation_frame(inst, rd.threshold, t, np.full(inst.n, np.nan), [""] * inst.n)
+    if run.outcome.reason is not None:   # the rule's own arithmetic, not an optimiser's words
+        alloc["reason"] = pd.array(run.outcome.reason, dtype=STR_DTYPE)
     for col, values in run.outcome.columns.items():
         alloc[f"formula_{col}"] = np.asarray(values, dtype=float)
     ignored = sorted(inst.policy.merged(policy or PolicyConfig()).as_dict())

@@ -49,6 +49,8 @@ def _threshold_cost(r, s: dict, unit: str) -> str:
 
 def region_paragraph(alloc: pd.DataFrame, summary: dict, region: str, unit: str) -> str:
     """One paragraph per allocation row of ``region`` (per year in a phased round)."""
+    if summary.get("status") == "computed":
+        return _formula_paragraphs(alloc, summary, region, unit)
     out = []
     for r in region_rows(alloc, region).itertuples():
         year = f" in {r.year}" if hasattr(r, "year") else ""
@@ -65,3 +67,16 @@ def region_paragraph(alloc: pd.DataFrame, summary: dict, region: str, unit: str)
 
 def _dual(r) -> str:
     return "empty" if r.threshold_dual != r.threshold_dual else f"{r.threshold_dual:.6g}"
+
+
+def _formula_paragraphs(alloc: pd.DataFrame, summary: dict, region: str, unit: str) -> str:
+    """A formula baseline (optimizer/formulas): the rule's own arithmetic; nothing was
+    optimised, so there are no binding constraints and no prices to read."""
+    out = []
+    for r in region_rows(alloc, region).itertuples():
+        out.append(
+            f"{r.region_id} ({r.name}), formula {summary['objective']}, budget {money(summary['budget'])} {unit}: "
+            f"{getattr(r, 'reason', '') or '-'} {unit} (level {r.level_before:.4f} -> {r.level_after:.4f}; "
+            f"threshold {r.threshold:.4g}, reported, not enforced). A formula computes the split by law: no "
+            "constraint binds and there is no price of a threshold or of the budget.")
+    return "\n\n".join(out)

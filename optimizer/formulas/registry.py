@@ -13,9 +13,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from optimizer.core.errors import UsageError, nearest
 from optimizer.core.instance import Instance, unit_per_capita
+from optimizer.core.text_columns import format_template
 from optimizer.formulas.params import RoundParameters, System, load_system, resolve
 
 KIND = "formula"
@@ -59,6 +62,23 @@ class Outcome:
     columns: dict[str, np.ndarray] = field(default_factory=dict)   # formula_<name> in allocation.csv
     notes: list[str] = field(default_factory=list)
     within_budget: bool = True     # False: this round the rule set its own total (a given adjustment)
+    # each region's amount in the rule's own arithmetic (allocation.csv ``reason``): an
+    # auditor reads the law's steps, not an optimiser's words
+    reason: pa.Array | None = None
+
+
+def phrase(template: str, *columns: np.ndarray) -> pa.Array:
+    """One text per region: ``template.format`` over float columns (``{:,.1f}`` money,
+    ``{:.4f}`` levels); constants are put into the template before."""
+    return format_template(template, *columns)
+
+
+def by_case(default: pa.Array, *cases: tuple[np.ndarray, pa.Array]) -> pa.Array:
+    """The text of the last case whose mask holds, else ``default``."""
+    out = default
+    for mask, text in cases:
+        out = pc.if_else(pa.array(np.asarray(mask, dtype=bool)), text, out)
+    return out
 
 
 Rule = Callable[[FormulaInput, RoundParameters], Outcome]

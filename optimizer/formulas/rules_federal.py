@@ -10,7 +10,7 @@ import numpy as np
 
 from optimizer.core.errors import UsageError
 from optimizer.formulas.params import RoundParameters
-from optimizer.formulas.registry import FormulaInput, Outcome, formula
+from optimizer.formulas.registry import FormulaInput, Outcome, by_case, formula, phrase
 
 
 def _canada_payment(ent: np.ndarray, full: np.ndarray, a: float, cap: bool) -> np.ndarray:
@@ -68,9 +68,18 @@ def canada(x: FormulaInput, p: RoundParameters) -> Outcome:
     pay = _canada_payment(ent, full, a, cap)
     notes = [f"standard per head: {std(lo):,.2f} at {lo:g} resource inclusion, {std(hi):,.2f} at {hi:g}",
              f"equal per-capita adjustment {a:+,.2f} per head"]
-    return Outcome(x.per_capita_to_money(pay), a, "equal per-capita adjustment to the ceiling (base currency)",
+    money = x.per_capita_to_money(pay)
+    capped = pay < np.maximum(0.0, ent + a) - 1e-9 * np.maximum(1.0, np.abs(ent))
+    reason = by_case(
+        phrase(f"entitlement {{:,.2f}} per head (the better of {lo:g} and {hi:g} resource inclusion) {a:+,.2f} "
+               "adjustment = {:,.2f} per head x population {:,.0f} = {:,.1f}", ent, pay, pop, money),
+        (capped, phrase("at the fiscal-capacity cap (the lowest-capacity province not entitled): {:,.2f} per head "
+                        f"(entitlement {{:,.2f}} {a:+,.2f}) x population {{:,.0f}} = {{:,.1f}}", pay, ent, pop, money)),
+        (pay <= 0, phrase(f"no payment: entitlement {{:,.2f}} per head {a:+,.2f} adjustment is not positive "
+                          "(fiscal capacity {:,.2f} per head)", ent, full)))
+    return Outcome(money, a, "equal per-capita adjustment to the ceiling (base currency)",
                    {"entitlement_low_pc": e_lo, "entitlement_high_pc": e_hi, "entitlement_pc": ent,
-                    "payment_pc": pay}, notes, within_budget=not np.isfinite(p["adjustment_pc"]))
+                    "payment_pc": pay}, notes, within_budget=not np.isfinite(p["adjustment_pc"]), reason=reason)
 
 
 def _financial_strength(x: FormulaInput, p: RoundParameters) -> np.ndarray:
@@ -99,9 +108,13 @@ def germany(x: FormulaInput, p: RoundParameters) -> Outcome:
     t = horizontal + (bez if p["with_federal_grants"] else 0.0)
     notes = [f"general federal supplementary grants total {bez.sum():,.6g} "
              f"({'in' if p['with_federal_grants'] else 'not in'} the transfer)"]
+    federal = "; general federal supplementary grant {:,.1f}" if p["with_federal_grants"] else ""
+    reason = phrase(f"horizontal {{:+,.1f}} = {p['surcharge_rate']:g} x (measure {{:,.1f}} - financial strength "
+                    f"{{:,.1f}}){federal}: {{:+,.1f}}",
+                    *((horizontal, amz, fk, bez, t) if federal else (horizontal, amz, fk, t)))
     return Outcome(t, avg * x.per_capita_factor, "average financial strength per weighted inhabitant",
                    {"financial_strength": fk, "weighted_population": wpop, "measure": amz,
-                    "horizontal": horizontal, "federal_supplementary": bez}, notes)
+                    "horizontal": horizontal, "federal_supplementary": bez}, notes, reason=reason)
 
 
 def relativities(x: FormulaInput) -> tuple[np.ndarray, str]:
@@ -130,6 +143,12 @@ def australia(x: FormulaInput, p: RoundParameters) -> Outcome:
         used = np.maximum(used, min(rel[ids.index("nsw")], rel[ids.index("vic")]))
     weighted = used * x.population
     per_head = x.budget * x.per_capita_factor / weighted.sum()
-    return Outcome(x.budget * weighted / weighted.sum(), per_head, "GST per relativity-weighted head (base currency)",
+    t = x.budget * weighted / weighted.sum()
+    reason = by_case(
+        phrase("relativity {:.5f} x population {:,.0f} = {:.4%} of the weighted population: {:,.1f}",
+               used, x.population, weighted / weighted.sum(), t),
+        (used > rel, phrase("relativity {:.5f} raised to {:.5f} (floor or benchmark) x population {:,.0f} = {:.4%} of "
+                            "the weighted population: {:,.1f}", rel, used, x.population, weighted / weighted.sum(), t)))
+    return Outcome(t, per_head, "GST per relativity-weighted head (base currency)",
                    {"relativity": used, "gst_per_capita": used * per_head},
-                   [f"relativities from '{name}', floor {p['relativity_floor']:g}"])
+                   [f"relativities from '{name}', floor {p['relativity_floor']:g}"], reason=reason)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from optimizer.formulas.params import RoundParameters
-from optimizer.formulas.registry import FormulaInput, Outcome, formula
+from optimizer.formulas.registry import FormulaInput, Outcome, by_case, formula, phrase
 
 FIXED_SHARE_REGION = "jeju"   # Jeju Special Act art. 12: a fixed share of the Local Share Tax
 
@@ -60,9 +60,19 @@ def korea_lst(x: FormulaInput, p: RoundParameters) -> Outcome:
     if (guarantee > 0).any():
         notes.append(f"merger guarantee (year 1 of {int(p['guarantee_years'])}): "
                      f"{int(((guarantee > 0) & (t == guarantee)).sum())} merged unit(s) at their predecessors' grants")
+    reason = by_case(
+        phrase(f"(basic need {{:,.1f}} - {p['revenue_share']:g} x {basis} {{:,.1f}}) x adjustment coefficient "
+               f"{c:.6g} = {{:,.1f}}", x.need, base, t),
+        (shortfall <= 0, phrase(f"no grant: {p['revenue_share']:g} x {basis} {{:,.1f}} covers the basic need "
+                                "{:,.1f}", base, x.need)),
+        ((guarantee > 0) & (t == guarantee), phrase(f"merger guarantee: its predecessors' grants {{:,.1f}}, above "
+                                                    f"its shortfall {{:,.1f}} x the coefficient {c:.6g} = {{:,.1f}}",
+                                                    guarantee, shortfall, c * shortfall)),
+        (fixed, phrase(f"fixed share {p['jeju_share']:g} of the pool (special act), outside the coefficient: "
+                       "{:,.1f}", t)))
     return Outcome(t, c, "adjustment coefficient (pool / total shortfall)",
                    {"basic_revenue": counted, "shortfall": shortfall,
-                    "guarantee": guarantee}, notes)
+                    "guarantee": guarantee}, notes, reason=reason)
 
 
 @formula("japan-lat", "japan-lat", "Japan's Local Allocation Tax: standard need - 75% of standard revenue, "
@@ -76,9 +86,14 @@ def japan_lat(x: FormulaInput, p: RoundParameters) -> Outcome:
     gap = np.maximum(0.0, x.need - counted)
     total = gap.sum()
     ratio = min(1.0, x.budget / total) if total > 0 else 1.0
+    reason = by_case(
+        phrase(f"gap {{:,.1f}} (standard need {{:,.1f}} - {p['revenue_share']:g} x {basis} {{:,.1f}}) x share "
+               f"paid {ratio:.6g} = {{:,.1f}}", gap, x.need, base, gap * ratio),
+        (gap <= 0, phrase(f"no grant: {p['revenue_share']:g} x {basis} {{:,.1f}} covers the standard need "
+                          "{:,.1f}", base, x.need)))
     return Outcome(gap * ratio, ratio, "share of the total gap paid (1 = the pool covers it)",
                    {"standard_revenue_counted": counted, "gap": gap},
-                   [f"revenue counted: {p['revenue_share']:g} x {basis}"])
+                   [f"revenue counted: {p['revenue_share']:g} x {basis}"], reason=reason)
 
 
 @formula("proportional", "proportional", "Reference rule: the pool in proportion to each region's gap to "
@@ -89,11 +104,19 @@ def proportional(x: FormulaInput, p: RoundParameters) -> Outcome:
     gap = np.maximum(0.0, x.threshold * x.need - x.own)
     total = gap.sum()
     share = x.budget / total if total > 0 else 0.0
-    return Outcome(gap * share, share, "pool / total gap to the thresholds", {"gap": gap})
+    reason = by_case(
+        phrase(f"gap to its threshold {{:,.1f}} ({{:.4f}} x need {{:,.1f}} - own revenue {{:,.1f}}) x pool / "
+               f"total gap {share:.6g} = {{:,.1f}}", gap, x.threshold, x.need, x.own, gap * share),
+        (gap <= 0, phrase("no transfer: own revenue {:,.1f} reaches its threshold {:.4f} x need {:,.1f}",
+                          x.own, x.threshold, x.need)))
+    return Outcome(gap * share, share, "pool / total gap to the thresholds", {"gap": gap}, reason=reason)
 
 
 @formula("per-capita", "per-capita", "Reference rule: the pool split equally per head")
 def per_capita(x: FormulaInput, p: RoundParameters) -> Outcome:
     """t_i = B pop_i / sum pop; the figure is the amount per head in the base currency."""
     t = x.budget * x.population / x.population.sum()
-    return Outcome(t, x.budget * x.per_capita_factor / x.population.sum(), "amount per head (base currency)")
+    reason = phrase(f"equal per head: population {{:,.0f}} of {x.population.sum():,.0f} x the pool {x.budget:,.1f} "
+                    "= {:,.1f}", x.population, t)
+    return Outcome(t, x.budget * x.per_capita_factor / x.population.sum(), "amount per head (base currency)",
+                   reason=reason)
