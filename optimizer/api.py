@@ -31,7 +31,7 @@ from optimizer.engine.formula_round import FORMULA_OPTIONS_KEY
 from optimizer.engine.options import OBJECTIVE_OPTION_KEYS
 from optimizer.engine.rounds import solve_round
 from optimizer.engine.solve import SolveOptions
-from optimizer.formulas import is_formula
+from optimizer.formulas import unknown_objective
 from optimizer.io.load import load_instance
 from optimizer.io.policy import parse_policy
 from optimizer.prepare.merge import parse_merge
@@ -99,8 +99,9 @@ def prepared(instance: Instance | str | Path, scenario: str | None = None,
 def solve_options(inst: Instance, objective: str | None = None, budget: float | str | None = None,
                   threshold: float | None = None, **options: Any) -> tuple[SolveOptions, dict]:
     """(SolveOptions, round options) from the API's (and the CLI's) arguments."""
-    if objective is not None and objective not in OBJECTIVES and not is_formula(objective):
-        raise UsageError(f"unknown objective '{objective}'; choose one of: {', '.join(OBJECTIVES)}")
+    unknown = None if objective is None else unknown_objective(objective, OBJECTIVES)
+    if unknown:
+        raise UsageError(unknown)
     policy, objective_options, rounds, run = _split_options(options)
     opts = SolveOptions(objective=objective, budget=parse_budget(budget, inst.budget), threshold=threshold,
                         policy=_policy(policy), objective_options=objective_options or None, **run)
@@ -122,9 +123,9 @@ def compare(instance: Instance | str | Path, objectives: list[str] | tuple[str, 
     """Every objective named (default: all) on the same round; ``.table`` is compare.csv."""
     inst = prepared(instance, scenario)
     names = list(objectives) if objectives is not None else list(OBJECTIVES)
-    unknown = [n for n in names if n not in OBJECTIVES and not is_formula(n)]
+    unknown = [message for n in names if (message := unknown_objective(n, OBJECTIVES))]
     if unknown:
-        raise UsageError(f"unknown objective(s) {', '.join(unknown)}; choose from: {', '.join(OBJECTIVES)}")
+        raise UsageError(unknown[0])
     opts, _ = solve_options(inst, None, budget, threshold, **options)
     return compare_objectives(inst, names, opts)
 

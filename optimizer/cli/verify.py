@@ -27,7 +27,7 @@ from optimizer.explain.objective_values import OBJECTIVES
 from optimizer.explain.verify import Verdict, VerifyRound, Violation, level_lift, verify, with_violation
 from optimizer.fast.optimality import Core, Optimality, certify_core, least_shortfall
 from optimizer.fast.waterfill import threshold_caps
-from optimizer.formulas import is_formula
+from optimizer.formulas import is_formula, unknown_objective
 from optimizer.io.allocation import read_allocation
 from optimizer.io.checks import check_round
 from optimizer.io.objective_options import parse_objective_options
@@ -54,8 +54,9 @@ def verify_cmd(instance: Path, allocation: Path, tolerance, **flags):
     """
     with reported_errors():
         objective = flags.get("objective")
-        if objective and not is_formula(objective) and objective not in OBJECTIVES:
-            raise UsageError(f"--objective: unknown objective '{objective}'; choose one of {', '.join(OBJECTIVES)}")
+        unknown = unknown_objective(objective, OBJECTIVES) if objective else None
+        if unknown:
+            raise UsageError(f"--objective: {unknown}")
         rnd = round_from_flags(instance, flags)
         inst = rnd.inst
         if is_formula(objective):   # the formula recomputed (explain/formula_check.py)

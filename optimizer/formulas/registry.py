@@ -7,7 +7,7 @@ amount has its reason). Adding one = one decorated function in rules_*.py and on
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,6 +107,19 @@ def formula(name: str, system: str, summary: str, payers: bool = False, uses_bud
 
 def is_formula(name: object) -> bool:
     return isinstance(name, str) and name in FORMULAS
+
+
+def unknown_objective(name: object, lp_objectives: Iterable[str]) -> str | None:
+    """None when ``name`` names an LP objective (``lp_objectives``: the caller's list, as the
+    independent verifier keeps its own) or a formula; else the one message every source of an
+    objective name gives (flag, instance.toml, scenario, batch spec, the Python API)."""
+    lp = list(lp_objectives)
+    if isinstance(name, str) and (name in lp or name in FORMULAS):
+        return None
+    near = nearest(str(name), [*lp, *FORMULAS])
+    hint = f" (did you mean '{near}'?)" if near else ""
+    return (f"unknown objective {name!r}{hint}; objectives: {', '.join(lp)}; formulas: {', '.join(FORMULAS)} "
+            "(see 'equalize objectives')")
 
 
 def get_formula(name: str) -> FormulaSpec:

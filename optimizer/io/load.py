@@ -18,6 +18,7 @@ from models.objectives import OBJECTIVES
 from optimizer.core import limits as lim
 from optimizer.core.errors import InputError, Problem, nearest
 from optimizer.core.instance import SPEND_MODES, SURPLUS_RULES, Instance
+from optimizer.formulas import unknown_objective
 from optimizer.io import validation as v
 from optimizer.io.checks import check_round
 from optimizer.io.groups import read_groups
@@ -135,9 +136,9 @@ def read_meta(tf: str, raw: dict[str, Any], problems: list[Problem]) -> Meta:
         problems.append(Problem(tf, "[objective] must be a table", column="objective"))
         return m
     m.objective = obj.get("name")
-    if m.objective is not None and (not isinstance(m.objective, str) or m.objective not in OBJECTIVES):
-        problems.append(Problem(tf, f"unknown objective {m.objective!r}; known: "
-                                    f"{', '.join(OBJECTIVES)}", column="objective.name"))
+    unknown = None if m.objective is None else unknown_objective(m.objective, OBJECTIVES)
+    if unknown:   # a formula (optimizer/formulas) is a valid name: the round is the law's baseline
+        problems.append(Problem(tf, unknown, column="objective.name"))
         m.objective = None
     problems.extend(objective_option_problems(tf, obj))
     m.objective_options = {k: val for k, val in obj.items() if k != "name"}

@@ -30,6 +30,7 @@ from optimizer.core.errors import Problem
 from optimizer.core.groups import Group, merger_members
 from optimizer.core.policy import PolicyConfig
 from optimizer.core.scenario import KEYS, REGION_FIELDS, Scenario, override_value
+from optimizer.formulas import unknown_objective
 from optimizer.io.groups import parse_bounds
 from optimizer.io.policy import parse_policy
 from optimizer.io.validation import range_message, unknown_key
@@ -192,10 +193,10 @@ def _groups(node, file, where, groups, problems) -> dict[str, dict[str, float]]:
 def _objective(val, file, where, problems):
     if val is None:
         return None
-    if isinstance(val, str) and val in OBJECTIVES:
+    unknown = unknown_objective(val, OBJECTIVES)
+    if unknown is None:
         return val
-    problems.append(Problem(file, f"unknown objective {val!r}; known: {', '.join(OBJECTIVES)}",
-                            column=f"{where}.objective"))
+    problems.append(Problem(file, unknown, column=f"{where}.objective"))
     return None
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from models.objectives import OBJECTIVES
 from optimizer.core import limits as lim
 from optimizer.core.groups import KINDS
+from optimizer.formulas import FORMULAS
 from optimizer.io import workbook_format as f
 from optimizer.io.validation import NUMERIC_RULES
 
@@ -124,4 +125,5 @@ def add_validation(book: Any, rows: int = 2000) -> None:
     ws = book[f.SETTINGS]
     for (key,) in ws.iter_rows(min_row=2, max_col=1):
         if key.value == "objective.name":
-            rule(ws, f"B{key.row}", type="list", formula1='"' + ",".join(OBJECTIVES) + '"')
+            # the LP objectives, then today's formulas (a baseline round): what objective.name takes
+            rule(ws, f"B{key.row}", type="list", formula1='"' + ",".join([*OBJECTIVES, *FORMULAS]) + '"')

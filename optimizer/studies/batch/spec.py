@@ -17,9 +17,9 @@ from models.objectives import OBJECTIVES
 from optimizer.core.errors import InputError, Problem, UsageError
 from optimizer.core.instance import SPEND_MODES, SURPLUS_RULES
 from optimizer.engine.options import OBJECTIVE_OPTION_KEYS, parse_objective_options
-from optimizer.formulas import is_formula
+from optimizer.formulas import unknown_objective
 from optimizer.io.load import load_instance
-from optimizer.studies.ranges import KINDS, RangeError, did_you_mean, expand, unknown_key
+from optimizer.studies.ranges import KINDS, RangeError, expand, unknown_key
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,9 @@ def _objective_options(file: str, name: str, options: dict[str, Any]) -> None:
 
 
 def _objective_name(file: str, name: str) -> str:
-    if name not in OBJECTIVES and not is_formula(name):   # a formula runs with the law's parameters
-        raise _bad(file, "objectives", f"unknown objective '{name}' ({did_you_mean(name, list(OBJECTIVES))})")
+    unknown = unknown_objective(name, OBJECTIVES)   # a formula runs with the law's parameters
+    if unknown:
+        raise _bad(file, "objectives", unknown)
     return name
 
 
