@@ -12,8 +12,9 @@ import pyarrow as pa
 from models.objectives import ObjectiveSpec
 from optimizer.core.errors import InfeasibleError, SolverError
 from optimizer.core.instance import Instance, unit_per_capita
+from optimizer.core.memory import give_back
 from optimizer.core.metrics import LEVEL_TOL, level_metrics
-from optimizer.core.result import ALLOCATION_COLUMNS, Result
+from optimizer.core.result import Result
 from optimizer.core.scaling import RoundData
 from optimizer.core.solution import LPSolution
 from optimizer.core.text_columns import STR_DTYPE
@@ -136,6 +137,11 @@ def binding_tags(t, level, rd: RoundData, hard: bool, floor: float | None,
                     dtype=STR_DTYPE)
 
 
+# allocation.csv's float columns from own_revenue to threshold_dual (ALLOCATION_COLUMNS order)
+FLOAT_BLOCK = ("own_revenue", "fiscal_need", "threshold", "prior_transfer", "transfer", "transfer_per_capita",
+               "level_before", "level_after", "shortfall", "threshold_dual")
+
+
 def allocation_frame(inst: Instance, threshold: np.ndarray, t: np.ndarray, threshold_dual: np.ndarray,
                      binding: list[str], dual_note: str | None = None) -> pd.DataFrame:
     """allocation.csv of a round (docs/schema.md): the region data, the transfers and what they
@@ -143,23 +149,22 @@ def allocation_frame(inst: Instance, threshold: np.ndarray, t: np.ndarray, thres
     (explain/reasons.py; ``dual_note`` says why empty threshold duals are empty); the
     instance's pass-through columns last. One builder for every round (plain, services)."""
     reg = inst.regions
-    own = reg["own_revenue"].to_numpy(dtype=float)
-    need = reg["fiscal_need"].to_numpy(dtype=float)
-    pop = reg["population"].to_numpy(dtype=float)
-    level_after = (own + t) / need
     _, factor = unit_per_capita(inst.unit)
-    alloc = pd.DataFrame({
-        # .array: no index alignment and no string re-conversion (a third of a small solve)
-        "region_id": reg["region_id"].array, "name": reg["name"].array,
-        "population": reg["population"].array,
-        "own_revenue": own, "fiscal_need": need, "threshold": threshold,
-        "prior_transfer": reg["prior_transfer"].array, "transfer": t,
-        "transfer_per_capita": t * factor / pop,
-        "level_before": own / need, "level_after": level_after,
-        "shortfall": np.maximum(0.0, threshold - level_after),
-        "threshold_dual": threshold_dual,
-        "binding": binding,
-    })[ALLOCATION_COLUMNS]
+    # the float columns are computed straight into one block that the frame wraps without a
+    # copy (a dict of arrays is stacked by pandas, then reordered: two copies, 170 MB at 1e6)
+    block = np.empty((len(FLOAT_BLOCK), len(reg)))
+    own, need, thr, prior, tr, per_capita, before, after, shortfall, dual = block
+    own[:], need[:] = reg["own_revenue"].to_numpy(dtype=float), reg["fiscal_need"].to_numpy(dtype=float)
+    thr[:], prior[:], tr[:] = threshold, reg["prior_transfer"].to_numpy(dtype=float), t
+    np.divide(np.multiply(tr, factor, out=per_capita), reg["population"].to_numpy(dtype=float), out=per_capita)
+    np.divide(own, need, out=before)
+    np.divide(np.add(own, tr, out=after), need, out=after)
+    np.maximum(0.0, np.subtract(thr, after, out=shortfall), out=shortfall)
+    dual[:] = threshold_dual
+    alloc = pd.DataFrame(block.T, columns=list(FLOAT_BLOCK), copy=False)
+    for at, col in enumerate(("region_id", "name", "population")):
+        alloc.insert(at, col, reg[col].array)   # .array: no index alignment, no string re-conversion
+    alloc.insert(len(alloc.columns), "binding", binding)
     alloc = with_reasons(add_change(alloc), dual_note)
     if inst.extra_columns:
         alloc = pd.concat([alloc, reg[inst.extra_columns].reset_index(drop=True)], axis=1)
@@ -207,6 +212,7 @@ def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict,
     t = clean_transfers(final.x[layout["transfer"]] * scale, scale, rd, need)
     note = dual_note(first, extra)
     alloc = _allocation(inst, spec, rd, scale, t, first, layout, hard, note)
+    give_back()   # the reasons' intermediate texts (Arrow's pool keeps them otherwise)
     level_before, level_after = alloc["level_before"].to_numpy(), alloc["level_after"].to_numpy()
     money = spec.objective_unit == "money"
     reported = first.objective * (scale if money else 1.0)

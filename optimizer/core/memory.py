@@ -1,0 +1,34 @@
+"""Give freed memory back to the operating system between the stages of a large solve.
+
+At 1e6 regions each stage (reading, the LP of record, the allocation table) leaves tens of
+megabytes freed but still held by the allocators: Arrow's pool (mimalloc) keeps its pages
+for reuse, and glibc's malloc keeps freed chunks inside its heap (only the top is trimmed
+by itself). The process's peak resident memory is then the sum of every stage's leftovers
+rather than the largest stage. ``give_back`` returns both; it costs a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+
+import pyarrow as pa
+
+
+def _malloc_trim():
+    """glibc's malloc_trim, or None where the C library has none (macOS, musl)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+MALLOC_TRIM = _malloc_trim()
+
+
+def give_back() -> None:
+    """Return the freed pages of Arrow's pool and of malloc's heap to the operating system."""
+    pa.default_memory_pool().release_unused()
+    if MALLOC_TRIM is not None:
+        MALLOC_TRIM(0)
