@@ -25,10 +25,14 @@ def _malloc_trim():
 
 
 MALLOC_TRIM = _malloc_trim()
+GIVE_BACK_MIN_ROWS = 100_000   # below this a stage leaves little behind: not worth a heap walk
 
 
-def give_back() -> None:
-    """Return the freed pages of Arrow's pool and of malloc's heap to the operating system."""
+def give_back(rows: int) -> None:
+    """After a stage over ``rows`` regions: return the freed pages of Arrow's pool and of
+    malloc's heap to the operating system (nothing for small rounds)."""
+    if rows < GIVE_BACK_MIN_ROWS:
+        return
     pa.default_memory_pool().release_unused()
     if MALLOC_TRIM is not None:
         MALLOC_TRIM(0)

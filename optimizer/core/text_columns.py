@@ -41,18 +41,23 @@ def format_codes(spec: str, x: np.ndarray) -> pa.DictionaryArray:
         d = int(fixed.group(1))
         with np.errstate(invalid="ignore", over="ignore"):
             y = x * 10.0 ** d
-            frac = np.abs(y - np.floor(y) - 0.5)
+            frac = y - np.floor(y)
+            frac -= 0.5
+            np.abs(frac, out=frac)
             direct = np.isfinite(x) & ((frac <= 1e-9 + np.abs(y) * 1e-15) | (np.abs(y) >= 2.0 ** 50))
             key = np.where(direct | ~np.isfinite(x), x, np.round(x, d))
-    # distinct keys by their bits: 0.0 and -0.0 print differently
-    _, first, inverse = np.unique(key.view(np.int64), return_index=True, return_inverse=True)
-    codes = np.asarray(inverse, dtype=np.int64).reshape(-1)
-    texts = [format(v, spec) for v in key[first].tolist()]
+    # distinct keys by their bits (0.0 and -0.0 print differently), by hashing: no sort, and
+    # 32-bit indices that the dictionary array keeps as they are
+    encoded = pc.dictionary_encode(pa.array(np.ascontiguousarray(key).view(np.int64)))
+    indices = encoded.indices
+    texts = [format(v, spec) for v in encoded.dictionary.to_numpy().view(np.float64).tolist()]
     if direct.any():   # near a rounding tie: Python's own rounding, value by value
         idx = np.flatnonzero(direct)
+        codes = indices.to_numpy(zero_copy_only=False).copy()
         codes[idx] = len(texts) + np.arange(idx.size)
+        indices = pa.array(codes)
         texts += [format(v, spec) for v in x[idx].tolist()]
-    return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(texts, pa.string()))
+    return pa.DictionaryArray.from_arrays(indices, pa.array(texts, pa.string()))
 
 
 def format_template(template: str, *columns: np.ndarray, dictionary: bool = False) -> pa.Array:

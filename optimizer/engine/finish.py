@@ -137,9 +137,9 @@ def binding_tags(t, level, rd: RoundData, hard: bool, floor: float | None,
                     dtype=STR_DTYPE)
 
 
-# allocation.csv's float columns from own_revenue to threshold_dual (ALLOCATION_COLUMNS order)
-FLOAT_BLOCK = ("own_revenue", "fiscal_need", "threshold", "prior_transfer", "transfer", "transfer_per_capita",
-               "level_before", "level_after", "shortfall", "threshold_dual")
+# allocation.csv's columns computed by a round, in ALLOCATION_COLUMNS order (the others are the instance's)
+COMPUTED = ("threshold", "transfer", "transfer_per_capita", "level_before", "level_after", "shortfall",
+            "threshold_dual")
 
 
 def allocation_frame(inst: Instance, threshold: np.ndarray, t: np.ndarray, threshold_dual: np.ndarray,
@@ -150,25 +150,35 @@ def allocation_frame(inst: Instance, threshold: np.ndarray, t: np.ndarray, thres
     instance's pass-through columns last. One builder for every round (plain, services)."""
     reg = inst.regions
     _, factor = unit_per_capita(inst.unit)
-    # the float columns are computed straight into one block that the frame wraps without a
+    own, need = reg["own_revenue"].to_numpy(dtype=float), reg["fiscal_need"].to_numpy(dtype=float)
+    # the computed columns are written straight into one block that the frame wraps without a
     # copy (a dict of arrays is stacked by pandas, then reordered: two copies, 170 MB at 1e6)
-    block = np.empty((len(FLOAT_BLOCK), len(reg)))
-    own, need, thr, prior, tr, per_capita, before, after, shortfall, dual = block
-    own[:], need[:] = reg["own_revenue"].to_numpy(dtype=float), reg["fiscal_need"].to_numpy(dtype=float)
-    thr[:], prior[:], tr[:] = threshold, reg["prior_transfer"].to_numpy(dtype=float), t
+    block = np.empty((len(COMPUTED), len(reg)))
+    thr, tr, per_capita, before, after, shortfall, dual = block
+    thr[:], tr[:], dual[:] = threshold, t, threshold_dual
     np.divide(np.multiply(tr, factor, out=per_capita), reg["population"].to_numpy(dtype=float), out=per_capita)
     np.divide(own, need, out=before)
     np.divide(np.add(own, tr, out=after), need, out=after)
     np.maximum(0.0, np.subtract(thr, after, out=shortfall), out=shortfall)
-    dual[:] = threshold_dual
-    alloc = pd.DataFrame(block.T, columns=list(FLOAT_BLOCK), copy=False)
-    for at, col in enumerate(("region_id", "name", "population")):
-        alloc.insert(at, col, reg[col].array)   # .array: no index alignment, no string re-conversion
+    alloc = pd.DataFrame(block.T, columns=list(COMPUTED), copy=False)
+    for at, col in ((0, "region_id"), (1, "name"), (2, "population"), (3, "own_revenue"), (4, "fiscal_need"),
+                    (6, "prior_transfer")):
+        alloc.insert(at, col, _instance_column(reg, col, alloc.index))
     alloc.insert(len(alloc.columns), "binding", binding)
     alloc = with_reasons(add_change(alloc), dual_note)
     if inst.extra_columns:
         alloc = pd.concat([alloc, reg[inst.extra_columns].reset_index(drop=True)], axis=1)
     return alloc
+
+
+def _instance_column(reg: pd.DataFrame, col: str, index: pd.Index):
+    """An instance column for the allocation frame: the Series itself when it lines up (pandas
+    shares it, copy on write: 8 MB a column at 1e6), else its values (no index alignment);
+    the money columns as floats."""
+    values = reg[col]
+    if col not in ("region_id", "name", "population") and values.dtype != np.float64:
+        return values.to_numpy(dtype=float)
+    return values if reg.index.equals(index) else values.array
 
 
 SOFT_HELD_NOTE = "not one number under soft thresholds: the shortfall held from phase 1 moves with it"
@@ -212,7 +222,7 @@ def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict,
     t = clean_transfers(final.x[layout["transfer"]] * scale, scale, rd, need)
     note = dual_note(first, extra)
     alloc = _allocation(inst, spec, rd, scale, t, first, layout, hard, note)
-    give_back()   # the reasons' intermediate texts (Arrow's pool keeps them otherwise)
+    give_back(inst.n)   # the reasons' intermediate texts (Arrow's pool keeps them otherwise)
     level_before, level_after = alloc["level_before"].to_numpy(), alloc["level_after"].to_numpy()
     money = spec.objective_unit == "money"
     reported = first.objective * (scale if money else 1.0)

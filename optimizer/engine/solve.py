@@ -107,9 +107,12 @@ def solve(inst: Instance, opts: SolveOptions = SolveOptions()) -> Result:
     if opts.threshold is not None and (not np.isfinite(opts.threshold) or opts.threshold < 0):
         raise UsageError(f"--threshold must be a finite number >= 0, got {opts.threshold}")
     prep = prepare_round(inst, spec, opts)
-    give_back()   # each stage's freed memory back before the next: the peak is one stage's, not their sum
+    give_back(prep.inst.n)   # each stage's freed memory back before the next: the peak is one stage's, not their sum
     run = solve_round(prep, spec, opts)
-    give_back()
+    for sol in (run.first, run.second):   # A x: read by the LP drivers only (engine/highs.py), 16 MB at 1e6
+        if sol is not None:
+            sol.row_activity = np.zeros(0)
+    give_back(prep.inst.n)
     result = finish_round(prep, spec, opts, run)
     return spend_surplus(prep, spec, opts, result, verify_extras(prep, opts))   # --spend all
 

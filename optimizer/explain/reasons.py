@@ -27,21 +27,29 @@ ZERO_RTOL = 1e-9   # a transfer within this of 0 (relative to the largest figure
 
 @dataclass(frozen=True)
 class Facts:
-    """The figures of the regions a phrase is written for (arrays of one length): the
-    phrases are built a column at a time, as one Python loop per region took seconds at 1e5."""
-    transfer: np.ndarray
-    level_before: np.ndarray
-    level_after: np.ndarray
-    threshold: np.ndarray
-    prior: np.ndarray
+    """The figures of the regions a phrase is written for: rows ``rows`` (all when None) of
+    the round's columns transfer, level_before, level_after, threshold, prior. The phrases
+    are built a column at a time, as one Python loop per region took seconds at 1e5; a
+    column is taken for the rows when a phrase reads it (one or two of the five: copying
+    all five for every pattern cost 40 MB at 1e6)."""
+    columns: dict[str, np.ndarray]
     floor: float | None          # the common level of the round (the floor tags), if any
+    rows: np.ndarray | None = None
+
+    def _column(self, name: str) -> np.ndarray:
+        return self.columns[name] if self.rows is None else self.columns[name][self.rows]
+
+    transfer = property(lambda self: self._column("transfer"))
+    level_before = property(lambda self: self._column("level_before"))
+    level_after = property(lambda self: self._column("level_after"))
+    threshold = property(lambda self: self._column("threshold"))
+    prior = property(lambda self: self._column("prior"))
 
     def take(self, idx: np.ndarray) -> Facts:
-        return Facts(self.transfer[idx], self.level_before[idx], self.level_after[idx], self.threshold[idx],
-                     self.prior[idx], self.floor)
+        return Facts(self.columns, self.floor, idx if self.rows is None else self.rows[idx])
 
     def __len__(self) -> int:
-        return self.transfer.shape[0]
+        return (self.columns["transfer"] if self.rows is None else self.rows).shape[0]
 
 
 def money(x: float) -> str:
@@ -103,17 +111,19 @@ def scatter(parts: list[tuple[np.ndarray, pa.Array]], n: int, decode: bool = Tru
     """One array of ``n`` rows from disjoint (row indices, values) parts covering every row;
     ``decode=False``: as a dictionary array. A dictionary part adds only its dictionary (a few
     thousand texts), not a text per row: one decode at the end writes each row's text once."""
-    codes = np.empty(n, dtype=np.int64)
+    codes = np.empty(n, dtype=np.int32)   # a row's text: its index in the parts' dictionaries end to end
     dictionaries: list[pa.Array] = []
     offset = 0
     for idx, values in parts:
         if isinstance(values, pa.DictionaryArray):
-            codes[idx] = values.indices.to_numpy(zero_copy_only=False) + offset
+            codes[idx] = values.indices.to_numpy(zero_copy_only=False)
+            if offset:
+                codes[idx] += offset
             values = values.dictionary
         else:
             values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else \
                 values if isinstance(values, pa.Array) else pa.array(values)
-            codes[idx] = np.arange(offset, offset + len(values))
+            codes[idx] = np.arange(offset, offset + len(values), dtype=np.int32)
         dictionaries.append(values)
         offset += len(values)
     out = pa.DictionaryArray.from_arrays(pa.array(codes), pa.concat_arrays(dictionaries) if dictionaries
@@ -176,8 +186,10 @@ def reason_array(frame: pd.DataFrame, dual_note: str | None = None) -> pa.Array:
     codes, patterns = encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
     after = frame["level_after"].to_numpy(dtype=float)
     floored = np.isin(codes, [k for k, p in enumerate(patterns) if "floor" in str(p).split(";")])
-    f = Facts(frame["transfer"].to_numpy(dtype=float), frame["level_before"].to_numpy(dtype=float), after,
-              frame["threshold"].to_numpy(dtype=float), np.nan_to_num(frame["prior_transfer"].to_numpy(dtype=float)),
+    f = Facts({"transfer": frame["transfer"].to_numpy(dtype=float),
+               "level_before": frame["level_before"].to_numpy(dtype=float), "level_after": after,
+               "threshold": frame["threshold"].to_numpy(dtype=float),
+               "prior": np.nan_to_num(frame["prior_transfer"].to_numpy(dtype=float))},
               float(after[floored].min()) if floored.any() else None)
     dual_empty = np.isnan(frame["threshold_dual"].to_numpy(dtype=float))
     zero = ZERO_RTOL * max(1.0, float(np.max(np.abs(f.transfer), initial=0.0)))

@@ -17,6 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from optimizer.core.memory import give_back
+
 CSV_CHUNK_ROWS = 32_768   # rows per Arrow writer call; the calls run on threads (Arrow drops the GIL)
 
 
@@ -35,6 +37,7 @@ def csv_chunks(frame: pd.DataFrame) -> Iterator[bytes | memoryview]:
     chunk of rows goes to Arrow on its own (formatting 1e6 floats costs ~0.2 s a column, so
     chunks run on threads, a wave at a time), and ``StreamedFile`` writes them as they come
     (at 1e6 rows the text is 200 MB)."""
+    give_back(len(frame))   # what the solve freed goes back before the chunks' buffers are taken
     columns = {col: _arrow_column(frame[col]) for col in frame.columns}
     head = io.StringIO()
     csv.writer(head, lineterminator="\n").writerow([str(c) for c in frame.columns])
