@@ -54,8 +54,13 @@ def _gini(x: np.ndarray, w: np.ndarray) -> float:
     mu = float(np.dot(ws, xs))
     if mu <= 0:
         return float("nan")
+    # sum ws xs (2 F - ws - 1) / mu, the products formed in place (no temporaries: 24 MB at 1e6)
     F = np.cumsum(ws)
-    g = float(np.dot(ws * xs, 2 * F - ws - 1) / mu)
+    F *= 2
+    F -= ws
+    F -= 1
+    xs *= ws
+    g = float(np.dot(xs, F) / mu)
     # equal levels give rounding residue (2.7e-16, or -0.0): the Gini is 0 there, print it so
     return 0.0 if abs(g) < NOISE else g
 
