@@ -221,11 +221,10 @@ def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict,
     need = inst.regions["fiscal_need"].to_numpy(dtype=float)
     t = clean_transfers(final.x[layout["transfer"]] * scale, scale, rd, need)
     note = dual_note(first, extra)
-    alloc = _allocation(inst, spec, rd, scale, t, first, layout, hard, note)
-    give_back(inst.n)   # the reasons' intermediate texts (Arrow's pool keeps them otherwise)
-    level_before, level_after = alloc["level_before"].to_numpy(), alloc["level_after"].to_numpy()
     money = spec.objective_unit == "money"
     reported = first.objective * (scale if money else 1.0)
+    # the checks first: their work arrays are gone before the allocation table is built (the
+    # peak at 1e6 was the two together), and a failed check builds no table
     vr = verify_round(inst, rd, spec.name, money, hard, scale, extra)
     verdict = require(verify(vr, t, reported))
     tol = verdict.tolerance
@@ -234,6 +233,10 @@ def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict,
         tol_o = tol.money if money else tol.level
         require(with_violation(verdict, Violation("optimality", optimality.region, optimality.gap,
                                                   "money" if money else "level", tol_o, optimality.detail)))
+    give_back(inst.n)
+    alloc = _allocation(inst, spec, rd, scale, t, first, layout, hard, note)
+    give_back(inst.n)   # the reasons' intermediate texts (Arrow's pool keeps them otherwise)
+    level_before, level_after = alloc["level_before"].to_numpy(), alloc["level_after"].to_numpy()
     pop = inst.regions["population"].to_numpy(dtype=float)
     w = pop / pop.sum()
     after = level_metrics(level_after, w, rd.threshold, tol.level)
