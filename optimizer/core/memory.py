@@ -10,16 +10,14 @@ rather than the largest stage. ``give_back`` returns both; it costs a few millis
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 
 import pyarrow as pa
 
 
 def _malloc_trim():
     """glibc's malloc_trim, or None where the C library has none (macOS, musl)."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim
+    try:   # by its soname: ctypes.util.find_library would run ldconfig at every start-up
+        return ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):
         return None
 
