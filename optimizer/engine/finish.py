@@ -12,8 +12,9 @@ import pyarrow as pa
 from models.objectives import ObjectiveSpec
 from optimizer.core.errors import InfeasibleError, SolverError
 from optimizer.core.instance import Instance, unit_per_capita
+from optimizer.core.memory import give_back
 from optimizer.core.metrics import LEVEL_TOL, level_metrics
-from optimizer.core.result import ALLOCATION_COLUMNS, Result
+from optimizer.core.result import Result
 from optimizer.core.scaling import RoundData
 from optimizer.core.solution import LPSolution
 from optimizer.core.text_columns import STR_DTYPE
@@ -136,6 +137,11 @@ def binding_tags(t, level, rd: RoundData, hard: bool, floor: float | None,
                     dtype=STR_DTYPE)
 
 
+# allocation.csv's columns computed by a round, in ALLOCATION_COLUMNS order (the others are the instance's)
+COMPUTED = ("threshold", "transfer", "transfer_per_capita", "level_before", "level_after", "shortfall",
+            "threshold_dual")
+
+
 def allocation_frame(inst: Instance, threshold: np.ndarray, t: np.ndarray, threshold_dual: np.ndarray,
                      binding: list[str], dual_note: str | None = None) -> pd.DataFrame:
     """allocation.csv of a round (docs/schema.md): the region data, the transfers and what they
@@ -143,27 +149,36 @@ def allocation_frame(inst: Instance, threshold: np.ndarray, t: np.ndarray, thres
     (explain/reasons.py; ``dual_note`` says why empty threshold duals are empty); the
     instance's pass-through columns last. One builder for every round (plain, services)."""
     reg = inst.regions
-    own = reg["own_revenue"].to_numpy(dtype=float)
-    need = reg["fiscal_need"].to_numpy(dtype=float)
-    pop = reg["population"].to_numpy(dtype=float)
-    level_after = (own + t) / need
     _, factor = unit_per_capita(inst.unit)
-    alloc = pd.DataFrame({
-        # .array: no index alignment and no string re-conversion (a third of a small solve)
-        "region_id": reg["region_id"].array, "name": reg["name"].array,
-        "population": reg["population"].array,
-        "own_revenue": own, "fiscal_need": need, "threshold": threshold,
-        "prior_transfer": reg["prior_transfer"].array, "transfer": t,
-        "transfer_per_capita": t * factor / pop,
-        "level_before": own / need, "level_after": level_after,
-        "shortfall": np.maximum(0.0, threshold - level_after),
-        "threshold_dual": threshold_dual,
-        "binding": binding,
-    })[ALLOCATION_COLUMNS]
+    own, need = reg["own_revenue"].to_numpy(dtype=float), reg["fiscal_need"].to_numpy(dtype=float)
+    # the computed columns are written straight into one block that the frame wraps without a
+    # copy (a dict of arrays is stacked by pandas, then reordered: two copies, 170 MB at 1e6)
+    block = np.empty((len(COMPUTED), len(reg)))
+    thr, tr, per_capita, before, after, shortfall, dual = block
+    thr[:], tr[:], dual[:] = threshold, t, threshold_dual
+    np.divide(np.multiply(tr, factor, out=per_capita), reg["population"].to_numpy(dtype=float), out=per_capita)
+    np.divide(own, need, out=before)
+    np.divide(np.add(own, tr, out=after), need, out=after)
+    np.maximum(0.0, np.subtract(thr, after, out=shortfall), out=shortfall)
+    alloc = pd.DataFrame(block.T, columns=list(COMPUTED), copy=False)
+    for at, col in ((0, "region_id"), (1, "name"), (2, "population"), (3, "own_revenue"), (4, "fiscal_need"),
+                    (6, "prior_transfer")):
+        alloc.insert(at, col, _instance_column(reg, col, alloc.index))
+    alloc.insert(len(alloc.columns), "binding", binding)
     alloc = with_reasons(add_change(alloc), dual_note)
     if inst.extra_columns:
         alloc = pd.concat([alloc, reg[inst.extra_columns].reset_index(drop=True)], axis=1)
     return alloc
+
+
+def _instance_column(reg: pd.DataFrame, col: str, index: pd.Index):
+    """An instance column for the allocation frame: the Series itself when it lines up (pandas
+    shares it, copy on write: 8 MB a column at 1e6), else its values (no index alignment);
+    the money columns as floats."""
+    values = reg[col]
+    if col not in ("region_id", "name", "population") and values.dtype != np.float64:
+        return values.to_numpy(dtype=float)
+    return values if reg.index.equals(index) else values.array
 
 
 SOFT_HELD_NOTE = "not one number under soft thresholds: the shortfall held from phase 1 moves with it"
@@ -206,10 +221,10 @@ def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict,
     need = inst.regions["fiscal_need"].to_numpy(dtype=float)
     t = clean_transfers(final.x[layout["transfer"]] * scale, scale, rd, need)
     note = dual_note(first, extra)
-    alloc = _allocation(inst, spec, rd, scale, t, first, layout, hard, note)
-    level_before, level_after = alloc["level_before"].to_numpy(), alloc["level_after"].to_numpy()
     money = spec.objective_unit == "money"
     reported = first.objective * (scale if money else 1.0)
+    # the checks first: their work arrays are gone before the allocation table is built (the
+    # peak at 1e6 was the two together), and a failed check builds no table
     vr = verify_round(inst, rd, spec.name, money, hard, scale, extra)
     verdict = require(verify(vr, t, reported))
     tol = verdict.tolerance
@@ -218,6 +233,10 @@ def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict,
         tol_o = tol.money if money else tol.level
         require(with_violation(verdict, Violation("optimality", optimality.region, optimality.gap,
                                                   "money" if money else "level", tol_o, optimality.detail)))
+    give_back(inst.n)
+    alloc = _allocation(inst, spec, rd, scale, t, first, layout, hard, note)
+    give_back(inst.n)   # the reasons' intermediate texts (Arrow's pool keeps them otherwise)
+    level_before, level_after = alloc["level_before"].to_numpy(), alloc["level_after"].to_numpy()
     pop = inst.regions["population"].to_numpy(dtype=float)
     w = pop / pop.sum()
     after = level_metrics(level_after, w, rd.threshold, tol.level)

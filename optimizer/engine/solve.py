@@ -24,6 +24,7 @@ from models.lp import LinearProgram
 from models.objectives import ObjectiveSpec, get_objective
 from optimizer.core.errors import UsageError
 from optimizer.core.instance import Instance
+from optimizer.core.memory import give_back
 from optimizer.core.policy import PolicyConfig
 from optimizer.core.result import Result
 from optimizer.core.scaling import RoundData, money_scale, round_data, to_region_data
@@ -106,7 +107,12 @@ def solve(inst: Instance, opts: SolveOptions = SolveOptions()) -> Result:
     if opts.threshold is not None and (not np.isfinite(opts.threshold) or opts.threshold < 0):
         raise UsageError(f"--threshold must be a finite number >= 0, got {opts.threshold}")
     prep = prepare_round(inst, spec, opts)
+    give_back(prep.inst.n)   # each stage's freed memory back before the next: the peak is one stage's, not their sum
     run = solve_round(prep, spec, opts)
+    for sol in (run.first, run.second):   # A x: read by the LP drivers only (engine/highs.py), 16 MB at 1e6
+        if sol is not None:
+            sol.row_activity = np.zeros(0)
+    give_back(prep.inst.n)
     result = finish_round(prep, spec, opts, run)
     return spend_surplus(prep, spec, opts, result, verify_extras(prep, opts))   # --spend all
 

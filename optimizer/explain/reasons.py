@@ -20,28 +20,36 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from optimizer.core.text_columns import STR_DTYPE, format_template, join, repeat
+from optimizer.core.text_columns import STR_DTYPE, format_template, join, plain, repeat
 
 ZERO_RTOL = 1e-9   # a transfer within this of 0 (relative to the largest figure) is no transfer
 
 
 @dataclass(frozen=True)
 class Facts:
-    """The figures of the regions a phrase is written for (arrays of one length): the
-    phrases are built a column at a time, as one Python loop per region took seconds at 1e5."""
-    transfer: np.ndarray
-    level_before: np.ndarray
-    level_after: np.ndarray
-    threshold: np.ndarray
-    prior: np.ndarray
+    """The figures of the regions a phrase is written for: rows ``rows`` (all when None) of
+    the round's columns transfer, level_before, level_after, threshold, prior. The phrases
+    are built a column at a time, as one Python loop per region took seconds at 1e5; a
+    column is taken for the rows when a phrase reads it (one or two of the five: copying
+    all five for every pattern cost 40 MB at 1e6)."""
+    columns: dict[str, np.ndarray]
     floor: float | None          # the common level of the round (the floor tags), if any
+    rows: np.ndarray | None = None
+
+    def _column(self, name: str) -> np.ndarray:
+        return self.columns[name] if self.rows is None else self.columns[name][self.rows]
+
+    transfer = property(lambda self: self._column("transfer"))
+    level_before = property(lambda self: self._column("level_before"))
+    level_after = property(lambda self: self._column("level_after"))
+    threshold = property(lambda self: self._column("threshold"))
+    prior = property(lambda self: self._column("prior"))
 
     def take(self, idx: np.ndarray) -> Facts:
-        return Facts(self.transfer[idx], self.level_before[idx], self.level_after[idx], self.threshold[idx],
-                     self.prior[idx], self.floor)
+        return Facts(self.columns, self.floor, idx if self.rows is None else self.rows[idx])
 
     def __len__(self) -> int:
-        return self.transfer.shape[0]
+        return (self.columns["transfer"] if self.rows is None else self.rows).shape[0]
 
 
 def money(x: float) -> str:
@@ -50,12 +58,13 @@ def money(x: float) -> str:
 
 def fmt(template: str, *columns: np.ndarray) -> pa.Array:
     """``template.format`` row by row over the float columns, as an Arrow string array
-    (core/text_columns.py: one format call per distinct value, the same text)."""
-    return format_template(template, *(np.asarray(c, dtype=float) for c in columns))
+    (core/text_columns.py: one format call per distinct value, the same text); a template of
+    one field as a dictionary array (``scatter`` decodes it once, with the others)."""
+    return format_template(template, *(np.asarray(c, dtype=float) for c in columns), dictionary=True)
 
 
 def const(text: str) -> Callable[[Facts], pa.Array]:
-    return lambda f: repeat(text, len(f))
+    return lambda f: repeat(text, len(f), dictionary=True)
 
 
 def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
@@ -98,14 +107,28 @@ TAG_REASONS: dict[str, Phrase] = {
 THRESHOLD_TAGS = ("threshold", "shortfall")
 
 
-def scatter(parts: list[tuple[np.ndarray, pa.Array]], n: int) -> pa.Array:
-    """One array of ``n`` rows from disjoint (row indices, values) parts covering every row."""
-    idx = np.concatenate([i for i, _ in parts]) if parts else np.zeros(0, dtype=np.int64)
-    inverse = np.empty(n, dtype=np.int64)
-    inverse[idx] = np.arange(idx.size)
-    values = pa.concat_arrays([pa.array(v) if not isinstance(v, pa.Array) else v for _, v in parts]) \
-        if parts else pa.array([], pa.string())
-    return values.take(pa.array(inverse))
+def scatter(parts: list[tuple[np.ndarray, pa.Array]], n: int, decode: bool = True) -> pa.Array:
+    """One array of ``n`` rows from disjoint (row indices, values) parts covering every row;
+    ``decode=False``: as a dictionary array. A dictionary part adds only its dictionary (a few
+    thousand texts), not a text per row: one decode at the end writes each row's text once."""
+    codes = np.empty(n, dtype=np.int32)   # a row's text: its index in the parts' dictionaries end to end
+    dictionaries: list[pa.Array] = []
+    offset = 0
+    for idx, values in parts:
+        if isinstance(values, pa.DictionaryArray):
+            codes[idx] = values.indices.to_numpy(zero_copy_only=False)
+            if offset:
+                codes[idx] += offset
+            values = values.dictionary
+        else:
+            values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else \
+                values if isinstance(values, pa.Array) else pa.array(values)
+            codes[idx] = np.arange(offset, offset + len(values), dtype=np.int32)
+        dictionaries.append(values)
+        offset += len(values)
+    out = pa.DictionaryArray.from_arrays(pa.array(codes), pa.concat_arrays(dictionaries) if dictionaries
+                                         else pa.array([], pa.string()))
+    return out.dictionary_decode() if decode else out
 
 
 def untagged_reasons(f: Facts, zero: float) -> pa.Array:
@@ -129,12 +152,12 @@ def untagged_reasons(f: Facts, zero: float) -> pa.Array:
                               f.level_before[i], f.threshold[i])),
     ]
     chosen = [(np.flatnonzero(mask), phrase) for mask, phrase in parts if mask.any()]
-    return scatter([(i, phrase(i)) for i, phrase in chosen], len(f))
+    return scatter([(i, phrase(i)) for i, phrase in chosen], len(f), decode=False)
 
 
 def tag_phrases(tag: str, f: Facts) -> pa.Array:
     rule = TAG_REASONS.get(tag)
-    return rule(f) if rule is not None else repeat(f"{tag.replace('_', ' ')} binds", len(f))
+    return rule(f) if rule is not None else repeat(f"{tag.replace('_', ' ')} binds", len(f), dictionary=True)
 
 
 def _pattern_reasons(pattern: str, f: Facts, zero: float, dual_empty: np.ndarray, note: str | None) -> pa.Array:
@@ -143,8 +166,9 @@ def _pattern_reasons(pattern: str, f: Facts, zero: float, dual_empty: np.ndarray
     if not tags:
         return untagged_reasons(f, zero)
     parts = [tag_phrases(t, f) for t in tags]
-    out = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "; ")
+    out = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*map(plain, parts), "; ")
     if note and any(t in THRESHOLD_TAGS for t in tags) and dual_empty.any():
+        out = plain(out)
         noted = join([out, f"; threshold dual left empty: {note}"], len(f))
         out = pc.if_else(pa.array(dual_empty), noted, out)
     return out
@@ -162,8 +186,10 @@ def reason_array(frame: pd.DataFrame, dual_note: str | None = None) -> pa.Array:
     codes, patterns = encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
     after = frame["level_after"].to_numpy(dtype=float)
     floored = np.isin(codes, [k for k, p in enumerate(patterns) if "floor" in str(p).split(";")])
-    f = Facts(frame["transfer"].to_numpy(dtype=float), frame["level_before"].to_numpy(dtype=float), after,
-              frame["threshold"].to_numpy(dtype=float), np.nan_to_num(frame["prior_transfer"].to_numpy(dtype=float)),
+    f = Facts({"transfer": frame["transfer"].to_numpy(dtype=float),
+               "level_before": frame["level_before"].to_numpy(dtype=float), "level_after": after,
+               "threshold": frame["threshold"].to_numpy(dtype=float),
+               "prior": np.nan_to_num(frame["prior_transfer"].to_numpy(dtype=float))},
               float(after[floored].min()) if floored.any() else None)
     dual_empty = np.isnan(frame["threshold_dual"].to_numpy(dtype=float))
     zero = ZERO_RTOL * max(1.0, float(np.max(np.abs(f.transfer), initial=0.0)))

@@ -7,13 +7,17 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+
+from optimizer.core.memory import give_back
 
 CSV_CHUNK_ROWS = 32_768   # rows per Arrow writer call; the calls run on threads (Arrow drops the GIL)
 
@@ -33,6 +37,7 @@ def csv_chunks(frame: pd.DataFrame) -> Iterator[bytes | memoryview]:
     chunk of rows goes to Arrow on its own (formatting 1e6 floats costs ~0.2 s a column, so
     chunks run on threads, a wave at a time), and ``StreamedFile`` writes them as they come
     (at 1e6 rows the text is 200 MB)."""
+    give_back(len(frame))   # what the solve freed goes back before the chunks' buffers are taken
     columns = {col: _arrow_column(frame[col]) for col in frame.columns}
     head = io.StringIO()
     csv.writer(head, lineterminator="\n").writerow([str(c) for c in frame.columns])
@@ -45,12 +50,17 @@ def csv_chunks(frame: pd.DataFrame) -> Iterator[bytes | memoryview]:
         pacsv.write_csv(part, sink, options)
         return sink.getvalue()
 
-    starts = list(range(0, len(frame), CSV_CHUNK_ROWS)) if len(frame.columns) else []
-    workers = max(1, min(len(starts), os.cpu_count() or 1))
+    starts = iter(range(0, len(frame), CSV_CHUNK_ROWS) if len(frame.columns) else ())
+    workers = max(1, min(-(-len(frame) // CSV_CHUNK_ROWS), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for k in range(0, len(starts), workers):   # a wave at a time: at most `workers` chunks held
-            for buf in pool.map(write, starts[k:k + workers]):
-                yield memoryview(buf)
+        # a sliding window: the workers format the next chunks while the caller writes and
+        # hashes this one (waves left them idle then); at most `workers + 1` chunks held
+        pending = deque(pool.submit(write, lo) for lo in islice(starts, workers + 1))
+        while pending:
+            buf = pending.popleft().result()
+            for lo in islice(starts, 1):
+                pending.append(pool.submit(write, lo))
+            yield memoryview(buf)
 
 
 @dataclass(frozen=True)
