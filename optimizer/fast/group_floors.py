@@ -66,6 +66,8 @@ from optimizer.fast.policy_path import (
 
 GROUP_ROWS = ("group_level", "group_transfer")
 MAX_CUT_ROUNDS = 60
+SNAP = 1e-7
+NEAR = 8             # breakpoints on either side of a cut point that get their tangents too
 SolveLP = Callable[[LinearProgram], LPSolution]
 SOLVED_BY = ("group floors: the members' levels by a small LP with the other regions at their least "
              "levels (convex pieces as cutting planes), certified optimal for the LP of record "
@@ -207,8 +209,17 @@ def with_cuts(small: LinearProgram, cuts: list[tuple[int, int, float, float]]) -
                          row_upper=np.r_[small.row_upper, np.full(k, np.inf)])
 
 
-def violated(red: Reduced, x: np.ndarray) -> list[tuple[int, int, float, float]]:
-    """The tangents at the current arguments of every segment whose e_s is below F_s."""
+def tangents(red: Reduced, s: int, e: int, var: int, t: float) -> list[tuple[int, int, float, float]]:
+    """The tangent of F_s at t and at the NEAR breakpoints on either side (M_q of the
+    segment): one round then models a neighbourhood of t exactly."""
+    j = int(np.searchsorted(red.seg_M[s], t))
+    points = [t, *red.seg_M[s][max(0, j - NEAR):j + NEAR]]
+    return [(e, var, g, c) for g, c in {piece(red, s, float(p))[1:] for p in points}]
+
+
+def violated(red: Reduced, x: np.ndarray, have: set) -> list[tuple[int, int, float, float]]:
+    """New tangents at the current arguments of every segment whose e_s is below F_s by
+    more than HiGHS's own tolerance allows (a cut it has is met only to that tolerance)."""
     m = red.members.shape[0]
     out = []
     for s in range(len(red.seg_regions)):
@@ -218,47 +229,51 @@ def violated(red: Reduced, x: np.ndarray) -> list[tuple[int, int, float, float]]
         if red.links[s].shape[0]:
             best = int(red.links[s][np.argmax(x[1 + red.links[s]])])
             var = 1 + best if x[1 + best] > x[0] else 0
-        val, g, c = piece(red, s, float(x[var]))
+        val = piece(red, s, float(x[var]))[0]
         e = 1 + m + s
-        if x[e] < val - 1e-11 * max(1.0, abs(val)):
-            out.append((e, var, g, c))
+        if x[e] < val - 1e-9 * max(1.0, abs(val)):
+            out += [cut for cut in tangents(red, s, e, var, float(x[var])) if cut[:3] not in have]
     return out
 
 
 def cut_loop(small: LinearProgram, red: Reduced, cuts: list, solve: SolveLP) -> LPSolution | None:
-    """Solve ``small`` with tangents added until none is violated (the exact LP's optimum)."""
+    """Solve ``small`` with tangents added until none is violated (the exact LP's optimum,
+    to HiGHS's tolerance; the certificate on the LP of record judges the rest)."""
+    have = {cut[:3] for cut in cuts}
     for _ in range(MAX_CUT_ROUNDS):
         sol = solve(with_cuts(small, cuts))
         if sol.status != "optimal":
             return None
-        new = violated(red, sol.x)
+        new = violated(red, sol.x, have)
         if not new:
             return sol
         cuts.extend(new)
+        have |= {cut[:3] for cut in new}
     return None
 
 
 def first_cuts(red: Reduced, z0: float, M: np.ndarray) -> list[tuple[int, int, float, float]]:
+    """Tangents near z0 (the max-min level without the group rows) for z, and near each
+    member's least level for the members linked to a segment."""
     m = red.members.shape[0]
     cuts = []
     for s in range(len(red.seg_regions)):
         if red.seg_regions[s].shape[0] == 0:
             continue
-        _, g, c = piece(red, s, z0)
-        cuts.append((1 + m + s, 0, g, c))
+        cuts += tangents(red, s, 1 + m + s, 0, z0)
         for i in red.links[s]:
-            _, g, c = piece(red, s, max(z0, float(M[red.members[i]])))
-            cuts.append((1 + m + s, 1 + int(i), g, c))
+            cuts += tangents(red, s, 1 + m + s, 1 + int(i), max(z0, float(M[red.members[i]])))
     return cuts
 
 
-def snap(value: np.ndarray, target: np.ndarray | float) -> np.ndarray:
-    """``target`` where ``value`` is within 1e-9 (relative) of it: HiGHS's answers land on
-    the levels they touch only to its tolerance, and the blocks are read by equality."""
+def snap(value: np.ndarray, target: np.ndarray | float, tol: float = SNAP) -> np.ndarray:
+    """``target`` where ``value`` is within ``tol`` (relative) of it: HiGHS's answers land on
+    the levels they touch only to its tolerance (1e-7), and the blocks are read by equality;
+    a snap that should not have happened makes the certificate fail, never a wrong answer."""
     target = np.broadcast_to(target, value.shape)
     finite = np.isfinite(target)
     safe = np.where(finite, target, 0.0)
-    near = finite & (np.abs(value - safe) <= 1e-9 * np.maximum(1.0, np.abs(safe)))
+    near = finite & (np.abs(value - safe) <= tol * np.maximum(1.0, np.abs(safe)))
     return np.where(near, safe, value)
 
 
