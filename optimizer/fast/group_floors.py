@@ -25,10 +25,14 @@ members' chain). So the max-min LP of record equals the LP in (z, L_P, e_s):
 
 where segment s holds the non-members with the same set of members below them and
 F_s(t) = sum_{q in s} n_q max(t, M_q) is convex, piecewise linear and nondecreasing (so
-F_s(max(a, b)) = max(F_s(a), F_s(b))). F_s enters through its tangents, added when the
-solution violates one (Kelley's cutting planes: F_s has finitely many pieces, so the loop
-ends with a solution of the exact LP). Then z is held at its optimum and the spending
-minimised the same way: the least-spending max-min optimum, the maxmin tie-break.
+F_s(max(a, b)) = max(F_s(a), F_s(b))). F_s enters through its tangents (at a point and
+its neighbouring breakpoints), added when the solution violates one by more than HiGHS's
+tolerance (Kelley's cutting planes: F_s has finitely many pieces, so the loop ends with a
+solution of the exact LP to that tolerance). Then z is held at its optimum and the spending
+minimised the same way: the least-spending max-min optimum, the maxmin tie-break. The
+members' levels are put back exactly on the levels HiGHS reached only to its tolerance (their
+bounds, the breakpoint M_q they stop at, the level of a tied member) before the other levels
+are derived; the blocks of the certificate are read from those exact values.
 
 Certificate. HiGHS's duals of the small LP give the budget's price beta and the group
 rows' multipliers mu (the same rows as in the LP of record, shifted by constants). Each
