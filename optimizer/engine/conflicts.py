@@ -28,6 +28,7 @@ from models.elastic import elastic, violations
 from models.lp import INF
 from models.policies import DEFINITIONAL_ROWS, PolicyTerm, get_policy
 from optimizer.engine.highs import solve_lp
+from optimizer.fast.group_paths import group_least_spending
 from optimizer.fast.policy_path import least_spending
 
 CORE_UNITS = {"budget": "money", "threshold": "level", "min_transfer": "money", "max_transfer": "money"}
@@ -69,6 +70,8 @@ def _min_spending(d: RegionData, terms: tuple[PolicyTerm, ...], objective: str) 
     lp.cost[lp.col_block("transfer").slice] = 1.0
     lp.maximize = False
     fast = least_spending(lp, d) if objective == "min-cost" else None   # optimizer/fast/policy_path.py
+    if fast is None and objective == "min-cost":   # group rows that bind: optimizer/fast/group_paths.py
+        fast = group_least_spending(lp, d, lambda small: solve_lp(small)[0])
     if fast is not None:
         return fast
     sol, _ = solve_lp(lp, "simplex")

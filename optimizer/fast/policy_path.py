@@ -152,7 +152,7 @@ def transfers_at(level: np.ndarray, env: Envelope, d: RegionData) -> np.ndarray:
     return np.where(level == a, env.lo, np.where(level == b, env.hi, t))
 
 
-def _put(yy: np.ndarray, lay: dict[str, slice], row: np.ndarray, coef: np.ndarray, need: np.ndarray,
+def put_duals(yy: np.ndarray, lay: dict[str, slice], row: np.ndarray, coef: np.ndarray, need: np.ndarray,
          amount: np.ndarray, idx: np.ndarray) -> None:
     """Row duals for ``amount`` (level units) on the rows setting a bound of regions ``idx``;
     a column bound takes it in its reduced cost."""
@@ -215,7 +215,7 @@ def floor_duals(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: Regi
         else:
             idx = np.flatnonzero(~at_z)
             amount = lam * d.need[idx]
-        _put(yy, lay, env.lo_row, env.lo_coef, d.need, amount, idx)
+        put_duals(yy, lay, env.lo_row, env.lo_coef, d.need, amount, idx)
         out.append(-yy)
     b = level_of(d.own, d.need, env.hi)
     capped = np.flatnonzero(at_z & (b == z))
@@ -223,12 +223,12 @@ def floor_duals(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: Regi
         yy = np.zeros(lp.num_row)
         r0 = capped[:1]
         yy[lay["rows:floor_rows"].start + int(r0[0])] = 1.0
-        _put(yy, lay, env.hi_row, env.hi_coef, d.need, np.array([-1.0]), r0)
+        put_duals(yy, lay, env.hi_row, env.hi_coef, d.need, np.array([-1.0]), r0)
         out.append(-yy)
     return out
 
 
-def _solution_x(lp: LinearProgram, lay: dict[str, slice], d: RegionData, t: np.ndarray, z: float) -> np.ndarray:
+def solution_x(lp: LinearProgram, lay: dict[str, slice], d: RegionData, t: np.ndarray, z: float) -> np.ndarray:
     x = np.zeros(lp.num_col)
     x[lay["transfer"]] = t
     x[lay["floor"]] = z
@@ -285,7 +285,7 @@ def _maxmin_solution(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d:
     wf = water_fill(own, need, env.M, np.full(d.n, -np.inf), env.hi, d.budget)
     z = wf.level
     level = np.maximum(z, env.M)
-    x = _solution_x(lp, lay, d, transfers_at(level, env, d), z)
+    x = solution_x(lp, lay, d, transfers_at(level, env, d), z)
     for y in floor_duals(lp, lay, env, d, level, z):
         cert = certify(lp, x, y)
         if cert.ok:
@@ -305,7 +305,7 @@ def _leximin_solution(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d
     _, y = leximin_fill(own, need, env.M, np.full(d.n, -np.inf), t_hi, d.budget)
     level = np.clip(y, env.M, env.U)
     t = transfers_at(level, env, d)
-    x = _solution_x(lp, lay, d, t, float(level.min()))
+    x = solution_x(lp, lay, d, t, float(level.min()))
     if certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-9:
         return None, y
     return LPSolution("optimal", float("nan"), x, lp.A @ x, np.zeros(0), np.zeros(0),
@@ -334,7 +334,7 @@ def least_spending(lp: LinearProgram, d: RegionData) -> tuple[float, np.ndarray]
         y[lay["rows:no_overtaking"]] = -nu
     else:
         idx, amount = np.arange(d.n), d.need.copy()
-    _put(y, lay, env.lo_row, env.lo_coef, d.need, amount, idx)
+    put_duals(y, lay, env.lo_row, env.lo_coef, d.need, amount, idx)
     if not certify(lp, x, y).ok:
         return None
     return float(t.sum()), t

@@ -1,0 +1,148 @@
+"""The dual certificate of a max-min point with binding group rows (optimizer/fast/group_floors.py):
+the budget's and the group rows' duals from the small LP, each region's demand routed along the
+active no-overtaking rows of its block to the rows that can hold it (see that module's docstring)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.data import RegionData
+from models.lp import LinearProgram
+from models.policies import overtaking_pairs
+
+
+def record_duals(lp: LinearProgram, lay: dict[str, slice], d: RegionData, small_duals: np.ndarray,
+                 record_rows: np.ndarray, n_small: int) -> np.ndarray:
+    """The budget's and the group rows' duals of the LP of record (min -z convention) from
+    the small LP's (same rows up to constants; the budget is its last row before the cuts)."""
+    yy = np.zeros(lp.num_row)
+    g = record_rows.shape[0]
+    yy[lay["rows:budget"].start] = small_duals[n_small - 1]
+    yy[record_rows] = small_duals[n_small - 1 - g:n_small - 1]
+    return yy
+
+
+def chain_rows_for(d: RegionData, send: list[tuple[int, int, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """(row positions in the no-overtaking block, amounts) of the flows ``send``."""
+    his, los = overtaking_pairs(d)
+    keys = his * d.n + los
+    order = np.argsort(keys)
+    arr = np.array(send, dtype=float).reshape(-1, 3)
+    want = arr[:, 0].astype(np.int64) * d.n + arr[:, 1].astype(np.int64)
+    at = np.searchsorted(keys[order], want)
+    at = np.minimum(at, keys.shape[0] - 1)
+    ok = keys[order][at] == want if keys.shape[0] else np.zeros(want.shape[0], bool)
+    return order[at[ok]], arr[ok, 2]
+
+
+def demand(lp: LinearProgram, lay: dict[str, slice], d: RegionData, yy: np.ndarray) -> np.ndarray:
+    """delta_r = n_r (c_r - sum_i A_ir yy_i) over the rows set so far (budget, group rows)."""
+    t = lay["transfer"]
+    sign = -1.0 if lp.maximize else 1.0
+    return d.need * (sign * lp.cost[t] - (lp.A.T @ yy)[t])
+
+
+@dataclass
+class Routing:
+    phi: np.ndarray        # floor-row duals (level units)
+    held_lo: np.ndarray    # demand put on the bound holding a region from below (>= 0)
+    held_hi: np.ndarray    # demand put on the bound holding it from above (<= 0)
+    send: list[tuple[int, int, float]]   # (from, to, amount): flow down an active chain row
+
+
+def _settle(r: int, amount: float, at_z: np.ndarray, at_lo: np.ndarray, at_hi: np.ndarray, out: Routing) -> None:
+    """Put what reaches the end of a block on a row that can hold it (else it stays as a
+    reduced cost for ``certify`` to judge)."""
+    if amount > 0 and at_z[r]:
+        out.phi[r] += amount
+    elif amount > 0 and at_lo[r]:
+        out.held_lo[r] += amount
+    elif amount < 0 and at_hi[r]:
+        out.held_hi[r] += amount
+
+
+TIE = 1e-12     # levels this close (relative) are one level: HiGHS's and float64's noise, far below certify's 1e-7
+
+
+def close(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
+    b = np.broadcast_to(b, a.shape)
+    finite = np.isfinite(b)
+    safe = np.where(finite, b, 0.0)
+    return finite & (np.abs(a - safe) <= TIE * np.maximum(1.0, np.abs(safe)))
+
+
+def route(level: np.ndarray, group: np.ndarray, delta: np.ndarray, chain: bool, at_z: np.ndarray,
+          at_lo: np.ndarray, at_hi: np.ndarray) -> Routing:
+    """The demands routed along the blocks (module docstring), top down; a block of one
+    region settles its own demand."""
+    n = level.shape[0]
+    out = Routing(np.zeros(n), np.zeros(n), np.zeros(n), [])
+    srt = np.argsort(level, kind="stable")
+    ls = level[srt]
+    same_level = np.empty(n, dtype=np.int64)
+    same_level[srt] = np.cumsum(np.r_[True, np.diff(ls) > TIE * np.maximum(1.0, np.abs(ls[1:]))]) - 1
+    order = np.lexsort((np.arange(n), group, same_level))
+    lv, gv = same_level[order], group[order]
+    new_run = np.r_[True, (lv[1:] != lv[:-1]) | (gv[1:] != gv[:-1])]
+    linked = np.r_[False, (lv[1:] == lv[:-1]) & (gv[1:] == gv[:-1] + 1)] if chain else np.zeros(n, bool)
+    new_block = new_run & ~linked
+    starts = np.flatnonzero(new_run)
+    run_block = np.cumsum(new_block[starts]) - 1
+    ends = np.r_[starts[1:], n]
+    blocks = np.flatnonzero(np.r_[True, run_block[1:] != run_block[:-1]])
+    block_end = np.r_[blocks[1:], starts.shape[0]]
+    alone = (block_end - blocks == 1) & (ends[blocks] - starts[blocks] == 1)
+    r = order[starts[blocks[alone]]]
+    dr = delta[r]
+    up, low = (dr > 0) & at_z[r], (dr > 0) & ~at_z[r] & at_lo[r]
+    out.phi[r[up]] += dr[up]
+    out.held_lo[r[low]] += dr[low]
+    high = (dr < 0) & at_hi[r]
+    out.held_hi[r[high]] += dr[high]
+    for b0, b1 in zip(blocks[~alone], block_end[~alone]):
+        _route_block([order[starts[j]:ends[j]] for j in range(b0, b1)], delta, at_z, at_lo, at_hi, out)
+    return out
+
+
+def _route_block(runs: list[np.ndarray], delta: np.ndarray, at_z: np.ndarray, at_lo: np.ndarray,
+                 at_hi: np.ndarray, out: Routing) -> None:
+    """One block, runs bottom (0) to top. A run's other members route their own demand (a
+    positive one to the representative below, a negative one from the one above; at the
+    block's ends they settle themselves); the representatives carry the rest. Which
+    representative absorbs how much is found backwards: the inflows into run j that let
+    runs j..0 end balanced form an interval [lo_j, hi_j]; then forwards, each run passes
+    down the amount nearest its inflow plus demand within the next run's interval."""
+    top = len(runs) - 1
+    pos_in, neg_in, agg = [0.0] * len(runs), [0.0] * len(runs), [0.0] * len(runs)
+    for j, run in enumerate(runs):
+        agg[j] = float(delta[run[0]])
+        for q in run[1:]:
+            dq = float(delta[q])
+            if dq > 0 and j > 0:
+                out.send.append((int(q), int(runs[j - 1][0]), dq))
+                pos_in[j] += dq
+            elif dq < 0 and j < top:
+                out.send.append((int(runs[j + 1][0]), int(q), -dq))
+                neg_in[j] += -dq
+            else:
+                _settle(int(q), dq, at_z, at_lo, at_hi, out)
+                continue
+            agg[j] += dq
+    window = [(0.0, 0.0)] * (top + 2)      # window[j + 1]: admissible inflow into run j; run -1 takes 0
+    for j in range(top + 1):
+        lo, hi = window[j]
+        rep = int(runs[j][0])
+        up, down = bool(at_z[rep] or at_lo[rep]), bool(at_hi[rep])
+        window[j + 1] = (0.0 if down else max(0.0, lo - agg[j]), np.inf if up else hi - agg[j])
+    flow = 0.0
+    for j in range(top, -1, -1):
+        rep = int(runs[j][0])
+        lo, hi = window[j]
+        passed = min(max(flow + agg[j], lo), hi) if hi >= lo else lo
+        _settle(rep, flow + agg[j] - passed, at_z, at_lo, at_hi, out)
+        if j > 0:
+            out.send.append((rep, int(runs[j - 1][0]), passed - pos_in[j] - neg_in[j - 1]))
+        flow = passed
+
