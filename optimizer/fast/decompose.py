@@ -30,7 +30,7 @@ the LP of record holds (``gini_bare_certificate``, optimizer/fast/cut_certificat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -87,6 +87,7 @@ class _Lagrangian:
     base: float
     cut: CutFunction | None
     solves: int = 0
+    memo: list = field(default_factory=list)   # (level, value) of the last values: the ends recur
 
     def probe(self, lam_b: float, lower: _Probe | None = None, upper: _Probe | None = None) -> _Probe:
         """The least minimiser at ``lam_b``; ``lower``/``upper``: probes at a higher / lower
@@ -100,7 +101,16 @@ class _Lagrangian:
         """Phi - lam mu: the Lagrangian without the budget term, summed in extended precision:
         the crossing of two supporting lines divides the difference of two such values by a
         spend difference of a few units, and in doubles the rounding of 1e6 terms moves
-        that crossing by 1e-8 (relative), more than the gaps between pieces of the dual."""
+        that crossing by 1e-8 (relative), more than the gaps between pieces of the dual.
+        A bracket end's value is reused while it stays an end (one sort of n saved per step)."""
+        for known, v in self.memo:
+            if known is level:
+                return v
+        v = self._value(level)
+        self.memo = [*self.memo[-3:], (level, v)]
+        return v
+
+    def _value(self, level: np.ndarray) -> np.longdouble:
         order = np.argsort(-level, kind="stable")
         ls = level[order].astype(np.longdouble)
         ws = self.w[order].astype(np.longdouble)
