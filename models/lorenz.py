@@ -40,14 +40,25 @@ def _alpha(d: RegionData) -> float:
 def cvar_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData) -> None:
     n, idx = d.n, np.arange(d.n)
     base, inv = level_coef(d)
-    alpha = _alpha(d)
+    eta_cost, e_cost = lorenz_costs(d, "cvar")
     t = blocks["transfer"]
-    eta = b.add_cols("cvar_eta", -INF, INF, cost=1.0, size=1)
-    e = b.add_cols("cvar_excess", 0.0, INF, cost=-(d.weight / alpha), size=n)
+    eta = b.add_cols("cvar_eta", -INF, INF, cost=eta_cost, size=1)
+    e = b.add_cols("cvar_excess", 0.0, INF, cost=e_cost.ravel(), size=n)
     rows = np.concatenate([idx, idx, idx])
     cols = np.concatenate([e.start + idx, np.full(n, eta.start), t.start + idx])
     b.add_rows("cvar_rows", rows, cols, np.concatenate([np.ones(n), -np.ones(n), inv]), -base, INF, size=n)
     b.maximize = True
+
+
+def lorenz_costs(d: RegionData, objective: str) -> tuple[np.ndarray, np.ndarray]:
+    """The costs (maximised) of the Lorenz LPs' columns eta_k (shape (K,)) and excesses
+    e_kr (shape (K, n)), for cvar (K = 1) and owa over population slices: one place for the
+    LP builders here and the matrix-free check of a decomposition point on the LP of record
+    (optimizer/fast/record_check.py), so both sum the same numbers."""
+    if objective == "cvar":
+        return np.ones(1), -(d.weight / _alpha(d))[None, :]
+    beta, c = owa_terms(d)
+    return c * beta, -(c[:, None] * d.weight[None, :])
 
 
 # --- owa ------------------------------------------------------------------------
@@ -159,12 +170,12 @@ def owa_arrays(b: ArrayBuilder, blocks: dict[str, Block], d: RegionData) -> None
         chain_arrays(b, blocks, d, owa_order(d), owa_cut(d, owa_order(d)), "owa_chain")
         b.maximize = True
         return
-    beta, c = owa_terms(d)
-    n, K = d.n, beta.size
+    eta_cost, e_cost = lorenz_costs(d, "owa")
+    n, K = d.n, eta_cost.size
     base, inv = level_coef(d)
     t = blocks["transfer"]
-    eta = b.add_cols("owa_eta", -INF, INF, cost=c * beta, size=K)
-    e = b.add_cols("owa_excess", 0.0, INF, cost=-(c[:, None] * d.weight[None, :]).ravel(), size=K * n)
+    eta = b.add_cols("owa_eta", -INF, INF, cost=eta_cost, size=K)
+    e = b.add_cols("owa_excess", 0.0, INF, cost=e_cost.ravel(), size=K * n)
     k_of = np.repeat(np.arange(K), n)
     r_of = np.tile(np.arange(n), K)
     rows = np.arange(K * n)

@@ -129,34 +129,32 @@ def _upper_set(q: CutFunction, wp: np.ndarray, cp: np.ndarray, w_tot: float, for
     Q(W above + W(S)) + c(S), the set S above the cut (the least minimiser)."""
     n = wp.size
     pos = np.arange(n)
+    # per group (G entries), broadcast by gid only where an entry needs it
     w_grp = np.add.reduceat(wp, starts)
-    w_below = (np.cumsum(w_grp) - w_grp)[gid]
-    w_above = w_tot - w_below - w_grp[gid]      # the cut at t: S = above + forced + prefix
-    wf = np.add.reduceat(np.where(forced_in, wp, 0.0), starts)[gid]
-    cf = np.add.reduceat(np.where(forced_in, cp, 0.0), starts)[gid]
+    w_above = w_tot - (np.cumsum(w_grp) - w_grp) - w_grp      # the cut at t: S = above + forced + prefix
+    wf = np.add.reduceat(np.where(forced_in, wp, 0.0), starts)
+    cf = np.add.reduceat(np.where(forced_in, cp, 0.0), starts)
     fw, fc = np.where(free, wp, 0.0), np.where(free, cp, 0.0)
     cw_all, cc_all = np.cumsum(fw), np.cumsum(fc)
-    s_w = wf + cw_all - (cw_all - fw)[starts][gid]
-    val = np.where(free, q.value(w_above + s_w) + cf + cc_all - (cc_all - fc)[starts][gid], np.inf)
+    s_w = wf[gid] + cw_all - (cw_all - fw)[starts][gid]
+    val = np.where(free, q.value(w_above[gid] + s_w) + cf[gid] + cc_all - (cc_all - fc)[starts][gid], np.inf)
     val0 = q.value(w_above + wf) + cf                     # the empty prefix
-    best = np.minimum(np.minimum.reduceat(val, starts)[gid], val0)
+    best = np.minimum(np.minimum.reduceat(val, starts), val0)
     take0 = val0 <= best + tol
-    end = np.minimum.reduceat(np.where(free & (val <= best + tol), pos, n), starts)[gid]
-    return forced_in | (free & (pos <= end) & ~take0)
+    end = np.minimum.reduceat(np.where(free & (val <= best[gid] + tol), pos, n), starts)
+    return forced_in | (free & (pos <= end[gid]) & ~take0[gid])
 
 
 def _stable_partition(in_s: np.ndarray, out_s: np.ndarray, starts: np.ndarray, gid: np.ndarray) -> np.ndarray:
     """The permutation that splits each group stably: the part below the cut first, then
     the part above (regions in neither keep their place). Returns new index -> old."""
     pos = np.arange(in_s.size)
-    c_out = np.cumsum(out_s)
-    n_out_before = (c_out - out_s)[starts][gid]
-    n_out = np.add.reduceat(out_s.astype(np.int64), starts)[gid]
-    c_in = np.cumsum(in_s)
-    n_in_before = (c_in - in_s)[starts][gid]
-    grp_start = starts[gid]
-    new_pos = np.where(out_s, grp_start + (c_out - 1 - n_out_before),
-                       np.where(in_s, grp_start + n_out + (c_in - 1 - n_in_before), pos))
+    c_out, c_in = np.cumsum(out_s), np.cumsum(in_s)
+    # per group: where its lower part starts, and its upper part (after all its lower ones)
+    n_out = np.add.reduceat(out_s.astype(np.int64), starts)
+    base_out = starts - (c_out - out_s)[starts]
+    base_in = starts + n_out - (c_in - in_s)[starts]
+    new_pos = np.where(out_s, base_out[gid] + c_out - 1, np.where(in_s, base_in[gid] + c_in - 1, pos))
     inv = np.empty(in_s.size, dtype=np.int64)
     inv[new_pos] = pos
     return inv

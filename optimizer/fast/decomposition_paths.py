@@ -26,11 +26,11 @@ from models.lp import LinearProgram
 from optimizer.core.levels import level_of, transfer_to_level
 from optimizer.core.metrics import pairwise_ratio, pairwise_sum
 from optimizer.core.solution import LPSolution, Run
-from optimizer.fast.certify import certify
 from optimizer.fast.chain_certificates import GINI_CERT_TOL, gini_bare_certificate
 from optimizer.fast.cut_certificate import cut_certificate
 from optimizer.fast.decompose import CutFunction, budget_price_hint, max_lorenz_bare, min_gini_bare
-from optimizer.fast.solutions import decomposition_solution
+from optimizer.fast.record_check import chain_check, least_shortfalls, lorenz_check
+from optimizer.fast.solutions import core_solution
 from optimizer.fast.waterfill import leximin_fill
 
 Build = Callable[[RegionData, str], LinearProgram]
@@ -144,7 +144,8 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
     """min-gini on the bare core (hard thresholds): Dinkelbach over the threshold
     decomposition, accepted only if the bare-core KKT test (``gini_bare_certificate``)
     proves the levels optimal; the LP of record is then the chain LP over the order of
-    those levels, at lambda = G*."""
+    those levels, at lambda = G*, whose rows are checked in vectors (record_check.py:
+    ``build`` is not called)."""
     d = core_of(data)
     if d.options.get("gini_form", "auto") != "auto" or d.n < 2:
         return None
@@ -165,23 +166,15 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
     mu0 = float(np.dot(d.weight, level))
     if not ok or not held_gain_ok(data, level, lam_b, sol.lam, float(d.weight.sum()), HELD_TOL * mu0):
         return None
-    solve_seconds = time.perf_counter() - t0
-    tb = time.perf_counter()
-    lp = build(replace(data, options={**data.options, "gini_form": "chain", "gini_lambda": sol.lam,
-                                       "gini_order": order}), "min-gini")
-    build_seconds = time.perf_counter() - tb
-    lay = lp.layout()
-    if not set(lay) <= {"transfer", "rows:budget", "rows:threshold", "rows:gini_chain"} | soft_blocks(data):
-        return None                       # not the bare chain LP: let the LP path decide
-    x = point_x(lp, lay, data, t)
-    if certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-7:
+    if chain_check(data, t, order).violation > 1e-7:
         return None
     mu = float(np.dot(d.weight, level))
     if mu <= 0:
         return None                       # every level 0: the Gini is a convention; the LP path decides
     # duals, reported as d Gini / d rhs: the budget's is -lam_B / mu (envelope theorem on
     # P - G* mu); threshold duals are not unique inside tied blocks and are not computed
-    first = decomposition_solution(lp, lay, x, pairwise_sum(level, d.weight) / mu, -lam_b / mu, solve_seconds)
+    first, lay = core_solution(t, data.need, pairwise_sum(level, d.weight) / mu, -lam_b / mu,
+                               time.perf_counter() - t0, least_shortfalls(data, t))
     zero_threshold_duals(first, lay, data)
     info = {"solved_by": "Dinkelbach over the threshold decomposition, certified by the bare-core "
                          "KKT test (optimizer/fast/decompose.py)",
@@ -190,15 +183,16 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
             "gini_certificate": "bare-core KKT",
             "duals": "budget: d Gini / d budget; threshold duals not computed on this path "
                      "(not unique inside tied blocks; --no-fast-path gives the chain LP's)"}
-    return Run(first, first, lay, build_seconds, info)
+    return Run(first, first, lay, 0.0, info)
 
 
-def quantile(level: np.ndarray, w: np.ndarray, beta: float) -> float:
-    """A level eta maximising beta eta - sum_r w_r (eta - L_r)+ (the beta-quantile)."""
+def quantiles(level: np.ndarray, w: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """Levels eta_k maximising beta_k eta - sum_r w_r (eta - L_r)+ (the beta_k-quantiles),
+    from one sort."""
     order = np.argsort(level, kind="stable")
     cum = np.cumsum(w[order])
-    k = min(int(np.searchsorted(cum, beta * cum[-1] * (1 - 1e-12))), level.size - 1)
-    return float(level[order][k])
+    k = np.minimum(np.searchsorted(cum, np.asarray(beta, dtype=float) * cum[-1] * (1 - 1e-12)), level.size - 1)
+    return level[order[k]]
 
 
 def _lorenz_terms(d: RegionData, objective: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -211,20 +205,11 @@ def _lorenz_terms(d: RegionData, objective: str) -> tuple[np.ndarray, np.ndarray
     return np.array([alpha]), np.array([1.0 / alpha])
 
 
-def _lorenz_point(lp: LinearProgram, lay: dict[str, slice], prefix: str, d: RegionData, t: np.ndarray,
-                  level: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """The LP of record's point: eta_k the beta_k-quantiles, e_kr = (eta_k - L_r)+."""
-    x = point_x(lp, lay, d, t)
-    eta = np.array([quantile(level, d.weight, b) for b in beta])
-    x[lay[f"{prefix}_eta"]] = eta
-    x[lay[f"{prefix}_excess"]] = np.maximum(0.0, eta[:, None] - level[None, :]).ravel()
-    return x
-
-
 def lorenz_run(data: RegionData, build: Build, objective: str) -> Run | None:
     """owa (population slices) and cvar on the bare core: sum_k c_k Lorenz(beta_k) by the
     threshold decomposition, accepted only if ``cut_certificate`` proves the levels
-    optimal; then the LP of record's point is checked feasible and its objective equal."""
+    optimal; then the LP of record's point is checked feasible and its objective equal, on
+    its rows in vectors (record_check.py: ``build`` is not called)."""
     d = core_of(data)
     terms = _lorenz_terms(d, objective) if d.n >= 2 else None
     if terms is None:
@@ -245,21 +230,12 @@ def lorenz_run(data: RegionData, build: Build, objective: str) -> Run | None:
     if not cert.ok or not held_gain_ok(data, level, cert.lam_b, 0.0, cut.magnitude() / max(cut.total, 1e-300),
                                        HELD_TOL * max(1.0, abs(sol.value))):
         return None
-    solve_seconds = time.perf_counter() - t0
-    tb = time.perf_counter()
-    lp = build(data, objective)
-    build_seconds = time.perf_counter() - tb
-    lay = lp.layout()
-    prefix = "owa" if objective == "owa" else "cvar"
-    if not set(lay) <= {"transfer", "rows:budget", "rows:threshold", f"{prefix}_eta", f"{prefix}_excess",
-                        f"rows:{prefix}_rows"} | soft_blocks(data):
+    eta = quantiles(level, d.weight, beta)
+    chk = lorenz_check(data, t, level, eta, objective)
+    if chk.violation > 1e-7 or abs(chk.value - sol.value) > 1e-9 * max(1.0, abs(chk.value)):
         return None
-    x = _lorenz_point(lp, lay, prefix, data, t, level, beta)
-    value = float(np.dot(lp.cost, x)) + lp.offset
-    if certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-7 or \
-            abs(value - sol.value) > 1e-9 * max(1.0, abs(value)):
-        return None
-    first = decomposition_solution(lp, lay, x, value, cert.lam_b, solve_seconds)
+    first, lay = core_solution(t, data.need, chk.value, cert.lam_b, time.perf_counter() - t0,
+                               least_shortfalls(data, t))
     zero_threshold_duals(first, lay, data)
     info = {"solved_by": "threshold decomposition, certified by the KKT test of "
                          "optimizer/fast/cut_certificate.py (optimizer/fast/decompose.py)",
@@ -267,4 +243,4 @@ def lorenz_run(data: RegionData, build: Build, objective: str) -> Run | None:
             "certificate": {"violation": cert.violation, "tolerance": cert.tol},
             "duals": "budget: d objective / d budget; threshold duals not computed on this path "
                      "(--no-fast-path gives the LP's)"}
-    return Run(first, first, lay, build_seconds, info)
+    return Run(first, first, lay, 0.0, info)

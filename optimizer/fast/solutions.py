@@ -18,15 +18,22 @@ def closed_form_solution(lp: LinearProgram, x: np.ndarray, y: np.ndarray, object
                       col_dual=col_dual, seconds=seconds, iterations=0, algorithm="water-filling")
 
 
-def decomposition_solution(lp: LinearProgram, lay: dict[str, slice], x: np.ndarray, objective: float,
-                           budget_dual: float, seconds: float) -> LPSolution:
-    """The certified point as a solution of the LP of record: the budget's dual is the exact
-    d objective / d budget; threshold (and reduced-cost) duals are not unique inside tied
-    blocks and are not computed (NaN, empty in allocation.csv)."""
-    y = np.zeros(lp.num_row)
-    y[lay["rows:budget"]] = budget_dual
-    if "rows:threshold" in lay:
-        y[lay["rows:threshold"]] = np.nan
-    return LPSolution(status="optimal", objective=objective, x=x, row_activity=lp.A @ x, row_dual=y,
-                      col_dual=np.full(lp.num_col, np.nan), seconds=seconds, iterations=0,
-                      algorithm="threshold decomposition")
+def core_solution(t: np.ndarray, need: np.ndarray, objective: float, budget_dual: float, seconds: float,
+                  shortfall: np.ndarray | None = None) -> tuple[LPSolution, dict[str, slice]]:
+    """A certified decomposition point checked on the LP of record's rows without building
+    it (optimizer/fast/record_check.py), reported on the core's columns and rows only
+    (transfers and, soft, the least shortfalls; budget, thresholds): all the report reads.
+    The budget's dual is the exact d objective / d budget; threshold (and reduced-cost)
+    duals are not unique inside tied blocks and are not computed (NaN, empty in
+    allocation.csv); the threshold rows' activity is T_r / need_r (+ s_r)."""
+    n = t.size
+    y = np.concatenate([[budget_dual], np.full(n, np.nan)])
+    layout = {"transfer": slice(0, n), "rows:budget": slice(0, 1), "rows:threshold": slice(1, n + 1)}
+    act = np.concatenate([[float(t.sum())], t / need])
+    x = t
+    if shortfall is not None:
+        layout["shortfall"] = slice(n, 2 * n)
+        x, act[1:] = np.concatenate([t, shortfall]), act[1:] + shortfall
+    return LPSolution(status="optimal", objective=objective, x=x, row_activity=act, row_dual=y,
+                      col_dual=np.full(x.size, np.nan), seconds=seconds, iterations=0,
+                      algorithm="threshold decomposition"), layout
