@@ -12,7 +12,7 @@ from optimizer.core.errors import InfeasibleError
 from optimizer.core.groups import Group
 from optimizer.core.instance import Instance
 from optimizer.core.policy import PolicyConfig
-from optimizer.engine.solve import SolveOptions, solve
+from optimizer.engine.solve import SolveOptions, objective_spec, prepare_round, solve
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY = ROOT / "instances" / "toy-3"
@@ -57,3 +57,16 @@ def fast_and_lp(inst: Instance, **opts):
             solve(inst, SolveOptions(**opts))
         return None, None
     return solve(inst, SolveOptions(**opts)), lp
+
+
+def diagnosis_and_min_cost_lp(inst: Instance, policy: PolicyConfig):
+    """(the maxmin round's diagnosis, HiGHS on the min-cost LP with the fast paths off), or
+    (None, None) when the LP is infeasible, in which case preparing the round must say so too."""
+    opts = SolveOptions(objective="maxmin", policy=policy, price_of_fairness=False)
+    try:
+        lp = solve(inst, SolveOptions(objective="min-cost", policy=policy, price_of_fairness=False, fast_path=False))
+    except InfeasibleError:
+        with pytest.raises(InfeasibleError):
+            prepare_round(inst, objective_spec("maxmin"), opts)
+        return None, None
+    return prepare_round(inst, objective_spec("maxmin"), opts).diag, lp

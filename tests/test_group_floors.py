@@ -15,14 +15,13 @@ from hypothesis import strategies as st
 import optimizer.engine.drivers.parametric as parametric
 from models.build import build_lp
 from models.lp import LinearProgram
-from optimizer.core.errors import InfeasibleError
 from optimizer.core.groups import Group
 from optimizer.core.policy import PolicyConfig
 from optimizer.engine.highs import solve_lp
-from optimizer.engine.solve import SolveOptions, objective_spec, prepare_round, solve
+from optimizer.engine.solve import SolveOptions, objective_spec, prepare_round
 from optimizer.fast.certify import certify
 from optimizer.fast.group_paths import group_floor_solution, group_least_spending
-from tests.policy_helpers import fast_and_lp, make_instance
+from tests.policy_helpers import diagnosis_and_min_cost_lp, fast_and_lp, make_instance
 
 GROUP_PATH = "group floors"
 
@@ -106,15 +105,9 @@ def test_diagnosis_least_spending_with_group_rows_equals_the_min_cost_lp(seed, o
     """The policy diagnosis's required budget with group rows (group_least_spending, certified)
     is HiGHS's optimum of the min-cost LP."""
     inst, rng = random_groups_round(seed, overlap, lift)
-    policy = policy_of(rng, chain, True)
-    opts = SolveOptions(objective="maxmin", policy=policy, price_of_fairness=False)
-    try:
-        lp = solve(inst, SolveOptions(objective="min-cost", policy=policy, price_of_fairness=False, fast_path=False))
-    except InfeasibleError:
-        with pytest.raises(InfeasibleError):
-            prepare_round(inst, objective_spec("maxmin"), opts)
+    diag, lp = diagnosis_and_min_cost_lp(inst, policy_of(rng, chain, True))
+    if diag is None:
         return
-    diag = prepare_round(inst, objective_spec("maxmin"), opts).diag
     assert diag.required_budget == pytest.approx(lp.summary["objective_value"], rel=1e-9, abs=1e-6)
 
 

@@ -11,11 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimizer.core.errors import InfeasibleError
 from optimizer.core.groups import Group
 from optimizer.core.policy import PolicyConfig
-from optimizer.engine.solve import SolveOptions, objective_spec, prepare_round, solve
-from tests.policy_helpers import fast_and_lp, make_instance
+from optimizer.engine.solve import SolveOptions, solve
+from tests.policy_helpers import diagnosis_and_min_cost_lp, fast_and_lp, make_instance
 
 ENVELOPE = "envelope filling"
 
@@ -135,15 +134,9 @@ def test_least_spending_equals_the_min_cost_lp(seed, ties):
     """The policy diagnosis's required budget (least_spending, certified) is the min-cost LP's
     optimum solved by HiGHS, and its transfers are the unique least point."""
     inst, rng = random_round(seed, ties, None)
-    policy = policy_of(rng)
-    opts = SolveOptions(objective="maxmin", policy=policy, price_of_fairness=False)
-    try:
-        lp = solve(inst, SolveOptions(objective="min-cost", policy=policy, price_of_fairness=False, fast_path=False))
-    except InfeasibleError:
-        with pytest.raises(InfeasibleError):
-            prepare_round(inst, objective_spec("maxmin"), opts)
+    diag, lp = diagnosis_and_min_cost_lp(inst, policy_of(rng))
+    if diag is None:
         return
-    diag = prepare_round(inst, objective_spec("maxmin"), opts).diag
     # HiGHS meets rows within its 1e-7 feasibility tolerance (seed 11950: the LP spends 0 with a
     # per-capita floor short by 3.9e-9; the exact least point spends 5.8e-9): its tolerance, as below
     assert diag.required_budget == pytest.approx(lp.summary["objective_value"], rel=1e-9, abs=1e-6)

@@ -18,13 +18,11 @@ from optimizer.cli.common import (
     scenario_options,
     spend_options,
 )
-from optimizer.cli.round_flags import TIME_LIMIT_TYPE, check_surplus
+from optimizer.cli.round_flags import TIME_LIMIT_TYPE, check_surplus, scenario_and_merges
 from optimizer.core.budget import parse_budget
 from optimizer.engine.solve import SolveOptions
 from optimizer.io.load import load_instance
 from optimizer.io.writers import COMPARE_OUTPUTS, allocation_csv, atomic_write_bytes, is_xlsx, with_bom, write_run
-from optimizer.prepare.merge import parse_merge
-from optimizer.prepare.scenarios import prepare
 from optimizer.report.plots import levels_png, lorenz_png
 from optimizer.report.workbook import compare_workbook
 from optimizer.studies.against_formula import against_formula, against_formula_text, formula_of, on_formula_budget
@@ -89,7 +87,7 @@ def compare_cmd(instance: Path, objectives, scenarios, budget, threshold, output
             raise click.UsageError("--plot needs an --output folder")
         inst = load_instance(instance)
         echo_notices(inst)
-        inst = prepare(inst, scenario, [parse_merge(m) for m in merges], list(merge_groups))
+        inst = scenario_and_merges(inst, scenario, merges, merge_groups)
         check_surplus(inst, spend, surplus)
         opts = SolveOptions(budget=parse_budget(budget, inst.budget), threshold=threshold,
                             time_limit=time_limit, objective_options=objective_options,

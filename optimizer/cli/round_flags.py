@@ -106,7 +106,7 @@ def round_from_flags(instance: Path, flags: dict[str, Any]) -> CliRound:
     parse_objective_options({**inst.objective_options, **options})   # a bad value names its flag
     without_merges = prepare(inst, f["scenario"])
     merges, groups = list(f["merges"] or ()), list(f["merge_groups"] or ())
-    inst = prepare(without_merges, None, [parse_merge(m) for m in merges], groups)
+    inst = scenario_and_merges(without_merges, None, merges, groups)
     _check_spending(inst, f, options)   # after the scenario, which may name the objective
     opts = SolveOptions(objective=f["objective"], budget=parse_budget(f["budget"], inst.budget),
                         threshold=f["threshold"], engine=f["engine"] or "direct", tie_break=not f["no_tie_break"],
@@ -114,6 +114,11 @@ def round_from_flags(instance: Path, flags: dict[str, Any]) -> CliRound:
                         objective_options=options, price_of_fairness=not f["no_price_of_fairness"],
                         spend=f["spend"], surplus=f["surplus"])
     return CliRound(inst, without_merges, opts, rargs, bool(merges or groups))
+
+
+def scenario_and_merges(inst: Instance, scenario: str | None, merges, merge_groups) -> Instance:
+    """``inst`` with --scenario applied, then the --merge and --merge-group mergers."""
+    return prepare(inst, scenario, [parse_merge(m) for m in merges or ()], list(merge_groups or ()))
 
 
 def _check_flags(f: dict) -> None:

@@ -20,14 +20,12 @@ from optimizer.cli.common import (
     scenario_options,
     spend_options,
 )
-from optimizer.cli.round_flags import check_surplus
+from optimizer.cli.round_flags import check_surplus, scenario_and_merges
 from optimizer.core.errors import EqualizeError, UsageError
 from optimizer.core.result import SOLVED_STATUSES
 from optimizer.engine.options import parse_objective_options
 from optimizer.io.load import load_instance
 from optimizer.io.writers import atomic_write_bytes, is_xlsx
-from optimizer.prepare.merge import parse_merge
-from optimizer.prepare.scenarios import prepare
 from optimizer.report.workbook import sweep_workbook
 from optimizer.studies.sweep import FAILED_STATUSES, Sweep, parse_values, sweep, write_sweep
 
@@ -79,7 +77,7 @@ def sweep_cmd(instance: Path, budget, threshold, objective, no_fast_path: bool, 
         inst = load_instance(instance)
         echo_notices(inst)
         parse_objective_options({**inst.objective_options, **options})   # a bad value names its flag
-        inst = prepare(inst, scenario, [parse_merge(m) for m in merges], list(merge_groups))
+        inst = scenario_and_merges(inst, scenario, merges, merge_groups)
         check_surplus(inst, spend, surplus)
         # --spend all: every point is paid out by the surplus stage (engine/surplus.py)
         inst = dataclasses.replace(inst, spend=spend or inst.spend, surplus=surplus or inst.surplus)

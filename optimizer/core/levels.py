@@ -26,6 +26,12 @@ def level_of(own: np.ndarray, need: np.ndarray, transfer: np.ndarray) -> np.ndar
     return (own + transfer) / need
 
 
+def shortfall_of(threshold: np.ndarray, own: np.ndarray, need: np.ndarray, transfer: np.ndarray) -> np.ndarray:
+    """max(0, theta_r - L_r): how far each level after ``transfer`` stays below its threshold
+    (the soft core's shortfall columns at their least)."""
+    return np.maximum(0.0, threshold - level_of(own, need, transfer))
+
+
 def transfer_to_level(level: np.ndarray | float, own: np.ndarray, need: np.ndarray) -> np.ndarray:
     """The T_r with level_of(own, need, T) = level; negative for a region above ``level``."""
     return level * need - own

@@ -23,7 +23,7 @@ import numpy as np
 import models.fairness as fm
 from models.data import RegionData
 from models.lp import LinearProgram
-from optimizer.core.levels import level_of, transfer_to_level
+from optimizer.core.levels import level_of, shortfall_of, transfer_to_level
 from optimizer.core.metrics import pairwise_ratio, pairwise_sum
 from optimizer.core.solution import LPSolution, Run
 from optimizer.fast.chain_certificates import GINI_CERT_TOL, gini_bare_certificate
@@ -92,7 +92,7 @@ def point_x(lp: LinearProgram, lay: dict[str, slice], d: RegionData, t: np.ndarr
     x = np.zeros(lp.num_col)
     x[lay["transfer"]] = t
     if "shortfall" in lay:
-        x[lay["shortfall"]] = np.maximum(0.0, d.threshold - level_of(d.own, d.need, t))
+        x[lay["shortfall"]] = shortfall_of(d.threshold, d.own, d.need, t)
     return x
 
 

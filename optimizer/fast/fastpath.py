@@ -31,7 +31,7 @@ import numpy as np
 
 from models.data import RegionData
 from models.lp import LinearProgram
-from optimizer.core.levels import least_transfer, level_of
+from optimizer.core.levels import least_transfer, level_of, shortfall_of
 from optimizer.core.solution import LPSolution, Run
 from optimizer.fast.certify import certify
 from optimizer.fast.decomposition_paths import gini_run, lorenz_run
@@ -125,7 +125,7 @@ def _set_transfers(x: np.ndarray, lay: dict[str, slice], data: RegionData, t: np
     """The transfers in ``x`` and, in soft mode, the least shortfalls max(0, theta - L)."""
     x[lay["transfer"]] = t
     if "shortfall" in lay:
-        x[lay["shortfall"]] = np.maximum(0.0, data.threshold - level_of(data.own, data.need, t))
+        x[lay["shortfall"]] = shortfall_of(data.threshold, data.own, data.need, t)
     return x
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimizer.core.levels import least_transfer, level_of
+from optimizer.core.levels import least_transfer, level_of, shortfall_of
 from optimizer.fast.waterfill import knapsack_shortfall, leximin_fill, max_mean_fill, water_fill
 
 CERTIFIED = ("maxmin", "leximin", "min-cost", "min-shortfall", "max-mean", "min-range")
@@ -108,7 +108,7 @@ def least_shortfall(c: Core) -> float:
     """The least weighted shortfall the budget allows (the knapsack): what a soft-threshold
     round holds while it optimises its objective."""
     t, _ = knapsack_shortfall(c.own, c.need, c.weight, c.threshold, c.t_min, c.t_max, c.budget)
-    return float(np.dot(c.weight, np.maximum(0.0, c.threshold - level_of(c.own, c.need, t))))
+    return float(np.dot(c.weight, shortfall_of(c.threshold, c.own, c.need, t)))
 
 
 def certify_core(objective: str, c: Core, t: np.ndarray, tol: float) -> Optimality:

@@ -58,7 +58,7 @@ import numpy as np
 from models.data import RegionData
 from models.lp import LinearProgram
 from models.policies import overtaking_pairs
-from optimizer.core.levels import level_of, transfer_to_level
+from optimizer.core.levels import level_of, shortfall_of, transfer_to_level
 from optimizer.core.solution import LPSolution, Run
 from optimizer.fast.certify import certify
 from optimizer.fast.solutions import closed_form_solution
@@ -233,7 +233,7 @@ def solution_x(lp: LinearProgram, lay: dict[str, slice], d: RegionData, t: np.nd
     x[lay["transfer"]] = t
     x[lay["floor"]] = z
     if "shortfall" in lay:
-        x[lay["shortfall"]] = np.maximum(0.0, d.threshold - level_of(d.own, d.need, t))
+        x[lay["shortfall"]] = shortfall_of(d.threshold, d.own, d.need, t)
     return x
 
 

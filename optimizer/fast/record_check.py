@@ -25,7 +25,7 @@ import numpy as np
 import models.fairness as fm
 from models.data import RegionData
 from models.lorenz import lorenz_costs
-from optimizer.core.levels import level_of
+from optimizer.core.levels import shortfall_of
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def least_shortfalls(d: RegionData, t: np.ndarray) -> np.ndarray | None:
     the thresholds are hard (no such columns)."""
     if not d.options.get("soft_thresholds"):
         return None
-    return np.maximum(0.0, d.threshold - level_of(d.own, d.need, t))
+    return shortfall_of(d.threshold, d.own, d.need, t)
 
 
 def _core(d: RegionData, t: np.ndarray) -> tuple[float, float]:
