@@ -48,6 +48,7 @@ bench-batch: $(STAMP)
 # every objective against maxmin and the floor (start-up + Arrow read/write), bench/floor.py
 bench-ratios: $(STAMP)
 	$(BIN)/python -m bench.ratios --sizes 1e4,1e5,1e6 --seeds 0,1 --cap 300 --out bench/ratios.md
+	$(BIN)/python -m bench.threshold_modes --seeds 0,1 --cap 120 --out bench/threshold_modes.md
 
 # ruff and import-linter are pinned in pyproject.toml (the test extra) and configured there
 lint: $(STAMP)
