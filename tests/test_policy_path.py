@@ -141,3 +141,41 @@ def test_least_spending_equals_the_min_cost_lp(seed, ties):
     # per-capita floor short by 3.9e-9; the exact least point spends 5.8e-9): its tolerance, as below
     assert diag.required_budget == pytest.approx(lp.summary["objective_value"], rel=1e-9, abs=1e-6)
     np.testing.assert_allclose(diag.required_transfer, lp.allocation.transfer, rtol=1e-7, atol=1e-6)
+
+
+LEAST_POINT = "least point of the envelopes"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10**6), st.booleans(), st.sampled_from(["hard", "auto"]),
+       st.sampled_from([None, 0.3, 0.95]))
+def test_min_cost_objective_equals_the_lp(seed, ties, thresholds, group_floor):
+    """The min-cost objective with policy rows is the round's least point (certified), equal to
+    HiGHS on its LP of record; a group floor it misses, or a budget it exceeds, goes to the LP."""
+    inst, rng = random_round(seed, ties, group_floor)
+    fast, lp = both(inst, "min-cost", policy_of(rng), thresholds)
+    if fast is None:
+        return
+    assert fast.summary["verified"]["ok"] is True
+    assert fast.summary["objective_value"] == pytest.approx(lp.summary["objective_value"], rel=1e-9, abs=1e-6)
+    if LEAST_POINT in fast.summary.get("solved_by", ""):   # unique least point: same transfers
+        np.testing.assert_allclose(fast.allocation.transfer, lp.allocation.transfer, rtol=1e-7, atol=1e-6)
+
+
+def test_min_cost_objective_engages_and_hands_a_binding_group_to_the_lp():
+    """Hand-solved: own 10/30/50 of need 100, prior 0/40/0, hold-harmless 1, no-overtaking,
+    threshold 0.3: r0 needs 20, r1 keeps 40 (level 0.7), r2 must reach 0.7: 20. Least total 80.
+    A group floor of 0.8 on {r0, r2} binds: the least point misses it, the LP answers."""
+    policy = PolicyConfig(hold_harmless=1.0, no_overtaking=True)
+    inst = make_instance([10.0, 30.0, 50.0], [100.0] * 3, prior=[0.0, 40.0, 0.0], budget=200.0, threshold=0.3)
+    fast, lp = both(inst, "min-cost", policy, "hard")
+    assert LEAST_POINT in fast.summary["solved_by"]
+    assert fast.summary["objective_value"] == pytest.approx(80.0, abs=1e-9)
+    np.testing.assert_allclose(fast.allocation.transfer, [20.0, 40.0, 20.0], atol=1e-9)
+    np.testing.assert_allclose(lp.allocation.transfer, [20.0, 40.0, 20.0], atol=1e-6)
+    tight = [Group("g", "union", ("r0", "r2"), min_level=0.8)]
+    inst = make_instance([10.0, 30.0, 50.0], [100.0] * 3, prior=[0.0, 40.0, 0.0], budget=200.0, threshold=0.3,
+                         groups=tight)
+    fast, lp = both(inst, "min-cost", policy, "hard")
+    assert LEAST_POINT not in fast.summary.get("solved_by", "")
+    assert fast.summary["objective_value"] == pytest.approx(lp.summary["objective_value"], rel=1e-9)
