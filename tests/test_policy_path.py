@@ -1,5 +1,6 @@
 """The envelope filling (optimizer/fast/policy_path.py) gives the LP of record's answer for
-maxmin and leximin with policy rows: hold-harmless, change limits, per-capita bounds,
+maxmin and leximin with policy rows (and the least point, optimizer/fast/policy_least.py, for
+min-cost and min-shortfall): hold-harmless, change limits, per-capita bounds,
 merger guarantees, no-overtaking (with ties in the levels before), group floors, hard and
 auto thresholds; HiGHS forced with fast_path=False. It really engages, and a binding group
 row hands the round to the LP."""
@@ -162,6 +163,23 @@ def test_min_cost_objective_equals_the_lp(seed, ties, thresholds, group_floor):
         np.testing.assert_allclose(fast.allocation.transfer, lp.allocation.transfer, rtol=1e-7, atol=1e-6)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10**6), st.booleans(), st.sampled_from([None, 0.3, 0.95]))
+def test_min_shortfall_with_policy_rows_equals_the_lp(seed, ties, group_floor):
+    """min-shortfall with policy rows: when the least point fits the budget it is the answer
+    (no shortfall, least spending among the optima), equal to HiGHS's two phases; when it does
+    not (shortfall left, a group floor it misses) the LP answers."""
+    inst, rng = random_round(seed, ties, group_floor)
+    fast, lp = fast_and_lp(inst, objective="min-shortfall", policy=policy_of(rng), price_of_fairness=False)
+    if fast is None:
+        return
+    assert fast.summary["verified"]["ok"] is True
+    assert fast.summary["objective_value"] == pytest.approx(lp.summary["objective_value"], rel=1e-8, abs=1e-7)
+    if LEAST_POINT in fast.summary.get("solved_by", ""):
+        assert fast.summary["objective_value"] == 0.0
+        np.testing.assert_allclose(fast.allocation.transfer, lp.allocation.transfer, rtol=1e-7, atol=1e-6)
+
+
 def test_min_cost_objective_engages_and_hands_a_binding_group_to_the_lp():
     """Hand-solved: own 10/30/50 of need 100, prior 0/40/0, hold-harmless 1, no-overtaking,
     threshold 0.3: r0 needs 20, r1 keeps 40 (level 0.7), r2 must reach 0.7: 20. Least total 80.
@@ -179,3 +197,19 @@ def test_min_cost_objective_engages_and_hands_a_binding_group_to_the_lp():
     fast, lp = both(inst, "min-cost", policy, "hard")
     assert LEAST_POINT not in fast.summary.get("solved_by", "")
     assert fast.summary["objective_value"] == pytest.approx(lp.summary["objective_value"], rel=1e-9)
+
+
+def test_min_shortfall_least_point_engages_only_within_the_budget():
+    """The hand-solved round above: least total 80. Budget 200: no shortfall, transfers
+    20/40/20 (the least spending among the optima). Budget 70: a shortfall is left, the LP
+    answers (r1's 40 and r2's 20 are forced: 10 for r0, level 0.2, shortfall 0.1 x pop 100)."""
+    policy = PolicyConfig(hold_harmless=1.0, no_overtaking=True)
+    for budget, engaged in ((200.0, True), (70.0, False)):
+        inst = make_instance([10.0, 30.0, 50.0], [100.0] * 3, prior=[0.0, 40.0, 0.0], budget=budget,
+                             threshold=0.3)
+        fast, lp = fast_and_lp(inst, objective="min-shortfall", policy=policy, price_of_fairness=False)
+        assert (LEAST_POINT in fast.summary.get("solved_by", "")) is engaged
+        np.testing.assert_allclose(fast.allocation.transfer, lp.allocation.transfer, atol=1e-6)
+        if engaged:
+            np.testing.assert_allclose(fast.allocation.transfer, [20.0, 40.0, 20.0], atol=1e-9)
+            assert fast.summary["objective_value"] == 0.0

@@ -37,6 +37,7 @@ from optimizer.fast.certify import certify
 from optimizer.fast.decomposition_paths import gini_run, lorenz_run
 from optimizer.fast.log_welfare import log_welfare_run
 from optimizer.fast.mad_path import mad_run
+from optimizer.fast.policy_least import LEAST_POINT_OBJECTIVES, least_point_run
 from optimizer.fast.policy_path import policy_run
 from optimizer.fast.range_path import range_run
 from optimizer.fast.solutions import closed_form_solution
@@ -171,6 +172,8 @@ def fast_core_run(data: RegionData, objective: str, build: Callable[[RegionData,
                   hard: bool, has_policies: bool) -> Run | None:
     """A certified closed-form Run for the objectives of ``BARE_CORE_FAST``, or None when
     it does not apply (the LP path then solves the instance)."""
+    if has_policies and objective in LEAST_POINT_OBJECTIVES:   # policy_least.py
+        return least_point_run(data, objective, build, hard)
     if has_policies:   # policy rows folded into bounds, no-overtaking as a chain (policy_path.py)
         return policy_run(data, objective, build, hard)
     if objective == "min-shortfall" and "shortfall_cap" not in data.options:

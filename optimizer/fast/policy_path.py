@@ -67,8 +67,6 @@ from optimizer.fast.waterfill import leximin_fill, water_fill
 BOUND_ROWS = ("hold_harmless", "change_limit", "per_capita", "equalization_rate", "merger_guarantee")
 # rows left as they are: the core's, the chain, and the group rows (dual 0, checked by certify)
 KEPT_ROWS = ("budget", "threshold", "floor_rows", "no_overtaking", "group_transfer", "group_level")
-LEAST_POINT_BY = ("least point of the envelopes (policy rows as transfer bounds, no-overtaking as a "
-                  "chain), certified optimal for the LP of record (optimizer/fast/policy_path.py)")
 SOLVED_BY = ("envelope filling (policy rows as transfer bounds, no-overtaking as a chain), certified "
              "optimal for the LP of record (optimizer/fast/policy_path.py)")
 
@@ -249,10 +247,8 @@ def supported(lay: dict[str, slice]) -> bool:
 def policy_run(data: RegionData, objective: str, build: Callable[[RegionData, str], LinearProgram],
                hard: bool) -> Run | None:
     """maxmin (and leximin) with policy rows by the envelope filling, certified on the maxmin
-    LP of record (min-cost: its least point); None when it does not apply or the certificate fails."""
+    LP of record; None when it does not apply or the certificate fails."""
     scarce = bool(data.options.get("threshold_caps"))
-    if objective == "min-cost" and hard:
-        return min_cost_run(data, build)
     if objective not in ("maxmin", "leximin") or not (hard or scarce):
         return None
     t0 = time.perf_counter()
@@ -350,19 +346,3 @@ def least_spending(lp: LinearProgram, d: RegionData) -> tuple[float, np.ndarray]
     """(sum T, T) of ``least_point`` (the policy diagnosis's required budget)."""
     found = least_point(lp, d)
     return None if found is None else (float(found[0].sum()), found[0])
-
-
-def min_cost_run(data: RegionData, build: Callable[[RegionData, str], LinearProgram]) -> Run | None:
-    """min-cost with policy rows (hard thresholds): the least point of the round is the
-    objective's optimum (no tie-break: it is unique), certified on its LP of record."""
-    t0 = time.perf_counter()
-    lp = build(replace(data, options={**data.options, "soft_thresholds": False}), "min-cost")
-    build_seconds = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    found = least_point(lp, data)
-    if found is None:
-        return None
-    _, x, y = found
-    sol = closed_form_solution(lp, x, y, float(lp.cost @ x + lp.offset), time.perf_counter() - t1)
-    sol.algorithm = "least point"
-    return Run(sol, None, lp.layout(), build_seconds, {"solved_by": LEAST_POINT_BY})
