@@ -1,14 +1,18 @@
 """The shared prefix scan (optimizer/fast/prefix_scan.py) against brute force over every
-subset U of small random blocks, ties and excluded regions included."""
+subset U of small random blocks, ties and excluded regions included; its running sums are
+accumulated within each block (no cancellation against the blocks before)."""
 
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from optimizer.fast.prefix_scan import best_per_block, best_prefix_end, block_prefixes
+from optimizer.fast.prefix_scan import best_per_block, best_prefix_end, block_prefixes, segment_cumsum
 
 
 def _brute(v, w, block, cost):
@@ -68,3 +72,27 @@ def test_prefix_sums_follow_the_given_order():
     assert pre.value.tolist() == [4.0, 5.0, 5.0, 2.0]
     assert pre.weight.tolist() == [2.0, 3.0, 4.0, 1.0]
     assert pre.allowed.tolist() == [True, True, False, True]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 6), st.floats(1e-6, 1e12)), min_size=1, max_size=40))
+def test_segment_cumsum_is_accumulated_within_each_segment(parts):
+    """Each segment's running sums are exact to a few ulps of the segment's own sums, however
+    large the segments before it (a difference of whole-array running sums is not: a tiny
+    segment after 1e12 keeps no digit)."""
+    seg = np.repeat(np.arange(len(parts)), [k for k, _ in parts])
+    rng = np.random.default_rng(len(parts))
+    values = np.concatenate([scale * rng.uniform(0.5, 1.5, k) for k, scale in parts])
+    got = segment_cumsum(values, seg)
+    for s in range(len(parts)):
+        idx = np.flatnonzero(seg == s)
+        exact = [math.fsum(values[idx[: i + 1]]) for i in range(idx.size)]
+        np.testing.assert_allclose(got[idx], exact, rtol=1e-14, atol=0)
+
+
+def test_segment_cumsum_keeps_a_tiny_segment_after_a_huge_one():
+    values = np.array([1e12, 3e-4, 1e-4, 2e-4])
+    seg = np.array([0, 1, 1, 1])
+    np.testing.assert_allclose(segment_cumsum(values, seg), [1e12, 3e-4, 4e-4, 6e-4], rtol=1e-15)
+    cum = np.cumsum(values)   # the cancelling form it replaced
+    assert abs((cum[3] - cum[0]) - 6e-4) > 1e-6

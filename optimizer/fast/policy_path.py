@@ -61,6 +61,7 @@ from models.policies import overtaking_pairs
 from optimizer.core.levels import level_of, shortfall_of, transfer_to_level
 from optimizer.core.solution import LPSolution, Run
 from optimizer.fast.certify import certify
+from optimizer.fast.prefix_scan import segment_cumsum
 from optimizer.fast.solutions import closed_form_solution
 from optimizer.fast.waterfill import leximin_fill, water_fill
 
@@ -176,10 +177,9 @@ def chain_flows(level: np.ndarray, z: float, group: np.ndarray, need: np.ndarray
     run_need = np.bincount(run_id, weights=need[order])
     new_val = np.r_[True, lv[run_start[1:]] != lv[run_start[:-1]]]
     val_id = np.cumsum(new_val) - 1
-    val_total = np.bincount(val_id, weights=run_need)
-    upto = np.cumsum(run_need)                                   # runs sorted by (level, group)
-    before_val = np.r_[0.0, np.cumsum(val_total)][val_id]
-    above = val_total[val_id] - (upto - before_val)              # need of the same level, higher groups
+    # need of the same level in higher groups: a suffix sum within each level (runs sorted by
+    # (level, group)), accumulated within the level (prefix_scan.segment_cumsum)
+    above = segment_cumsum(run_need[::-1], val_id[::-1])[::-1] - run_need
     lowest = new_val                                             # the lowest group holding that level
     region_run = np.empty(n, dtype=np.int64)
     region_run[order] = run_id

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,14 @@ def scan_order(v: np.ndarray, w: np.ndarray, block: np.ndarray) -> np.ndarray:
     return np.lexsort((-scan_ratio(v, w), block))
 
 
+def segment_cumsum(values: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """The running sum of ``values`` restarted wherever ``segment`` (non-decreasing ids, or
+    any ids whose equal values are contiguous) changes. Accumulated within each segment:
+    a difference of running sums over the whole array loses the digits of the earlier
+    segments (1e6 regions: a chain dual off by 4e-6 relative, a certificate refused)."""
+    return pd.Series(values).groupby(segment, sort=False).cumsum().to_numpy()
+
+
 def block_prefixes(v: np.ndarray, w: np.ndarray, block: np.ndarray,
                    order: np.ndarray | None = None) -> BlockPrefixes:
     """The prefix sums of v and w within each block along ``order`` (default
@@ -59,12 +68,7 @@ def block_prefixes(v: np.ndarray, w: np.ndarray, block: np.ndarray,
         order = scan_order(v, w, block)
     fin = np.isfinite(v)
     vs, ws, bs = np.where(fin, v, 0.0)[order], w[order], block[order]
-    first = np.concatenate([[True], bs[1:] != bs[:-1]])
-    b0 = np.flatnonzero(first)
-    grp = np.cumsum(first) - 1
-    cv, cw = np.cumsum(vs), np.cumsum(ws)
-    value = cv - (cv - vs)[b0][grp]
-    weight = cw - (cw - ws)[b0][grp]
+    value, weight = segment_cumsum(vs, bs), segment_cumsum(ws, bs)
     return BlockPrefixes(order, bs, value, weight, fin[order])
 
 
