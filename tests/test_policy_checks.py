@@ -8,8 +8,11 @@ import csv
 from fractions import Fraction
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.build import build_lp
 from models.data import RegionData
@@ -23,6 +26,7 @@ from optimizer.core.scaling import round_data
 from optimizer.engine.highs import solve_lp
 from optimizer.engine.phasing import solve_phased
 from optimizer.engine.solve import SolveOptions, solve
+from optimizer.explain.policy_checks import Tags, with_tags
 from optimizer.explain.verify import VerifyExtras, require, verify, verify_round
 from optimizer.io.load import load_instance
 from optimizer.prepare.policy_round import policy_round
@@ -234,3 +238,24 @@ def test_service_floor_tagged_once():
     from optimizer.engine.rounds import solve_round
     r = solve_round(load_instance(ROOT / "instances" / "toy-services"), SolveOptions())
     assert list(r.allocation["binding"]) == ["floor;service_floor", "floor", ""]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 10**6))
+def test_binding_tags_read_in_the_order_they_were_found(seed):
+    """with_tags (one text per distinct (binding, tags) pair) equals appending each region's
+    tags one event at a time, skipping those it has, as the binding column always read."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 30))
+    names = ["floor", "hold_harmless", "no_overtaking", "change_limit", "group_level"]
+    binding = pd.Series(rng.choice(["", "floor", "threshold", "floor;threshold"], n), dtype=object)
+    tags = Tags([], np.zeros((n, 0), dtype=np.int64))
+    expected = [[t for t in b.split(";") if t] for b in binding]
+    for event in range(int(rng.integers(0, 8))):
+        tag = str(rng.choice(names))
+        regions = np.unique(rng.integers(0, n, int(rng.integers(0, n + 1))))
+        tags.add(regions, tag, event)
+        for r in regions:
+            if tag not in expected[r]:
+                expected[r].append(tag)
+    assert list(with_tags(binding, tags)) == [";".join(e) for e in expected]
