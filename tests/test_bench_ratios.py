@@ -13,6 +13,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bench.ratios import certificate_of, path_of
+from bench.threshold_modes import cells
 from optimizer.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,3 +90,15 @@ def test_the_bench_runs_every_lp_objective_and_no_formula():
     names = objectives()
     assert {"maxmin", "leximin", "min-gini", "owa", "cvar", "min-mad", "log-welfare"} <= set(names)
     assert not {"korea-lst", "canada", "per-capita"} & set(names)
+
+
+def test_threshold_modes_table_marks_the_2x_target():
+    """bench/threshold_modes.py: a row within 2x maxmin (same mode) reads "yes", past it "NO",
+    a run past the cap is counted as missed, a failed run shows its path (the error)."""
+    ref = {"seconds": 2.0, "peak_mb": 100.0, "timed_out": False, "code": 0}
+    ok = {"seconds": 3.9, "peak_mb": 110.0, "timed_out": False, "code": 0, "path": "closed form", "certificate": "yes"}
+    slow = dict(ok, seconds=4.1)
+    assert cells(ok, ref, 120)[2:4] == ["1.95x / 1.10x", "yes"]
+    assert cells(slow, ref, 120)[3] == "NO"
+    assert cells(dict(ok, timed_out=True), ref, 120)[0] == "> 120 s"
+    assert cells(dict(ok, code=1, path="failed (exit 1): solver error"), ref, 120)[4].startswith("failed")
