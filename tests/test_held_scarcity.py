@@ -106,6 +106,7 @@ def test_three_regions_by_hand():
     for name, _ in CASES[:2] + CASES[3:4]:
         run = fast_core_run(dh, name, build_lp, hard=False, has_policies=False)
         assert run is not None, name
+        assert "3 regions fixed by the knapsack" in run.info["held_set"]
         np.testing.assert_allclose(run.first.x[run.layout["transfer"]], [1.0, 0.2, 0.0], atol=1e-12)
     # the Gini of (1, 0.4, 0.5) weighted (0.5, 0.3, 0.2): sum_ij w_i w_j |L_i - L_j| / (2 mu)
     # = 2 (0.15 * 0.6 + 0.1 * 0.5 + 0.06 * 0.1) / (2 * 0.72)
@@ -135,7 +136,7 @@ def test_min_gini_shortfall_first_at_2000_regions(tmp_path):
     flags = ("--thresholds", "soft", "--scarcity", "shortfall-first")
     fast = _solve(folder, tmp_path / "fast", "-o", "min-gini", *flags)
     assert fast["gini_certificate"] == "bare-core KKT" and fast["gini_lps"] == 0
-    assert fast["verified"]["ok"] and fast["shortfall_held"] > 0
+    assert fast["verified"]["ok"] and fast["shortfall_held"] > 0 and "fixed by the knapsack" in fast["held_set"]
     # cvar against the LP of record (HiGHS, fast paths off): cvar moved 8e-5 when the held
     # row had 1e-9 of slack; within the held bound now
     fast = _solve(folder, tmp_path / "cvar", "-o", "cvar", *flags)

@@ -85,6 +85,17 @@ def held_gain_ok(d: RegionData, level: np.ndarray, lam_b: float, lin_per_w: floa
     return eps * kappa <= tol
 
 
+def held_note(d: RegionData) -> dict:
+    """summary.json's ``held_set`` under shortfall-first with S* > 0: what was solved."""
+    hs = held_set(d) if held(d) else None
+    if hs is None:
+        return {}
+    free = 0 if hs.tie_fixed >= 0 else int((~hs.fixed).sum())
+    return {"held_set": f"the least-shortfall split's set (optimizer/fast/held_set.py): {d.n - free} regions fixed "
+                        f"by the knapsack's duals, {free} sharing the rest at the marginal ratio w/n = {hs.rho:.6g}; "
+                        f"the held row's slack can gain at most {HELD_TOL:g} (relative)"}
+
+
 def capped(d: RegionData) -> bool:
     """Scarcity mode: the thresholds are caps on t_max and bind no row."""
     return bool(d.options.get("threshold_caps"))
@@ -198,7 +209,7 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
             "gini_certificate": "bare-core KKT",
             "duals": "budget: d Gini / d budget; threshold duals not computed on this path "
                      "(not unique inside tied blocks; --no-fast-path gives the chain LP's)"}
-    return Run(first, first, lay, 0.0, info)
+    return Run(first, first, lay, 0.0, info | held_note(data))
 
 
 def quantiles(level: np.ndarray, w: np.ndarray, beta: np.ndarray) -> np.ndarray:
@@ -258,4 +269,4 @@ def lorenz_run(data: RegionData, build: Build, objective: str) -> Run | None:
             "certificate": {"violation": cert.violation, "tolerance": cert.tol},
             "duals": "budget: d objective / d budget; threshold duals not computed on this path "
                      "(--no-fast-path gives the LP's)"}
-    return Run(first, first, lay, 0.0, info)
+    return Run(first, first, lay, 0.0, info | held_note(data))
