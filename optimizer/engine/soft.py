@@ -9,7 +9,12 @@ Two rules (``--scarcity``, ``[objective] scarcity``; docs/objectives.md, "Scarci
   chosen objective decides who gets the scarce money. min-cost (which would spend nothing under caps) falls
   back to the ``shortfall-first`` rule; min-shortfall is soft by definition and unchanged.
 - ``shortfall-first``: phase 1, the least weighted shortfall S*, then every later LP holds
-  sum w s <= S* (1 + slack) + slack (``shortfall_floor``, ``with_shortfall_cap``).
+  sum w s <= S* (1 + slack) + slack (``shortfall_floor``, ``with_shortfall_cap``). On the
+  bare core S* > 0 is the certified fractional knapsack's, a feasible point's value, so
+  the held row needs no slack for HiGHS's phase-1 error: only its rounding, EXACT_SLACK
+  relative. (The old absolute 1e-9 let phase 2 reopen shortfalls and move cvar by 8e-5 at
+  2,000 regions: an answer set by a tolerance, and no certificate could accept the held
+  set's optimum, optimizer/fast/held_set.py.)
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ from optimizer.core.levels import gap_to_level, level_of
 from optimizer.core.solution import LPSolution
 from optimizer.engine.drivers.common import Build
 from optimizer.engine.highs import solve_lp
+from optimizer.fast.fastpath import fast_core_run
 from optimizer.fast.waterfill import threshold_caps
 
 SHORTFALL_SLACK = 1e-9
+EXACT_SLACK = 1e-12     # relative: the held row over a certified S* > 0 (its float rounding only)
 UNFUNDED_SHARE = 1e-6   # a transfer closing less than this share of a region's gap counts as none
 DEFAULT_SCARCITY = "objective"
 # objectives whose soft rounds keep the shortfall-first rule under --scarcity objective
@@ -37,7 +44,14 @@ SHORTFALL_FALLBACK = {"min-cost": "min-cost falls back to min-shortfall under sc
 
 
 def shortfall_floor(data: RegionData, build: Build, time_limit: float | None) -> tuple[float, LPSolution]:
-    """Phase 1 of soft mode: S* = min sum_r w_r s_r (the min-shortfall LP)."""
+    """Phase 1 of soft mode: S* = min sum_r w_r s_r (the min-shortfall LP). On the bare
+    core with S* > 0, the fractional knapsack certified on that LP (its algorithm is then
+    "fractional knapsack": ``exact_floor``); else HiGHS."""
+    bare = {k: v for k, v in data.options.items() if k != "shortfall_cap"}
+    run = fast_core_run(replace(data, options={**bare, "soft_thresholds": True}), "min-shortfall", build,
+                        False, False)
+    if run is not None and run.first.objective > 0:
+        return run.first.objective, run.first
     lp = build(replace(data, options={**data.options, "soft_thresholds": True, "shortfall_cap": None}),
                "min-shortfall")
     first, _ = solve_lp(lp, "ipm", None, time_limit=time_limit)
@@ -46,8 +60,15 @@ def shortfall_floor(data: RegionData, build: Build, time_limit: float | None) ->
     return max(0.0, first.objective), first
 
 
-def with_shortfall_cap(data: RegionData, s_star: float) -> RegionData:
-    cap = s_star * (1 + SHORTFALL_SLACK) + SHORTFALL_SLACK
+def exact_floor(phase1: LPSolution) -> bool:
+    """True when ``shortfall_floor`` took the certified knapsack (S* is a feasible point's value)."""
+    return phase1.algorithm == "fractional knapsack"
+
+
+def with_shortfall_cap(data: RegionData, s_star: float, exact: bool = False) -> RegionData:
+    """The held row's rhs: S* (1 + EXACT_SLACK) over a certified S* > 0 (``exact``), else
+    S* (1 + SHORTFALL_SLACK) + SHORTFALL_SLACK (HiGHS's S*, or S* = 0)."""
+    cap = s_star * (1 + EXACT_SLACK) if exact and s_star > 0 else s_star * (1 + SHORTFALL_SLACK) + SHORTFALL_SLACK
     return replace(data, options={**data.options, "soft_thresholds": True, "shortfall_cap": cap})
 
 

@@ -39,6 +39,7 @@ from optimizer.engine.price_of_fairness import add_fairness_summary
 from optimizer.engine.pyomo_engine import solve_pyomo
 from optimizer.engine.soft import (
     caps_apply,
+    exact_floor,
     scarcity_summary,
     shortfall_floor,
     unfunded_below_threshold,
@@ -175,8 +176,8 @@ def solve_round(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions) ->
     the LP drivers, or the Pyomo model of record. ``prep.data`` gets the shortfall cap."""
     capped = bool(prep.data.options.get("threshold_caps"))
     if not prep.hard and not spec.soft_thresholds and not capped:  # shortfall-first: phase 1
-        s_star, _ = shortfall_floor(prep.data, prep.build, opts.time_limit)
-        prep.data = with_shortfall_cap(prep.data, s_star)
+        s_star, phase1 = shortfall_floor(prep.data, prep.build, opts.time_limit)
+        prep.data = with_shortfall_cap(prep.data, s_star, exact_floor(phase1))
         prep.info["shortfall_held"] = s_star
     t0 = time.perf_counter()
     if opts.engine == "pyomo" and (spec.driver != "lp" or spec.name == "maxmin" and capped):

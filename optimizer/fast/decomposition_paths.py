@@ -29,6 +29,7 @@ from optimizer.core.solution import LPSolution, Run
 from optimizer.fast.chain_certificates import GINI_CERT_TOL, gini_bare_certificate
 from optimizer.fast.cut_certificate import cut_certificate
 from optimizer.fast.decompose import CutFunction, budget_price_hint, max_lorenz_bare, min_gini_bare
+from optimizer.fast.held_set import held_set, held_set_gain
 from optimizer.fast.record_check import chain_check, least_shortfalls, lorenz_check
 from optimizer.fast.solutions import core_solution
 from optimizer.fast.waterfill import leximin_fill
@@ -51,7 +52,7 @@ def held(d: RegionData) -> bool:
 
 
 def held_gain_ok(d: RegionData, level: np.ndarray, lam_b: float, lin_per_w: float, slope: float,
-                 tol: float) -> bool:
+                 tol: float, t: np.ndarray | None = None) -> bool:
     """Shortfall-first with the thresholds reachable (S* = 0): the LP of record is the hard
     one with its thresholds relaxed by a held shortfall sum_r w_r s_r <= eps. Its optimum is
     below the hard optimum v(0) by at most eps kappa, kappa an optimal multiplier of the held
@@ -61,10 +62,19 @@ def held_gain_ok(d: RegionData, level: np.ndarray, lam_b: float, lin_per_w: floa
     |lin_r| + lam_B n_r + w_r max |Q'|. So the certified hard point (s = 0, feasible) is
     accepted when eps (|lin| / w + max over those r of lam_B n_r / w_r + max |Q'|) <= tol,
     in objective units (eps ~ 1e-9 after scaling; tol: HELD_TOL relative, the tolerance
-    certify.py and HiGHS hold the LP of record to). True when nothing is held."""
+    certify.py and HiGHS hold the LP of record to). True when nothing is held.
+
+    S* > 0 (the budget binds in the knapsack): ``level`` is the optimum of the held set
+    (``core_of``, optimizer/fast/held_set.py); accepted when the point at transfers ``t``
+    keeps the held row and ``held_set_gain`` is within tol."""
     if not held(d):
         return True
     eps = float(d.options["shortfall_cap"])
+    hs = held_set(d)
+    if hs is not None:
+        if t is None or float(np.dot(d.weight, shortfall_of(d.threshold, d.own, d.need, t))) > eps:
+            return False
+        return held_set_gain(hs, level, t, lam_b, lin_per_w, slope) <= tol
     floor = level_of(d.own, d.need, d.t_min)
     active = (d.threshold > floor) & (level <= d.threshold + 1e-9 * np.maximum(1.0, np.abs(d.threshold)))
     if not active.any():
@@ -75,6 +85,17 @@ def held_gain_ok(d: RegionData, level: np.ndarray, lam_b: float, lin_per_w: floa
     return eps * kappa <= tol
 
 
+def held_note(d: RegionData) -> dict:
+    """summary.json's ``held_set`` under shortfall-first with S* > 0: what was solved."""
+    hs = held_set(d) if held(d) else None
+    if hs is None:
+        return {}
+    free = 0 if hs.tie_fixed >= 0 else int((~hs.fixed).sum())
+    return {"held_set": f"the least-shortfall split's set (optimizer/fast/held_set.py): {d.n - free} regions fixed "
+                        f"by the knapsack's duals, {free} sharing the rest at the marginal ratio w/n = {hs.rho:.6g}; "
+                        f"the held row's slack can gain at most {HELD_TOL:g} (relative)"}
+
+
 def capped(d: RegionData) -> bool:
     """Scarcity mode: the thresholds are caps on t_max and bind no row."""
     return bool(d.options.get("threshold_caps"))
@@ -82,8 +103,13 @@ def capped(d: RegionData) -> bool:
 
 def core_of(d: RegionData) -> RegionData:
     """The bare core whose box and KKT test certify ``d``'s LP of record: ``d`` itself
-    (hard thresholds), or under scarcity caps ``d`` with the thresholds at 0."""
-    return replace(d, threshold=np.zeros(d.n)) if capped(d) else d
+    (hard thresholds), under scarcity caps ``d`` with the thresholds at 0, under
+    shortfall-first with S* > 0 the held set at eps = S* (optimizer/fast/held_set.py; its
+    slack is bounded by ``held_gain_ok``)."""
+    if capped(d):
+        return replace(d, threshold=np.zeros(d.n))
+    hs = held_set(d) if held(d) else None
+    return d if hs is None else hs.core
 
 
 def point_x(lp: LinearProgram, lay: dict[str, slice], d: RegionData, t: np.ndarray) -> np.ndarray:
@@ -164,7 +190,7 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
         order, GINI_CERT_TOL * gscale)
     # (held shortfall: the Gini moves by at most the gain / mu, at most HELD_TOL)
     mu0 = float(np.dot(d.weight, level))
-    if not ok or not held_gain_ok(data, level, lam_b, sol.lam, float(d.weight.sum()), HELD_TOL * mu0):
+    if not ok or not held_gain_ok(data, level, lam_b, sol.lam, float(d.weight.sum()), HELD_TOL * mu0, t):
         return None
     if chain_check(data, t, order).violation > 1e-7:
         return None
@@ -183,7 +209,7 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
             "gini_certificate": "bare-core KKT",
             "duals": "budget: d Gini / d budget; threshold duals not computed on this path "
                      "(not unique inside tied blocks; --no-fast-path gives the chain LP's)"}
-    return Run(first, first, lay, 0.0, info)
+    return Run(first, first, lay, 0.0, info | held_note(data))
 
 
 def quantiles(level: np.ndarray, w: np.ndarray, beta: np.ndarray) -> np.ndarray:
@@ -228,7 +254,7 @@ def lorenz_run(data: RegionData, build: Build, objective: str) -> Run | None:
                            lam_b_hint=sol.lam_b)
     cut = CutFunction.lorenz(float(d.weight.sum()), beta, c)
     if not cert.ok or not held_gain_ok(data, level, cert.lam_b, 0.0, cut.magnitude() / max(cut.total, 1e-300),
-                                       HELD_TOL * max(1.0, abs(sol.value))):
+                                       HELD_TOL * max(1.0, abs(sol.value)), t):
         return None
     eta = quantiles(level, d.weight, beta)
     chk = lorenz_check(data, t, level, eta, objective)
@@ -243,4 +269,4 @@ def lorenz_run(data: RegionData, build: Build, objective: str) -> Run | None:
             "certificate": {"violation": cert.violation, "tolerance": cert.tol},
             "duals": "budget: d objective / d budget; threshold duals not computed on this path "
                      "(--no-fast-path gives the LP's)"}
-    return Run(first, first, lay, 0.0, info)
+    return Run(first, first, lay, 0.0, info | held_note(data))
