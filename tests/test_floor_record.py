@@ -9,6 +9,7 @@ certificate figures in summary.json are those of the built LP."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +22,7 @@ from optimizer.fast.fastpath import fast_core_run
 from optimizer.fast.floor_record import certify_floor, floor_record, floor_solution, sequential_sum
 from optimizer.fast.solutions import closed_form_solution
 from optimizer.fast.waterfill import water_fill
+from optimizer.io.load import load_instance
 from tests.test_core_lp import core_instance
 from tests.test_objectives import rd
 
@@ -80,6 +82,13 @@ def _pairs(d, lp, rng):
     for _ in range(3):
         yield (rng.normal(size=n + 1) * 10.0 ** rng.integers(-9, 7),
                rng.normal(size=lp.num_row) * (rng.random(lp.num_row) < 0.5))
+    for value in (np.inf, -np.inf, np.nan):                  # never certified, by either
+        broken = x.copy()
+        broken[rng.integers(0, n + 1)] = value
+        yield broken, -y
+        wrong = -y
+        wrong[rng.integers(0, lp.num_row)] = value
+        yield x, wrong
 
 
 @SETTINGS
@@ -87,8 +96,13 @@ def _pairs(d, lp, rng):
 def test_certify_floor_is_certify_on_the_built_lp(d, seed):
     lp, rec = _hard_lp(d), floor_record(d)
     for x, y in _pairs(d, lp, np.random.default_rng(seed)):
-        built, vectors = certify(lp, x, y), certify_floor(rec, x, y)
+        with np.errstate(invalid="ignore", over="ignore"):
+            built = certify(lp, x, y)
+        vectors = certify_floor(rec, x, y)
         assert vectors.ok == built.ok
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+            assert not built.ok
+            continue
         assert repr(vectors.primal_violation) == repr(built.primal_violation)
         assert repr(vectors.dual_violation) == repr(built.dual_violation)
         a, b = closed_form_solution(lp, x, y, 0.0, 0.0), floor_solution(rec, x, y, 0.0, 0.0)
@@ -143,3 +157,13 @@ def test_solve_reports_the_built_lps_certificate(tmp_path):
         assert built.ok
         assert fast.summary["certificate"] == {"primal_violation": built.primal_violation,
                                                "dual_violation": built.dual_violation}
+
+
+def test_a_zero_violation_is_reported_as_0():
+    """numpy's max over -0.0 terms is -0.0: toy-3's summary.json said "dual_violation": -0.0;
+    certify and its vectors report 0.0."""
+    inst = load_instance(Path(__file__).resolve().parents[1] / "instances" / "toy-3")
+    for objective in ("maxmin", "leximin", "min-range"):
+        cert = solve(inst, SolveOptions(objective=objective)).summary["certificate"]
+        assert cert == {"primal_violation": 0.0, "dual_violation": 0.0}
+        assert "-" not in repr(cert["primal_violation"]) + repr(cert["dual_violation"])

@@ -70,7 +70,8 @@ def certify(lp: LinearProgram, x: np.ndarray, y: np.ndarray, tol: float = 1e-7) 
     col_scale = np.maximum(scale_d, (RELATIVE / tol) * magnitude)
     dual = max(float(np.max(dual_col / col_scale, initial=0.0)),
                float(np.max(dual_row, initial=0.0)) / scale_d)
-    return Certificate(primal <= tol and dual <= tol, primal, dual)
+    # + 0.0: a violation of -0.0 (numpy's max of -0.0 terms) is reported as 0.0
+    return Certificate(primal <= tol and dual <= tol, primal + 0.0, dual + 0.0)
 
 
 def at_bound(value: np.ndarray, bound: np.ndarray, tol: float) -> np.ndarray:

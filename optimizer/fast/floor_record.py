@@ -105,30 +105,43 @@ def floor_record(d: RegionData) -> FloorRecord:
 
 
 def certify_floor(rec: FloorRecord, x: np.ndarray, y: np.ndarray, tol: float = 1e-7) -> Certificate:
-    """``certify(build_lp(hard d, "maxmin"), x, y, tol)`` without the LP: the same measures,
-    the same arithmetic (optimizer/fast/certify.py explains them)."""
-    col_lower, col_upper, row_lower, row_upper = rec.bounds()
-    c = -1.0 * rec.cost()      # a max problem, checked as min -c'x
-    yy = -1.0 * y
-    ax = rec.activity(x)
+    """``certify(build_lp(hard d, "maxmin"), x, y, tol)`` without the LP: the same measures
+    (optimizer/fast/certify.py explains them), each row and column family on its own. Every
+    measure is a maximum, so taking it family by family gives the same number; a point or a
+    dual with a non-finite entry is refused (never certified on the built LP either)."""
+    n, d = rec.n, rec.d
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        return Certificate(False, float("nan"), float("nan"))
+    t, z = x[:n], float(x[n])
+    ax_b = sequential_sum(t)
+    ax_t = 0.0 + rec.inv * t                 # threshold rows
+    ax_f = ax_t + (-1.0 * z)                 # floor rows
     scale_x = max(1.0, float(np.max(np.abs(x), initial=0.0)))
-    primal = max(
-        float(np.max(row_lower - ax, initial=0.0)),
-        float(np.max(ax - row_upper, initial=0.0)),
-        float(np.max(col_lower - x, initial=0.0)),
-        float(np.max(x - col_upper, initial=0.0)),
-    ) / scale_x
-    d = c - rec.transpose_times(yy)
-    at_lo_col, at_up_col = at_bound(x, col_lower, tol), at_bound(x, col_upper, tol)
-    at_lo_row, at_up_row = at_bound(ax, row_lower, tol), at_bound(ax, row_upper, tol)
-    scale_d = max(1.0, float(np.max(np.abs(c), initial=0.0)))
-    dual_col = np.where(d > 0, np.where(at_lo_col, 0.0, d), np.where(at_up_col, 0.0, -d))
-    dual_row = np.where(yy > 0, np.where(at_lo_row, 0.0, yy), np.where(at_up_row, 0.0, -yy))
-    magnitude = np.abs(c) + rec.transpose_times(yy, absolute=True)
-    col_scale = np.maximum(scale_d, (RELATIVE / tol) * magnitude)
-    dual = max(float(np.max(dual_col / col_scale, initial=0.0)),
-               float(np.max(dual_row, initial=0.0)) / scale_d)
-    return Certificate(primal <= tol and dual <= tol, primal, dual)
+    primal = max(_most(rec.threshold_lower - ax_t, rec.floor_lower - ax_f), _most(ax_b - float(d.budget)),
+                 _most(d.t_min - t), _most(t - d.t_max)) / scale_x
+    yy = -1.0 * y                            # the max problem checked as min -z: c = (-0.0, ..., -1.0)
+    yb, yt, yf = float(yy[0]), yy[1:n + 1], yy[n + 1:]
+    d_t = -0.0 - ((0.0 + 1.0 * yb) + rec.inv * yt + rec.inv * yf)
+    d_z = -1.0 - sequential_sum(-1.0 * yf)
+    lo, up = at_bound(t, d.t_min, tol), at_bound(t, d.t_max, tol)
+    dual_t = np.where(d_t > 0, np.where(lo, 0.0, d_t), np.where(up, 0.0, -d_t))
+    dual_z = d_z if d_z > 0 else -d_z        # z is free: no bound is ever active
+    ratio = RELATIVE / tol
+    magnitude_t = 0.0 + ((0.0 + 1.0 * abs(yb)) + rec.inv * np.abs(yt) + rec.inv * np.abs(yf))
+    magnitude_z = 1.0 + sequential_sum(np.abs(yf))
+    col = _most(dual_t / np.maximum(1.0, ratio * magnitude_t), np.array([dual_z / max(1.0, ratio * magnitude_z)]))
+    at_budget = bool(at_bound(np.array([ax_b]), np.array([float(d.budget)]), tol)[0])
+    row_b = yb if yb > 0 else (0.0 if at_budget else -yb)
+    row = _most(np.array([row_b]),
+                np.where(yt > 0, np.where(at_bound(ax_t, rec.threshold_lower, tol), 0.0, yt), -yt),
+                np.where(yf > 0, np.where(at_bound(ax_f, rec.floor_lower, tol), 0.0, yf), -yf))
+    dual = max(col, row / 1.0)
+    return Certificate(primal <= tol and dual <= tol, primal + 0.0, dual + 0.0)
+
+
+def _most(*parts: np.ndarray | float) -> float:
+    """The largest entry of the parts, at least 0.0 (certify's ``np.max(..., initial=0.0)``)."""
+    return max(float(np.max(p, initial=0.0)) for p in parts)
 
 
 def floor_solution(rec: FloorRecord, x: np.ndarray, y: np.ndarray, objective: float, seconds: float) -> LPSolution:
