@@ -233,14 +233,14 @@ def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict,
         tol_o = tol.money if money else tol.level
         require(with_violation(verdict, Violation("optimality", optimality.region, optimality.gap,
                                                   "money" if money else "level", tol_o, optimality.detail)))
+    # the metrics and the change summary before the table too (the same levels, as the table
+    # computes them): their sorts and temporaries no longer stack on it at 1e6
+    before, after = _metrics(inst, rd, t, tol.level)
+    reg = inst.regions
+    change = change_summary(reg["region_id"], t, reg["prior_transfer"])
     give_back(inst.n)
     alloc = _allocation(inst, spec, rd, scale, t, first, layout, hard, note)
     give_back(inst.n)   # the reasons' intermediate texts (Arrow's pool keeps them otherwise)
-    level_before, level_after = alloc["level_before"].to_numpy(), alloc["level_after"].to_numpy()
-    pop = inst.regions["population"].to_numpy(dtype=float)
-    w = pop / pop.sum()
-    after = level_metrics(level_after, w, rd.threshold, tol.level)
-    before = level_metrics(level_before, w, rd.threshold, tol.level)
     price = budget_price(first, layout, money, scale, note)
     two = second is not None and second is not first
     summary = base | {
@@ -266,10 +266,20 @@ def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict,
     }
     if note is not None:
         summary["threshold_dual_note"] = note
-    change = change_summary(alloc["region_id"], t, alloc["prior_transfer"])
     if change is not None:
         summary["change_vs_prior"] = change
     return Result(alloc, summary)
+
+
+def _metrics(inst: Instance, rd: RoundData, t: np.ndarray, level_tol: float) -> tuple[dict, dict]:
+    """(metrics_before, metrics_after), population-weighted: the levels own / need and
+    (own + t) / need, the very arrays ``allocation_frame`` writes as level_before and level_after."""
+    reg = inst.regions
+    own, need = reg["own_revenue"].to_numpy(dtype=float), reg["fiscal_need"].to_numpy(dtype=float)
+    pop = reg["population"].to_numpy(dtype=float)
+    w = pop / pop.sum()
+    after = level_metrics((own + t) / need, w, rd.threshold, level_tol)
+    return level_metrics(own / need, w, rd.threshold, level_tol), after
 
 
 def budget_price(first: LPSolution, layout: dict[str, slice], money: bool, scale: float,

@@ -56,10 +56,10 @@ def certify(lp: LinearProgram, x: np.ndarray, y: np.ndarray, tol: float = 1e-7) 
     d = c - lp.A.T @ yy
     # an infinite bound is never active: |x - inf| <= tol * inf would hold and accept any
     # reduced cost on a column (or dual on a row) that has no such bound
-    at_lo_col = _at(x, lp.col_lower, tol)
-    at_up_col = _at(x, lp.col_upper, tol)
-    at_lo_row = _at(ax, lp.row_lower, tol)
-    at_up_row = _at(ax, lp.row_upper, tol)
+    at_lo_col = at_bound(x, lp.col_lower, tol)
+    at_up_col = at_bound(x, lp.col_upper, tol)
+    at_lo_row = at_bound(ax, lp.row_lower, tol)
+    at_up_row = at_bound(ax, lp.row_upper, tol)
     scale_d = max(1.0, float(np.max(np.abs(c), initial=0.0)))
     # a positive reduced cost needs x at its lower bound, a negative one at its upper bound
     dual_col = np.where(d > 0, np.where(at_lo_col, 0.0, d), np.where(at_up_col, 0.0, -d))
@@ -70,10 +70,11 @@ def certify(lp: LinearProgram, x: np.ndarray, y: np.ndarray, tol: float = 1e-7) 
     col_scale = np.maximum(scale_d, (RELATIVE / tol) * magnitude)
     dual = max(float(np.max(dual_col / col_scale, initial=0.0)),
                float(np.max(dual_row, initial=0.0)) / scale_d)
-    return Certificate(primal <= tol and dual <= tol, primal, dual)
+    # + 0.0: a violation of -0.0 (numpy's max of -0.0 terms) is reported as 0.0
+    return Certificate(primal <= tol and dual <= tol, primal + 0.0, dual + 0.0)
 
 
-def _at(value: np.ndarray, bound: np.ndarray, tol: float) -> np.ndarray:
+def at_bound(value: np.ndarray, bound: np.ndarray, tol: float) -> np.ndarray:
     """Where ``value`` sits at a finite ``bound``, within tol relative to the bound."""
     finite = np.isfinite(bound)
     safe = np.where(finite, bound, 0.0)

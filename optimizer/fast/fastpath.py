@@ -35,6 +35,7 @@ from optimizer.core.levels import least_transfer, level_of, shortfall_of
 from optimizer.core.solution import LPSolution, Run
 from optimizer.fast.certify import certify
 from optimizer.fast.decomposition_paths import gini_run, lorenz_run
+from optimizer.fast.floor_record import certify_floor, floor_record, floor_solution
 from optimizer.fast.log_welfare import log_welfare_run
 from optimizer.fast.mad_path import mad_run
 from optimizer.fast.policy_least import LEAST_POINT_OBJECTIVES, least_point_run
@@ -51,7 +52,7 @@ BARE_CORE_FAST = ("maxmin", "leximin", "min-shortfall", "min-gini", "owa", "cvar
                   "min-mad")
 
 
-def _candidate_duals(lp: LinearProgram, lay: dict[str, slice], d: RegionData, t: np.ndarray,
+def _candidate_duals(num_row: int, lay: dict[str, slice], d: RegionData, t: np.ndarray,
                      z: float) -> list[np.ndarray]:
     """Duals in HiGHS's convention for the max problem (= minus those of min -z)."""
     n = d.n
@@ -64,7 +65,7 @@ def _candidate_duals(lp: LinearProgram, lay: dict[str, slice], d: RegionData, t:
     # (a) the budget binds: the regions lifted to z share it in proportion to need
     active = at_floor & (lo < z - tol)
     if active.any():
-        y = np.zeros(lp.num_row)
+        y = np.zeros(num_row)
         n_a = float(d.need[active].sum())
         y[lay["rows:budget"]] = -1.0 / n_a
         fl = np.zeros(n)
@@ -80,7 +81,7 @@ def _candidate_duals(lp: LinearProgram, lay: dict[str, slice], d: RegionData, t:
     # (b) a transfer cap binds: the capped region at z carries the whole floor dual
     capped = at_floor & np.isfinite(d.t_max) & (np.abs(t - d.t_max) <= 1e-9 * np.maximum(1.0, d.t_max))
     if capped.any():
-        y = np.zeros(lp.num_row)
+        y = np.zeros(num_row)
         r0 = int(np.flatnonzero(capped)[0])
         y[lay["rows:floor_rows"].start + r0] = 1.0
         out.append(-y)
@@ -134,10 +135,12 @@ def _floor_run(data: RegionData, objective: str, build: Callable[[RegionData, st
                ) -> Run | None:
     """maxmin by water-filling and, for leximin (and maxmin under scarcity), the
     progressive filling as its second stage; the water-filling point and duals certified
-    on the maxmin LP of record (hard, or soft with the threshold caps)."""
+    on the maxmin LP of record: hard, checked as vectors without building it
+    (optimizer/fast/floor_record.py: the same numbers as certify on the built LP), or soft
+    with the threshold caps, built."""
     t0 = time.perf_counter()
     scarce = bool(data.options.get("threshold_caps"))
-    lp = build(data if scarce else replace(data, options={**data.options, "soft_thresholds": False}), "maxmin")
+    lp = build(data, "maxmin") if scarce else floor_record(data)
     build_seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
     lay = lp.layout()
@@ -145,13 +148,15 @@ def _floor_run(data: RegionData, objective: str, build: Callable[[RegionData, st
     wf = water_fill(core.own, core.need, core.threshold, core.t_min, core.t_max, core.budget)
     x = _set_transfers(np.zeros(lp.num_col), lay, data, wf.transfer)
     x[lay["floor"]] = wf.level
-    for y in _candidate_duals(lp, lay, core, wf.transfer, wf.level):
-        cert = certify(lp, x, y)
+    for y in _candidate_duals(lp.num_row, lay, core, wf.transfer, wf.level):
+        cert = certify(lp, x, y) if scarce else certify_floor(lp, x, y)
         if cert.ok:
             break
     else:
         return None
-    first = closed_form_solution(lp, x, y, wf.level, time.perf_counter() - t1)
+    seconds = time.perf_counter() - t1
+    first = closed_form_solution(lp, x, y, wf.level, seconds) if scarce else floor_solution(lp, x, y, wf.level,
+                                                                                              seconds)
     info: dict[str, Any] = {"solved_by": "water-filling, certified optimal for the LP "
                                          "(optimizer/fast/fastpath.py)",
                             "certificate": {"primal_violation": cert.primal_violation,
@@ -160,8 +165,8 @@ def _floor_run(data: RegionData, objective: str, build: Callable[[RegionData, st
         return Run(first, None, lay, build_seconds, info)
     t, z = leximin_fill(core.own, core.need, core.threshold, core.t_min, core.t_max, core.budget)
     x2 = _set_transfers(x.copy(), lay, data, t)
-    second = LPSolution("optimal", float("nan"), x2, lp.A @ x2, np.zeros(0), np.zeros(0),
-                        time.perf_counter() - t1, 0, "progressive filling")
+    second = LPSolution("optimal", float("nan"), x2, lp.A @ x2 if scarce else lp.activity(x2), np.zeros(0),
+                        np.zeros(0), time.perf_counter() - t1, 0, "progressive filling")
     info |= {"leximin_stages": 1, "leximin_floors": [wf.level, z],
              "tie_break": SCARCE_MAXMIN_TIE_BREAK if objective == "maxmin" else
              "none needed: the leximin levels are unique"}

@@ -92,11 +92,45 @@ def arrow_cells(path: Path, min_bytes: int) -> tuple[list[str], pa.Table] | None
     return header, table
 
 
+# a byte that can begin or end a character Python counts as whitespace: the ASCII ones, and
+# any non-ASCII byte (every non-ASCII space, U+0085 and up, is a multi-byte UTF-8 sequence)
+_EDGE_BYTE = np.zeros(256, dtype=bool)
+_EDGE_BYTE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+_EDGE_BYTE[128:] = True
+
+
+def plain_edges(col: pa.ChunkedArray) -> bool:
+    """True when no cell of ``col`` starts or ends with a byte of ``_EDGE_BYTE``: then no cell
+    has edge whitespace (a necessary condition for it, read off Arrow's offsets and bytes in
+    vectors: ~100x faster than the regex at 1e6 cells). False says only: ask the regex."""
+    for chunk in col.chunks:
+        if len(chunk) == 0:
+            continue
+        if chunk.null_count or chunk.type != pa.string():
+            return False
+        _, offsets, data = chunk.buffers()
+        bounds = np.frombuffer(offsets, dtype=np.int32)[chunk.offset:chunk.offset + len(chunk) + 1]
+        text = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+        full = bounds[1:] > bounds[:-1]
+        if _EDGE_BYTE[text[bounds[:-1][full]]].any() or _EDGE_BYTE[text[bounds[1:][full] - 1]].any():
+            return False
+    return True
+
+
 def stripped(col: pa.ChunkedArray) -> pa.ChunkedArray:
     """A text column stripped as Python's ``str.strip`` does."""
-    if pc.any(pc.match_substring_regex(col, EDGE_SPACE)).as_py():
+    if not plain_edges(col) and pc.any(pc.match_substring_regex(col, EDGE_SPACE)).as_py():
         return pa.chunked_array([pa.array([s.strip() for s in col.to_pylist()], pa.string())])  # rare
     return col
+
+
+def all_distinct(ids: pa.ChunkedArray) -> bool:
+    """No id twice: strictly increasing ids (byte order; a generated or sorted file) are
+    distinct without hashing them; otherwise Arrow's hash (``unique``; count_distinct is 3x slower)."""
+    m = len(ids)
+    if m < 2 or pc.all(pc.greater(ids.slice(1), ids.slice(0, m - 1))).as_py():
+        return True
+    return len(pc.unique(ids)) == m
 
 
 def as_str(col: pa.ChunkedArray) -> pd.api.extensions.ExtensionArray:
@@ -111,7 +145,7 @@ def regions_frame(header: list[str], table: pa.Table) -> pd.DataFrame | None:
     ids = stripped(table.column(pos["region_id"]))
     if pc.any(pc.equal(pc.binary_length(ids), 0)).as_py() or pc.any(pc.match_substring(ids, "+")).as_py():
         return None
-    if len(pc.unique(ids)) != m:   # (count_distinct is 3x slower)
+    if not all_distinct(ids):
         return None
     numeric = ("population", "own_revenue", "fiscal_need", *v.OPTIONAL_NUMERIC)
     block = np.full((len(numeric), m), np.nan)   # the float columns, one block as pandas keeps them
