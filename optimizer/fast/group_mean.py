@@ -45,6 +45,10 @@ GROUP_ROWS = ("group_level", "group_transfer")
 MAX_ROUNDS = 300
 PENALTY = 1e6          # per unit of a scaled coupling row's slack, times the objective's scale
 SLACK_TOL = 1e-12
+# the master's rows (scaled to 1) are widened by this much: a seed that meets them to float
+# rounding (1 - 3e-11) stays feasible for HiGHS at the master's tolerance (1e-10); the point
+# is pulled back within the budget (``_within_budget``) and checked on the LP of record
+ROW_SLACK = 1e-10
 SMOOTH = 0.5            # Wentges smoothing of the prices toward the best ones met
 SolveLP = Callable[[LinearProgram], LPSolution]
 
@@ -80,6 +84,7 @@ class Master:
 
     def __init__(self, cm: ChainMean, rows: Coupling) -> None:
         self.cm, self.rows = cm, rows
+        self.slacks = True      # off once a column meets every row: the master is then feasible
         self.levels: list[np.ndarray] = []
         self.acts: list[np.ndarray] = []
         self.means: list[float] = []
@@ -93,16 +98,16 @@ class Master:
         """max sum_j theta_j mean_j - P (s+ + s-)  s.t.  lo <= sum_j theta_j act_j + s- - s+ <= hi
         (scaled), sum_j theta_j = 1, theta, s >= 0."""
         m, k = len(self.levels), self.rows.lo.shape[0]
+        ns = 2 * k if self.slacks else 0
         scale = max(1.0, float(np.max(np.abs(self.means))))
-        act = np.column_stack(self.acts)
         eye = np.eye(k)
-        top = np.hstack([act, eye, -eye])
-        conv = np.r_[np.ones(m), np.zeros(2 * k)][None, :]
-        A = sp.csc_array(np.vstack([top, conv]))
+        top = np.hstack([np.column_stack(self.acts), eye, -eye][:3 if self.slacks else 1])
+        A = sp.csc_array(np.vstack([top, np.r_[np.ones(m), np.zeros(ns)][None, :]]))
         s = self.rows.scale
-        return LinearProgram(np.r_[self.means, np.full(2 * k, -PENALTY * scale)], np.zeros(m + 2 * k),
-                             np.full(m + 2 * k, np.inf), A, np.r_[self.rows.lo / s, 1.0],
-                             np.r_[self.rows.hi / s, 1.0], maximize=True)
+        widen = ROW_SLACK
+        return LinearProgram(np.r_[self.means, np.full(ns, -PENALTY * scale)], np.zeros(m + ns),
+                             np.full(m + ns, np.inf), A, np.r_[self.rows.lo / s - widen, 1.0],
+                             np.r_[self.rows.hi / s + widen, 1.0], maximize=True)
 
     def point(self, x: np.ndarray) -> tuple[np.ndarray, float] | None:
         """The combination the master chose and its mean; None while a slack is in use."""
@@ -146,10 +151,25 @@ def policy_max_mean(lp: LinearProgram, d: RegionData, hard: bool, solve: SolveLP
     master.add(cm.ly.M)                                   # the least levels: the cheapest point
     if seed is not None and seed.shape == (d.n,) and value_at(lp, mr, d, seed) is not None:
         master.add(seed)
+        master.slacks = False
     y0 = np.zeros(rows.lo.shape[0])
     y0[0] = points[-1].lam * _budget_units(rows, d.need)
     level = _generate(master, solve, y0, min(p.dual for p in points))
-    return None if level is None else value_at(lp, mr, d, level)
+    if level is None:
+        return None
+    return value_at(lp, mr, d, _within_budget(level, cm.ly.M, d.need, mr.budget))
+
+
+def _within_budget(level: np.ndarray, cheap: np.ndarray, need: np.ndarray, budget: float) -> np.ndarray:
+    """``level`` moved toward the least levels ``cheap`` (a convex combination: still in X)
+    just far enough to spend at most ``budget``: the master meets its rows only to HiGHS's
+    tolerance (1e-10 of the budget, more than the record's primal check allows in money).
+    The other rows move by the same small fraction t of their gap to ``cheap``."""
+    spend, least = float(np.dot(need, level)), float(np.dot(need, cheap))
+    if spend <= budget or least >= budget:
+        return level
+    t = min(1.0, (spend - budget) / (spend - least) * (1 + 1e-6))
+    return (1.0 - t) * level + t * cheap
 
 
 def _budget_units(rows: Coupling, need: np.ndarray) -> float:

@@ -236,10 +236,16 @@ def mean_round(lp: LinearProgram, d: RegionData, hard: bool) -> MeanRound | None
         return None
     t = lay["transfer"]
     budget = float(lp.row_upper[lay["rows:budget"]][0]) + float(d.own.sum())
-    # an implied bound: no level passes what the whole budget left over the others' M buys;
-    # one constant for all, so U stays monotone and every layer finite
+    # an implied bound: no level passes what the whole budget left over the others' M buys,
+    # L_r <= M_r + spare / n_r, and (the chain) no level passes that of a region ranked above
+    # it: a suffix minimum over the groups, so U stays monotone and every layer finite
     spare = budget - float(np.dot(d.need, env.M))
-    env = replace(env, U=np.minimum(env.U, float(np.max(env.M + spare / d.need)) * (1 + 1e-12) + 1e-12))
+    cap = (env.M + spare / d.need) * (1 + 1e-12) + 1e-12
+    if env.chain:
+        low = np.full(int(env.group.max()) + 1, np.inf)
+        np.minimum.at(low, env.group, cap)
+        cap = np.minimum.accumulate(low[::-1])[::-1][env.group]
+    env = replace(env, U=np.minimum(env.U, cap))
     try:
         return MeanRound(lay, ChainMean(env, lp.cost[t] * d.need, d.need, env.chain), budget)
     except ValueError:
@@ -264,10 +270,11 @@ def chain_max_mean(lp: LinearProgram, d: RegionData, hard: bool) -> float | None
     return None if level is None else value_at(lp, mr, d, level)
 
 
-def value_at(lp: LinearProgram, mr: MeanRound, d: RegionData, level: np.ndarray) -> float | None:
+def value_at(lp: LinearProgram, mr: MeanRound, d: RegionData, level: np.ndarray,
+             spend_rtol: float = 1e-12) -> float | None:
     """The LP's objective at ``level`` when it meets every row of ``lp`` (else None)."""
     x = record_x(lp, mr.lay, d, level)
-    if float(np.dot(d.need, level)) > mr.budget * (1 + 1e-12) or \
+    if float(np.dot(d.need, level)) > mr.budget * (1 + spend_rtol) or \
             certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-9:
         return None
     return float(lp.cost @ x + lp.offset)
