@@ -110,17 +110,21 @@ class Master:
                              np.r_[self.rows.hi / s + widen, 1.0], maximize=True)
 
     def point(self, x: np.ndarray) -> tuple[np.ndarray, float] | None:
-        """The combination the master chose and its mean; None while a slack is in use."""
+        """The weights of the combination the master chose and its mean (sum_j theta_j w'L^j,
+        the levels are formed only for the answer); None while a slack is in use."""
         m = len(self.levels)
         if float(np.sum(x[m:])) > SLACK_TOL:
             return None
         theta = np.maximum(x[:m], 0.0)
         theta /= theta.sum()
+        return theta, float(np.dot(theta, self.means))
+
+    def level(self, theta: np.ndarray) -> np.ndarray:
         level = np.zeros_like(self.levels[0])
         for th, lv in zip(theta, self.levels):
             if th > 0:
                 level += th * lv
-        return level, float(np.dot(self.cm.w, level))
+        return level
 
 
 def policy_max_mean(lp: LinearProgram, d: RegionData, hard: bool, solve: SolveLP,
@@ -191,7 +195,7 @@ def _generate(master: Master, solve: SolveLP, center: np.ndarray, best_dual: flo
             return None
         point = master.point(sol.x)
         if point is not None and best_dual - point[1] <= GAP_TOL * max(1.0, abs(point[1])):
-            return point[0]
+            return master.level(point[0])
         ym = rows.prices(sol.row_dual[:-1])
         column = None
         for y in (SMOOTH * center + (1 - SMOOTH) * ym, ym):
@@ -205,7 +209,7 @@ def _generate(master: Master, solve: SolveLP, center: np.ndarray, best_dual: flo
                 column = found[0]
                 break
         if point is not None and best_dual - point[1] <= GAP_TOL * max(1.0, abs(point[1])):
-            return point[0]
+            return master.level(point[0])
         if column is None:
             return None
         master.add(column)
