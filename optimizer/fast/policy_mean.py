@@ -118,15 +118,19 @@ class ChainMean:
         return np.searchsorted(key, np.minimum(g, self.ly.G) * self.k + self.ly.rank_t, side="left")
 
     def at(self, lam: float, budget: float) -> Point:
-        found = self.best(self.w - lam * self.need)
+        found = self.parts(self.w - lam * self.need)
         if found is None:
             return Point(lam, self.ly.M, np.inf, np.inf)
-        level, value = found
-        return Point(lam, level, float(np.dot(self.need, level)), lam * budget + value)
+        level, at_m, gains = found
+        return Point(lam, level, float(np.dot(self.need, level)), lam * budget + at_m + gains)
 
     def best(self, c: np.ndarray) -> tuple[np.ndarray, float] | None:
-        """(argmax, max) of c'L over the bounds and the chain (None: unbounded), the max
-        summed layer by layer (c'M plus each interval's length times its best gain)."""
+        """(argmax, max) of c'L over the bounds and the chain (None: unbounded)."""
+        found = self.parts(c)
+        return None if found is None else (found[0], found[1] + found[2])
+
+    def parts(self, c: np.ndarray) -> tuple[np.ndarray, float, float] | None:
+        """(argmax of c'L, c'M, the sum over the intervals of length times best gain)."""
         ly = self.ly
         G = ly.G
         sum_g = np.bincount(ly.group, weights=c, minlength=G)
@@ -157,9 +161,9 @@ class ChainMean:
         if (~finite).any() and gain[~finite].max() > 0.0:
             return None
         gain, choice = np.where(finite, gain, 0.0), np.where(finite, choice, gF)
-        value = float(np.dot(c, ly.M)) + float(np.dot(np.where(finite, ly.length, 0.0), gain))
+        at_m, gains = float(np.dot(c, ly.M)), float(np.dot(np.where(finite, ly.length, 0.0), gain))
         level = ly.M + self._raise(np.where(gain > 0, choice, gF), np.where(finite, ly.length, 0.0), c)
-        return level, value
+        return level, at_m, gains
 
     def _raise(self, gs: np.ndarray, length: np.ndarray, c: np.ndarray) -> np.ndarray:
         """What each region gains over M: the intervals whose up-set holds it and not forced."""
@@ -236,16 +240,10 @@ def mean_round(lp: LinearProgram, d: RegionData, hard: bool) -> MeanRound | None
         return None
     t = lay["transfer"]
     budget = float(lp.row_upper[lay["rows:budget"]][0]) + float(d.own.sum())
-    # an implied bound: no level passes what the whole budget left over the others' M buys,
-    # L_r <= M_r + spare / n_r, and (the chain) no level passes that of a region ranked above
-    # it: a suffix minimum over the groups, so U stays monotone and every layer finite
+    # an implied bound: no level passes what the whole budget left over the others' M buys;
+    # one constant for all, so U stays monotone and every layer finite
     spare = budget - float(np.dot(d.need, env.M))
-    cap = (env.M + spare / d.need) * (1 + 1e-12) + 1e-12
-    if env.chain:
-        low = np.full(int(env.group.max()) + 1, np.inf)
-        np.minimum.at(low, env.group, cap)
-        cap = np.minimum.accumulate(low[::-1])[::-1][env.group]
-    env = replace(env, U=np.minimum(env.U, cap))
+    env = replace(env, U=np.minimum(env.U, float(np.max(env.M + spare / d.need)) * (1 + 1e-12) + 1e-12))
     try:
         return MeanRound(lay, ChainMean(env, lp.cost[t] * d.need, d.need, env.chain), budget)
     except ValueError:
@@ -270,11 +268,10 @@ def chain_max_mean(lp: LinearProgram, d: RegionData, hard: bool) -> float | None
     return None if level is None else value_at(lp, mr, d, level)
 
 
-def value_at(lp: LinearProgram, mr: MeanRound, d: RegionData, level: np.ndarray,
-             spend_rtol: float = 1e-12) -> float | None:
+def value_at(lp: LinearProgram, mr: MeanRound, d: RegionData, level: np.ndarray) -> float | None:
     """The LP's objective at ``level`` when it meets every row of ``lp`` (else None)."""
     x = record_x(lp, mr.lay, d, level)
-    if float(np.dot(d.need, level)) > mr.budget * (1 + spend_rtol) or \
+    if float(np.dot(d.need, level)) > mr.budget * (1 + 1e-12) or \
             certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-9:
         return None
     return float(lp.cost @ x + lp.offset)
