@@ -132,3 +132,24 @@ def test_cli_price_of_fairness_with_binding_group_floors(tmp_path):
     assert pof["max_mean_level"] == pytest.approx(first.objective, rel=1e-7)
     assert pof["value"] == pytest.approx((first.objective - pof["mean_level"]) / first.objective, rel=1e-6)
     assert np.isfinite(pof["value"]) and pof["value"] > 0
+
+
+def test_a_wrong_master_never_gives_a_wrong_value():
+    """The master LP answered by HiGHS on a different LP (its costs scrambled): the point may be
+    anything, but the answer is None or HiGHS's value on the LP of record (the bracket's dual
+    bound comes from the exact oracle, the point is checked on every row)."""
+    rng = np.random.default_rng(5)
+
+    def scrambled(small):
+        small.cost = small.cost * rng.uniform(0.5, 1.5, small.cost.shape[0])
+        return solve_lp(small, tolerance=MASTER_TOL)[0]
+
+    cut = 0
+    for seed in range(30):
+        inst, prng = random_groups_round(seed, seed % 2 == 0, 0.05)
+        for lp, data, hard, first in reference_pairs(inst, policy_of(prng, True, True)):
+            if first.status == "optimal" and chain_max_mean(lp, data, hard) is None:
+                cut += 1
+                value = policy_max_mean(lp, data, hard, scrambled)
+                assert value is None or value == pytest.approx(first.objective, rel=1e-7, abs=1e-9)
+    assert cut >= 3
