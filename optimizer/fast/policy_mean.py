@@ -195,12 +195,13 @@ def _ranges(lo: np.ndarray, hi: np.ndarray, value: np.ndarray, size: int) -> np.
 def range_max(h: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(argmax, max) of h over [lo_j, hi_j] per query (-inf where empty): a sparse table."""
     m = h.shape[0]
-    table = [np.arange(m)]
+    table, value = [np.arange(m)], h
     k = 1
-    while 2 * k <= m:
+    while 2 * k <= m:       # the maxima carried along (contiguous slices, no gathers of h)
         prev = table[-1]
-        a, b = prev[:-k], prev[k:]
-        table.append(np.where(h[a] >= h[b], a, b))
+        left = value[:-k] >= value[k:]
+        table.append(np.where(left, prev[:-k], prev[k:]))
+        value = np.where(left, value[:-k], value[k:])
         k *= 2
     empty = hi < lo
     lo_c = np.clip(lo, 0, m - 1)
