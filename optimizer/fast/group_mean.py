@@ -144,7 +144,8 @@ def policy_max_mean(lp: LinearProgram, d: RegionData, hard: bool, solve: SolveLP
         if value is not None:
             return value
     names = ["budget"] + [g for g in GROUP_ROWS if "rows:" + g in mr.lay]
-    if len(names) == 1 or not all(np.isfinite(p.dual) for p in points):
+    points = [p for p in points if np.isfinite(p.dual)]      # every vertex the bracket met
+    if len(names) == 1 or not points:
         return None
     rows = Coupling(lp, mr.lay, d, names)
     if not rows.ok:
@@ -156,9 +157,10 @@ def policy_max_mean(lp: LinearProgram, d: RegionData, hard: bool, solve: SolveLP
     if seed is not None and seed.shape == (d.n,) and value_at(lp, mr, d, seed) is not None:
         master.add(seed)
         master.slacks = False
+    best = min(points, key=lambda p: p.dual)                 # the center: the bracket's best price
     y0 = np.zeros(rows.lo.shape[0])
-    y0[0] = points[-1].lam * _budget_units(rows, d.need)
-    level = _generate(master, solve, y0, min(p.dual for p in points))
+    y0[0] = best.lam * _budget_units(rows, d.need)
+    level = _generate(master, solve, y0, best.dual)
     if level is None:
         return None
     return value_at(lp, mr, d, _within_budget(level, cm.ly.M, d.need, mr.budget))

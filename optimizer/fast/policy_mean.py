@@ -280,17 +280,19 @@ def value_at(lp: LinearProgram, mr: MeanRound, d: RegionData, level: np.ndarray)
 
 def budget_bracket(cm: ChainMean, budget: float, lam_max: float) -> tuple[np.ndarray | None, list[Point]]:
     """The level vector spending at most ``budget`` whose mean is within GAP_TOL of the
-    least dual bound met on the way (None if the bracket does not close), and the last
-    points over and under the budget (the budget's price lies between their lambdas)."""
+    least dual bound met on the way (None if the bracket does not close), and every point
+    evaluated on the way (vertices of the layers' polytope, each with its dual bound)."""
     over = cm.at(0.0, budget)
     if over.spend <= budget:
         return over.level, [over]                         # the budget does not bind: exact
     under = cm.at(lam_max * (1 + 1e-9) + 1e-12, budget)
+    seen = [over, under]
     if under.spend > budget * (1 + 1e-12):
-        return None, [over]
+        return None, seen
     best_dual = min(under.dual, over.dual)
     for step in range(BISECTIONS):
         mid = cm.at(_next_price(over, under, budget, step), budget)
+        seen.append(mid)
         best_dual = min(best_dual, mid.dual)
         if mid.spend > budget:
             over = mid
@@ -299,10 +301,10 @@ def budget_bracket(cm: ChainMean, budget: float, lam_max: float) -> tuple[np.nda
         level = _between(over, under, budget)
         mean = float(np.dot(cm.w, level))
         if best_dual - mean <= GAP_TOL * max(1.0, abs(mean)):
-            return level, [over, under]
+            return level, seen
         if under.lam - over.lam <= 1e-16 * under.lam:
             break
-    return None, [over, under]
+    return None, seen
 
 
 def _next_price(over: Point, under: Point, budget: float, step: int) -> float:
