@@ -18,12 +18,15 @@ y_i (a_i'L - b_i) <= 0, so
     mu* <= D(y) = max_{L in X} (w - A'y)'L + y'b.
 
 Lower bound. The master LP maximises sum_j theta_j w'L^j over convex combinations of the
-oracle's points L^j (theta >= 0, sum theta = 1) subject to the coupling rows; slack columns
-at a large penalty keep it feasible from the first step. A combination with zero slack lies
-in X (convex) and meets every coupling row: its mean is <= mu*. The master's row duals are
+oracle's points L^j (theta >= 0, sum theta = 1) subject to the coupling rows. Its first
+columns: every vertex the budget's bracket met, the least levels M and, when it meets every
+row, the seed (the round's allocation), which makes the master feasible from the first step;
+without it, slack columns at a large penalty do. A combination with zero slack lies in X
+(convex) and meets every coupling row: its mean is <= mu*. The master's row duals are
 the next prices y; the oracle at y gives D(y) and the next column (the column of largest
 reduced cost, so the master improves until D(y) meets it: column generation ends in finitely
-many steps as X has finitely many vertices). Accepted when the point's mean is within GAP_TOL
+many steps as X has finitely many vertices; the prices are smoothed toward the best ones met,
+which halves the number of steps). Accepted when the point's mean is within GAP_TOL
 of the least D met and the point meets every row of the max-mean LP of record (certify's
 primal check); else None (the caller solves the LP). The master LP is solved by ``solve``,
 supplied by the engine (optimizer.fast does not import the solver).
