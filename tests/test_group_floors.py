@@ -190,15 +190,17 @@ def test_a_failed_certificate_falls_back_to_the_lp(monkeypatch):
     fast, lp = fast_and_lp(inst, objective="maxmin", policy=policy, price_of_fairness=False,
                            objective_options={"thresholds": "hard"})
     assert GROUP_PATH in fast.summary["solved_by"]
-    real = parametric.solve_lp
+    real = parametric.GrowingLP
 
-    def halved(small, *a, **k):
-        first, second = real(small, *a, **k)
-        if small.num_col < 20:               # the small LP, not the LP of record
-            first.row_dual = first.row_dual * 0.5
-        return first, second
+    class Halved(real):
+        """The warm-started small-LP solver, its row duals halved (a wrong inner answer)."""
 
-    monkeypatch.setattr(parametric, "solve_lp", halved)
+        def __call__(self, small):
+            sol = super().__call__(small)
+            sol.row_dual = sol.row_dual * 0.5
+            return sol
+
+    monkeypatch.setattr(parametric, "GrowingLP", Halved)
     fallback, _ = fast_and_lp(inst, objective="maxmin", policy=policy, price_of_fairness=False,
                               objective_options={"thresholds": "hard"})
     assert GROUP_PATH not in fallback.summary["solved_by"] and "parametric" in fallback.summary["solved_by"]

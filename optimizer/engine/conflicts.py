@@ -27,7 +27,7 @@ from models.data import RegionData
 from models.elastic import elastic, violations
 from models.lp import INF
 from models.policies import DEFINITIONAL_ROWS, PolicyTerm, get_policy
-from optimizer.engine.highs import solve_lp
+from optimizer.engine.highs import GrowingLP, solve_lp
 from optimizer.fast.group_paths import group_least_spending
 from optimizer.fast.policy_path import least_spending
 
@@ -71,7 +71,7 @@ def _min_spending(d: RegionData, terms: tuple[PolicyTerm, ...], objective: str) 
     lp.maximize = False
     fast = least_spending(lp, d) if objective == "min-cost" else None   # optimizer/fast/policy_path.py
     if fast is None and objective == "min-cost":   # group rows that bind: optimizer/fast/group_paths.py
-        fast = group_least_spending(lp, d, lambda small: solve_lp(small)[0])
+        fast = group_least_spending(lp, d, GrowingLP())
     if fast is not None:
         return fast
     sol, _ = solve_lp(lp, "simplex")

@@ -18,6 +18,7 @@ from typing import Any
 
 import highspy
 import numpy as np
+import scipy.sparse as sp
 
 from models.lp import LinearProgram
 from optimizer.core.solution import LPSolution
@@ -291,3 +292,41 @@ def lp_text(lp: LinearProgram, col_names: list[str], row_names: list[str], fmt: 
             raise RuntimeError(f"HiGHS could not write the {fmt} file")
         with open(target, encoding="utf-8") as fh:
             return fh.read()
+
+
+class GrowingLP:
+    """A solve callable (LinearProgram -> LPSolution) for a sequence of LPs where each is the
+    last one with rows appended (cutting planes): the new rows are added to the model HiGHS
+    holds and the dual simplex restarts from the last basis, instead of solving from scratch.
+    Any other change (columns, costs, bounds, the first rows) builds a fresh model; a warm
+    run that is not optimal is re-solved cold by ``solve_lp`` (its presolve-off retry)."""
+
+    def __init__(self, tolerance: float | None = None) -> None:
+        self.tolerance = tolerance
+        self.model: HighsModel | None = None
+        self.last: LinearProgram | None = None
+
+    def __call__(self, lp: LinearProgram) -> LPSolution:
+        if self.model is not None and self.last is not None and _extends(lp, self.last):
+            k = self.last.num_row
+            new = sp.csr_array(lp.A[k:])
+            self.model.h.addRows(lp.num_row - k, lp.row_lower[k:], lp.row_upper[k:], new.nnz,
+                                 new.indptr[:-1].astype(np.int32), new.indices.astype(np.int32), new.data)
+            self.last = lp
+            sol = self.model.run()
+            if sol.status == "optimal":
+                return sol
+        self.model, self.last = HighsModel(lp, tolerance=self.tolerance), lp
+        sol = self.model.run()
+        return sol if sol.status == "optimal" else solve_lp(lp, tolerance=self.tolerance)[0]
+
+
+def _extends(lp: LinearProgram, last: LinearProgram) -> bool:
+    """``lp`` is ``last`` with rows appended (same columns, costs, bounds and first rows)."""
+    k = last.num_row
+    if lp.num_col != last.num_col or lp.num_row < k or lp.maximize != last.maximize:
+        return False
+    same = (np.array_equal(lp.cost, last.cost) and np.array_equal(lp.col_lower, last.col_lower)
+            and np.array_equal(lp.col_upper, last.col_upper) and np.array_equal(lp.row_lower[:k], last.row_lower)
+            and np.array_equal(lp.row_upper[:k], last.row_upper))
+    return same and (abs(sp.csr_array(lp.A[:k]) - sp.csr_array(last.A)).sum() == 0)

@@ -25,9 +25,10 @@ from optimizer.core.levels import least_transfer
 from optimizer.core.metrics import price_of_fairness, total_shortfall
 from optimizer.engine.drivers.common import Build
 from optimizer.engine.highs import solve_lp
-from optimizer.fast.policy_mean import chain_max_mean
+from optimizer.fast.group_mean import policy_max_mean
 from optimizer.fast.waterfill import max_mean_fill
 
+MASTER_TOL = 1e-10  # the column generation's master LP: its reduced costs decide the next column
 REACH_RTOL = 1e-9   # the thresholds are reachable when their least cost fits the budget to this
 
 
@@ -37,11 +38,13 @@ def reference_data(data: RegionData, hard: bool) -> RegionData:
 
 
 def mean_level_max(data: RegionData, build: Build, time_limit: float | None,
-                   closed_form: bool = False) -> float | None:
+                   closed_form: bool = False, seed: np.ndarray | None = None) -> float | None:
     """mu*: the max-mean value of the same round (weighted by the objective weights), the
     thresholds hard when they can all be met, else dropped. On the bare core a fractional
     knapsack (optimizer/fast/waterfill.py); with policy rows the layered bracket of
-    optimizer/fast/policy_mean.py when it closes, else an LP (hard first; infeasible -> dropped)."""
+    optimizer/fast/policy_mean.py when it closes (with binding group rows, the column generation
+    of optimizer/fast/group_mean.py, seeded with ``seed``, the allocation's levels, when they
+    meet every row), else an LP (hard first; infeasible -> dropped)."""
     if closed_form:
         c = least_transfer(data.threshold, data.own, data.need, data.t_min)
         reach = bool(c.sum() <= data.budget * (1 + REACH_RTOL) + REACH_RTOL and np.all(c <= data.t_max))
@@ -49,7 +52,8 @@ def mean_level_max(data: RegionData, build: Build, time_limit: float | None,
         return max_mean_fill(data.own, data.need, data.weight, theta, data.t_min, data.t_max, data.budget)
     for hard in (True, False):
         lp = build(reference_data(data, hard), "max-mean")
-        fast = chain_max_mean(lp, data, hard)   # policy rows as bounds, no-overtaking as a chain
+        # policy rows as bounds, no-overtaking as a chain, binding group rows by column generation
+        fast = policy_max_mean(lp, data, hard, lambda small: solve_lp(small, tolerance=MASTER_TOL)[0], seed)
         if fast is not None:
             return fast
         first, _ = solve_lp(lp, "simplex", None, time_limit=time_limit)
@@ -78,7 +82,7 @@ def add_fairness_summary(result, data: RegionData, spec: ObjectiveSpec, build: B
     if spec.name == "max-mean":
         pof |= {"max_mean_level": mean_here, "value": 0.0}
     elif price:
-        ref = mean_level_max(data, build, time_limit, closed_form)
+        ref = mean_level_max(data, build, time_limit, closed_form, level)
         if ref is not None and ref > 0:
             pof |= {"max_mean_level": ref, "value": price_of_fairness(ref, mean_here)}
     s["price_of_fairness"] = pof

@@ -118,8 +118,20 @@ class ChainMean:
         return np.searchsorted(key, np.minimum(g, self.ly.G) * self.k + self.ly.rank_t, side="left")
 
     def at(self, lam: float, budget: float) -> Point:
-        ly, need = self.ly, self.need
-        c = self.w - lam * need
+        found = self.parts(self.w - lam * self.need)
+        if found is None:
+            return Point(lam, self.ly.M, np.inf, np.inf)
+        level, at_m, gains = found
+        return Point(lam, level, float(np.dot(self.need, level)), lam * budget + at_m + gains)
+
+    def best(self, c: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """(argmax, max) of c'L over the bounds and the chain (None: unbounded)."""
+        found = self.parts(c)
+        return None if found is None else (found[0], found[1] + found[2])
+
+    def parts(self, c: np.ndarray) -> tuple[np.ndarray, float, float] | None:
+        """(argmax of c'L, c'M, the sum over the intervals of length times best gain)."""
+        ly = self.ly
         G = ly.G
         sum_g = np.bincount(ly.group, weights=c, minlength=G)
         suf = np.r_[np.cumsum(sum_g[::-1])[::-1], 0.0]                 # suf[k] = sum over groups >= k
@@ -147,11 +159,11 @@ class ChainMean:
         gain = np.maximum(value - base, 0.0)
         finite = np.isfinite(ly.length)
         if (~finite).any() and gain[~finite].max() > 0.0:
-            return Point(lam, ly.M, np.inf, np.inf)
+            return None
         gain, choice = np.where(finite, gain, 0.0), np.where(finite, choice, gF)
-        dual = lam * budget + float(np.dot(c, ly.M)) + float(np.dot(np.where(finite, ly.length, 0.0), gain))
+        at_m, gains = float(np.dot(c, ly.M)), float(np.dot(np.where(finite, ly.length, 0.0), gain))
         level = ly.M + self._raise(np.where(gain > 0, choice, gF), np.where(finite, ly.length, 0.0), c)
-        return Point(lam, level, float(np.dot(need, level)), dual)
+        return level, at_m, gains
 
     def _raise(self, gs: np.ndarray, length: np.ndarray, c: np.ndarray) -> np.ndarray:
         """What each region gains over M: the intervals whose up-set holds it and not forced."""
@@ -183,12 +195,13 @@ def _ranges(lo: np.ndarray, hi: np.ndarray, value: np.ndarray, size: int) -> np.
 def range_max(h: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(argmax, max) of h over [lo_j, hi_j] per query (-inf where empty): a sparse table."""
     m = h.shape[0]
-    table = [np.arange(m)]
+    table, value = [np.arange(m)], h
     k = 1
-    while 2 * k <= m:
+    while 2 * k <= m:       # the maxima carried along (contiguous slices, no gathers of h)
         prev = table[-1]
-        a, b = prev[:-k], prev[k:]
-        table.append(np.where(h[a] >= h[b], a, b))
+        left = value[:-k] >= value[k:]
+        table.append(np.where(left, prev[:-k], prev[k:]))
+        value = np.where(left, value[:-k], value[k:])
         k *= 2
     empty = hi < lo
     lo_c = np.clip(lo, 0, m - 1)
@@ -204,8 +217,17 @@ def range_max(h: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray
     return out, np.where(empty, -np.inf, h[out])
 
 
-def chain_max_mean(lp: LinearProgram, d: RegionData, hard: bool) -> float | None:
-    """mu* of the max-mean LP ``lp`` of this round, within GAP_TOL, or None."""
+@dataclass(frozen=True)
+class MeanRound:
+    """A max-mean LP of record read as layers: its layout, the oracle and B' = B + sum o."""
+    lay: dict[str, slice]
+    cm: ChainMean
+    budget: float
+
+
+def mean_round(lp: LinearProgram, d: RegionData, hard: bool) -> MeanRound | None:
+    """The layers of the max-mean LP ``lp`` (bounds, chain, budget, group rows), or None
+    when it has another row family or column, or a bound the layers cannot take."""
     lay = lp.layout()
     rows = {k[5:] for k in lay if k.startswith("rows:")}
     cols = {k for k in lay if not k.startswith("rows:")}
@@ -224,34 +246,53 @@ def chain_max_mean(lp: LinearProgram, d: RegionData, hard: bool) -> float | None
     spare = budget - float(np.dot(d.need, env.M))
     env = replace(env, U=np.minimum(env.U, float(np.max(env.M + spare / d.need)) * (1 + 1e-12) + 1e-12))
     try:
-        cm = ChainMean(env, lp.cost[t] * d.need, d.need, env.chain)
+        return MeanRound(lay, ChainMean(env, lp.cost[t] * d.need, d.need, env.chain), budget)
     except ValueError:
         return None
-    level = _bisect(cm, budget, float(np.max(lp.cost[t], initial=0.0)))
-    if level is None:
-        return None
+
+
+def record_x(lp: LinearProgram, lay: dict[str, slice], d: RegionData, level: np.ndarray) -> np.ndarray:
+    """The LP of record's columns at these levels (each shortfall at its least)."""
     x = np.zeros(lp.num_col)
-    x[t] = level * d.need - d.own
+    x[lay["transfer"]] = level * d.need - d.own
     if "shortfall" in lay:
         x[lay["shortfall"]] = np.maximum(0.0, d.threshold - level)
-    if float(np.dot(d.need, level)) > budget * (1 + 1e-12) or \
+    return x
+
+
+def chain_max_mean(lp: LinearProgram, d: RegionData, hard: bool) -> float | None:
+    """mu* of the max-mean LP ``lp`` of this round, within GAP_TOL, or None."""
+    mr = mean_round(lp, d, hard)
+    if mr is None:
+        return None
+    level, _ = budget_bracket(mr.cm, mr.budget, float(np.max(lp.cost[mr.lay["transfer"]], initial=0.0)))
+    return None if level is None else value_at(lp, mr, d, level)
+
+
+def value_at(lp: LinearProgram, mr: MeanRound, d: RegionData, level: np.ndarray) -> float | None:
+    """The LP's objective at ``level`` when it meets every row of ``lp`` (else None)."""
+    x = record_x(lp, mr.lay, d, level)
+    if float(np.dot(d.need, level)) > mr.budget * (1 + 1e-12) or \
             certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-9:
         return None
     return float(lp.cost @ x + lp.offset)
 
 
-def _bisect(cm: ChainMean, budget: float, lam_max: float) -> np.ndarray | None:
+def budget_bracket(cm: ChainMean, budget: float, lam_max: float) -> tuple[np.ndarray | None, list[Point]]:
     """The level vector spending at most ``budget`` whose mean is within GAP_TOL of the
-    least dual bound met on the way; None if the bracket does not close."""
+    least dual bound met on the way (None if the bracket does not close), and every point
+    evaluated on the way (vertices of the layers' polytope, each with its dual bound)."""
     over = cm.at(0.0, budget)
     if over.spend <= budget:
-        return over.level                                 # the budget does not bind: exact
+        return over.level, [over]                         # the budget does not bind: exact
     under = cm.at(lam_max * (1 + 1e-9) + 1e-12, budget)
+    seen = [over, under]
     if under.spend > budget * (1 + 1e-12):
-        return None
+        return None, seen
     best_dual = min(under.dual, over.dual)
     for step in range(BISECTIONS):
         mid = cm.at(_next_price(over, under, budget, step), budget)
+        seen.append(mid)
         best_dual = min(best_dual, mid.dual)
         if mid.spend > budget:
             over = mid
@@ -260,10 +301,10 @@ def _bisect(cm: ChainMean, budget: float, lam_max: float) -> np.ndarray | None:
         level = _between(over, under, budget)
         mean = float(np.dot(cm.w, level))
         if best_dual - mean <= GAP_TOL * max(1.0, abs(mean)):
-            return level
+            return level, seen
         if under.lam - over.lam <= 1e-16 * under.lam:
             break
-    return None
+    return None, seen
 
 
 def _next_price(over: Point, under: Point, budget: float, step: int) -> float:

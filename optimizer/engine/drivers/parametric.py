@@ -27,7 +27,7 @@ import numpy as np
 from models.data import RegionData
 from models.lp import LinearProgram
 from optimizer.core.solution import LPSolution, Run
-from optimizer.engine.highs import INF, HighsModel, solve_lp, tie_cost
+from optimizer.engine.highs import INF, GrowingLP, HighsModel, tie_cost
 from optimizer.fast.group_paths import group_floor_solution
 from optimizer.fast.waterfill import water_fill
 
@@ -112,7 +112,7 @@ def parametric_maxmin_run(data: RegionData, build: Callable[[RegionData, str], L
     lay = lp.layout()
     if "floor" not in lay or "rows:budget" not in lay:
         return None
-    fast = group_floor_solution(lp, lay, data, lambda small: solve_lp(small)[0])
+    fast = group_floor_solution(lp, lay, data, GrowingLP())
     if fast is not None:     # binding group rows: the small LP over the members, certified
         return Run(fast[0], None, lay, build_seconds, fast[1])
     zc = lay["floor"].start
