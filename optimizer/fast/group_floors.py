@@ -90,6 +90,7 @@ class Reduced:
     links: list[np.ndarray]          # per segment, positions (in members) of the top members below
     free: np.ndarray                 # regions with a floor row L_r >= z (leximin: not yet fixed)
     has_z: list[bool] = field(default_factory=list)   # per segment: its regions are free (F_s(z) binds)
+    cut_tol: float = 1e-9            # e_s below F_s by more than this (relative) gets new tangents
 
 
 def group_row_slices(lay: dict[str, slice]) -> list[slice]:
@@ -211,13 +212,14 @@ def with_cuts(small: LinearProgram, cuts: list[tuple[int, int, float, float]]) -
     if not cuts:
         return small
     k = len(cuts)
+    arr = np.asarray(cuts, dtype=float)          # (e, var, slope, intercept) per cut
     rows = np.repeat(np.arange(k), 2)
-    cols = np.array([[e, v] for e, v, _, _ in cuts]).ravel()
-    vals = np.array([[1.0, -g] for _, _, g, _ in cuts]).ravel()
+    cols = arr[:, :2].astype(np.int64).ravel()
+    vals = np.column_stack([np.ones(k), -arr[:, 2]]).ravel()
     extra = sp.csc_array((vals, (rows, cols)), shape=(k, small.num_col))
     return LinearProgram(cost=small.cost, col_lower=small.col_lower, col_upper=small.col_upper,
                          A=sp.csc_array(sp.vstack([small.A, extra])),
-                         row_lower=np.r_[small.row_lower, [c for _, _, _, c in cuts]],
+                         row_lower=np.r_[small.row_lower, arr[:, 3]],
                          row_upper=np.r_[small.row_upper, np.full(k, np.inf)])
 
 
@@ -245,7 +247,7 @@ def violated(red: Reduced, x: np.ndarray, have: set) -> list[tuple[int, int, flo
             var = 1 + best if x[1 + best] > x[0] or not red.has_z[s] else 0
         val = piece(red, s, float(x[var]))[0]
         e = 1 + m + s
-        if x[e] < val - 1e-9 * max(1.0, abs(val)):
+        if x[e] < val - red.cut_tol * max(1.0, abs(val)):
             out += [cut for cut in tangents(red, s, e, var, float(x[var])) if cut[:3] not in have]
     return out
 
@@ -352,11 +354,11 @@ def reduce(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionDat
 
 
 def record_pair(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, level: np.ndarray,
-                at_z: np.ndarray, yy: np.ndarray) -> np.ndarray:
+                at_z: np.ndarray, yy: np.ndarray, held: np.ndarray | None = None) -> np.ndarray:
     """The rest of the dual (floor rows, chain, bounds; see group_duals.py) added to ``yy``
     (the budget's and group rows'), in HiGHS's convention for ``lp``'s sense."""
     a, b = level_of(d.own, d.need, env.lo), level_of(d.own, d.need, env.hi)
-    way = route(level, env.group, demand(lp, lay, d, yy), env.chain, at_z, close(level, a), close(level, b))
+    way = route(level, env.group, demand(lp, lay, d, yy), env.chain, at_z, close(level, a), close(level, b), held)
     if "rows:floor_rows" in lay:
         yy[lay["rows:floor_rows"]] = way.phi
     if way.send and "rows:no_overtaking" in lay:
@@ -368,16 +370,18 @@ def record_pair(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: Regi
     return -yy if lp.maximize else yy
 
 
-def group_maxmin(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, z0: float,
-                 solve: SolveLP, free: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float] | None:
-    """(x, y in HiGHS's convention for the max problem, z*) of the least-spending max-min
+def group_point(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, z0: float,
+                solve: SolveLP, free: np.ndarray | None = None, cut_tol: float = 1e-9
+                ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray] | None:
+    """(x, level, z*, the budget's and group rows' duals, free) of the least-spending max-min
     optimum with group rows (``lp`` the maxmin LP of record, or a leximin stage's with only
     ``free`` on floor rows); None when the reduction does not apply or the small LP does not
-    settle. The caller certifies."""
+    settle. ``record_pair`` completes the dual."""
     found = reduce(lp, lay, env, d, free)
     if found is None:
         return None
     red, small, record_rows = found
+    red.cut_tol = cut_tol
     cuts = first_cuts(red, z0, env.M)
     first = cut_loop(small, red, cuts, solve)
     if first is None:
@@ -388,5 +392,4 @@ def group_maxmin(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: Reg
         return None
     level = full_levels(red, second.x, z, env.M, env.U, env.group)
     x = solution_x(lp, lay, d, transfers_at(level, env, d), z)
-    yy = record_duals(lp, lay, d, first.row_dual, record_rows, small.num_row)
-    return x, record_pair(lp, lay, env, d, level, close(level, z) & red.free, yy), z
+    return x, level, z, record_duals(lp, lay, d, first.row_dual, record_rows, small.num_row), red.free

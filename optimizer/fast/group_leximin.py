@@ -43,13 +43,22 @@ from models.policies import overtaking_pairs
 from optimizer.core.levels import level_of, transfer_to_level
 from optimizer.core.solution import LPSolution
 from optimizer.fast.certify import certify
-from optimizer.fast.group_floors import SolveLP, group_maxmin, group_row_slices
+from optimizer.fast.group_duals import close
+from optimizer.fast.group_floors import SolveLP, group_point, group_row_slices, record_pair
 from optimizer.fast.policy_path import BOUND_ROWS, envelope, supported
 from optimizer.fast.solutions import closed_form_solution
 from optimizer.fast.waterfill import water_fill
 
 MAX_STAGES = 200
-PRIMAL_TOL = 1e-7    # certify's tolerance: the last point on the LP of record
+# a fixed region is held this far (relative) below its level, as the LP stages hold theirs
+# (optimizer/engine/drivers/leximin.py HOLD_TOL): z and the levels are HiGHS's, exact only to
+# its tolerance, and an exact hold could make the next stage infeasible by float noise
+HOLD_TOL = 0.0
+PRIMAL_TOL = 1e-7
+# the cut loop adds tangents until e_s is within this (relative) of F_s: the maxmin default 1e-9
+# of a sum over 1e5 regions let a member stop 3e-7 past a kink (a fixed region's hold), which
+# lifts that region off its hold and leaves its demand unrouted (the certificate failed)
+CUT_TOL = 1e-13    # certify's tolerance: the last point on the LP of record
 RELATIVE = 1e-9      # a dual this far below its scale (relative) is read as zero
 SOLVED_BY = ("group leximin: each stage's max-min by the group-floor small LP, certified optimal for "
              "that stage's LP of record; the regions every optimum holds fixed from the certified duals "
@@ -127,20 +136,24 @@ def pinned(lp: LinearProgram, lay: dict[str, slice], d: RegionData, y: np.ndarra
 
 def stage(lp: LinearProgram, lay: dict[str, slice], d: RegionData, st: Stages, z0: float, solve: SolveLP
           ) -> tuple[LinearProgram, np.ndarray, np.ndarray, float] | None:
-    """(the stage's LP of record, x, y, z) certified, or None."""
+    """(the stage's LP of record, x, y, z) certified, or None. The fixed regions first settle
+    their own demand where they can (group_duals.route's ``held``: fast); if that dual is
+    refused, the full routing."""
     lp_k = stage_lp(lp, lay, d, st)
     env = envelope(lp_k, lay, d, "rows:threshold" in lay)
     if env is None or np.any(env.M > env.U):
         return None
-    found = group_maxmin(lp_k, lay, env, d, z0, solve, st.free)
+    found = group_point(lp_k, lay, env, d, z0, solve, st.free, CUT_TOL)
     if found is None:
         return None
-    x, y, z = found
-    cert = certify(lp_k, x, y)
-    if not cert.ok:
-        return None
-    st.primal, st.dual = max(st.primal, cert.primal_violation), max(st.dual, cert.dual_violation)
-    return lp_k, x, y, z
+    x, level, z, yy, free = found
+    for held in (~free, None) if st.floors else (None,):
+        y = record_pair(lp_k, lay, env, d, level, close(level, z) & free, yy.copy(), held)
+        cert = certify(lp_k, x, y)
+        if cert.ok:
+            st.primal, st.dual = max(st.primal, cert.primal_violation), max(st.dual, cert.dual_violation)
+            return lp_k, x, y, z
+    return None
 
 
 def group_leximin(lp: LinearProgram, lay: dict[str, slice], d: RegionData, solve: SolveLP
@@ -168,7 +181,8 @@ def group_leximin(lp: LinearProgram, lay: dict[str, slice], d: RegionData, solve
         fix = pinned(lp_k, lay, d, y, st.free)
         if not fix.any():
             return None
-        st.held[fix] = level_of(d.own, d.need, x[lay["transfer"]])[fix]
+        level = level_of(d.own, d.need, x[lay["transfer"]])[fix]
+        st.held[fix] = level - HOLD_TOL * np.maximum(1.0, np.abs(level))
         st.free &= ~fix
         st.floors.append(z)
         st.fixed.append(int(fix.sum()))
