@@ -218,7 +218,8 @@ def _direct_run(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions) ->
         run = parametric_maxmin_run(data, build, tie_break_columns, opts.time_limit)
         if run is not None and not (spec.tie_break and opts.tie_break):
             run.second = None
-    if run is None and opts.fast_path and spec.name == "leximin" and hard and terms:
+    if run is None and opts.fast_path and spec.name == "leximin" and hard and \
+            any(t.name in ("group-level", "group-transfer") for t in terms):
         run = group_leximin_run(data, build)     # binding group rows: certified stages
     if run is None and spec.name == "maxmin" and data.options.get("threshold_caps"):
         # scarcity: among the max-min optima the leximin split, level_r = min(theta_r, max(L0_r, z));

@@ -52,7 +52,7 @@ class Routing:
     send: list[tuple[int, int, float]]   # (from, to, amount): flow down an active chain row
 
 
-def _settle(r: int, amount: float, at_z: np.ndarray, at_lo: np.ndarray, at_hi: np.ndarray, out: Routing) -> None:
+def _settle(r: int, amount: float, at_z: list[bool], at_lo: list[bool], at_hi: list[bool], out: Routing) -> None:
     """Put what reaches the end of a block on a row that can hold it (else it stays as a
     reduced cost for ``certify`` to judge)."""
     if amount > 0 and at_z[r]:
@@ -102,8 +102,11 @@ def route(level: np.ndarray, group: np.ndarray, delta: np.ndarray, chain: bool, 
         local = (np.bincount(block_of, weights=~own[order], minlength=blocks.shape[0]) == 0) & ~alone
         _settle_all(order[local[block_of]], delta, at_z, at_lo, at_hi, out)
         alone |= local
-    for b0, b1 in zip(blocks[~alone], block_end[~alone]):
-        _route_block([order[starts[j]:ends[j]] for j in range(b0, b1)], delta, at_z, at_lo, at_hi, out)
+    if not np.all(alone):     # Python lists: the block loop reads them element by element (5x faster)
+        ol, sl, el = order.tolist(), starts.tolist(), ends.tolist()
+        lists = delta.tolist(), at_z.tolist(), at_lo.tolist(), at_hi.tolist()
+        for b0, b1 in zip(blocks[~alone].tolist(), block_end[~alone].tolist()):
+            _route_block([ol[sl[j]:el[j]] for j in range(b0, b1)], *lists, out)
     return out
 
 
@@ -118,8 +121,8 @@ def _settle_all(r: np.ndarray, delta: np.ndarray, at_z: np.ndarray, at_lo: np.nd
     out.held_hi[r[high]] += dr[high]
 
 
-def _route_block(runs: list[np.ndarray], delta: np.ndarray, at_z: np.ndarray, at_lo: np.ndarray,
-                 at_hi: np.ndarray, out: Routing) -> None:
+def _route_block(runs: list[list[int]], delta: list[float], at_z: list[bool], at_lo: list[bool],
+                 at_hi: list[bool], out: Routing) -> None:
     """One block, runs bottom (0) to top. A run's other members route their own demand (a
     positive one to the representative below, a negative one from the one above; at the
     block's ends they settle themselves); the representatives carry the rest. Which

@@ -50,10 +50,11 @@ from optimizer.fast.solutions import closed_form_solution
 from optimizer.fast.waterfill import water_fill
 
 MAX_STAGES = 200
-# a fixed region is held this far (relative) below its level, as the LP stages hold theirs
-# (optimizer/engine/drivers/leximin.py HOLD_TOL): z and the levels are HiGHS's, exact only to
-# its tolerance, and an exact hold could make the next stage infeasible by float noise
-HOLD_TOL = 0.0
+# A fixed region is held exactly at its level in the stage's certified point (the LP stages
+# hold theirs 1e-9 below, optimizer/engine/drivers/leximin.py HOLD_TOL): that point is exact
+# (levels cleaned onto bounds, kinks and ties), so it stays feasible for the next stage; a hold
+# 1e-9 below split the block of equal levels it belonged to and left a flow unrouted (the
+# certificate failed at 1e5 regions).
 PRIMAL_TOL = 1e-7
 # the cut loop adds tangents until e_s is within this (relative) of F_s: the maxmin default 1e-9
 # of a sum over 1e5 regions let a member stop 3e-7 past a kink (a fixed region's hold), which
@@ -181,8 +182,7 @@ def group_leximin(lp: LinearProgram, lay: dict[str, slice], d: RegionData, solve
         fix = pinned(lp_k, lay, d, y, st.free)
         if not fix.any():
             return None
-        level = level_of(d.own, d.need, x[lay["transfer"]])[fix]
-        st.held[fix] = level - HOLD_TOL * np.maximum(1.0, np.abs(level))
+        st.held[fix] = level_of(d.own, d.need, x[lay["transfer"]])[fix]
         st.free &= ~fix
         st.floors.append(z)
         st.fixed.append(int(fix.sum()))
