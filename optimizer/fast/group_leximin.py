@@ -55,11 +55,11 @@ MAX_STAGES = 200
 # (levels cleaned onto bounds, kinks and ties), so it stays feasible for the next stage; a hold
 # 1e-9 below split the block of equal levels it belonged to and left a flow unrouted (the
 # certificate failed at 1e5 regions).
-PRIMAL_TOL = 1e-7
+PRIMAL_TOL = 1e-7    # certify's tolerance: the last point on the LP of record
 # the cut loop adds tangents until e_s is within this (relative) of F_s: the maxmin default 1e-9
 # of a sum over 1e5 regions let a member stop 3e-7 past a kink (a fixed region's hold), which
 # lifts that region off its hold and leaves its demand unrouted (the certificate failed)
-CUT_TOL = 1e-13    # certify's tolerance: the last point on the LP of record
+CUT_TOL = 1e-13
 RELATIVE = 1e-9      # a dual this far below its scale (relative) is read as zero
 SOLVED_BY = ("group leximin: each stage's max-min by the group-floor small LP, certified optimal for "
              "that stage's LP of record; the regions every optimum holds fixed from the certified duals "
