@@ -168,6 +168,12 @@ class HighsModel:
         cols = _idx(cols)
         self.h.addRow(lo, hi, len(cols), cols, np.asarray(values, dtype=float))
 
+    def add_rows(self, lo: np.ndarray, hi: np.ndarray, rows: Any) -> None:
+        """Append the rows of ``rows`` (a scipy sparse matrix over the model's columns)."""
+        csr = rows.tocsr()
+        self.h.addRows(csr.shape[0], np.asarray(lo, dtype=float), np.asarray(hi, dtype=float), csr.nnz,
+                       csr.indptr[:-1].astype(np.int32), csr.indices.astype(np.int32), csr.data.astype(float))
+
     def delete_row(self, row: int) -> None:
         self.h.deleteRows(1, np.array([row], dtype=np.int32))
 

@@ -30,6 +30,7 @@ from optimizer.core.result import Result
 from optimizer.core.scaling import RoundData, money_scale, round_data, to_region_data
 from optimizer.core.solution import Run
 from optimizer.engine.conflicts import PolicyDiagnosis
+from optimizer.engine.drivers.group_leximin import group_leximin_run
 from optimizer.engine.drivers.lp import run_direct
 from optimizer.engine.drivers.parametric import parametric_maxmin_run
 from optimizer.engine.finish import base_summary, build_result, check_status, raise_infeasible
@@ -218,6 +219,9 @@ def _direct_run(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions) ->
         run = parametric_maxmin_run(data, build, tie_break_columns, opts.time_limit)
         if run is not None and not (spec.tie_break and opts.tie_break):
             run.second = None
+    if run is None and opts.fast_path and spec.name == "leximin" and hard and \
+            any(t.name in ("group-level", "group-transfer") for t in terms):
+        run = group_leximin_run(data, build)     # binding group rows: certified stages
     if run is None and spec.name == "maxmin" and data.options.get("threshold_caps"):
         # scarcity: among the max-min optima the leximin split, level_r = min(theta_r, max(L0_r, z));
         # the least-spending one would leave money unspent when a capped region sets the minimum

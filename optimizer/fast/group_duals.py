@@ -52,7 +52,7 @@ class Routing:
     send: list[tuple[int, int, float]]   # (from, to, amount): flow down an active chain row
 
 
-def _settle(r: int, amount: float, at_z: np.ndarray, at_lo: np.ndarray, at_hi: np.ndarray, out: Routing) -> None:
+def _settle(r: int, amount: float, at_z: list[bool], at_lo: list[bool], at_hi: list[bool], out: Routing) -> None:
     """Put what reaches the end of a block on a row that can hold it (else it stays as a
     reduced cost for ``certify`` to judge)."""
     if amount > 0 and at_z[r]:
@@ -74,9 +74,10 @@ def close(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
 
 
 def route(level: np.ndarray, group: np.ndarray, delta: np.ndarray, chain: bool, at_z: np.ndarray,
-          at_lo: np.ndarray, at_hi: np.ndarray) -> Routing:
+          at_lo: np.ndarray, at_hi: np.ndarray, held: np.ndarray | None = None) -> Routing:
     """The demands routed along the blocks (module docstring), top down; a block of one
-    region settles its own demand."""
+    region settles its own demand, and so does a block of ``held`` regions (a leximin stage's
+    fixed ones) each of which can hold its own demand on its own bound (no flow needed)."""
     n = level.shape[0]
     out = Routing(np.zeros(n), np.zeros(n), np.zeros(n), [])
     srt = np.argsort(level, kind="stable")
@@ -94,20 +95,34 @@ def route(level: np.ndarray, group: np.ndarray, delta: np.ndarray, chain: bool, 
     blocks = np.flatnonzero(np.r_[True, run_block[1:] != run_block[:-1]])
     block_end = np.r_[blocks[1:], starts.shape[0]]
     alone = (block_end - blocks == 1) & (ends[blocks] - starts[blocks] == 1)
-    r = order[starts[blocks[alone]]]
+    _settle_all(order[starts[blocks[alone]]], delta, at_z, at_lo, at_hi, out)
+    if held is not None:
+        own = held & (((delta > 0) & (at_z | at_lo)) | ((delta < 0) & at_hi) | (delta == 0))
+        block_of = run_block[np.cumsum(new_run) - 1]
+        local = (np.bincount(block_of, weights=~own[order], minlength=blocks.shape[0]) == 0) & ~alone
+        _settle_all(order[local[block_of]], delta, at_z, at_lo, at_hi, out)
+        alone |= local
+    if not np.all(alone):     # Python lists: the block loop reads them element by element (5x faster)
+        ol, sl, el = order.tolist(), starts.tolist(), ends.tolist()
+        lists = delta.tolist(), at_z.tolist(), at_lo.tolist(), at_hi.tolist()
+        for b0, b1 in zip(blocks[~alone].tolist(), block_end[~alone].tolist()):
+            _route_block([ol[sl[j]:el[j]] for j in range(b0, b1)], *lists, out)
+    return out
+
+
+def _settle_all(r: np.ndarray, delta: np.ndarray, at_z: np.ndarray, at_lo: np.ndarray, at_hi: np.ndarray,
+                out: Routing) -> None:
+    """``_settle`` for regions ``r`` (each its own block), vectorised."""
     dr = delta[r]
     up, low = (dr > 0) & at_z[r], (dr > 0) & ~at_z[r] & at_lo[r]
     out.phi[r[up]] += dr[up]
     out.held_lo[r[low]] += dr[low]
     high = (dr < 0) & at_hi[r]
     out.held_hi[r[high]] += dr[high]
-    for b0, b1 in zip(blocks[~alone], block_end[~alone]):
-        _route_block([order[starts[j]:ends[j]] for j in range(b0, b1)], delta, at_z, at_lo, at_hi, out)
-    return out
 
 
-def _route_block(runs: list[np.ndarray], delta: np.ndarray, at_z: np.ndarray, at_lo: np.ndarray,
-                 at_hi: np.ndarray, out: Routing) -> None:
+def _route_block(runs: list[list[int]], delta: list[float], at_z: list[bool], at_lo: list[bool],
+                 at_hi: list[bool], out: Routing) -> None:
     """One block, runs bottom (0) to top. A run's other members route their own demand (a
     positive one to the representative below, a negative one from the one above; at the
     block's ends they settle themselves); the representatives carry the rest. Which

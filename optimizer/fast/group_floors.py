@@ -88,6 +88,9 @@ class Reduced:
     seg_cum: list[np.ndarray]        # prefix sums of n over sorted M
     seg_nM: list[np.ndarray]         # suffix sums of n M over sorted M
     links: list[np.ndarray]          # per segment, positions (in members) of the top members below
+    free: np.ndarray                 # regions with a floor row L_r >= z (leximin: not yet fixed)
+    has_z: list[bool] = field(default_factory=list)   # per segment: its regions are free (F_s(z) binds)
+    cut_tol: float = 1e-9            # e_s below F_s by more than this (relative) gets new tangents
 
 
 def group_row_slices(lay: dict[str, slice]) -> list[slice]:
@@ -95,19 +98,25 @@ def group_row_slices(lay: dict[str, slice]) -> list[slice]:
     return [s for s in found if s is not None and s.stop > s.start]
 
 
-def segments(group: np.ndarray, M: np.ndarray, need: np.ndarray, members: np.ndarray, chain: bool) -> Reduced:
-    """Split the non-members into segments by how many member groups lie below them."""
+def segments(group: np.ndarray, M: np.ndarray, need: np.ndarray, members: np.ndarray, chain: bool,
+             free: np.ndarray) -> Reduced:
+    """Split the non-members into segments by how many member groups lie below them (and,
+    when some regions are fixed, by free / fixed: a fixed region has no floor row)."""
     n = group.shape[0]
     members = members[np.argsort(group[members], kind="stable")]
     mgroups = np.unique(group[members])
     others = np.setdiff1d(np.arange(n), members)
     seg = np.searchsorted(mgroups, group[others], side="left") if chain else np.zeros(others.shape[0], int)
     k = mgroups.shape[0] if chain else 0
-    out = Reduced(members, mgroups, [], [], [], [], [])
+    split = not free.all()
+    seg = seg + (k + 1) * (split & ~free[others])
+    out = Reduced(members, mgroups, [], [], [], [], [], free)
     order = np.lexsort((M[others], seg))
-    bounds = np.searchsorted(seg[order], np.arange(k + 2))
-    for s in range(k + 1):
+    bounds = np.searchsorted(seg[order], np.arange((k + 1) * (1 + split) + 1))
+    for s in range((k + 1) * (1 + split)):
         idx = others[order[bounds[s]:bounds[s + 1]]]
+        out.has_z.append(s <= k)
+        s = s % (k + 1)
         out.seg_regions.append(idx)
         out.seg_M.append(M[idx])
         out.seg_cum.append(np.r_[0.0, np.cumsum(need[idx])])
@@ -143,8 +152,8 @@ class Rows:
 def member_rows(out: Rows, red: Reduced, group: np.ndarray, chain: bool) -> None:
     """L_p - z >= 0 for every member; L_p <= L_p' between consecutive member groups (every
     pair; transitivity gives the rest)."""
-    for i in range(red.members.shape[0]):
-        out.add([0, 1 + i], [-1.0, 1.0], 0.0, np.inf)
+    for i in np.flatnonzero(red.free[red.members]):
+        out.add([0, 1 + int(i)], [-1.0, 1.0], 0.0, np.inf)
     if chain:
         mg = np.searchsorted(red.mgroups, group[red.members])
         for j in range(red.mgroups.shape[0] - 1):
@@ -203,13 +212,14 @@ def with_cuts(small: LinearProgram, cuts: list[tuple[int, int, float, float]]) -
     if not cuts:
         return small
     k = len(cuts)
+    arr = np.asarray(cuts, dtype=float)          # (e, var, slope, intercept) per cut
     rows = np.repeat(np.arange(k), 2)
-    cols = np.array([[e, v] for e, v, _, _ in cuts]).ravel()
-    vals = np.array([[1.0, -g] for _, _, g, _ in cuts]).ravel()
+    cols = arr[:, :2].astype(np.int64).ravel()
+    vals = np.column_stack([np.ones(k), -arr[:, 2]]).ravel()
     extra = sp.csc_array((vals, (rows, cols)), shape=(k, small.num_col))
     return LinearProgram(cost=small.cost, col_lower=small.col_lower, col_upper=small.col_upper,
                          A=sp.csc_array(sp.vstack([small.A, extra])),
-                         row_lower=np.r_[small.row_lower, [c for _, _, _, c in cuts]],
+                         row_lower=np.r_[small.row_lower, arr[:, 3]],
                          row_upper=np.r_[small.row_upper, np.full(k, np.inf)])
 
 
@@ -229,13 +239,15 @@ def violated(red: Reduced, x: np.ndarray, have: set) -> list[tuple[int, int, flo
     for s in range(len(red.seg_regions)):
         if red.seg_regions[s].shape[0] == 0:
             continue
+        if not red.has_z[s] and not red.links[s].shape[0]:
+            continue           # fixed regions with no member below: e_s >= F_s(-inf), a column bound
         var = 0
         if red.links[s].shape[0]:
             best = int(red.links[s][np.argmax(x[1 + red.links[s]])])
-            var = 1 + best if x[1 + best] > x[0] else 0
+            var = 1 + best if x[1 + best] > x[0] or not red.has_z[s] else 0
         val = piece(red, s, float(x[var]))[0]
         e = 1 + m + s
-        if x[e] < val - 1e-9 * max(1.0, abs(val)):
+        if x[e] < val - red.cut_tol * max(1.0, abs(val)):
             out += [cut for cut in tangents(red, s, e, var, float(x[var])) if cut[:3] not in have]
     return out
 
@@ -264,7 +276,8 @@ def first_cuts(red: Reduced, z0: float, M: np.ndarray) -> list[tuple[int, int, f
     for s in range(len(red.seg_regions)):
         if red.seg_regions[s].shape[0] == 0:
             continue
-        cuts += tangents(red, s, 1 + m + s, 0, z0)
+        if red.has_z[s]:
+            cuts += tangents(red, s, 1 + m + s, 0, z0)
         for i in red.links[s]:
             cuts += tangents(red, s, 1 + m + s, 1 + int(i), max(z0, float(M[red.members[i]])))
     return cuts
@@ -293,20 +306,20 @@ def full_levels(red: Reduced, x: np.ndarray, z: float, M: np.ndarray, U: np.ndar
     """Every region's level from (z, L_P): members cleaned onto their bounds, the kinks of
     the pieces they stop at and their chain; the others at max(z, M_q, m_q)."""
     P, m = red.members, red.members.shape[0]
-    lp_ = np.clip(x[1:1 + m], np.maximum(z, M[P]), U[P])
-    lp_ = snap(snap(lp_, np.maximum(z, M[P])), U[P])
+    least = np.where(red.free[P], np.maximum(z, M[P]), M[P])
+    lp_ = snap(snap(np.clip(x[1:1 + m], least, U[P]), least), U[P])
     for s in range(1, len(red.seg_regions)):     # the small LP stops at a kink of F_s: a region's M
         if red.seg_M[s].shape[0] and red.links[s].shape[0]:
             lp_[red.links[s]] = snap(lp_[red.links[s]], kink(red.seg_M[s], float(lp_[red.links[s]].max())))
     mg = np.searchsorted(red.mgroups, group[P])
-    chained = len(red.links) > 1
+    chained = red.has_z.count(True) > 1      # the free segments are the chain's (fixed ones repeat them)
     for j in range(red.mgroups.shape[0] - 2 if chained else -1, -1, -1):   # tied members: the upper value
         at = mg == j
         lp_[at] = snap(lp_[at], float(lp_[mg == j + 1].min()))
     for j in range(1, red.mgroups.shape[0] if chained else 0):
         at = mg == j
         lp_[at] = np.maximum(lp_[at], float(lp_[mg == j - 1].max()))
-    level = np.maximum(z, M)
+    level = np.where(red.free, np.maximum(z, M), M)
     level[P] = lp_
     for s in range(1, len(red.seg_regions)):
         q = red.seg_regions[s]
@@ -323,27 +336,29 @@ def least_spending_stage(small: LinearProgram, red: Reduced, z: float, need: np.
                          A=small.A, row_lower=small.row_lower, row_upper=small.row_upper)
 
 
-def reduce(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData
+def reduce(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, free: np.ndarray | None = None
            ) -> tuple[Reduced, LinearProgram, np.ndarray] | None:
-    """(segments, the small LP, the record rows of the group rows), or None."""
+    """(segments, the small LP, the record rows of the group rows), or None. ``free``: the
+    regions with a floor row (default all; a leximin stage has fixed the others)."""
     slices = group_row_slices(lay)
     if not slices or "rows:budget" not in lay:
         return None
     t = lay["transfer"]
     members = np.unique(np.concatenate([lp.A.tocsr()[s].indices for s in slices])) - t.start
-    red = segments(env.group, env.M, d.need, members, env.chain)
-    others = np.setdiff1d(np.arange(d.n), members)
+    free = np.ones(d.n, dtype=bool) if free is None else free
+    red = segments(env.group, env.M, d.need, members, env.chain, free)
+    others = np.setdiff1d(np.flatnonzero(free), members)
     z_max = float(env.U[others].min()) if others.shape[0] else np.inf
     built = small_lp(red, lp, lay, d, env, z_max)
     return None if built is None else (red, *built)
 
 
 def record_pair(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, level: np.ndarray,
-                at_z: np.ndarray, yy: np.ndarray) -> np.ndarray:
+                at_z: np.ndarray, yy: np.ndarray, held: np.ndarray | None = None) -> np.ndarray:
     """The rest of the dual (floor rows, chain, bounds; see group_duals.py) added to ``yy``
     (the budget's and group rows'), in HiGHS's convention for ``lp``'s sense."""
     a, b = level_of(d.own, d.need, env.lo), level_of(d.own, d.need, env.hi)
-    way = route(level, env.group, demand(lp, lay, d, yy), env.chain, at_z, close(level, a), close(level, b))
+    way = route(level, env.group, demand(lp, lay, d, yy), env.chain, at_z, close(level, a), close(level, b), held)
     if "rows:floor_rows" in lay:
         yy[lay["rows:floor_rows"]] = way.phi
     if way.send and "rows:no_overtaking" in lay:
@@ -355,15 +370,18 @@ def record_pair(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: Regi
     return -yy if lp.maximize else yy
 
 
-def group_maxmin(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, z0: float,
-                 solve: SolveLP) -> tuple[np.ndarray, np.ndarray, float] | None:
-    """(x, y in HiGHS's convention for the max problem, z*) of the least-spending max-min
-    optimum with group rows (``lp`` the maxmin LP of record); None when the reduction does
-    not apply or the small LP does not settle. The caller certifies."""
-    found = reduce(lp, lay, env, d)
+def group_point(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, z0: float,
+                solve: SolveLP, free: np.ndarray | None = None, cut_tol: float = 1e-9
+                ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray] | None:
+    """(x, level, z*, the budget's and group rows' duals, free) of the least-spending max-min
+    optimum with group rows (``lp`` the maxmin LP of record, or a leximin stage's with only
+    ``free`` on floor rows); None when the reduction does not apply or the small LP does not
+    settle. ``record_pair`` completes the dual."""
+    found = reduce(lp, lay, env, d, free)
     if found is None:
         return None
     red, small, record_rows = found
+    red.cut_tol = cut_tol
     cuts = first_cuts(red, z0, env.M)
     first = cut_loop(small, red, cuts, solve)
     if first is None:
@@ -374,5 +392,4 @@ def group_maxmin(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: Reg
         return None
     level = full_levels(red, second.x, z, env.M, env.U, env.group)
     x = solution_x(lp, lay, d, transfers_at(level, env, d), z)
-    yy = record_duals(lp, lay, d, first.row_dual, record_rows, small.num_row)
-    return x, record_pair(lp, lay, env, d, level, close(level, z), yy), z
+    return x, level, z, record_duals(lp, lay, d, first.row_dual, record_rows, small.num_row), red.free

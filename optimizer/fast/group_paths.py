@@ -13,20 +13,20 @@ from models.data import RegionData
 from models.lp import LinearProgram
 from optimizer.core.solution import LPSolution
 from optimizer.fast.certify import certify
-from optimizer.fast.group_duals import record_duals
+from optimizer.fast.group_duals import close, record_duals
 from optimizer.fast.group_floors import (
     SOLVED_BY,
     SolveLP,
     cut_loop,
     first_cuts,
     full_levels,
-    group_maxmin,
+    group_point,
     group_row_slices,
     least_spending_stage,
     record_pair,
     reduce,
 )
-from optimizer.fast.policy_path import BOUND_ROWS, KEPT_ROWS, envelope, supported, transfers_at
+from optimizer.fast.policy_path import BOUND_ROWS, KEPT_ROWS, Envelope, envelope, supported, transfers_at
 from optimizer.fast.solutions import closed_form_solution
 from optimizer.fast.waterfill import water_fill
 
@@ -86,3 +86,15 @@ def group_floor_solution(lp: LinearProgram, lay: dict[str, slice], d: RegionData
     sol.algorithm = "group floors"
     return sol, {"solved_by": SOLVED_BY, "certificate": {"primal_violation": cert.primal_violation,
                                                           "dual_violation": cert.dual_violation}}
+
+
+def group_maxmin(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, z0: float,
+                 solve: SolveLP) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """(x, y in HiGHS's convention for the max problem, z*) of the least-spending max-min
+    optimum with group rows (``lp`` the maxmin LP of record); None when the reduction does
+    not apply or the small LP does not settle. The caller certifies."""
+    found = group_point(lp, lay, env, d, z0, solve)
+    if found is None:
+        return None
+    x, level, z, yy, _ = found
+    return x, record_pair(lp, lay, env, d, level, close(level, z), yy), z
