@@ -301,11 +301,14 @@ def lp_text(lp: LinearProgram, col_names: list[str], row_names: list[str], fmt: 
 
 
 class GrowingLP:
-    """A solve callable (LinearProgram -> LPSolution) for a sequence of LPs where each is the
-    last one with rows appended (cutting planes): the new rows are added to the model HiGHS
-    holds and the dual simplex restarts from the last basis, instead of solving from scratch.
-    Any other change (columns, costs, bounds, the first rows) builds a fresh model; a warm
-    run that is not optimal is re-solved cold by ``solve_lp`` (its presolve-off retry)."""
+    """A solve callable (LinearProgram -> LPSolution) for the small LPs of the group-floor cut
+    loops (optimizer/fast/group_floors.py, group_leximin.py): an LP that is the previous one
+    with rows appended (new cuts), and perhaps other costs and column bounds (the
+    least-spending pass, the next leximin stage's holds), is re-solved on the same HiGHS
+    model from the previous basis (dual simplex, a few pivots) instead of from scratch; any
+    other LP starts a new model, with presolve off (it took 0.75 s on LPs the simplex solves
+    in 0.01 s). A warm or fresh run that is not optimal is repeated cold by ``solve_lp``
+    (presolve on, its presolve-off retry), so the answer never depends on the warm start."""
 
     def __init__(self, tolerance: float | None = None) -> None:
         self.tolerance = tolerance
@@ -314,25 +317,33 @@ class GrowingLP:
 
     def __call__(self, lp: LinearProgram) -> LPSolution:
         if self.model is not None and self.last is not None and _extends(lp, self.last):
-            k = self.last.num_row
-            new = sp.csr_array(lp.A[k:])
-            self.model.h.addRows(lp.num_row - k, lp.row_lower[k:], lp.row_upper[k:], new.nnz,
-                                 new.indptr[:-1].astype(np.int32), new.indices.astype(np.int32), new.data)
-            self.last = lp
-            sol = self.model.run()
-            if sol.status == "optimal":
-                return sol
-        self.model, self.last = HighsModel(lp, tolerance=self.tolerance), lp
+            self._grow(self.model, self.last, lp)
+        else:
+            self.model = HighsModel(lp, "simplex", 1, tolerance=self.tolerance)
+            self.model.set_option("presolve", "off")
+        self.last = lp
         sol = self.model.run()
-        return sol if sol.status == "optimal" else solve_lp(lp, tolerance=self.tolerance)[0]
+        if sol.status != "optimal":
+            self.model = self.last = None
+            sol = solve_lp(lp, tolerance=self.tolerance)[0]
+        return sol
+
+    @staticmethod
+    def _grow(model: HighsModel, last: LinearProgram, lp: LinearProgram) -> None:
+        if not np.array_equal(lp.cost, last.cost) or lp.maximize != last.maximize:
+            model.set_objective(lp.cost, lp.maximize, lp.offset)
+        moved = np.flatnonzero((lp.col_lower != last.col_lower) | (lp.col_upper != last.col_upper))
+        if moved.shape[0]:
+            model.set_cols_bounds(moved, lp.col_lower[moved], lp.col_upper[moved])
+        if lp.num_row > last.num_row:
+            k = last.num_row
+            model.add_rows(lp.row_lower[k:], lp.row_upper[k:], sp.csr_array(lp.A)[k:])
 
 
 def _extends(lp: LinearProgram, last: LinearProgram) -> bool:
-    """``lp`` is ``last`` with rows appended (same columns, costs, bounds and first rows)."""
+    """``lp`` has ``last``'s columns and first rows (costs and column bounds may differ)."""
     k = last.num_row
-    if lp.num_col != last.num_col or lp.num_row < k or lp.maximize != last.maximize:
+    if lp.num_col != last.num_col or lp.num_row < k:
         return False
-    same = (np.array_equal(lp.cost, last.cost) and np.array_equal(lp.col_lower, last.col_lower)
-            and np.array_equal(lp.col_upper, last.col_upper) and np.array_equal(lp.row_lower[:k], last.row_lower)
-            and np.array_equal(lp.row_upper[:k], last.row_upper))
-    return same and (abs(sp.csr_array(lp.A[:k]) - sp.csr_array(last.A)).sum() == 0)
+    same = np.array_equal(lp.row_lower[:k], last.row_lower) and np.array_equal(lp.row_upper[:k], last.row_upper)
+    return same and (abs(sp.csr_array(lp.A)[:k] - sp.csr_array(last.A)).sum() == 0)
