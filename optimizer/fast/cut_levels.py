@@ -123,8 +123,8 @@ GUESS_STEPS = (64, 1024)
 
 
 def guessed_indices(w: np.ndarray, need: np.ndarray, lam: float, lam_b: float, g: Grid,
-                    cut: CutFunction | None, lo_t: np.ndarray, hi_t: np.ndarray, centre: np.ndarray
-                    ) -> np.ndarray:
+                    cut: CutFunction | None, lo_t: np.ndarray, hi_t: np.ndarray, centre: np.ndarray,
+                    steps: tuple[int, ...] | None = None) -> np.ndarray:
     """``least_indices`` over the valid box lo_t..hi_t, solved first on guessed boxes
     ``centre +- k`` (grid steps) inside it, which take log2(2k) rounds instead of log2 of
     the box's span. A guess is accepted only when no guessed bound binds: if the least
@@ -133,7 +133,8 @@ def guessed_indices(w: np.ndarray, need: np.ndarray, lam: float, lam_b: float, g
     the Lovasz extension) a global minimiser over B; and for any minimiser L* <= L' over
     B, the segment from L' towards L* starts inside B' and consists of minimisers, which
     contradicts L' being the least in B' unless L* = L'. So L' is B's least minimiser.
-    Otherwise the next guess, and at last the valid box itself.
+    Otherwise the next guess, and at last the valid box itself. ``steps``: the half-widths
+    tried (default ``GUESS_STEPS``, read at each call).
 
     Exact bound first: a region whose cost per unit of level c_r = lam_b n_r - lam w_r is
     at least w_r max(-Q') gains nothing anywhere by rising (Phi's derivative in L_r is at
@@ -142,12 +143,17 @@ def guessed_indices(w: np.ndarray, need: np.ndarray, lam: float, lam_b: float, g
     c = lam_b * need - lam * w
     hi_t = np.where(c > w * q.steepest() * (1 + 1e-9), lo_t, hi_t)
     centre = np.clip(centre, lo_t, hi_t)
-    for k in GUESS_STEPS:
+    for k in GUESS_STEPS if steps is None else steps:
         gl, gu = guess_box(lo_t, hi_t, centre, k, (centre > g.lo_i) & (centre < g.hi_i))
         idx = least_indices(w, need, lam, lam_b, g, cut, gl, gu)
         if not np.any(((gl > lo_t) & (idx <= gl)) | ((gu < hi_t) & (idx >= gu))):
             return idx
     return least_indices(w, need, lam, lam_b, g, cut, lo_t, hi_t)
+
+
+def worth_guessing(lo_t: np.ndarray, hi_t: np.ndarray) -> bool:
+    """Whether a box of known bounds is wide enough that a guessed box inside it saves rounds."""
+    return int(np.max(hi_t - lo_t, initial=0)) > 2 * GUESS_STEPS[0]
 
 
 def guess_box(lo_t: np.ndarray, hi_t: np.ndarray, centre: np.ndarray, k: int, inner: np.ndarray

@@ -35,7 +35,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optimizer.core.metrics import pairwise_ratio, pairwise_sum
-from optimizer.fast.cut_levels import CutFunction, Grid, cut_order, guessed_indices, lagrangian_levels, least_indices
+from optimizer.fast.cut_levels import (
+    CutFunction,
+    Grid,
+    cut_order,
+    guessed_indices,
+    lagrangian_levels,
+    least_indices,
+    worth_guessing,
+)
 
 __all__ = ["CutFunction", "Grid", "cut_order", "lagrangian_levels", "budget_bounded", "budget_price_hint",
            "min_gini_bare", "max_lorenz_bare", "phi"]
@@ -98,9 +106,13 @@ class _Lagrangian:
         g = self.grid
         lo_t = g.lo_i if lower is None else np.maximum(g.lo_i, lower.idx)
         hi_t = g.hi_i if upper is None else np.minimum(g.hi_i, upper.idx)
-        # with a bound missing, guess a narrow box around the known side (or the start)
-        centre = self.centre if lower is None and upper is None else \
-            None if lower is not None and upper is not None else (upper if lower is None else lower).idx
+        # with a bound missing, guess a narrow box around the known side (or the start); with
+        # both known but far apart, around the one nearer in price (``guessed_indices``)
+        if lower is None or upper is None:
+            centre = self.centre if lower is None and upper is None else (upper if lower is None else lower).idx
+        else:
+            near = lower if lower.lam_b - lam_b < lam_b - upper.lam_b else upper
+            centre = near.idx if worth_guessing(lo_t, hi_t) else None
         idx = least_indices(self.w, self.need, self.lam, lam_b, g, self.cut, lo_t, hi_t) if centre is None \
             else guessed_indices(self.w, self.need, self.lam, lam_b, g, self.cut, lo_t, hi_t, centre)
         lev = g.values[idx]
