@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optimizer.core.metrics import pairwise_sum
+
 
 @dataclass(frozen=True)
 class CutFunction:
@@ -51,6 +53,17 @@ class CutFunction:
 
     def magnitude(self) -> float:
         return self.total * self.total if self.quadratic else float(self.coef.sum()) * max(self.total, 1.0)
+
+
+def phi(level: np.ndarray, w: np.ndarray, cut: CutFunction | None = None) -> float:
+    """Phi(L) = int Q(W({L > t})) dt (from t = 0): sum over the levels sorted descending of
+    (L_(k) - L_(k+1)) Q(weight of the top k), plus L_min Q(W)."""
+    if cut is None or cut.quadratic:
+        return pairwise_sum(level, w)
+    order = np.argsort(-level, kind="stable")
+    ls, top = level[order], np.cumsum(w[order])
+    qv = cut.value(top)
+    return float(np.dot(ls[:-1] - ls[1:], qv[:-1]) + ls[-1] * qv[-1])
 
 
 def cut_order(w: np.ndarray, need: np.ndarray) -> np.ndarray:
@@ -149,6 +162,13 @@ def guessed_indices(w: np.ndarray, need: np.ndarray, lam: float, lam_b: float, g
         if not np.any(((gl > lo_t) & (idx <= gl)) | ((gu < hi_t) & (idx >= gu))):
             return idx
     return least_indices(w, need, lam, lam_b, g, cut, lo_t, hi_t)
+
+
+def guess_steps(expected: float) -> tuple[int, ...]:
+    """The half-widths of ``GUESS_STEPS`` worth trying when the levels are expected to move
+    by up to ``expected`` grid steps from the centre (those at least twice that; the widest
+    if none): a guess that binds costs a whole solve."""
+    return tuple(k for k in GUESS_STEPS if k >= 2.0 * expected) or GUESS_STEPS[-1:]
 
 
 def worth_guessing(lo_t: np.ndarray, hi_t: np.ndarray) -> bool:

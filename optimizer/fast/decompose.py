@@ -39,9 +39,11 @@ from optimizer.fast.cut_levels import (
     CutFunction,
     Grid,
     cut_order,
+    guess_steps,
     guessed_indices,
     lagrangian_levels,
     least_indices,
+    phi,
     worth_guessing,
 )
 
@@ -56,17 +58,6 @@ class GiniSolution:
     lam_b: float        # the budget row's multiplier (0: budget slack)
     dinkelbach_steps: int
     inner_solves: int
-
-
-def phi(level: np.ndarray, w: np.ndarray, cut: CutFunction | None = None) -> float:
-    """Phi(L) = int Q(W({L > t})) dt (from t = 0): sum over the levels sorted descending of
-    (L_(k) - L_(k+1)) Q(weight of the top k), plus L_min Q(W)."""
-    if cut is None or cut.quadratic:
-        return pairwise_sum(level, w)
-    order = np.argsort(-level, kind="stable")
-    ls, top = level[order], np.cumsum(w[order])
-    qv = cut.value(top)
-    return float(np.dot(ls[:-1] - ls[1:], qv[:-1]) + ls[-1] * qv[-1])
 
 
 def _spend(need: np.ndarray, level: np.ndarray, base: float) -> float:
@@ -97,6 +88,8 @@ class _Lagrangian:
     cut: CutFunction | None
     centre: np.ndarray | None = None       # grid indices of an expected least minimiser (a start point)
     solves: int = 0
+    last: _Probe | None = None             # the last probe, and the largest level move per relative
+    drift: float = 0.0                     # price move seen between consecutive probes (grid steps)
     memo: list = field(default_factory=list)   # (level, value) of the last values: the ends recur
 
     def probe(self, lam_b: float, lower: _Probe | None = None, upper: _Probe | None = None) -> _Probe:
@@ -108,15 +101,23 @@ class _Lagrangian:
         hi_t = g.hi_i if upper is None else np.minimum(g.hi_i, upper.idx)
         # with a bound missing, guess a narrow box around the known side (or the start); with
         # both known but far apart, around the one nearer in price (``guessed_indices``)
-        if lower is None or upper is None:
-            centre = self.centre if lower is None and upper is None else (upper if lower is None else lower).idx
+        near = upper if lower is None else lower if upper is None or \
+            lower.lam_b - lam_b < lam_b - upper.lam_b else upper
+        centre = self.centre if near is None else \
+            near.idx if lower is None or upper is None or worth_guessing(lo_t, hi_t) else None
+        if centre is None:
+            idx = least_indices(self.w, self.need, self.lam, lam_b, g, self.cut, lo_t, hi_t)
         else:
-            near = lower if lower.lam_b - lam_b < lam_b - upper.lam_b else upper
-            centre = near.idx if worth_guessing(lo_t, hi_t) else None
-        idx = least_indices(self.w, self.need, self.lam, lam_b, g, self.cut, lo_t, hi_t) if centre is None \
-            else guessed_indices(self.w, self.need, self.lam, lam_b, g, self.cut, lo_t, hi_t, centre)
+            # (the levels move about ``drift`` grid steps per relative change of the price)
+            steps = None if near is None else guess_steps(self.drift * abs(lam_b - near.lam_b) / max(lam_b, 1e-300))
+            idx = guessed_indices(self.w, self.need, self.lam, lam_b, g, self.cut, lo_t, hi_t, centre, steps)
         lev = g.values[idx]
-        return _Probe(lam_b, lev, _spend(self.need, lev, self.base), idx)
+        p = _Probe(lam_b, lev, _spend(self.need, lev, self.base), idx)
+        if self.last is not None and p.lam_b != self.last.lam_b:
+            shift = int(np.max(np.abs(idx - self.last.idx)))
+            self.drift = max(self.drift, shift * max(lam_b, 1e-300) / abs(lam_b - self.last.lam_b))
+        self.last = p
+        return p
 
     def value(self, level: np.ndarray) -> np.longdouble:
         """Phi - lam mu: the Lagrangian without the budget term, summed in extended precision:
