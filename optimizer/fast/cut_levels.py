@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optimizer.core.metrics import pairwise_sum
+
 
 @dataclass(frozen=True)
 class CutFunction:
@@ -45,8 +47,23 @@ class CutFunction:
         cum_d = np.concatenate([[0.0], np.cumsum(self.coef * self.kinks)])
         return -(x * cum_c[k] - cum_d[k])
 
+    def steepest(self) -> float:
+        """max over x of -Q'(x): the most a unit of weight gains by rising (Gini: W)."""
+        return self.total if self.quadratic else float(self.coef.sum())
+
     def magnitude(self) -> float:
         return self.total * self.total if self.quadratic else float(self.coef.sum()) * max(self.total, 1.0)
+
+
+def phi(level: np.ndarray, w: np.ndarray, cut: CutFunction | None = None) -> float:
+    """Phi(L) = int Q(W({L > t})) dt (from t = 0): sum over the levels sorted descending of
+    (L_(k) - L_(k+1)) Q(weight of the top k), plus L_min Q(W)."""
+    if cut is None or cut.quadratic:
+        return pairwise_sum(level, w)
+    order = np.argsort(-level, kind="stable")
+    ls, top = level[order], np.cumsum(w[order])
+    qv = cut.value(top)
+    return float(np.dot(ls[:-1] - ls[1:], qv[:-1]) + ls[-1] * qv[-1])
 
 
 def cut_order(w: np.ndarray, need: np.ndarray) -> np.ndarray:
@@ -70,9 +87,21 @@ def lagrangian_levels(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.nd
     every level set). The box shrinks to them and the bisection starts from the chains of
     overlapping shrunk intervals (``warm_groups``), so a narrow bracket costs few rounds."""
     g = grid if grid is not None else Grid.of(lo, hi, rank)
+    lo_t, hi_t = g.lo_i, g.hi_i
+    if lower is not None:
+        lo_t = np.maximum(lo_t, np.searchsorted(g.values, lower))
+    if upper is not None:
+        hi_t = np.minimum(hi_t, np.searchsorted(g.values, upper))
+    return g.values[least_indices(w, need, lam, lam_b, g, cut, lo_t, hi_t)]
+
+
+def least_indices(w: np.ndarray, need: np.ndarray, lam: float, lam_b: float, g: Grid,
+                  cut: CutFunction | None, lo_t: np.ndarray, hi_t: np.ndarray) -> np.ndarray:
+    """``lagrangian_levels`` over the box of grid indices lo_t..hi_t (within the grid's own
+    box): the grid indices of the least minimiser there."""
     q = cut if cut is not None else CutFunction.gini(float(w.sum()))
     n = w.size
-    lo_t, hi_t, a0, b0 = warm_groups(g, lower, upper)
+    lo_t, hi_t, a0, b0 = warm_groups(g, lo_t, hi_t)
     # everything below lives in (group, cut order); groups stay contiguous and in cut order inside
     perm = g.perm[np.argsort(a0[g.perm], kind="stable")]
     wp, lo_i, hi_i = w[perm], lo_t[perm], hi_t[perm]
@@ -86,7 +115,8 @@ def lagrangian_levels(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.nd
         if not active.any():
             break
         m = (a + b) // 2                                  # cut between values[m] and values[m + 1]
-        new_grp = np.concatenate([[True], a[1:] != a[:-1]])
+        # (a group is its interval: a finished one may share its a with a touching group)
+        new_grp = np.concatenate([[True], (a[1:] != a[:-1]) | (b[1:] != b[:-1])])
         starts = np.flatnonzero(new_grp)
         gid = np.cumsum(new_grp) - 1
         in_s = _upper_set(q, wp, cp, w_tot, active & (lo_i > m), active & (lo_i <= m) & (hi_i > m), starts, gid,
@@ -95,26 +125,102 @@ def lagrangian_levels(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.nd
         inv = _stable_partition(in_s, out_s, starts, gid)
         a, b = np.where(in_s, m + 1, a), np.where(out_s, m, b)
         perm, wp, lo_i, hi_i, cp, a, b = perm[inv], wp[inv], lo_i[inv], hi_i[inv], cp[inv], a[inv], b[inv]
-    level = np.empty(n)
-    level[perm] = g.values[a]
-    return level
+    idx = np.empty(n, dtype=np.int64)
+    idx[perm] = a
+    return idx
 
 
-def warm_groups(g: Grid, lower: np.ndarray | None, upper: np.ndarray | None
+# the half-widths (grid steps) of the guessed boxes ``guessed_indices`` tries in turn: the
+# block of tied regions moves 10-40 grid steps between the first probes at 1e6 regions
+GUESS_STEPS = (64, 1024)
+
+
+def guessed_indices(w: np.ndarray, need: np.ndarray, lam: float, lam_b: float, g: Grid,
+                    cut: CutFunction | None, lo_t: np.ndarray, hi_t: np.ndarray, centre: np.ndarray,
+                    steps: tuple[int, ...] | None = None) -> np.ndarray:
+    """``least_indices`` over the valid box lo_t..hi_t, solved first on guessed boxes
+    ``centre +- k`` (grid steps) inside it, which take log2(2k) rounds instead of log2 of
+    the box's span. A guess is accepted only when no guessed bound binds: if the least
+    minimiser L' over a sub-box B' is strictly inside every bound of B' that is tighter
+    than the valid box B's, B' and B agree near L', so L' is a local, hence (convexity of
+    the Lovasz extension) a global minimiser over B; and for any minimiser L* <= L' over
+    B, the segment from L' towards L* starts inside B' and consists of minimisers, which
+    contradicts L' being the least in B' unless L* = L'. So L' is B's least minimiser.
+    Otherwise the next guess, and at last the valid box itself. ``steps``: the half-widths
+    tried (default ``GUESS_STEPS``, read at each call).
+
+    Exact bound first: a region whose cost per unit of level c_r = lam_b n_r - lam w_r is
+    at least w_r max(-Q') gains nothing anywhere by rising (Phi's derivative in L_r is at
+    least -w_r max(-Q')), so the least minimiser leaves it at its lower bound."""
+    q = cut if cut is not None else CutFunction.gini(float(w.sum()))
+    c = lam_b * need - lam * w
+    hi_t = np.where(c > w * q.steepest() * (1 + 1e-9), lo_t, hi_t)
+    centre = np.clip(centre, lo_t, hi_t)
+    for k in GUESS_STEPS if steps is None else steps:
+        gl, gu = guess_box(lo_t, hi_t, centre, k, (centre > g.lo_i) & (centre < g.hi_i))
+        idx = least_indices(w, need, lam, lam_b, g, cut, gl, gu)
+        if not np.any(((gl > lo_t) & (idx <= gl)) | ((gu < hi_t) & (idx >= gu))):
+            return idx
+    return least_indices(w, need, lam, lam_b, g, cut, lo_t, hi_t)
+
+
+def guess_steps(expected: float) -> tuple[int, ...]:
+    """The half-widths of ``GUESS_STEPS`` worth trying when the levels are expected to move
+    by up to ``expected`` grid steps from the centre (those at least twice that; the widest
+    if none): a guess that binds costs a whole solve."""
+    return tuple(k for k in GUESS_STEPS if k >= 2.0 * expected) or GUESS_STEPS[-1:]
+
+
+def worth_guessing(lo_t: np.ndarray, hi_t: np.ndarray) -> bool:
+    """Whether a box of known bounds is wide enough that a guessed box inside it saves rounds."""
+    return int(np.max(hi_t - lo_t, initial=0)) > 2 * GUESS_STEPS[0]
+
+
+def guess_box(lo_t: np.ndarray, hi_t: np.ndarray, centre: np.ndarray, k: int, inner: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The guessed box of ``guessed_indices`` inside the valid box lo_t..hi_t: centre +- k
+    for the regions ``inner`` (strictly inside their own box: the bands); a region at a
+    bound of its own box may move one step off it, or across the band its bound lies in
+    (it may join a tied block that moves). Narrow boxes of regions at their bounds chain
+    little, so the groups of the bisection stay narrow."""
+    b_lo, b_hi = _bands(centre[inner] - k, centre[inner] + k)
+    gl, gu = np.maximum(lo_t, centre - k), np.minimum(hi_t, centre + k)
+    j = np.searchsorted(b_lo, lo_t, side="right") - 1
+    top = np.where(j >= 0, b_hi[np.maximum(j, 0)], -1) if b_lo.size else np.full(lo_t.size, -1)
+    gu = np.where(~inner & (centre <= lo_t), np.minimum(hi_t, np.maximum(lo_t + 1, top)), gu)
+    j = np.searchsorted(b_lo, hi_t, side="right") - 1
+    bottom = np.where((j >= 0) & (hi_t <= b_hi[np.maximum(j, 0)]), b_lo[np.maximum(j, 0)], hi_t) \
+        if b_lo.size else hi_t
+    gl = np.where(~inner & (centre >= hi_t), np.maximum(lo_t, np.minimum(hi_t - 1, bottom)), gl)
+    return gl, gu
+
+
+def _bands(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The union of the intervals [lo_i, hi_i] as disjoint bands (starts, ends), ascending."""
+    if lo.size == 0:
+        return lo, hi
+    order = np.argsort(lo, kind="stable")
+    ls, hs = lo[order], np.maximum.accumulate(hi[order])
+    new = np.concatenate([[True], ls[1:] > hs[:-1]])
+    starts = np.flatnonzero(new)
+    return ls[starts], np.maximum.reduceat(hi[order], starts)
+
+
+def warm_groups(g: Grid, lo_t: np.ndarray, hi_t: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(box indices shrunk to ``lower``/``upper``, the first intervals [a, b]): region r
-    can sit at grid indices lo_r..hi_r; intervals that overlap or touch are chained into
-    one group spanning them all, so different groups are strictly apart and every cut of a
-    group leaves every other region wholly above or below it (what the bisection needs)."""
-    lo_t, hi_t = g.lo_i, g.hi_i
-    if lower is not None:
-        lo_t = np.maximum(lo_t, np.searchsorted(g.values, lower))
-    if upper is not None:
-        hi_t = np.minimum(hi_t, np.searchsorted(g.values, upper))
+    """(the box of grid indices lo_t..hi_t, the first intervals [a, b]): region r can sit
+    at grid indices lo_r..hi_r; overlapping intervals are chained into one group spanning
+    them all, so different groups overlap at most in an end value, and every cut of a
+    group (between values m and m + 1, a <= m < b) leaves every other region wholly above
+    or below it (what the bisection needs). Intervals that only touch are chained when
+    they start at the same value (a finished region [x, x] and a group [x, y]), so the
+    groups' starts differ."""
     hi_t = np.maximum(hi_t, lo_t)
     order = np.argsort(lo_t, kind="stable")
     ls, hs = lo_t[order], hi_t[order]
-    new = np.concatenate([[True], ls[1:] > np.maximum.accumulate(hs)[:-1]])
+    top = np.maximum.accumulate(hs)[:-1]
+    # (groups that only touch are apart: every cut of one is at or beyond the other's end)
+    new = np.concatenate([[True], (ls[1:] > top) | ((ls[1:] == top) & (ls[1:] > ls[:-1]))])
     starts = np.flatnonzero(new)
     comp = np.cumsum(new) - 1
     a0, b0 = np.empty_like(lo_t), np.empty_like(hi_t)

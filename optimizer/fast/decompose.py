@@ -35,7 +35,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optimizer.core.metrics import pairwise_ratio, pairwise_sum
-from optimizer.fast.cut_levels import CutFunction, Grid, cut_order, lagrangian_levels
+from optimizer.fast.cut_levels import (
+    CutFunction,
+    Grid,
+    cut_order,
+    guess_steps,
+    guessed_indices,
+    lagrangian_levels,
+    least_indices,
+    phi,
+    worth_guessing,
+)
 
 __all__ = ["CutFunction", "Grid", "cut_order", "lagrangian_levels", "budget_bounded", "budget_price_hint",
            "min_gini_bare", "max_lorenz_bare", "phi"]
@@ -50,17 +60,6 @@ class GiniSolution:
     inner_solves: int
 
 
-def phi(level: np.ndarray, w: np.ndarray, cut: CutFunction | None = None) -> float:
-    """Phi(L) = int Q(W({L > t})) dt (from t = 0): sum over the levels sorted descending of
-    (L_(k) - L_(k+1)) Q(weight of the top k), plus L_min Q(W)."""
-    if cut is None or cut.quadratic:
-        return pairwise_sum(level, w)
-    order = np.argsort(-level, kind="stable")
-    ls, top = level[order], np.cumsum(w[order])
-    qv = cut.value(top)
-    return float(np.dot(ls[:-1] - ls[1:], qv[:-1]) + ls[-1] * qv[-1])
-
-
 def _spend(need: np.ndarray, level: np.ndarray, base: float) -> float:
     return float(np.dot(need, level)) - base
 
@@ -72,6 +71,7 @@ class _Probe:
     lam_b: float
     level: np.ndarray
     spend: float
+    idx: np.ndarray        # ``level`` as grid indices
 
 
 @dataclass
@@ -86,16 +86,38 @@ class _Lagrangian:
     grid: Grid
     base: float
     cut: CutFunction | None
+    centre: np.ndarray | None = None       # grid indices of an expected least minimiser (a start point)
     solves: int = 0
+    last: _Probe | None = None             # the last probe, and the largest level move per relative
+    drift: float = 0.0                     # price move seen between consecutive probes (grid steps)
     memo: list = field(default_factory=list)   # (level, value) of the last values: the ends recur
 
     def probe(self, lam_b: float, lower: _Probe | None = None, upper: _Probe | None = None) -> _Probe:
         """The least minimiser at ``lam_b``; ``lower``/``upper``: probes at a higher / lower
         price, whose levels bound it (``lagrangian_levels``)."""
         self.solves += 1
-        lev = lagrangian_levels(self.w, self.need, self.lo, self.hi, self.lam, lam_b, None, self.grid, self.cut,
-                                None if lower is None else lower.level, None if upper is None else upper.level)
-        return _Probe(lam_b, lev, _spend(self.need, lev, self.base))
+        g = self.grid
+        lo_t = g.lo_i if lower is None else np.maximum(g.lo_i, lower.idx)
+        hi_t = g.hi_i if upper is None else np.minimum(g.hi_i, upper.idx)
+        # with a bound missing, guess a narrow box around the known side (or the start); with
+        # both known but far apart, around the one nearer in price (``guessed_indices``)
+        near = upper if lower is None else lower if upper is None or \
+            lower.lam_b - lam_b < lam_b - upper.lam_b else upper
+        centre = self.centre if near is None else \
+            near.idx if lower is None or upper is None or worth_guessing(lo_t, hi_t) else None
+        if centre is None:
+            idx = least_indices(self.w, self.need, self.lam, lam_b, g, self.cut, lo_t, hi_t)
+        else:
+            # (the levels move about ``drift`` grid steps per relative change of the price)
+            steps = None if near is None else guess_steps(self.drift * abs(lam_b - near.lam_b) / max(lam_b, 1e-300))
+            idx = guessed_indices(self.w, self.need, self.lam, lam_b, g, self.cut, lo_t, hi_t, centre, steps)
+        lev = g.values[idx]
+        p = _Probe(lam_b, lev, _spend(self.need, lev, self.base), idx)
+        if self.last is not None and p.lam_b != self.last.lam_b:
+            shift = int(np.max(np.abs(idx - self.last.idx)))
+            self.drift = max(self.drift, shift * max(lam_b, 1e-300) / abs(lam_b - self.last.lam_b))
+        self.last = p
+        return p
 
     def value(self, level: np.ndarray) -> np.longdouble:
         """Phi - lam mu: the Lagrangian without the budget term, summed in extended precision:
@@ -255,8 +277,8 @@ def _check_crossing(lag: _Lagrangian, lo: _Probe, hi: _Probe, p: _Probe, trial: 
 
 def budget_bounded(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray, cap: float,
                    base: float, lam: float, grid: Grid, lam_b_hint: float | None = None,
-                   rtol: float = 0.0, hint_step: float = 1e-3, cut: CutFunction | None = None
-                   ) -> tuple[np.ndarray, float, int]:
+                   widths: tuple[float, float] = (0.0, 1e-3), cut: CutFunction | None = None,
+                   start: np.ndarray | None = None) -> tuple[np.ndarray, float, int]:
     """min Phi - lam mu over the box and ``sum n L - base <= cap`` (Phi = P unless ``cut``).
 
     The dual function ``g(lam_B) = min_L Phi - lam mu + lam_B (spend(L) - cap)`` is concave
@@ -269,8 +291,12 @@ def budget_bounded(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarr
     the bracket is followed by a bisection step. The search also stops at a bracket of
     relative width ``max(rtol, 1e-12)``: the mix is then feasible and, at 1e-12, optimal to
     well within the certificate's tolerance; the loose Dinkelbach steps use rtol = 1e-4.
+    ``widths``: (rtol, the first bracket's relative half-width around ``lam_b_hint``);
+    ``start``: levels expected near the first probe's (a guess: ``guessed_indices``).
     Returns (levels, lam_B, inner solves)."""
-    lag = _Lagrangian(w, need, lo, hi, lam, grid, base, cut)
+    rtol, hint_step = widths
+    centre = None if start is None else np.searchsorted(grid.values, start)
+    lag = _Lagrangian(w, need, lo, hi, lam, grid, base, cut, centre)
     low, high = _bracket_from_hint(lag, cap, lam_b_hint, hint_step) if lam_b_hint else _bracket_from_zero(lag, cap)
     if low is None:
         return high.level, 0.0, lag.solves
@@ -297,11 +323,14 @@ def min_gini_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarr
     # searches are exact from the first: the loose ones cost more probes than they save
     lam_b, steps, solves, moved = lam_b_hint, 0, 0, (HINT_STEP if lam_b_hint else 1e-3)
     exact = lam_b_hint is not None
+    guess = start if exact else None      # (the leximin start: its levels are near the first probe's)
     while True:
         # the hint's first bracket: the move of lam, but at least the width the last loose
         # search left (1e-4), else the exact step re-brackets from 1e-9 by factors of 4
         level, lam_b, k = budget_bounded(w, need, lo, hi_eff, budget, base, lam, grid, lam_b,
-                                         0.0 if exact else 1e-4, min(0.1, max(1e-4 if steps else 1e-9, moved)))
+                                         (0.0 if exact else 1e-4, min(0.1, max(1e-4 if steps else 1e-9, moved))),
+                                         start=guess)
+        guess = level
         solves += k
         steps += 1
         p, mu = pairwise_sum(level, w), float(np.dot(w, level))
@@ -352,11 +381,12 @@ class LorenzSolution:
 
 
 def max_lorenz_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                    budget: float, beta: np.ndarray, c: np.ndarray, lam_b_hint: float | None = None
-                    ) -> LorenzSolution:
+                    budget: float, beta: np.ndarray, c: np.ndarray, lam_b_hint: float | None = None,
+                    start: np.ndarray | None = None) -> LorenzSolution:
     """max sum_k c_k Lorenz(beta_k)(L) (owa over population slices; cvar = one term with
     c = 1/alpha) on the bare core: one budget search over the threshold decomposition with
-    Q(x) = -sum_k c_k (x - (W - beta_k))+ (no Dinkelbach: the objective is not a ratio)."""
+    Q(x) = -sum_k c_k (x - (W - beta_k))+ (no Dinkelbach: the objective is not a ratio).
+    ``start``: levels expected near the optimum (the leximin split), a guess only."""
     cut = CutFunction.lorenz(float(w.sum()), beta, c)
     base = float(own.sum())
     spend_lo = float(np.dot(need, lo)) - base
@@ -364,6 +394,6 @@ def max_lorenz_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.nda
     rank = np.empty(w.size, dtype=np.int64)
     rank[cut_order(w, need)] = np.arange(w.size)
     grid = Grid.of(lo, hi_eff, rank)
-    level, lam_b, k = budget_bounded(w, need, lo, hi_eff, budget, base, 0.0, grid, lam_b_hint, 0.0,
-                                     HINT_STEP, cut=cut)
+    level, lam_b, k = budget_bounded(w, need, lo, hi_eff, budget, base, 0.0, grid, lam_b_hint, (0.0, HINT_STEP),
+                                     cut=cut, start=start)
     return LorenzSolution(level, -phi(level, w, cut), lam_b, k)

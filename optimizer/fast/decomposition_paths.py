@@ -246,8 +246,8 @@ def lorenz_run(data: RegionData, build: Build, objective: str) -> Run | None:
     if box is None:
         return None
     lo, hi = box
-    _, hint = leximin_start(d, hi, CutFunction.lorenz(float(d.weight.sum()), beta, c), 0.0)
-    sol = max_lorenz_bare(d.weight, d.need, d.own, lo, hi, d.budget, beta, c, hint)
+    lex, hint = leximin_start(d, hi, CutFunction.lorenz(float(d.weight.sum()), beta, c), 0.0)
+    sol = max_lorenz_bare(d.weight, d.need, d.own, lo, hi, d.budget, beta, c, hint, lex)
     t, level = _reported(d, sol.level)
     cert = cut_certificate(level, d.weight, d.need, lo, hi, float(t.sum()) >= d.budget * (1 - 1e-9),
                            np.zeros(d.n), CutFunction.lorenz(float(d.weight.sum()), beta, c),
