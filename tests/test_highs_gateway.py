@@ -4,6 +4,8 @@ highspy; statuses are read from HiGHS's enum, and real solves report them."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import highspy
@@ -108,3 +110,29 @@ def test_model_incremental_changes_resolve_warm():
     assert model.run().objective == pytest.approx(0.0)
     model.restore_objective()
     assert model.run().objective == pytest.approx(2.0)
+
+
+FOREIGN_FIRST = """
+import highspy, numpy as np
+from optimizer import load_instance
+from optimizer.engine.solve import SolveOptions, solve
+h = highspy.Highs()                     # a caller's own HiGHS model, run first with 2 threads
+h.setOptionValue("output_flag", False)
+h.setOptionValue("threads", 2)
+h.addVars(2, np.zeros(2), np.ones(2))
+h.changeColsCost(2, np.array([0, 1], dtype=np.int32), np.array([1.0, 1.0]))
+h.run()
+assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+r = solve(load_instance("instances/korea-17"), SolveOptions(fast_path=False))   # HiGHS, not a closed form
+print(r.summary["objective"], r.summary["objective_value"] > 0)
+"""
+
+
+def test_a_callers_own_highs_does_not_break_a_solve():
+    """HiGHS's scheduler is process-wide: a Highs object made by the caller with another thread
+    count made every later solve of ours stop with status 'error' (found when tests ran in
+    another order); the gateway starts the scheduler again and solves."""
+    out = subprocess.run([sys.executable, "-c", FOREIGN_FIRST], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.splitlines()[-1].split() == ["maxmin", "True"]   # (HiGHS prints its banner first)

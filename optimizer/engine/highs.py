@@ -122,7 +122,13 @@ class HighsModel:
     # --- solving ---
     def run(self, algorithm: str | None = None) -> LPSolution:
         t0 = time.perf_counter()
-        self.h.run()
+        if self.h.run() == highspy.HighsStatus.kError and \
+                self.h.getModelStatus() == highspy.HighsModelStatus.kNotset:
+            # HiGHS refuses to start when its process-wide scheduler was started with another
+            # thread count, by a Highs object made elsewhere in this process (a notebook, a
+            # caller's own model, a test): start the scheduler again for our threads
+            highspy.Highs.resetGlobalScheduler(True)
+            self.h.run()
         return self.read(time.perf_counter() - t0, algorithm or self.algorithm)
 
     def read(self, seconds: float, algorithm: str) -> LPSolution:
