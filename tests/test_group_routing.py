@@ -118,12 +118,18 @@ def old_route_block(runs: list[list[int]], delta: list[float], at_z: list[bool],
 @given(st.integers(0, 10**9))
 def test_route_equals_the_old_routing(seed):
     rng = np.random.default_rng(seed)
-    n = int(rng.integers(2, 80))
+    n = int(rng.integers(2, 300))
     level = rng.choice(rng.uniform(0.5, 1.5, int(rng.integers(1, 6))), n)
     group = np.sort(rng.integers(0, int(rng.integers(1, n + 1)), n))
     rng.shuffle(group) if rng.random() < 0.3 else None
     delta = rng.normal(0.0, 1.0, n) * (rng.random(n) < 0.9)
+    if rng.random() < 0.5:        # long chains held from below: mostly positive demands, a few negative
+        delta = np.abs(delta) * np.where(rng.random(n) < rng.uniform(0.0, 0.3), -rng.uniform(1, 30), 1.0)
     at_z, at_lo, at_hi = (rng.random(n) < p for p in (0.4, 0.3, 0.3))
+    if rng.random() < 0.5:
+        at_lo, at_hi = at_lo | ~at_z, at_hi & (rng.random(n) < 0.02)
+        level = np.where(rng.random(n) < 0.9, level.min(), level)
+        group = np.unique(rng.integers(0, n, n), return_inverse=True)[1]     # dense ranks: long chains
     held = rng.random(n) < 0.5 if rng.random() < 0.5 else None
     chain = bool(rng.random() < 0.8)
     new, old = (f(level, group, delta, chain, at_z, at_lo, at_hi, held) for f in (route, old_route))

@@ -64,6 +64,7 @@ def _settle(r: int, amount: float, at_z: list[bool], at_lo: list[bool], at_hi: l
         out.held_hi[r] += amount
 
 
+LONG = 32       # a block of more runs, all held from below, takes _pass_up
 TIE = 1e-12     # levels this close (relative) are one level: HiGHS's and float64's noise, far below certify's 1e-7
 
 
@@ -107,9 +108,11 @@ def route(level: np.ndarray, group: np.ndarray, delta: np.ndarray, chain: bool, 
         ol, lists = order.tolist(), (delta.tolist(), at_z.tolist(), at_lo.tolist(), at_hi.tolist())
         reps, sl, el = order[starts].tolist(), starts.tolist(), ends.tolist()
         multi = np.flatnonzero(ends - starts > 1).tolist()      # runs with members besides their representative
+        not_up = np.r_[0, np.cumsum(~((at_z | at_lo) & ~at_hi)[order[starts]])].tolist()
         for b0, b1 in zip(blocks[~alone].tolist(), block_end[~alone].tolist()):
             i0, i1 = bisect_left(multi, b0), bisect_left(multi, b1)
-            _route_block(reps[b0:b1], [(j - b0, ol[sl[j] + 1:el[j]]) for j in multi[i0:i1]], *lists, out)
+            long_up = b1 - b0 > LONG and not_up[b1] == not_up[b0]
+            _route_block(reps[b0:b1], [(j - b0, ol[sl[j] + 1:el[j]]) for j in multi[i0:i1]], *lists, out, long_up)
     return out
 
 
@@ -125,7 +128,7 @@ def _settle_all(r: np.ndarray, delta: np.ndarray, at_z: np.ndarray, at_lo: np.nd
 
 
 def _route_block(reps: list[int], others: list[tuple[int, list[int]]], delta: list[float], at_z: list[bool],
-                 at_lo: list[bool], at_hi: list[bool], out: Routing) -> None:
+                 at_lo: list[bool], at_hi: list[bool], out: Routing, all_up: bool = False) -> None:
     """One block, runs bottom (0) to top: ``reps`` their representatives, ``others`` (run,
     its other members) for the runs that have more. A run's other members route their own
     demand (a positive one to the representative below, a negative one from the one above;
@@ -149,6 +152,13 @@ def _route_block(reps: list[int], others: list[tuple[int, list[int]]], delta: li
                 _settle(q, dq, at_z, at_lo, at_hi, out)
                 continue
             agg[j] += dq
+    (_pass_up if all_up else _pass_down)(reps, agg, pos_in, neg_in, at_z, at_lo, at_hi, out)
+
+
+def _pass_down(reps: list[int], agg: list[float], pos_in: list[float], neg_in: list[float], at_z: list[bool],
+               at_lo: list[bool], at_hi: list[bool], out: Routing) -> None:
+    """The representatives' part of ``_route_block``: windows backwards, flows forwards."""
+    top = len(reps) - 1
     windows, inf = [(0.0, 0.0)], np.inf     # windows[j + 1]: admissible inflow into run j; run -1 takes 0
     lo, hi = 0.0, 0.0
     for r, a in zip(reps, agg):
@@ -170,3 +180,33 @@ def _route_block(reps: list[int], others: list[tuple[int, list[int]]], delta: li
         if j > 0:
             send.append((rep, reps[j - 1], passed - pos_in[j] - neg_in[j - 1]))
         flow = passed
+
+
+def _pass_up(reps: list[int], agg: list[float], pos_in: list[float], neg_in: list[float], at_z: list[bool],
+             at_lo: list[bool], at_hi: list[bool], out: Routing) -> None:
+    """``_pass_down`` for a block whose representatives are all held from below (at z or on a
+    lower bound) and none from above, with the same arithmetic: every window is [lo_j, inf)
+    (run -1's [0, 0]), lo_j > 0 only in the stretch after a negative demand, and a run passes
+    down its whole inflow plus demand (a running sum: numpy's cumsum adds in the same order)
+    except where that total is negative or below lo_j; only those runs step one by one."""
+    top, a = len(reps) - 1, np.array(agg)
+    lo = np.zeros(top + 2)              # lo[j]: the lower end of windows[j]
+    k = 0
+    for j in np.flatnonzero(a < 0).tolist():
+        cur, k = 0.0, max(k, j)        # windows[k] is 0 here: the stretch before ended there
+        while k <= top and (k == j or cur > 0.0 or agg[k] < 0):
+            cur = max(0.0, cur - agg[k])
+            lo[k + 1], k = cur, k + 1
+    passed = np.empty(top + 1)
+    flow, j = 0.0, top
+    for c in np.union1d(np.flatnonzero((a < 0) | (lo[:top + 1] > 0)), [0]).tolist()[::-1]:
+        if j > c:
+            cs = np.cumsum(np.r_[flow, a[j:c:-1]])
+            passed[j:c:-1], flow = cs[1:], float(cs[-1])
+        low, high = (float(lo[c]), np.inf) if c else (0.0, 0.0)
+        total = flow + agg[c]
+        flow = passed[c] = min(max(total, low), high) if high >= low else low
+        _settle(reps[c], total - flow, at_z, at_lo, at_hi, out)
+        j = c - 1
+    amounts = passed[1:] - np.array(pos_in[1:]) - np.array(neg_in[:-1])
+    out.send.extend(zip(reps[top:0:-1], reps[top - 1::-1] if top else [], amounts[::-1].tolist()))
