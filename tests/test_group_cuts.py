@@ -1,5 +1,6 @@
 """The group-floor segments' cut check (optimizer/fast/group_cuts.py): ``violated`` checks
-every segment in one vectorised pass; it must return exactly the cuts, in the same order,
+every segment in one vectorised pass and ``tangents`` reads every point's piece at once;
+they must return exactly the cuts, in the same order,
 as the per-segment definition (the loop below: each segment's argument z or its first top
 linked member, F_s there by ``piece``, new tangents where e_s falls short). Random segments
 (ties in M, empty segments, fixed ones without z, several members per group) and random
@@ -11,7 +12,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimizer.fast.group_cuts import piece, segments, tangents, violated
+from optimizer.fast.group_cuts import NEAR, piece, segments, violated
+
+
+def reference_tangents(red, s: int, e: int, var: int, t: float) -> list:
+    """The tangents at t and its NEAR breakpoints on either side, one ``piece`` at a time."""
+    j = int(np.searchsorted(red.seg_M[s], t))
+    points = [t, *red.seg_M[s][max(0, j - NEAR):j + NEAR]]
+    return [(e, var, g, c) for g, c in {piece(red, s, float(p))[1:] for p in points}]
 
 
 def reference(red, x: np.ndarray, have: set) -> list:
@@ -30,7 +38,7 @@ def reference(red, x: np.ndarray, have: set) -> list:
         val = piece(red, s, float(x[var]))[0]
         e = 1 + m + s
         if x[e] < val - red.cut_tol * max(1.0, abs(val)):
-            out += [cut for cut in tangents(red, s, e, var, float(x[var])) if cut[:3] not in have]
+            out += [cut for cut in reference_tangents(red, s, e, var, float(x[var])) if cut[:3] not in have]
     return out
 
 

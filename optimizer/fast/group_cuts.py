@@ -55,15 +55,21 @@ def segments(group: np.ndarray, M: np.ndarray, need: np.ndarray, members: np.nda
     out = Reduced(members, mgroups, [], [], [], [], [], free)
     order = np.lexsort((M[others], seg))
     bounds = np.searchsorted(seg[order], np.arange((k + 1) * (1 + split) + 1))
+    # gathered once, then cut per segment (each segment's sums restart, as its own cumsum)
+    regions, at = others[order], bounds.tolist()
+    Ms, ns = M[regions], need[regions]
+    nMs, zero = ns * Ms, np.zeros(1)
+    gm = group[members]
+    first, last = np.searchsorted(gm, mgroups, "left").tolist(), np.searchsorted(gm, mgroups, "right").tolist()
     for s in range((k + 1) * (1 + split)):
-        idx = others[order[bounds[s]:bounds[s + 1]]]
+        a, b = at[s], at[s + 1]
         out.has_z.append(s <= k)
         s = s % (k + 1)
-        out.seg_regions.append(idx)
-        out.seg_M.append(M[idx])
-        out.seg_cum.append(np.r_[0.0, np.cumsum(need[idx])])
-        out.seg_nM.append(np.r_[np.cumsum((need[idx] * M[idx])[::-1])[::-1], 0.0])
-        out.links.append(np.flatnonzero(group[members] == mgroups[s - 1]) if s >= 1 else np.zeros(0, int))
+        out.seg_regions.append(regions[a:b])
+        out.seg_M.append(Ms[a:b])
+        out.seg_cum.append(np.concatenate((zero, np.cumsum(ns[a:b]))))
+        out.seg_nM.append(np.concatenate((np.cumsum(nMs[a:b][::-1])[::-1], zero)))
+        out.links.append(np.arange(first[s - 1], last[s - 1]) if s >= 1 else np.zeros(0, int))
     return out
 
 
@@ -95,8 +101,9 @@ def tangents(red: Reduced, s: int, e: int, var: int, t: float) -> list[tuple[int
     """The tangent of F_s at t and at the NEAR breakpoints on either side (M_q of the
     segment): one round then models a neighbourhood of t exactly."""
     j = int(np.searchsorted(red.seg_M[s], t))
-    points = [t, *red.seg_M[s][max(0, j - NEAR):j + NEAR]]
-    return [(e, var, g, c) for g, c in {piece(red, s, float(p))[1:] for p in points}]
+    at = np.searchsorted(red.seg_M[s], np.r_[t, red.seg_M[s][max(0, j - NEAR):j + NEAR]], side="left")
+    # piece's (slope, intercept) at every point, into a set in the same order (the same cut order)
+    return [(e, var, g, c) for g, c in {*zip(red.seg_cum[s][at].tolist(), red.seg_nM[s][at].tolist())}]
 
 
 def violated(red: Reduced, x: np.ndarray, have: set) -> list[tuple[int, int, float, float]]:
