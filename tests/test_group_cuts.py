@@ -9,10 +9,12 @@ points, including points on the breakpoints and ties between members."""
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimizer.fast.group_cuts import NEAR, piece, segments, violated
+from models.lp import LinearProgram
+from optimizer.fast.group_cuts import NEAR, piece, segments, violated, with_cuts
 
 
 def reference_tangents(red, s: int, e: int, var: int, t: float) -> list:
@@ -73,3 +75,24 @@ def test_violated_equals_the_per_segment_check(seed):
         got = violated(red, x, have)
         assert got == reference(red, x, have)
         have |= {cut[:3] for cut in got[: len(got) // 2]}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 10**9))
+def test_cuts_added_round_by_round_give_the_same_lp(seed):
+    """cut_loop extends the previous round's LP by the new cuts: the same LP (rows, order,
+    values) as all the cuts on the small LP at once."""
+    rng = np.random.default_rng(seed)
+    nc, nr = int(rng.integers(2, 8)), int(rng.integers(1, 6))
+    small = LinearProgram(cost=rng.normal(size=nc), col_lower=np.zeros(nc), col_upper=np.full(nc, 5.0),
+                          A=sp.csc_array(rng.normal(size=(nr, nc)) * (rng.random((nr, nc)) < 0.6)),
+                          row_lower=np.full(nr, -1.0), row_upper=np.full(nr, 1.0))
+    cut = lambda: (int(rng.integers(0, nc)), int(rng.integers(0, nc)), float(rng.normal()), float(rng.normal()))
+    rounds = [[cut() for _ in range(int(rng.integers(0, 5)))] for _ in range(int(rng.integers(1, 5)))]
+    step = small
+    for new in rounds:
+        step = with_cuts(step, new)
+    once = with_cuts(small, [c for new in rounds for c in new])
+    assert (abs(step.A - once.A)).sum() == 0 and step.A.shape == once.A.shape
+    for a, b in ((step.row_lower, once.row_lower), (step.row_upper, once.row_upper), (step.cost, once.cost)):
+        assert np.array_equal(a, b)

@@ -172,8 +172,9 @@ def cut_loop(small: LinearProgram, red: Reduced, cuts: list, solve: SolveLP) -> 
     """Solve ``small`` with tangents added until none is violated (the exact LP's optimum,
     to HiGHS's tolerance; the certificate on the LP of record judges the rest)."""
     have = {cut[:3] for cut in cuts}
+    current = with_cuts(small, cuts)
     for _ in range(MAX_CUT_ROUNDS):
-        sol = solve(with_cuts(small, cuts))
+        sol = solve(current)
         if sol.status != "optimal":
             return None
         new = violated(red, sol.x, have)
@@ -181,6 +182,7 @@ def cut_loop(small: LinearProgram, red: Reduced, cuts: list, solve: SolveLP) -> 
             return sol
         cuts.extend(new)
         have |= {cut[:3] for cut in new}
+        current = with_cuts(current, new)      # the same rows as with_cuts(small, cuts), built once
     return None
 
 
