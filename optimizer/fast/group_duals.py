@@ -4,6 +4,7 @@ active no-overtaking rows of its block to the rows that can hold it (see that mo
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,6 +64,7 @@ def _settle(r: int, amount: float, at_z: list[bool], at_lo: list[bool], at_hi: l
         out.held_hi[r] += amount
 
 
+LONG = 32       # a block of more runs, all held from below, takes _pass_up
 TIE = 1e-12     # levels this close (relative) are one level: HiGHS's and float64's noise, far below certify's 1e-7
 
 
@@ -103,10 +105,14 @@ def route(level: np.ndarray, group: np.ndarray, delta: np.ndarray, chain: bool, 
         _settle_all(order[local[block_of]], delta, at_z, at_lo, at_hi, out)
         alone |= local
     if not np.all(alone):     # Python lists: the block loop reads them element by element (5x faster)
-        ol, sl, el = order.tolist(), starts.tolist(), ends.tolist()
-        lists = delta.tolist(), at_z.tolist(), at_lo.tolist(), at_hi.tolist()
+        ol, lists = order.tolist(), (delta.tolist(), at_z.tolist(), at_lo.tolist(), at_hi.tolist())
+        reps, sl, el = order[starts].tolist(), starts.tolist(), ends.tolist()
+        multi = np.flatnonzero(ends - starts > 1).tolist()      # runs with members besides their representative
+        not_up = np.r_[0, np.cumsum(~((at_z | at_lo) & ~at_hi)[order[starts]])].tolist()
         for b0, b1 in zip(blocks[~alone].tolist(), block_end[~alone].tolist()):
-            _route_block([ol[sl[j]:el[j]] for j in range(b0, b1)], *lists, out)
+            i0, i1 = bisect_left(multi, b0), bisect_left(multi, b1)
+            long_up = b1 - b0 > LONG and not_up[b1] == not_up[b0]
+            _route_block(reps[b0:b1], [(j - b0, ol[sl[j] + 1:el[j]]) for j in multi[i0:i1]], *lists, out, long_up)
     return out
 
 
@@ -121,43 +127,86 @@ def _settle_all(r: np.ndarray, delta: np.ndarray, at_z: np.ndarray, at_lo: np.nd
     out.held_hi[r[high]] += dr[high]
 
 
-def _route_block(runs: list[list[int]], delta: list[float], at_z: list[bool], at_lo: list[bool],
-                 at_hi: list[bool], out: Routing) -> None:
-    """One block, runs bottom (0) to top. A run's other members route their own demand (a
-    positive one to the representative below, a negative one from the one above; at the
-    block's ends they settle themselves); the representatives carry the rest. Which
+def _route_block(reps: list[int], others: list[tuple[int, list[int]]], delta: list[float], at_z: list[bool],
+                 at_lo: list[bool], at_hi: list[bool], out: Routing, all_up: bool = False) -> None:
+    """One block, runs bottom (0) to top: ``reps`` their representatives, ``others`` (run,
+    its other members) for the runs that have more. A run's other members route their own
+    demand (a positive one to the representative below, a negative one from the one above;
+    at the block's ends they settle themselves); the representatives carry the rest. Which
     representative absorbs how much is found backwards: the inflows into run j that let
     runs j..0 end balanced form an interval [lo_j, hi_j]; then forwards, each run passes
     down the amount nearest its inflow plus demand within the next run's interval."""
-    top = len(runs) - 1
-    pos_in, neg_in, agg = [0.0] * len(runs), [0.0] * len(runs), [0.0] * len(runs)
-    for j, run in enumerate(runs):
-        agg[j] = float(delta[run[0]])
-        for q in run[1:]:
-            dq = float(delta[q])
+    top = len(reps) - 1
+    agg = [delta[r] for r in reps]
+    pos_in, neg_in = [0.0] * len(reps), [0.0] * len(reps)
+    for j, run in others:
+        for q in run:
+            dq = delta[q]
             if dq > 0 and j > 0:
-                out.send.append((int(q), int(runs[j - 1][0]), dq))
+                out.send.append((q, reps[j - 1], dq))
                 pos_in[j] += dq
             elif dq < 0 and j < top:
-                out.send.append((int(runs[j + 1][0]), int(q), -dq))
+                out.send.append((reps[j + 1], q, -dq))
                 neg_in[j] += -dq
             else:
-                _settle(int(q), dq, at_z, at_lo, at_hi, out)
+                _settle(q, dq, at_z, at_lo, at_hi, out)
                 continue
             agg[j] += dq
-    window = [(0.0, 0.0)] * (top + 2)      # window[j + 1]: admissible inflow into run j; run -1 takes 0
-    for j in range(top + 1):
-        lo, hi = window[j]
-        rep = int(runs[j][0])
-        up, down = bool(at_z[rep] or at_lo[rep]), bool(at_hi[rep])
-        window[j + 1] = (0.0 if down else max(0.0, lo - agg[j]), np.inf if up else hi - agg[j])
-    flow = 0.0
+    (_pass_up if all_up else _pass_down)(reps, agg, pos_in, neg_in, at_z, at_lo, at_hi, out)
+
+
+def _pass_down(reps: list[int], agg: list[float], pos_in: list[float], neg_in: list[float], at_z: list[bool],
+               at_lo: list[bool], at_hi: list[bool], out: Routing) -> None:
+    """The representatives' part of ``_route_block``: windows backwards, flows forwards."""
+    top = len(reps) - 1
+    windows, inf = [(0.0, 0.0)], np.inf     # windows[j + 1]: admissible inflow into run j; run -1 takes 0
+    lo, hi = 0.0, 0.0
+    for r, a in zip(reps, agg):
+        lo, hi = (0.0 if at_hi[r] else max(0.0, lo - a)), (inf if at_z[r] or at_lo[r] else hi - a)
+        windows.append((lo, hi))
+    flow, send, phi, held_lo, held_hi = 0.0, out.send, out.phi, out.held_lo, out.held_hi
     for j in range(top, -1, -1):
-        rep = int(runs[j][0])
-        lo, hi = window[j]
-        passed = min(max(flow + agg[j], lo), hi) if hi >= lo else lo
-        _settle(rep, flow + agg[j] - passed, at_z, at_lo, at_hi, out)
+        rep = reps[j]
+        lo, hi = windows[j]
+        total = flow + agg[j]
+        passed = min(max(total, lo), hi) if hi >= lo else lo
+        rest = total - passed
+        if rest > 0 and at_z[rep]:        # _settle, inlined (the loop runs once per region of long chains)
+            phi[rep] += rest
+        elif rest > 0 and at_lo[rep]:
+            held_lo[rep] += rest
+        elif rest < 0 and at_hi[rep]:
+            held_hi[rep] += rest
         if j > 0:
-            out.send.append((rep, int(runs[j - 1][0]), passed - pos_in[j] - neg_in[j - 1]))
+            send.append((rep, reps[j - 1], passed - pos_in[j] - neg_in[j - 1]))
         flow = passed
 
+
+def _pass_up(reps: list[int], agg: list[float], pos_in: list[float], neg_in: list[float], at_z: list[bool],
+             at_lo: list[bool], at_hi: list[bool], out: Routing) -> None:
+    """``_pass_down`` for a block whose representatives are all held from below (at z or on a
+    lower bound) and none from above, with the same arithmetic: every window is [lo_j, inf)
+    (run -1's [0, 0]), lo_j > 0 only in the stretch after a negative demand, and a run passes
+    down its whole inflow plus demand (a running sum: numpy's cumsum adds in the same order)
+    except where that total is negative or below lo_j; only those runs step one by one."""
+    top, a = len(reps) - 1, np.array(agg)
+    lo = np.zeros(top + 2)              # lo[j]: the lower end of windows[j]
+    k = 0
+    for j in np.flatnonzero(a < 0).tolist():
+        cur, k = 0.0, max(k, j)        # windows[k] is 0 here: the stretch before ended there
+        while k <= top and (k == j or cur > 0.0 or agg[k] < 0):
+            cur = max(0.0, cur - agg[k])
+            lo[k + 1], k = cur, k + 1
+    passed = np.empty(top + 1)
+    flow, j = 0.0, top
+    for c in np.union1d(np.flatnonzero((a < 0) | (lo[:top + 1] > 0)), [0]).tolist()[::-1]:
+        if j > c:
+            cs = np.cumsum(np.r_[flow, a[j:c:-1]])
+            passed[j:c:-1], flow = cs[1:], float(cs[-1])
+        low, high = (float(lo[c]), np.inf) if c else (0.0, 0.0)
+        total = flow + agg[c]
+        flow = passed[c] = min(max(total, low), high) if high >= low else low
+        _settle(reps[c], total - flow, at_z, at_lo, at_hi, out)
+        j = c - 1
+    amounts = passed[1:] - np.array(pos_in[1:]) - np.array(neg_in[:-1])
+    out.send.extend(zip(reps[top:0:-1], reps[top - 1::-1] if top else [], amounts[::-1].tolist()))

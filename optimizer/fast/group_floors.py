@@ -50,7 +50,6 @@ whole pair on the LP of record; on any failure the caller solves the LP.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,7 +58,7 @@ import scipy.sparse as sp
 from models.data import RegionData
 from models.lp import LinearProgram
 from optimizer.core.levels import level_of
-from optimizer.core.solution import LPSolution
+from optimizer.fast.group_cuts import Reduced, SolveLP, cut_loop, first_cuts, segments
 from optimizer.fast.group_duals import chain_rows_for, close, demand, record_duals, route
 from optimizer.fast.policy_path import (
     Envelope,
@@ -69,67 +68,18 @@ from optimizer.fast.policy_path import (
 )
 
 GROUP_ROWS = ("group_level", "group_transfer")
-MAX_CUT_ROUNDS = 60
 SNAP = 1e-7
-NEAR = 8             # breakpoints on either side of a cut point that get their tangents too
-SolveLP = Callable[[LinearProgram], LPSolution]
 SOLVED_BY = ("group floors: the members' levels by a small LP with the other regions at their least "
              "levels (convex pieces as cutting planes), certified optimal for the LP of record "
              "(optimizer/fast/group_floors.py)")
 
 
-@dataclass
-class Reduced:
-    """The small LP's data: members (sorted by group), their linked segments and pieces."""
-    members: np.ndarray          # region indices of P, ascending group
-    mgroups: np.ndarray          # distinct groups of the members, ascending
-    seg_regions: list[np.ndarray]    # per segment s = 0..K, its non-members
-    seg_M: list[np.ndarray]          # their M, sorted
-    seg_cum: list[np.ndarray]        # prefix sums of n over sorted M
-    seg_nM: list[np.ndarray]         # suffix sums of n M over sorted M
-    links: list[np.ndarray]          # per segment, positions (in members) of the top members below
-    free: np.ndarray                 # regions with a floor row L_r >= z (leximin: not yet fixed)
-    has_z: list[bool] = field(default_factory=list)   # per segment: its regions are free (F_s(z) binds)
-    cut_tol: float = 1e-9            # e_s below F_s by more than this (relative) gets new tangents
 
 
 def group_row_slices(lay: dict[str, slice]) -> list[slice]:
     found = [lay.get("rows:" + k) for k in GROUP_ROWS]
     return [s for s in found if s is not None and s.stop > s.start]
 
-
-def segments(group: np.ndarray, M: np.ndarray, need: np.ndarray, members: np.ndarray, chain: bool,
-             free: np.ndarray) -> Reduced:
-    """Split the non-members into segments by how many member groups lie below them (and,
-    when some regions are fixed, by free / fixed: a fixed region has no floor row)."""
-    n = group.shape[0]
-    members = members[np.argsort(group[members], kind="stable")]
-    mgroups = np.unique(group[members])
-    others = np.setdiff1d(np.arange(n), members)
-    seg = np.searchsorted(mgroups, group[others], side="left") if chain else np.zeros(others.shape[0], int)
-    k = mgroups.shape[0] if chain else 0
-    split = not free.all()
-    seg = seg + (k + 1) * (split & ~free[others])
-    out = Reduced(members, mgroups, [], [], [], [], [], free)
-    order = np.lexsort((M[others], seg))
-    bounds = np.searchsorted(seg[order], np.arange((k + 1) * (1 + split) + 1))
-    for s in range((k + 1) * (1 + split)):
-        idx = others[order[bounds[s]:bounds[s + 1]]]
-        out.has_z.append(s <= k)
-        s = s % (k + 1)
-        out.seg_regions.append(idx)
-        out.seg_M.append(M[idx])
-        out.seg_cum.append(np.r_[0.0, np.cumsum(need[idx])])
-        out.seg_nM.append(np.r_[np.cumsum((need[idx] * M[idx])[::-1])[::-1], 0.0])
-        out.links.append(np.flatnonzero(group[members] == mgroups[s - 1]) if s >= 1 else np.zeros(0, int))
-    return out
-
-
-def piece(red: Reduced, s: int, t: float) -> tuple[float, float, float]:
-    """(F_s(t), slope, intercept) of the tangent of F_s at t: F_s(u) >= slope u + intercept."""
-    j = int(np.searchsorted(red.seg_M[s], t, side="left"))     # M_q < t rise with t
-    slope, intercept = float(red.seg_cum[s][j]), float(red.seg_nM[s][j])
-    return slope * t + intercept, slope, intercept
 
 
 @dataclass
@@ -206,82 +156,6 @@ def small_lp(red: Reduced, lp: LinearProgram, lay: dict[str, slice], d: RegionDa
                           A=sp.csc_array((out.vals, (out.rows, out.cols)), shape=(len(out.lo), nc)),
                           row_lower=np.array(out.lo), row_upper=np.array(out.hi))
     return small, record_rows
-
-def with_cuts(small: LinearProgram, cuts: list[tuple[int, int, float, float]]) -> LinearProgram:
-    """``small`` with the tangent rows e_col - slope var_col >= intercept."""
-    if not cuts:
-        return small
-    k = len(cuts)
-    arr = np.asarray(cuts, dtype=float)          # (e, var, slope, intercept) per cut
-    rows = np.repeat(np.arange(k), 2)
-    cols = arr[:, :2].astype(np.int64).ravel()
-    vals = np.column_stack([np.ones(k), -arr[:, 2]]).ravel()
-    extra = sp.csc_array((vals, (rows, cols)), shape=(k, small.num_col))
-    return LinearProgram(cost=small.cost, col_lower=small.col_lower, col_upper=small.col_upper,
-                         A=sp.csc_array(sp.vstack([small.A, extra])),
-                         row_lower=np.r_[small.row_lower, arr[:, 3]],
-                         row_upper=np.r_[small.row_upper, np.full(k, np.inf)])
-
-
-def tangents(red: Reduced, s: int, e: int, var: int, t: float) -> list[tuple[int, int, float, float]]:
-    """The tangent of F_s at t and at the NEAR breakpoints on either side (M_q of the
-    segment): one round then models a neighbourhood of t exactly."""
-    j = int(np.searchsorted(red.seg_M[s], t))
-    points = [t, *red.seg_M[s][max(0, j - NEAR):j + NEAR]]
-    return [(e, var, g, c) for g, c in {piece(red, s, float(p))[1:] for p in points}]
-
-
-def violated(red: Reduced, x: np.ndarray, have: set) -> list[tuple[int, int, float, float]]:
-    """New tangents at the current arguments of every segment whose e_s is below F_s by
-    more than HiGHS's own tolerance allows (a cut it has is met only to that tolerance)."""
-    m = red.members.shape[0]
-    out = []
-    for s in range(len(red.seg_regions)):
-        if red.seg_regions[s].shape[0] == 0:
-            continue
-        if not red.has_z[s] and not red.links[s].shape[0]:
-            continue           # fixed regions with no member below: e_s >= F_s(-inf), a column bound
-        var = 0
-        if red.links[s].shape[0]:
-            best = int(red.links[s][np.argmax(x[1 + red.links[s]])])
-            var = 1 + best if x[1 + best] > x[0] or not red.has_z[s] else 0
-        val = piece(red, s, float(x[var]))[0]
-        e = 1 + m + s
-        if x[e] < val - red.cut_tol * max(1.0, abs(val)):
-            out += [cut for cut in tangents(red, s, e, var, float(x[var])) if cut[:3] not in have]
-    return out
-
-
-def cut_loop(small: LinearProgram, red: Reduced, cuts: list, solve: SolveLP) -> LPSolution | None:
-    """Solve ``small`` with tangents added until none is violated (the exact LP's optimum,
-    to HiGHS's tolerance; the certificate on the LP of record judges the rest)."""
-    have = {cut[:3] for cut in cuts}
-    for _ in range(MAX_CUT_ROUNDS):
-        sol = solve(with_cuts(small, cuts))
-        if sol.status != "optimal":
-            return None
-        new = violated(red, sol.x, have)
-        if not new:
-            return sol
-        cuts.extend(new)
-        have |= {cut[:3] for cut in new}
-    return None
-
-
-def first_cuts(red: Reduced, z0: float, M: np.ndarray) -> list[tuple[int, int, float, float]]:
-    """Tangents near z0 (the max-min level without the group rows) for z, and near each
-    member's least level for the members linked to a segment."""
-    m = red.members.shape[0]
-    cuts = []
-    for s in range(len(red.seg_regions)):
-        if red.seg_regions[s].shape[0] == 0:
-            continue
-        if red.has_z[s]:
-            cuts += tangents(red, s, 1 + m + s, 0, z0)
-        for i in red.links[s]:
-            cuts += tangents(red, s, 1 + m + s, 1 + int(i), max(z0, float(M[red.members[i]])))
-    return cuts
-
 
 def snap(value: np.ndarray, target: np.ndarray | float, tol: float = SNAP) -> np.ndarray:
     """``target`` where ``value`` is within ``tol`` (relative) of it: HiGHS's answers land on

@@ -43,8 +43,9 @@ from models.policies import overtaking_pairs
 from optimizer.core.levels import level_of, transfer_to_level
 from optimizer.core.solution import LPSolution
 from optimizer.fast.certify import certify
+from optimizer.fast.group_cuts import SolveLP
 from optimizer.fast.group_duals import close
-from optimizer.fast.group_floors import SolveLP, group_point, group_row_slices, record_pair
+from optimizer.fast.group_floors import group_point, group_row_slices, record_pair
 from optimizer.fast.policy_path import BOUND_ROWS, envelope, supported
 from optimizer.fast.solutions import closed_form_solution
 from optimizer.fast.waterfill import water_fill

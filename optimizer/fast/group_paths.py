@@ -13,12 +13,10 @@ from models.data import RegionData
 from models.lp import LinearProgram
 from optimizer.core.solution import LPSolution
 from optimizer.fast.certify import certify
+from optimizer.fast.group_cuts import SolveLP, cut_loop, first_cuts
 from optimizer.fast.group_duals import close, record_duals
 from optimizer.fast.group_floors import (
     SOLVED_BY,
-    SolveLP,
-    cut_loop,
-    first_cuts,
     full_levels,
     group_point,
     group_row_slices,
