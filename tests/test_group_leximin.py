@@ -13,20 +13,23 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import optimizer.fast.group_leximin as group_leximin
 from optimizer.cli import main
 from optimizer.core.groups import Group
 from optimizer.core.policy import PolicyConfig
-from optimizer.engine.solve import SolveOptions, solve
+from optimizer.engine.solve import GROUP_LEXIMIN_STAGES, SolveOptions, solve
 from optimizer.fast.certify import Certificate
 from optimizer.io.load import load_instance
 from tests.policy_helpers import fast_and_lp, make_instance
 from tests.test_group_floors import policy_of, random_groups_round
 
 PATH = "group leximin"
+pytestmark = pytest.mark.skipif(not GROUP_LEXIMIN_STAGES, reason=(
+    "the group leximin stages are off (optimizer/engine/solve.py GROUP_LEXIMIN_STAGES): on the pinned "
+    "example a stage fixes regions the LP stages leave free and the answer is leximin-worse"))
 
 
 def levels(result) -> np.ndarray:
@@ -48,6 +51,7 @@ def leximin_pair(seed: int, overlap: bool, chain: bool, hold: bool, lift: float)
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10**6), st.booleans(), st.booleans(), st.booleans(), st.sampled_from([0.0, 0.02, 0.1]))
+@example(197, False, False, True, 0.0)   # found by CI: stage 2 fixed 8 regions, the LP stages 5
 def test_group_leximin_equals_the_lp_stages(seed, overlap, chain, hold, lift):
     fast, lp = leximin_pair(seed, overlap, chain, hold, lift)
     if fast is not None:
