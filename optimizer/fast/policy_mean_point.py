@@ -12,7 +12,9 @@ then the least total transfer among its optima.
 
 The point. ``budget_bracket`` ends with two maximisers of the Lagrangian
 g(lambda) = max{sum c_r L_r : bounds, chain}, c_r = w_r - lambda n_r, one spending more than
-B' = B + sum o (over) and one at most (under), at prices that close the bracket. The point
+B' = B + sum o (over) and one at most (under), at prices that close the value gap to 1e-9;
+``adjacent_pair`` moves them on (the price where their supporting lines meet) until the
+maximiser there repeats one of them, so that both maximise g at one price. The point
 is their combination spending B' (regions where both agree keep that level exactly). With
 the direction D = over - under, lambda* = w.D / n.D is the price at which both are maximisers
 (the Lagrangian is flat along D); at lambda = 0 with every level at its upper bound (the
@@ -59,21 +61,37 @@ from models.lp import LinearProgram
 from optimizer.core.levels import level_of
 from optimizer.core.solution import Run
 from optimizer.fast.certify import certify
-from optimizer.fast.policy_mean import Point, budget_bracket, mean_round, record_x
+from optimizer.fast.policy_mean import ChainMean, Point, budget_bracket, mean_round, next_price, record_x
 from optimizer.fast.policy_path import Envelope, envelope, put_duals
 from optimizer.fast.prefix_scan import segment_cumsum
 from optimizer.fast.solutions import closed_form_solution
 
 SNAP = 1e-12
+POLISH = 60         # secant steps (a bisection every third after the first three) to an adjacent pair
 SOLVED_BY = ("Lagrangian layers on the envelopes (policy rows as transfer bounds, no-overtaking as a chain) "
              "with chain-flow duals, certified optimal for the LP of record (optimizer/fast/policy_mean_point.py)")
 
 
-def bracket_point(seen: list[Point], budget: float, w: np.ndarray, need: np.ndarray
-                  ) -> tuple[np.ndarray, float] | None:
-    """(L, lambda*) from the points ``budget_bracket`` evaluated (module docstring)."""
+def adjacent_pair(cm: ChainMean, seen: list[Point], budget: float) -> tuple[Point | None, Point | None]:
+    """(over, under): the last points ``budget_bracket`` evaluated on each side of the budget,
+    then moved by the price where their supporting lines meet until a new point repeats one
+    of them: both are then maximisers of the Lagrangian at one price (the bracket stops at a
+    1e-9 gap in value, which is not yet that)."""
     over = next((p for p in reversed(seen) if p.spend > budget), None)
     under = next((p for p in reversed(seen) if p.spend <= budget), None)
+    if over is None or under is None or not np.isfinite(over.spend):
+        return over, under
+    for step in range(POLISH):
+        p = cm.at(next_price(over, under, budget, step if step >= 3 else 0), budget)
+        if np.array_equal(p.level, over.level) or np.array_equal(p.level, under.level):
+            break
+        over, under = (p, under) if p.spend > budget else (over, p)
+    return over, under
+
+
+def bracket_point(over: Point | None, under: Point | None, budget: float, w: np.ndarray, need: np.ndarray
+                  ) -> tuple[np.ndarray, float] | None:
+    """(L, lambda*) of the module docstring from the pair ``adjacent_pair`` found."""
     if under is None:
         return None
     if over is None or not np.isfinite(over.spend):
@@ -277,7 +295,8 @@ def mean_point_run(data: RegionData, build: Callable[[RegionData, str], LinearPr
     if mr is None:
         return None
     level, seen = budget_bracket(mr.cm, mr.budget, float(np.max(lp.cost[mr.lay["transfer"]], initial=0.0)))
-    point = None if level is None else bracket_point(seen, mr.budget, mr.cm.w, data.need)
+    point = None if level is None else bracket_point(*adjacent_pair(mr.cm, seen, mr.budget), mr.budget,
+                                                     mr.cm.w, data.need)
     env = envelope(lp, mr.lay, data, folded)
     if point is None or env is None:
         return None
