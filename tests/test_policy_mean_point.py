@@ -18,6 +18,7 @@ from optimizer.core.policy import PolicyConfig
 from tests.policy_helpers import make_instance
 from tests.run_folder_helpers import equalize
 from tests.test_policy_path import both, policy_of, random_round
+from tests.test_policy_range import scarce_round
 
 MEAN_PATH = "optimizer/fast/policy_mean_point.py"
 
@@ -65,6 +66,20 @@ def test_engages_on_every_feasible_round_without_group_rows(prior_up):
     assert feasible >= 20 and engaged == feasible
 
 
+def test_scarcity_rounds_engage_and_equal_the_lp():
+    """Under scarcity (thresholds as caps, soft rows with costless shortfalls) the point is
+    certified on that LP of record too."""
+    capped = 0
+    for seed in range(25):
+        inst, policy = scarce_round(seed)
+        fast, lp = both(inst, "max-mean", policy, "auto")
+        if fast is None:
+            continue
+        assert agree(fast, lp)
+        capped += "caps" in fast.summary["scarcity"]["in_effect"]
+    assert capped >= 10
+
+
 def test_hand_solved_pooled_block():
     """Own 10/30/50 of need 100, population 100/200/100 (weights 1/4, 1/2, 1/4), prior 0/40/0,
     hold-harmless 1 and no-overtaking: the least point is 0/40/20 (levels 0.1/0.7/0.7), 40 left.
@@ -78,6 +93,20 @@ def test_hand_solved_pooled_block():
     assert fast.summary["objective_value"] == pytest.approx(0.7, abs=1e-12)
     np.testing.assert_allclose(fast.allocation.transfer, [0.0, 60.0, 40.0], atol=1e-9)
     np.testing.assert_allclose(lp.allocation.transfer, [0.0, 60.0, 40.0], atol=1e-6)
+
+
+def test_hand_solved_tied_groups_pool():
+    """Ties before: r0, r1 at 0.2 and r2, r3 at 0.3 (need 100, population 300/300/100/100),
+    no-overtaking only. r0 and r1 have the best rate: 20 lifts them to 0.3; then all four rise
+    together (the chain rows between the two tied pairs hold), 80 for 0.2 each: levels 0.5,
+    transfers 30/30/20/20, mean 0.5. The pooled block's flow goes up through a 2 x 2 set of
+    chain rows (split by the north-west corner rule)."""
+    inst = make_instance([20.0, 20.0, 30.0, 30.0], [100.0] * 4, pop=[300, 300, 100, 100], budget=100.0,
+                         threshold=0.0)
+    fast, lp = both(inst, "max-mean", PolicyConfig(no_overtaking=True), "hard")
+    assert agree(fast, lp)
+    np.testing.assert_allclose(fast.allocation.transfer, [30.0, 30.0, 20.0, 20.0], atol=1e-9)
+    assert fast.summary["objective_value"] == pytest.approx(0.5, abs=1e-12)
 
 
 def test_hand_solved_every_region_at_its_cap():

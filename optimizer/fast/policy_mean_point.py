@@ -60,7 +60,7 @@ from models.data import RegionData
 from models.lp import LinearProgram
 from optimizer.core.levels import level_of
 from optimizer.core.solution import Run
-from optimizer.fast.certify import certify
+from optimizer.fast.certify import Certificate, certify
 from optimizer.fast.policy_mean import ChainMean, Point, budget_bracket, mean_round, next_price, record_x
 from optimizer.fast.policy_path import Envelope, envelope, put_duals
 from optimizer.fast.prefix_scan import segment_cumsum
@@ -77,31 +77,38 @@ def adjacent_pair(cm: ChainMean, seen: list[Point], budget: float) -> tuple[Poin
     then moved by the price where their supporting lines meet until a new point repeats one
     of them: both are then maximisers of the Lagrangian at one price (the bracket stops at a
     1e-9 gap in value, which is not yet that)."""
-    over = next((p for p in reversed(seen) if p.spend > budget), None)
-    under = next((p for p in reversed(seen) if p.spend <= budget), None)
+    fits = budget                            # a spending over B' by rounding only fits (as in
+    if not any(p.spend <= fits for p in seen):   # budget_bracket) when nothing else does
+        fits = budget * (1 + 1e-12)
+    over = next((p for p in reversed(seen) if p.spend > fits), None)
+    under = next((p for p in reversed(seen) if p.spend <= fits), None)
     if over is None or under is None or not np.isfinite(over.spend):
         return over, under
     for step in range(POLISH):
         p = cm.at(next_price(over, under, budget, step if step >= 3 else 0), budget)
         if np.array_equal(p.level, over.level) or np.array_equal(p.level, under.level):
             break
-        over, under = (p, under) if p.spend > budget else (over, p)
+        over, under = (p, under) if p.spend > fits else (over, p)
     return over, under
 
 
-def bracket_point(over: Point | None, under: Point | None, budget: float, w: np.ndarray, need: np.ndarray
-                  ) -> tuple[np.ndarray, float] | None:
-    """(L, lambda*) of the module docstring from the pair ``adjacent_pair`` found."""
+def bracket_points(over: Point | None, under: Point | None, budget: float, w: np.ndarray, need: np.ndarray,
+                   lam_top: float) -> list[tuple[np.ndarray, float]]:
+    """Candidate (L, lambda*) of the module docstring from the pair ``adjacent_pair`` found;
+    when ``under`` spends the budget (the least point, say) also ``under`` at ``lam_top``,
+    the bracket's highest price, where every c_r <= 0 (every region pushes down): the pair's
+    kink price may rest on the layers' implied cap, which is no LP row."""
     if under is None:
-        return None
+        return []
     if over is None or not np.isfinite(over.spend):
-        return (under.level, 0.0) if under.lam == 0.0 else None
-    theta = (budget - under.spend) / (over.spend - under.spend)
+        return [(under.level, 0.0)] if under.lam == 0.0 else []
+    theta = min(1.0, max(0.0, (budget - under.spend) / (over.spend - under.spend)))
     same = over.level == under.level
     level = np.where(same, under.level, theta * over.level + (1.0 - theta) * under.level)
     d = np.where(same, 0.0, over.level - under.level)
     nd = float(np.dot(need, d))
-    return (level, float(np.dot(w, d)) / nd) if nd > 0 else None
+    out = [(level, float(np.dot(w, d)) / nd)] if nd > 0 else []
+    return out + ([(under.level, lam_top)] if theta <= 1e-12 else [])
 
 
 def _flows(c: np.ndarray, can_a: np.ndarray, can_b: np.ndarray, layer: np.ndarray, lblock: np.ndarray
@@ -281,6 +288,16 @@ def mean_duals(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: Regio
     return -y
 
 
+def _certified(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, level: np.ndarray,
+               lam: float) -> tuple[np.ndarray, np.ndarray | None, Certificate | None]:
+    """(x, y, its certificate) of the point ``level`` at the price ``lam``."""
+    x = record_x(lp, lay, d, level)
+    can_a, can_b = at_bounds(env, d, level)
+    x[lay["transfer"]] = np.where(can_a, env.lo, np.where(can_b, env.hi, x[lay["transfer"]]))
+    y = mean_duals(lp, lay, env, d, level, lam)
+    return x, y, None if y is None else certify(lp, x, y)
+
+
 def mean_point_run(data: RegionData, build: Callable[[RegionData, str], LinearProgram], hard: bool) -> Run | None:
     """The certified max-mean Run with policy rows, or None (the LP path decides)."""
     scarce = bool(data.options.get("threshold_caps"))
@@ -295,18 +312,15 @@ def mean_point_run(data: RegionData, build: Callable[[RegionData, str], LinearPr
     if mr is None:
         return None
     level, seen = budget_bracket(mr.cm, mr.budget, float(np.max(lp.cost[mr.lay["transfer"]], initial=0.0)))
-    point = None if level is None else bracket_point(*adjacent_pair(mr.cm, seen, mr.budget), mr.budget,
-                                                     mr.cm.w, data.need)
     env = envelope(lp, mr.lay, data, folded)
-    if point is None or env is None:
+    if level is None or env is None:
         return None
-    level, lam = snapped(point[0]), point[1]
-    x = record_x(lp, mr.lay, data, level)
-    can_a, can_b = at_bounds(env, data, level)
-    x[mr.lay["transfer"]] = np.where(can_a, env.lo, np.where(can_b, env.hi, x[mr.lay["transfer"]]))
-    y = mean_duals(lp, mr.lay, env, data, level, lam)
-    cert = None if y is None else certify(lp, x, y)
-    if cert is None or not cert.ok:
+    for level, lam in bracket_points(*adjacent_pair(mr.cm, seen, mr.budget), mr.budget, mr.cm.w, data.need,
+                                     max(p.lam for p in seen)):
+        x, y, cert = _certified(lp, mr.lay, env, data, snapped(level), lam)
+        if cert is not None and cert.ok:
+            break
+    else:
         return None
     first = closed_form_solution(lp, x, y, float(lp.cost @ x + lp.offset), time.perf_counter() - t1)
     first.algorithm = "Lagrangian layers"
