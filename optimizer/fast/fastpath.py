@@ -39,7 +39,9 @@ from optimizer.fast.floor_record import certify_floor, floor_record, floor_solut
 from optimizer.fast.log_welfare import log_welfare_run
 from optimizer.fast.mad_path import mad_run
 from optimizer.fast.policy_least import LEAST_POINT_OBJECTIVES, least_point_run
+from optimizer.fast.policy_mean_point import mean_point_run
 from optimizer.fast.policy_path import policy_run
+from optimizer.fast.policy_range import policy_range_run
 from optimizer.fast.range_path import range_run
 from optimizer.fast.solutions import closed_form_solution
 from optimizer.fast.waterfill import knapsack_shortfall, leximin_fill, water_fill
@@ -179,6 +181,10 @@ def fast_core_run(data: RegionData, objective: str, build: Callable[[RegionData,
     it does not apply (the LP path then solves the instance)."""
     if has_policies and objective in LEAST_POINT_OBJECTIVES:   # policy_least.py
         return least_point_run(data, objective, build, hard)
+    if has_policies and objective == "min-range":   # the envelope filling to min(z*, M0) (policy_range.py)
+        return policy_range_run(data, build, hard)
+    if has_policies and objective == "max-mean":    # the Lagrangian layers' point (policy_mean_point.py)
+        return mean_point_run(data, build, hard)
     if has_policies:   # policy rows folded into bounds, no-overtaking as a chain (policy_path.py)
         return policy_run(data, objective, build, hard)
     if objective == "min-shortfall" and "shortfall_cap" not in data.options:

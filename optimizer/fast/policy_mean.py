@@ -291,7 +291,7 @@ def budget_bracket(cm: ChainMean, budget: float, lam_max: float) -> tuple[np.nda
         return None, seen
     best_dual = min(under.dual, over.dual)
     for step in range(BISECTIONS):
-        mid = cm.at(_next_price(over, under, budget, step), budget)
+        mid = cm.at(next_price(over, under, budget, step), budget)
         seen.append(mid)
         best_dual = min(best_dual, mid.dual)
         if mid.spend > budget:
@@ -307,7 +307,7 @@ def budget_bracket(cm: ChainMean, budget: float, lam_max: float) -> tuple[np.nda
     return None, seen
 
 
-def _next_price(over: Point, under: Point, budget: float, step: int) -> float:
+def next_price(over: Point, under: Point, budget: float, step: int) -> float:
     """Where the two supporting lines of the dual bound meet (the dual is convex and piecewise
     linear in lambda with slope B' - spend: exact in a few steps once both sides sit on the
     pieces next to the optimum); a bisection every third step, or when they do not meet inside."""
