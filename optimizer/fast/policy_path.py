@@ -60,7 +60,8 @@ from models.lp import LinearProgram
 from models.policies import overtaking_pairs
 from optimizer.core.levels import level_of, shortfall_of, transfer_to_level
 from optimizer.core.solution import LPSolution, Run
-from optimizer.fast.certify import certify
+from optimizer.fast.certify import TOL as CERTIFY_TOL
+from optimizer.fast.certify import certify, primal_violation
 from optimizer.fast.prefix_scan import segment_cumsum
 from optimizer.fast.solutions import closed_form_solution
 from optimizer.fast.waterfill import leximin_fill, water_fill
@@ -286,6 +287,8 @@ def _maxmin_solution(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d:
     z = wf.level
     level = np.maximum(z, env.M)
     x = solution_x(lp, lay, d, transfers_at(level, env, d), z)
+    if primal_violation(lp, x) > CERTIFY_TOL:   # e.g. a group row binds: no dual can certify it
+        return None
     for y in floor_duals(lp, lay, env, d, level, z):
         cert = certify(lp, x, y)
         if cert.ok:
