@@ -33,7 +33,7 @@ import numpy as np
 
 from models.data import RegionData
 from models.lp import LinearProgram
-from optimizer.fast.certify import certify
+from optimizer.fast.certify import primal_violation
 from optimizer.fast.policy_path import BOUND_ROWS, KEPT_ROWS, Envelope, envelope
 from optimizer.fast.range_max import range_max
 
@@ -274,7 +274,7 @@ def value_at(lp: LinearProgram, mr: MeanRound, d: RegionData, level: np.ndarray)
     """The LP's objective at ``level`` when it meets every row of ``lp`` (else None)."""
     x = record_x(lp, mr.lay, d, level)
     if float(np.dot(d.need, level)) > mr.budget * (1 + 1e-12) or \
-            certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-9:
+            primal_violation(lp, x) > 1e-9:   # certify's primal part (no dual to check)
         return None
     return float(lp.cost @ x + lp.offset)
 

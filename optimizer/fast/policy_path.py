@@ -309,7 +309,7 @@ def _leximin_solution(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d
     level = np.clip(y, env.M, env.U)
     t = transfers_at(level, env, d)
     x = solution_x(lp, lay, d, t, float(level.min()))
-    if certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-9:
+    if primal_violation(lp, x) > 1e-9:
         return None, y
     return LPSolution("optimal", float("nan"), x, lp.A @ x, np.zeros(0), np.zeros(0),
                       time.perf_counter() - t1, 0, "progressive filling"), y
