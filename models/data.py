@@ -22,6 +22,9 @@ class RegionData:
     t_min:      lower bound on the transfer, >= 0
     t_max:      upper bound on the transfer (np.inf where none)
     budget:     the pool to split, >= 0
+    memo:       what is derived from these arrays and asked for many times in one round (the
+                no-overtaking pairs): each entry keeps the inputs it was computed from and is
+                used only when they are equal again (``dataclasses.replace`` shares it)
     """
 
     own: np.ndarray
@@ -32,6 +35,7 @@ class RegionData:
     t_max: np.ndarray
     budget: float
     options: dict[str, Any] = field(default_factory=dict)
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n(self) -> int:

@@ -154,8 +154,20 @@ def equalization_rate_check(t: np.ndarray, d: RegionData, p: Params) -> float:
 def overtaking_pairs(d: RegionData) -> tuple[np.ndarray, np.ndarray]:
     """(hi, lo) pairs: regions sorted by level before, descending, grouped by equal level;
     each region of a group is paired with each of the next lower group. Rows L_lo <= L_hi
-    on these pairs imply them for every pair by transitivity (n - 1 rows without ties)."""
+    on these pairs imply them for every pair by transitivity (n - 1 rows without ties).
+    Built once per round: kept in ``d.memo`` with the levels before they were built from
+    (a round's LPs, envelopes, checks and certificates ask for them up to 13 times), read-only."""
     before = np.round(d.own / d.need, 12)
+    kept = d.memo.get("overtaking_pairs")
+    if kept is not None and np.array_equal(kept[0], before):
+        return kept[1], kept[2]
+    his, los = _pairs(before)
+    his.flags.writeable = los.flags.writeable = False
+    d.memo["overtaking_pairs"] = (before, his, los)
+    return his, los
+
+
+def _pairs(before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = before.shape[0]
     order = np.argsort(-before, kind="stable")          # descending; ties by index
     sorted_before = before[order]

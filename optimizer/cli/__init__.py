@@ -9,12 +9,22 @@ Entry point: ``optimizer.cli:main``.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
 import click
 
 from optimizer.core.version import __version__
+
+# numpy's OpenBLAS on one thread, set before any command imports numpy (a caller's own
+# setting wins). Our BLAS calls are vector dot products (1e5-1e6 entries: tens of
+# microseconds on one core); a second thread only adds its wake-up, milliseconds per call on a
+# busy machine (the price of fairness with group floors makes ~200: 20% of the run under
+# load), and it splits each sum by the core count, so the last digit of a figure depended on
+# the machine that computed it (the same round gave max_mean_level ...177 on 2 threads and
+# ...1773 on 1).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 # command name -> "module:attribute". Loaded lazily (click's documented LazyGroup pattern):
 # `equalize solve` imports the solve command's modules only, never batch's (dask, its

@@ -39,20 +39,15 @@ class Certificate:
 
 
 RELATIVE = 1e-9
+TOL = 1e-7       # certify's default tolerance (primal, relative to max(1, |x|); dual, to max(1, |c|))
 
 
-def certify(lp: LinearProgram, x: np.ndarray, y: np.ndarray, tol: float = 1e-7) -> Certificate:
+def certify(lp: LinearProgram, x: np.ndarray, y: np.ndarray, tol: float = TOL) -> Certificate:
     sign = -1.0 if lp.maximize else 1.0
     c = sign * lp.cost
     yy = sign * y   # HiGHS reports duals of the original sense; make them those of min sign*c
     ax = lp.A @ x
-    scale_x = max(1.0, float(np.max(np.abs(x), initial=0.0)))
-    primal = max(
-        float(np.max(lp.row_lower - ax, initial=0.0)),
-        float(np.max(ax - lp.row_upper, initial=0.0)),
-        float(np.max(lp.col_lower - x, initial=0.0)),
-        float(np.max(x - lp.col_upper, initial=0.0)),
-    ) / scale_x
+    primal = primal_violation(lp, x, ax)
     d = c - lp.A.T @ yy
     # an infinite bound is never active: |x - inf| <= tol * inf would hold and accept any
     # reduced cost on a column (or dual on a row) that has no such bound
@@ -72,6 +67,19 @@ def certify(lp: LinearProgram, x: np.ndarray, y: np.ndarray, tol: float = 1e-7) 
                float(np.max(dual_row, initial=0.0)) / scale_d)
     # + 0.0: a violation of -0.0 (numpy's max of -0.0 terms) is reported as 0.0
     return Certificate(primal <= tol and dual <= tol, primal + 0.0, dual + 0.0)
+
+
+def primal_violation(lp: LinearProgram, x: np.ndarray, ax: np.ndarray | None = None) -> float:
+    """The most ``x`` breaks a row or column bound, over max(1, |x|_inf): certify's primal
+    part, alone (a point that fails it fails every dual: no need to build one)."""
+    ax = lp.A @ x if ax is None else ax
+    scale_x = max(1.0, float(np.max(np.abs(x), initial=0.0)))
+    return max(
+        float(np.max(lp.row_lower - ax, initial=0.0)),
+        float(np.max(ax - lp.row_upper, initial=0.0)),
+        float(np.max(lp.col_lower - x, initial=0.0)),
+        float(np.max(x - lp.col_upper, initial=0.0)),
+    ) / scale_x
 
 
 def at_bound(value: np.ndarray, bound: np.ndarray, tol: float) -> np.ndarray:

@@ -33,8 +33,9 @@ import numpy as np
 
 from models.data import RegionData
 from models.lp import LinearProgram
-from optimizer.fast.certify import certify
+from optimizer.fast.certify import primal_violation
 from optimizer.fast.policy_path import BOUND_ROWS, KEPT_ROWS, Envelope, envelope
+from optimizer.fast.range_max import range_max
 
 GAP_TOL = 1e-9
 BISECTIONS = 200
@@ -109,6 +110,8 @@ class ChainMean:
         self.k = ly.k
         # the positions the two ends gF and gA - 1 query, the same for every lambda
         self.ends = {name: self._positions(np.minimum(g, ly.G - 1)) for name, g in (("F", ly.gF), ("A", ly.gA - 1))}
+        # what _raise reads at gF for every c: gF's first position and its first forced member
+        self.at_f = (ly.start[np.minimum(ly.gF, ly.G)], self._ge(self.key_m, ly.gF))
 
     def _positions(self, gg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self._ge(self.key_m, gg), self._ge(self.key_u, gg), self.ly.start[1:][gg]
@@ -134,11 +137,12 @@ class ChainMean:
         ly = self.ly
         G = ly.G
         sum_g = np.bincount(ly.group, weights=c, minlength=G)
-        suf = np.r_[np.cumsum(sum_g[::-1])[::-1], 0.0]                 # suf[k] = sum over groups >= k
+        suf = np.concatenate((np.cumsum(sum_g[::-1])[::-1], [0.0]))  # suf[k] = sum over groups >= k
         pos = np.maximum(c, 0.0)
         h = suf[1:] + np.bincount(ly.group, weights=pos, minlength=G)
-        cm, cu = np.r_[0.0, np.cumsum(c[ly.by_m])], np.r_[0.0, np.cumsum(pos[ly.by_u])]
-        pm = np.r_[0.0, np.cumsum(pos[ly.by_m])]
+        c_m = c[ly.by_m]
+        cm, cu = _from0(np.cumsum(c_m)), _from0(np.cumsum(pos[ly.by_u]))
+        pm = _from0(np.cumsum(np.maximum(c_m, 0.0)))                   # = pos[by_m], gathered once
 
         def bx(end_name: str) -> tuple[np.ndarray, np.ndarray]:
             """(sum of c over forced members of g, the best X's value) per interval."""
@@ -162,26 +166,48 @@ class ChainMean:
             return None
         gain, choice = np.where(finite, gain, 0.0), np.where(finite, choice, gF)
         at_m, gains = float(np.dot(c, ly.M)), float(np.dot(np.where(finite, ly.length, 0.0), gain))
-        level = ly.M + self._raise(np.where(gain > 0, choice, gF), np.where(finite, ly.length, 0.0), c)
+        gs = np.where(gain > 0, choice, gF)
+        level = ly.M + self._raise(gs, np.where(finite, ly.length, 0.0), c, (gs == gF, gs == gA - 1))
         return level, at_m, gains
 
-    def _raise(self, gs: np.ndarray, length: np.ndarray, c: np.ndarray) -> np.ndarray:
-        """What each region gains over M: the intervals whose up-set holds it and not forced."""
+    def _raise(self, gs: np.ndarray, length: np.ndarray, c: np.ndarray, ends: tuple[np.ndarray, np.ndarray]
+               ) -> np.ndarray:
+        """What each region gains over M: the intervals whose up-set holds it and not forced.
+        ``ends``: where gs is gF, where it is gA - 1 (their positions are cached)."""
         ly, G, n = self.ly, self.ly.G, self.need.shape[0]
         gF = ly.gF
         mid = gs + 1 < gF                              # groups strictly between the boundary and gF
         add = _ranges(gs[mid] + 1, gF[mid], length[mid], G)[ly.group]   # float
         whole = (gs < gF) & (gF < G)                   # gF itself: its unforced members
         out = add.copy()
-        out[ly.by_m] += _ranges(ly.start[np.minimum(gF, G)][whole], self._ge(self.key_m, gF)[whole],
-                                length[whole], n)
+        out[ly.by_m] += _ranges(self.at_f[0][whole], self.at_f[1][whole], length[whole], n)
         sel = gs < G                                   # the boundary group's X: allowed, unforced, c > 0
         gg = np.minimum(gs, G - 1)
         e = ly.start[1:][gg][sel]
+        im, iu = self._boundary(gg, ends)
         x = np.zeros(n)
-        x[ly.by_u] += _ranges(self._ge(self.key_u, gg)[sel], e, length[sel], n)
-        x[ly.by_m] -= _ranges(self._ge(self.key_m, gg)[sel], e, length[sel], n)
+        x[ly.by_u] += _ranges(iu[sel], e, length[sel], n)
+        x[ly.by_m] -= _ranges(im[sel], e, length[sel], n)
         return out + np.where(c > 0, x, 0.0)
+
+    def _boundary(self, gg: np.ndarray, ends: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """_ge(key_m, gg) and _ge(key_u, gg): the cached ends' where gg is one, else searched."""
+        im, iu = np.empty_like(gg), np.empty_like(gg)
+        rest = np.ones(gg.shape[0], dtype=bool)
+        for at, name in zip(ends, ("F", "A")):
+            take = at & rest
+            im[take], iu[take] = self.ends[name][0][take], self.ends[name][1][take]
+            rest &= ~at
+        if rest.any():
+            g = np.minimum(gg[rest], self.ly.G) * self.k + self.ly.rank_t[rest]
+            im[rest] = np.searchsorted(self.key_m, g, side="left")
+            iu[rest] = np.searchsorted(self.key_u, g, side="left")
+        return im, iu
+
+
+def _from0(a: np.ndarray) -> np.ndarray:
+    """``a`` after a leading 0 (a prefix sum's table)."""
+    return np.concatenate(([0.0], a))
 
 
 def _ranges(lo: np.ndarray, hi: np.ndarray, value: np.ndarray, size: int) -> np.ndarray:
@@ -190,31 +216,6 @@ def _ranges(lo: np.ndarray, hi: np.ndarray, value: np.ndarray, size: int) -> np.
     diff += np.bincount(lo, weights=value, minlength=size + 1)[:size + 1]
     diff -= np.bincount(hi, weights=value, minlength=size + 1)[:size + 1]
     return np.cumsum(diff)[:size]
-
-
-def range_max(h: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(argmax, max) of h over [lo_j, hi_j] per query (-inf where empty): a sparse table."""
-    m = h.shape[0]
-    table, value = [np.arange(m)], h
-    k = 1
-    while 2 * k <= m:       # the maxima carried along (contiguous slices, no gathers of h)
-        prev = table[-1]
-        left = value[:-k] >= value[k:]
-        table.append(np.where(left, prev[:-k], prev[k:]))
-        value = np.where(left, value[:-k], value[k:])
-        k *= 2
-    empty = hi < lo
-    lo_c = np.clip(lo, 0, m - 1)
-    width = np.maximum(np.where(empty, 1, hi - lo + 1), 1)
-    lvl = np.floor(np.log2(width)).astype(np.int64)
-    out = np.zeros(lo.shape[0], dtype=np.int64)
-    for j in np.unique(lvl):
-        q = lvl == j
-        t = table[j]
-        a = t[np.clip(lo_c[q], 0, t.shape[0] - 1)]
-        b = t[np.clip(np.where(empty[q], lo_c[q], hi[q] - (1 << j) + 1), 0, t.shape[0] - 1)]
-        out[q] = np.where(h[a] >= h[b], a, b)
-    return out, np.where(empty, -np.inf, h[out])
 
 
 @dataclass(frozen=True)
@@ -273,7 +274,7 @@ def value_at(lp: LinearProgram, mr: MeanRound, d: RegionData, level: np.ndarray)
     """The LP's objective at ``level`` when it meets every row of ``lp`` (else None)."""
     x = record_x(lp, mr.lay, d, level)
     if float(np.dot(d.need, level)) > mr.budget * (1 + 1e-12) or \
-            certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-9:
+            primal_violation(lp, x) > 1e-9:   # certify's primal part (no dual to check)
         return None
     return float(lp.cost @ x + lp.offset)
 

@@ -60,7 +60,8 @@ from models.lp import LinearProgram
 from models.policies import overtaking_pairs
 from optimizer.core.levels import level_of, shortfall_of, transfer_to_level
 from optimizer.core.solution import LPSolution, Run
-from optimizer.fast.certify import certify
+from optimizer.fast.certify import TOL as CERTIFY_TOL
+from optimizer.fast.certify import certify, primal_violation
 from optimizer.fast.prefix_scan import segment_cumsum
 from optimizer.fast.solutions import closed_form_solution
 from optimizer.fast.waterfill import leximin_fill, water_fill
@@ -286,6 +287,8 @@ def _maxmin_solution(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d:
     z = wf.level
     level = np.maximum(z, env.M)
     x = solution_x(lp, lay, d, transfers_at(level, env, d), z)
+    if primal_violation(lp, x) > CERTIFY_TOL:   # e.g. a group row binds: no dual can certify it
+        return None
     for y in floor_duals(lp, lay, env, d, level, z):
         cert = certify(lp, x, y)
         if cert.ok:
@@ -306,7 +309,7 @@ def _leximin_solution(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d
     level = np.clip(y, env.M, env.U)
     t = transfers_at(level, env, d)
     x = solution_x(lp, lay, d, t, float(level.min()))
-    if certify(lp, x, np.zeros(lp.num_row)).primal_violation > 1e-9:
+    if primal_violation(lp, x) > 1e-9:
         return None, y
     return LPSolution("optimal", float("nan"), x, lp.A @ x, np.zeros(0), np.zeros(0),
                       time.perf_counter() - t1, 0, "progressive filling"), y
