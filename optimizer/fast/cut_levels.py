@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizer.core.metrics import pairwise_sum
+from optimizer.fast.cut_bisection import bisect_indices
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def lagrangian_levels(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.nd
     the least minimisers at a higher / lower budget price (they fall as lam_B rises: for
     submodular F and c <= c' the least minimiser of F + c' is inside that of F + c, at
     every level set). The box shrinks to them and the bisection starts from the chains of
-    overlapping shrunk intervals (``warm_groups``), so a narrow bracket costs few rounds."""
+    overlapping shrunk intervals (``group_intervals``, cut_bisection.py), so a narrow bracket costs few rounds."""
     g = grid if grid is not None else Grid.of(lo, hi, rank)
     lo_t, hi_t = g.lo_i, g.hi_i
     if lower is not None:
@@ -98,36 +99,11 @@ def lagrangian_levels(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.nd
 def least_indices(w: np.ndarray, need: np.ndarray, lam: float, lam_b: float, g: Grid,
                   cut: CutFunction | None, lo_t: np.ndarray, hi_t: np.ndarray) -> np.ndarray:
     """``lagrangian_levels`` over the box of grid indices lo_t..hi_t (within the grid's own
-    box): the grid indices of the least minimiser there."""
+    box): the grid indices of the least minimiser there (optimizer/fast/cut_bisection.py)."""
     q = cut if cut is not None else CutFunction.gini(float(w.sum()))
-    n = w.size
-    lo_t, hi_t, a0, b0 = warm_groups(g, lo_t, hi_t)
-    # everything below lives in (group, cut order); groups stay contiguous and in cut order inside
-    perm = g.perm[np.argsort(a0[g.perm], kind="stable")]
-    wp, lo_i, hi_i = w[perm], lo_t[perm], hi_t[perm]
-    cp = (lam_b * need - lam * w)[perm]
-    a, b = a0[perm], b0[perm]                       # each region's interval [a, b] of values
-    w_tot = float(w.sum())
-    scale = float(np.abs(cp).max()) * max(1.0, float(np.abs(g.values).max())) + q.magnitude()
-    tol = 1e-13 * scale
-    while True:
-        active = a < b
-        if not active.any():
-            break
-        m = (a + b) // 2                                  # cut between values[m] and values[m + 1]
-        # (a group is its interval: a finished one may share its a with a touching group)
-        new_grp = np.concatenate([[True], (a[1:] != a[:-1]) | (b[1:] != b[:-1])])
-        starts = np.flatnonzero(new_grp)
-        gid = np.cumsum(new_grp) - 1
-        in_s = _upper_set(q, wp, cp, w_tot, active & (lo_i > m), active & (lo_i <= m) & (hi_i > m), starts, gid,
-                          tol)
-        out_s = active & ~in_s
-        inv = _stable_partition(in_s, out_s, starts, gid)
-        a, b = np.where(in_s, m + 1, a), np.where(out_s, m, b)
-        perm, wp, lo_i, hi_i, cp, a, b = perm[inv], wp[inv], lo_i[inv], hi_i[inv], cp[inv], a[inv], b[inv]
-    idx = np.empty(n, dtype=np.int64)
-    idx[perm] = a
-    return idx
+    c = lam_b * need - lam * w
+    scale = float(np.abs(c).max()) * max(1.0, float(np.abs(g.values).max())) + q.magnitude()
+    return bisect_indices(w, c, g.perm, g.values.size, q, 1e-13 * scale, lo_t, hi_t)
 
 
 # the half-widths (grid steps) of the guessed boxes ``guessed_indices`` tries in turn: the
@@ -204,66 +180,6 @@ def _bands(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     new = np.concatenate([[True], ls[1:] > hs[:-1]])
     starts = np.flatnonzero(new)
     return ls[starts], np.maximum.reduceat(hi[order], starts)
-
-
-def warm_groups(g: Grid, lo_t: np.ndarray, hi_t: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(the box of grid indices lo_t..hi_t, the first intervals [a, b]): region r can sit
-    at grid indices lo_r..hi_r; overlapping intervals are chained into one group spanning
-    them all, so different groups overlap at most in an end value, and every cut of a
-    group (between values m and m + 1, a <= m < b) leaves every other region wholly above
-    or below it (what the bisection needs). Intervals that only touch are chained when
-    they start at the same value (a finished region [x, x] and a group [x, y]), so the
-    groups' starts differ."""
-    hi_t = np.maximum(hi_t, lo_t)
-    order = np.argsort(lo_t, kind="stable")
-    ls, hs = lo_t[order], hi_t[order]
-    top = np.maximum.accumulate(hs)[:-1]
-    # (groups that only touch are apart: every cut of one is at or beyond the other's end)
-    new = np.concatenate([[True], (ls[1:] > top) | ((ls[1:] == top) & (ls[1:] > ls[:-1]))])
-    starts = np.flatnonzero(new)
-    comp = np.cumsum(new) - 1
-    a0, b0 = np.empty_like(lo_t), np.empty_like(hi_t)
-    a0[order], b0[order] = ls[starts][comp], np.maximum.reduceat(hs, starts)[comp]
-    return lo_t, hi_t, a0, b0
-
-
-def _upper_set(q: CutFunction, wp: np.ndarray, cp: np.ndarray, w_tot: float, forced_in: np.ndarray, free: np.ndarray,
-               starts: np.ndarray, gid: np.ndarray, tol: float) -> np.ndarray:
-    """The regions of each group that go above the cut: the forced ones plus the shortest
-    prefix (in cut order) of the free ones within tol of the least value of
-    Q(W above + W(S)) + c(S), the set S above the cut (the least minimiser)."""
-    n = wp.size
-    pos = np.arange(n)
-    # per group (G entries), broadcast by gid only where an entry needs it
-    w_grp = np.add.reduceat(wp, starts)
-    w_above = w_tot - (np.cumsum(w_grp) - w_grp) - w_grp      # the cut at t: S = above + forced + prefix
-    wf = np.add.reduceat(np.where(forced_in, wp, 0.0), starts)
-    cf = np.add.reduceat(np.where(forced_in, cp, 0.0), starts)
-    fw, fc = np.where(free, wp, 0.0), np.where(free, cp, 0.0)
-    cw_all, cc_all = np.cumsum(fw), np.cumsum(fc)
-    s_w = wf[gid] + cw_all - (cw_all - fw)[starts][gid]
-    val = np.where(free, q.value(w_above[gid] + s_w) + cf[gid] + cc_all - (cc_all - fc)[starts][gid], np.inf)
-    val0 = q.value(w_above + wf) + cf                     # the empty prefix
-    best = np.minimum(np.minimum.reduceat(val, starts), val0)
-    take0 = val0 <= best + tol
-    end = np.minimum.reduceat(np.where(free & (val <= best[gid] + tol), pos, n), starts)
-    return forced_in | (free & (pos <= end[gid]) & ~take0[gid])
-
-
-def _stable_partition(in_s: np.ndarray, out_s: np.ndarray, starts: np.ndarray, gid: np.ndarray) -> np.ndarray:
-    """The permutation that splits each group stably: the part below the cut first, then
-    the part above (regions in neither keep their place). Returns new index -> old."""
-    pos = np.arange(in_s.size)
-    c_out, c_in = np.cumsum(out_s), np.cumsum(in_s)
-    # per group: where its lower part starts, and its upper part (after all its lower ones)
-    n_out = np.add.reduceat(out_s.astype(np.int64), starts)
-    base_out = starts - (c_out - out_s)[starts]
-    base_in = starts + n_out - (c_in - in_s)[starts]
-    new_pos = np.where(out_s, base_out[gid] + c_out - 1, np.where(in_s, base_in[gid] + c_in - 1, pos))
-    inv = np.empty(in_s.size, dtype=np.int64)
-    inv[new_pos] = pos
-    return inv
 
 
 @dataclass(frozen=True)
