@@ -88,20 +88,26 @@ def bisect_indices(w: np.ndarray, c: np.ndarray, perm: np.ndarray, nv: int, q, t
     above = np.cumsum(hist[::-1])[::-1]                   # weight of the closed regions at value >= v
     w_open = float(s.w.sum())
     while s.perm.size:
-        m = (s.a + s.b) // 2                              # cut between values[m] and values[m + 1]
-        new_grp = np.concatenate([[True], (s.a[1:] != s.a[:-1]) | (s.b[1:] != s.b[:-1])])
+        new_grp = np.empty(s.a.size, dtype=bool)
+        new_grp[0] = True
+        np.not_equal(s.a[1:], s.a[:-1], out=new_grp[1:])
+        new_grp[1:] |= s.b[1:] != s.b[:-1]
         starts = np.flatnonzero(new_grp)
         gid = np.cumsum(new_grp) - 1
+        per = _Spread(gid, starts.size)
+        a_g, b_g = s.a[starts], s.b[starts]
+        m, live = per((a_g + b_g) >> 1), per(a_g < b_g)    # cut between values[m] and values[m + 1]
         w_grp = np.add.reduceat(s.w, starts)
         # the weight wholly above each group: the open groups after it and the closed regions
-        w_above = (w_open - np.cumsum(w_grp)) + above[s.b[starts]]
-        live = s.a < s.b
-        in_s = _upper_set(q, s.w, s.c, w_above, live & (s.lo > m), live & (s.lo <= m) & (s.hi > m), starts, gid, tol)
+        w_above = (w_open - np.cumsum(w_grp)) + above[b_g]
+        in_s = _upper_set(q, s.w, s.c, w_above, s.lo > m, live & (s.lo <= m) & (s.hi > m), starts, per, tol)
         s.a, s.b = np.where(in_s, m + 1, s.a), np.where(in_s | ~live, s.b, m)
         if not np.any(s.a < s.b):
             idx[s.perm] = s.a
             break
-        s = s.take(_stable_partition(in_s, starts, gid))
+        inv = _stable_partition(in_s, starts, per)
+        if inv is not None:
+            s = s.take(inv)
         closed = s.a == s.b
         if 2 * int(np.count_nonzero(closed)) > s.perm.size:
             # most have closed: they leave the rounds, their weight joins ``above``
@@ -113,37 +119,55 @@ def bisect_indices(w: np.ndarray, c: np.ndarray, perm: np.ndarray, nv: int, q, t
     return idx
 
 
+class _Spread:
+    """Per-group values spread to the group's regions (a scalar when there is one group:
+    the same arithmetic, without n-sized gathers)."""
+
+    def __init__(self, gid: np.ndarray, groups: int):
+        self.gid, self.one = gid, groups == 1
+
+    def __call__(self, v: np.ndarray):
+        return v[0] if self.one else v[self.gid]
+
+
 def _upper_set(q, wp: np.ndarray, cp: np.ndarray, w_above: np.ndarray, forced_in: np.ndarray,
-               free: np.ndarray, starts: np.ndarray, gid: np.ndarray, tol: float) -> np.ndarray:
+               free: np.ndarray, starts: np.ndarray, per: _Spread, tol: float) -> np.ndarray:
     """The regions of each group that go above the cut: the forced ones plus the shortest
     prefix (in cut order) of the free ones within tol of the least value of
-    Q(W above + W(S)) + c(S), the set S above the cut (the least minimiser). Regions of
-    closed groups are neither forced nor free (a = b: no cut inside)."""
+    Q(W above + W(S)) + c(S), the set S above the cut (the least minimiser). A region of a
+    closed group is never free, and never forced (its own box reaches down to its value)."""
     n = wp.size
-    pos = np.arange(n)
     wf = np.add.reduceat(np.where(forced_in, wp, 0.0), starts)
     cf = np.add.reduceat(np.where(forced_in, cp, 0.0), starts)
     fw, fc = np.where(free, wp, 0.0), np.where(free, cp, 0.0)
     cw_all, cc_all = np.cumsum(fw), np.cumsum(fc)
-    s_w = wf[gid] + cw_all - (cw_all - fw)[starts][gid]
-    val = np.where(free, q.value(w_above[gid] + s_w) + cf[gid] + cc_all - (cc_all - fc)[starts][gid], np.inf)
+    # (the prefix sums within each group: the running sums less the sum before the group's start)
+    s_w = per(wf) + cw_all - per(cw_all[starts] - fw[starts])
+    val = q.value(per(w_above) + s_w) + per(cf) + cc_all - per(cc_all[starts] - fc[starts])
+    val[~free] = np.inf
     val0 = q.value(w_above + wf) + cf                     # the empty prefix
     best = np.minimum(np.minimum.reduceat(val, starts), val0)
-    take0 = val0 <= best + tol
-    end = np.minimum.reduceat(np.where(free & (val <= best[gid] + tol), pos, n), starts)
-    return forced_in | (free & (pos <= end[gid]) & ~take0[gid])
+    cand = val <= per(best + tol)
+    cand &= free
+    end = np.minimum.reduceat(np.where(cand, np.arange(n), n), starts)
+    # the prefix taken per group: up to ``end``, or none when the empty prefix is within tol
+    last = np.where(val0 <= best + tol, -1, end)
+    return forced_in | (free & (np.arange(n) <= per(last)))
 
 
-def _stable_partition(in_s: np.ndarray, starts: np.ndarray, gid: np.ndarray) -> np.ndarray:
+def _stable_partition(in_s: np.ndarray, starts: np.ndarray, per: _Spread) -> np.ndarray | None:
     """The permutation that splits each group stably: the part below the cut first, then
-    the part above. Returns new index -> old."""
+    the part above. Returns new index -> old, or None when nothing moves."""
     out_s = ~in_s
     c_out, c_in = np.cumsum(out_s), np.cumsum(in_s)
     # per group: where its lower part starts, and its upper part (after all its lower ones)
     n_out = np.add.reduceat(out_s.astype(np.int64), starts)
     base_out = starts - (c_out - out_s)[starts]
     base_in = starts + n_out - (c_in - in_s)[starts]
-    new_pos = np.where(out_s, base_out[gid] + c_out - 1, base_in[gid] + c_in - 1)
+    new_pos = np.where(out_s, per(base_out) + c_out - 1, per(base_in) + c_in - 1)
+    pos = np.arange(in_s.size)
+    if np.array_equal(new_pos, pos):
+        return None                       # every group went wholly one way, or split in order
     inv = np.empty(in_s.size, dtype=np.int64)
-    inv[new_pos] = np.arange(in_s.size)
+    inv[new_pos] = pos
     return inv

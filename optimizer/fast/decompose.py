@@ -44,6 +44,7 @@ from optimizer.fast.cut_levels import (
     lagrangian_levels,
     least_indices,
     phi,
+    typical_move,
     worth_guessing,
 )
 
@@ -88,13 +89,12 @@ class _Lagrangian:
     cut: CutFunction | None
     centre: np.ndarray | None = None       # grid indices of an expected least minimiser (a start point)
     solves: int = 0
-    last: _Probe | None = None             # the last probe, and the largest level move per relative
-    drift: float = 0.0                     # price move seen between consecutive probes (grid steps)
+    last: _Probe | None = None             # the last probe, and the largest typical level move per relative
+    drift: float = 0.0                     # price move between consecutive probes (grid steps, typical_move)
     memo: list = field(default_factory=list)   # (level, value) of the last values: the ends recur
 
     def probe(self, lam_b: float, lower: _Probe | None = None, upper: _Probe | None = None) -> _Probe:
-        """The least minimiser at ``lam_b``; ``lower``/``upper``: probes at a higher / lower
-        price, whose levels bound it (``lagrangian_levels``)."""
+        """The least minimiser at ``lam_b``; ``lower``/``upper``: probes at a higher / lower price (bounds)."""
         self.solves += 1
         g = self.grid
         lo_t = g.lo_i if lower is None else np.maximum(g.lo_i, lower.idx)
@@ -108,13 +108,14 @@ class _Lagrangian:
         if centre is None:
             idx = least_indices(self.w, self.need, self.lam, lam_b, g, self.cut, lo_t, hi_t)
         else:
-            # (the levels move about ``drift`` grid steps per relative change of the price)
-            steps = None if near is None else guess_steps(self.drift * abs(lam_b - near.lam_b) / max(lam_b, 1e-300))
+            # (the levels move about ``drift`` grid steps per relative change of the price; 0: unknown)
+            move = self.drift * abs(lam_b - near.lam_b) / max(lam_b, 1e-300) if near and self.drift > 0 else None
+            steps = None if near is None else guess_steps(move)
             idx = guessed_indices(self.w, self.need, self.lam, lam_b, g, self.cut, lo_t, hi_t, centre, steps)
         lev = g.values[idx]
         p = _Probe(lam_b, lev, _spend(self.need, lev, self.base), idx)
         if self.last is not None and p.lam_b != self.last.lam_b:
-            shift = int(np.max(np.abs(idx - self.last.idx)))
+            shift = typical_move(idx, self.last.idx)
             self.drift = max(self.drift, shift * max(lam_b, 1e-300) / abs(lam_b - self.last.lam_b))
         self.last = p
         return p
