@@ -154,9 +154,12 @@ def typical_move(idx: np.ndarray, before: np.ndarray) -> int:
     """How far the levels moved between two probes, in grid steps: the 99th percentile of
     the regions that moved (the tied block moves as one; a few dozen regions jumping
     across a band of the grid would otherwise set every later guess to the widest box)."""
-    moved = np.abs(idx - before)
-    moved = moved[moved > 0]
-    return int(np.quantile(moved, 0.99, method="higher")) if moved.size else 0
+    count = np.bincount(np.abs(idx - before))[1:]       # regions by the steps they moved (by counting)
+    total = int(count.sum())
+    if total == 0:
+        return 0
+    # (numpy's "higher" quantile: the value at sorted position ceil(0.99 (N - 1)))
+    return 1 + int(np.searchsorted(np.cumsum(count), int(np.ceil(0.99 * (total - 1))) + 1))
 
 
 def worth_guessing(lo_t: np.ndarray, hi_t: np.ndarray) -> bool:
@@ -171,7 +174,7 @@ def guess_box(lo_t: np.ndarray, hi_t: np.ndarray, centre: np.ndarray, k: int, in
     bound of its own box may move one step off it, or across the band its bound lies in
     (it may join a tied block that moves). Narrow boxes of regions at their bounds chain
     little, so the groups of the bisection stay narrow."""
-    b_lo, b_hi = _bands(centre[inner] - k, centre[inner] + k)
+    b_lo, b_hi = _bands(centre[inner], k)
     gl, gu = np.maximum(lo_t, centre - k), np.minimum(hi_t, centre + k)
     j = np.searchsorted(b_lo, lo_t, side="right") - 1
     top = np.where(j >= 0, b_hi[np.maximum(j, 0)], -1) if b_lo.size else np.full(lo_t.size, -1)
@@ -183,15 +186,17 @@ def guess_box(lo_t: np.ndarray, hi_t: np.ndarray, centre: np.ndarray, k: int, in
     return gl, gu
 
 
-def _bands(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The union of the intervals [lo_i, hi_i] as disjoint bands (starts, ends), ascending."""
-    if lo.size == 0:
-        return lo, hi
-    order = np.argsort(lo, kind="stable")
-    ls, hs = lo[order], np.maximum.accumulate(hi[order])
-    new = np.concatenate([[True], ls[1:] > hs[:-1]])
+def _bands(centres: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The union of the intervals [c - k, c + k] as disjoint bands (starts, ends), ascending:
+    the distinct centres found by counting (the intervals have one width, so sorted
+    centres sort both ends)."""
+    if centres.size == 0:
+        return centres, centres
+    low = int(centres.min())
+    c = np.flatnonzero(np.bincount(centres - low)) + low
+    new = np.concatenate([[True], c[1:] - k > c[:-1] + k])
     starts = np.flatnonzero(new)
-    return ls[starts], np.maximum.reduceat(hi[order], starts)
+    return c[starts] - k, c[np.concatenate([starts[1:] - 1, [c.size - 1]])] + k
 
 
 @dataclass(frozen=True)
@@ -205,5 +210,10 @@ class Grid:
     @staticmethod
     def of(lo: np.ndarray, hi: np.ndarray, rank: np.ndarray) -> Grid:
         values = np.unique(np.concatenate([lo, hi]))
-        return Grid(values, np.searchsorted(values, lo), np.searchsorted(values, hi),
-                    np.argsort(rank, kind="stable"))
+        n = rank.size
+        if n and rank.min() >= 0 and rank.max() < n and np.bincount(rank, minlength=n).max() == 1:
+            perm = np.empty(n, dtype=np.int64)        # a permutation: its inverse, without a sort
+            perm[rank] = np.arange(n)
+        else:
+            perm = np.argsort(rank, kind="stable")
+        return Grid(values, np.searchsorted(values, lo), np.searchsorted(values, hi), perm)
