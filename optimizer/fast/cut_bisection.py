@@ -143,7 +143,8 @@ def _upper_set(q, wp: np.ndarray, cp: np.ndarray, w_above: np.ndarray, forced_in
     cw_all, cc_all = np.cumsum(fw), np.cumsum(fc)
     # (the prefix sums within each group: the running sums less the sum before the group's start)
     s_w = per(wf) + cw_all - per(cw_all[starts] - fw[starts])
-    val = q.value(per(w_above) + s_w) + per(cf) + cc_all - per(cc_all[starts] - fc[starts])
+    # (one group: the sums above the cut only grow along it)
+    val = q.value(per(w_above) + s_w, per.one) + per(cf) + cc_all - per(cc_all[starts] - fc[starts])
     val[~free] = np.inf
     val0 = q.value(w_above + wf) + cf                     # the empty prefix
     best = np.minimum(np.minimum.reduceat(val, starts), val0)
