@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optimizer.core.metrics import pairwise_ratio, pairwise_sum
+from optimizer.fast.cut_bisection import stable_group_order
 from optimizer.fast.cut_levels import (
     CutFunction,
     Grid,
@@ -120,21 +121,20 @@ class _Lagrangian:
         self.last = p
         return p
 
-    def value(self, level: np.ndarray) -> np.longdouble:
+    def value(self, p: _Probe) -> np.longdouble:
         """Phi - lam mu: the Lagrangian without the budget term, summed in extended precision:
         the crossing of two supporting lines divides the difference of two such values by a
         spend difference of a few units, and in doubles the rounding of 1e6 terms moves
         that crossing by 1e-8 (relative), more than the gaps between pieces of the dual.
-        A bracket end's value is reused while it stays an end (one sort of n saved per step)."""
+        A bracket end's value is reused while it stays an end; levels sorted by radix passes on p.idx."""
         for known, v in self.memo:
-            if known is level:
+            if known is p.level:
                 return v
-        v = self._value(level)
-        self.memo = [*self.memo[-3:], (level, v)]
+        v = self._value(p.level, stable_group_order(self.grid.values.size - 1 - p.idx, self.grid.values.size))
+        self.memo = [*self.memo[-3:], (p.level, v)]
         return v
 
-    def _value(self, level: np.ndarray) -> np.longdouble:
-        order = np.argsort(-level, kind="stable")
+    def _value(self, level: np.ndarray, order: np.ndarray) -> np.longdouble:
         ls = level[order].astype(np.longdouble)
         ws = self.w[order].astype(np.longdouble)
         top = np.cumsum(ws)
@@ -233,7 +233,7 @@ def _narrow(lag: _Lagrangian, lo: _Probe, hi: _Probe, cap: float, rtol: float) -
             # (the spend difference summed over the level differences: exact to rounding
             # of the differences, where lo.spend - hi.spend cancels two sums of 1e6 terms)
             d_spend = float(np.dot(lag.need, lo.level - hi.level))
-            trial = float((lag.value(hi.level) - lag.value(lo.level)) / d_spend) if d_spend > 0 else -1.0
+            trial = float((lag.value(hi) - lag.value(lo)) / d_spend) if d_spend > 0 else -1.0
         else:
             trial = lo.lam_b + width * r_lo / (r_lo - r_hi)
         wide = lo.lam_b <= 0 or hi.lam_b > 4 * lo.lam_b     # spend is far from linear across the bracket
