@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optimizer.fast.cut_bisection import stable_group_order
 from optimizer.fast.decompose import CutFunction
 from optimizer.fast.prefix_scan import best_per_block, block_prefixes
 
@@ -68,8 +69,7 @@ class _Blocks:
 
 def _blocks(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray,
             lin: np.ndarray) -> _Blocks:
-    n = level.size
-    order = np.lexsort((np.arange(n), -level))          # descending levels
+    order = np.argsort(-level, kind="stable")           # descending levels (ties: by index)
     ls, ws, ns = level[order], w[order], need[order]
     scale = max(1.0, float(np.abs(ls).max()))
     split = np.diff(ls) < -1e-9 * scale
@@ -89,9 +89,17 @@ def _fixed_orders(bl: _Blocks) -> tuple[np.ndarray | None, np.ndarray | None]:
         base = bl.lin / bl.ws
         if np.allclose(base, base[0], rtol=1e-12, atol=0.0):
             rho = bl.ns / bl.ws
-            return (np.lexsort((rho, bl.at_hi, bl.block)),      # p / w descending = rho ascending
-                    np.lexsort((-rho, bl.at_lo, bl.block)))     # -p / w descending = rho descending
+            return (_by_block(rho, bl.at_hi, bl.block),         # p / w descending = rho ascending
+                    _by_block(-rho, bl.at_lo, bl.block))        # -p / w descending = rho descending
     return None, None
+
+
+def _by_block(key: np.ndarray, flag: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """``np.lexsort((key, flag, block))`` by stable passes from the last key to the first
+    (the same permutation; the flag and block passes are radix sorts)."""
+    o = np.argsort(key, kind="stable")
+    o = o[np.argsort(flag[o].astype(np.uint8), kind="stable")]
+    return o[stable_group_order(block[o], int(block.max()) + 1 if block.size else 0)]
 
 
 def _bisect_budget_price(worst: Callable[[float], tuple[float, float]], tol: float, right: float,

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optimizer.core.metrics import pairwise_ratio, pairwise_sum
+from optimizer.fast.cut_bisection import stable_group_order
 from optimizer.fast.cut_levels import (
     CutFunction,
     Grid,
@@ -44,6 +45,7 @@ from optimizer.fast.cut_levels import (
     lagrangian_levels,
     least_indices,
     phi,
+    typical_move,
     worth_guessing,
 )
 
@@ -88,13 +90,12 @@ class _Lagrangian:
     cut: CutFunction | None
     centre: np.ndarray | None = None       # grid indices of an expected least minimiser (a start point)
     solves: int = 0
-    last: _Probe | None = None             # the last probe, and the largest level move per relative
-    drift: float = 0.0                     # price move seen between consecutive probes (grid steps)
+    last: _Probe | None = None             # the last probe, and the largest typical level move per relative
+    drift: float = 0.0                     # price move between consecutive probes (grid steps, typical_move)
     memo: list = field(default_factory=list)   # (level, value) of the last values: the ends recur
 
     def probe(self, lam_b: float, lower: _Probe | None = None, upper: _Probe | None = None) -> _Probe:
-        """The least minimiser at ``lam_b``; ``lower``/``upper``: probes at a higher / lower
-        price, whose levels bound it (``lagrangian_levels``)."""
+        """The least minimiser at ``lam_b``; ``lower``/``upper``: probes at a higher / lower price (bounds)."""
         self.solves += 1
         g = self.grid
         lo_t = g.lo_i if lower is None else np.maximum(g.lo_i, lower.idx)
@@ -108,32 +109,32 @@ class _Lagrangian:
         if centre is None:
             idx = least_indices(self.w, self.need, self.lam, lam_b, g, self.cut, lo_t, hi_t)
         else:
-            # (the levels move about ``drift`` grid steps per relative change of the price)
-            steps = None if near is None else guess_steps(self.drift * abs(lam_b - near.lam_b) / max(lam_b, 1e-300))
+            # (the levels move about ``drift`` grid steps per relative change of the price; 0: unknown)
+            move = self.drift * abs(lam_b - near.lam_b) / max(lam_b, 1e-300) if near and self.drift > 0 else None
+            steps = None if near is None else guess_steps(move)
             idx = guessed_indices(self.w, self.need, self.lam, lam_b, g, self.cut, lo_t, hi_t, centre, steps)
         lev = g.values[idx]
         p = _Probe(lam_b, lev, _spend(self.need, lev, self.base), idx)
         if self.last is not None and p.lam_b != self.last.lam_b:
-            shift = int(np.max(np.abs(idx - self.last.idx)))
+            shift = typical_move(idx, self.last.idx)
             self.drift = max(self.drift, shift * max(lam_b, 1e-300) / abs(lam_b - self.last.lam_b))
         self.last = p
         return p
 
-    def value(self, level: np.ndarray) -> np.longdouble:
+    def value(self, p: _Probe) -> np.longdouble:
         """Phi - lam mu: the Lagrangian without the budget term, summed in extended precision:
         the crossing of two supporting lines divides the difference of two such values by a
         spend difference of a few units, and in doubles the rounding of 1e6 terms moves
         that crossing by 1e-8 (relative), more than the gaps between pieces of the dual.
-        A bracket end's value is reused while it stays an end (one sort of n saved per step)."""
+        A bracket end's value is reused while it stays an end; levels sorted by radix passes on p.idx."""
         for known, v in self.memo:
-            if known is level:
+            if known is p.level:
                 return v
-        v = self._value(level)
-        self.memo = [*self.memo[-3:], (level, v)]
+        v = self._value(p.level, stable_group_order(self.grid.values.size - 1 - p.idx, self.grid.values.size))
+        self.memo = [*self.memo[-3:], (p.level, v)]
         return v
 
-    def _value(self, level: np.ndarray) -> np.longdouble:
-        order = np.argsort(-level, kind="stable")
+    def _value(self, level: np.ndarray, order: np.ndarray) -> np.longdouble:
         ls = level[order].astype(np.longdouble)
         ws = self.w[order].astype(np.longdouble)
         top = np.cumsum(ws)
@@ -232,7 +233,7 @@ def _narrow(lag: _Lagrangian, lo: _Probe, hi: _Probe, cap: float, rtol: float) -
             # (the spend difference summed over the level differences: exact to rounding
             # of the differences, where lo.spend - hi.spend cancels two sums of 1e6 terms)
             d_spend = float(np.dot(lag.need, lo.level - hi.level))
-            trial = float((lag.value(hi.level) - lag.value(lo.level)) / d_spend) if d_spend > 0 else -1.0
+            trial = float((lag.value(hi) - lag.value(lo)) / d_spend) if d_spend > 0 else -1.0
         else:
             trial = lo.lam_b + width * r_lo / (r_lo - r_hi)
         wide = lo.lam_b <= 0 or hi.lam_b > 4 * lo.lam_b     # spend is far from linear across the bracket
