@@ -64,7 +64,7 @@ DEFAULT_OBJECTIVE = "maxmin"
 # where a stage fixed regions the LP stages leave free (a dual read as proof under the
 # certificate's tolerance), giving a leximin-worse answer; the LP stages answer until the
 # fixing rule is proven (docs/decisions.md 58).
-GROUP_LEXIMIN_STAGES = False
+GROUP_LEXIMIN_STAGES = True
 
 @dataclass(frozen=True)
 class SolveOptions:
