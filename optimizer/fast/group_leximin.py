@@ -57,7 +57,7 @@ from optimizer.fast.group_cuts import SolveLP
 from optimizer.fast.group_duals import close
 from optimizer.fast.group_floors import group_point, group_row_slices, record_pair
 from optimizer.fast.policy_path import BOUND_ROWS, envelope, supported
-from optimizer.fast.slack_bound import SlackBound, slack_bound
+from optimizer.fast.slack_bound import Box, SlackBound, slack_bound
 from optimizer.fast.solutions import closed_form_solution
 from optimizer.fast.waterfill import water_fill
 
@@ -105,23 +105,23 @@ def stage_lp(lp: LinearProgram, lay: dict[str, slice], d: RegionData, st: Stages
     return replace(lp, col_lower=col_lower, row_lower=row_lower)
 
 
-def optimum_box(lp: LinearProgram, lay: dict[str, slice], x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A column box that holds every optimum of a stage's LP: the transfer bounds, an infinite
-    upper one replaced by what the budget row leaves after every other transfer's lower bound;
-    z within 1 of the certified point's (every optimum has z = z*, and the certified gap is far
-    below 1). Infinite where no such bound exists (then nothing is fixed by that column's slack)."""
+def optimum_box(lp: LinearProgram, lay: dict[str, slice], x: np.ndarray) -> Box:
+    """Where every optimum of a stage's LP lies: the transfers jointly within the budget row
+    (each at least its lower bound, their coefficient-weighted sum at most the budget), z
+    within 1 of the certified point's (every optimum has z = z*, and the certified gap is far
+    below 1). Infinite widths where no such bound exists (then eps is infinite: nothing fixed)."""
     t, zc = lay["transfer"], lay["floor"].start
-    lo, hi = lp.col_lower.copy(), lp.col_upper.copy()
+    w = np.maximum(lp.col_upper - x, x - lp.col_lower)
+    w[zc] = 1.0
     b = lay["rows:budget"].start
     row = lp.A.tocsr()[b:b + 1]
     a = np.zeros(lp.num_col)
     a[row.indices] = row.data
-    at, lt = a[t], lo[t]
-    if np.all(at > 0) and np.all(np.isfinite(lt)) and np.isfinite(lp.row_upper[b]):
-        spare = lp.row_upper[b] - float(at @ lt)
-        hi[t] = np.minimum(hi[t], lt + spare / at)
-    lo[zc], hi[zc] = x[zc] - 1.0, x[zc] + 1.0
-    return lo, hi
+    at, lt = a[t], lp.col_lower[t]
+    joint = np.arange(t.start, t.stop)
+    if not (np.all(at > 0) and np.all(np.isfinite(lt)) and np.isfinite(lp.row_upper[b])):
+        return Box(w, joint[:0], at[:0], lt[:0], 0.0)
+    return Box(w, joint, at, lt, max(0.0, float(lp.row_upper[b] - at @ lt)))
 
 
 def level_weights(lp: LinearProgram, lay: dict[str, slice], d: RegionData, sb: SlackBound) -> np.ndarray:
@@ -155,8 +155,7 @@ def pinned(lp: LinearProgram, lay: dict[str, slice], d: RegionData, x: np.ndarra
     certified point's: anchored by a bound of level weight >= eps / LEVEL_TOL, or joined to such
     an anchor by no-overtaking rows of that weight (a component's total slack is <= LEVEL_TOL:
     optimizer/fast/slack_bound.py)."""
-    lo, hi = optimum_box(lp, lay, x)
-    sb = slack_bound(lp, x, y, lo, hi)
+    sb = slack_bound(lp, x, y, optimum_box(lp, lay, x))
     if not np.isfinite(sb.eps):
         return np.zeros(d.n, dtype=bool)
     need = sb.eps / LEVEL_TOL
@@ -194,6 +193,10 @@ def stage(lp: LinearProgram, lay: dict[str, slice], d: RegionData, st: Stages, z
     if found is None:
         return None
     x, level, z, yy, free = found
+    least = float(level[free].min())
+    if least > z:   # the small LP's z is HiGHS's, to its tolerance; the point's own least free level is attained
+        z = least
+        x[lay["floor"]] = z
     for held in (~free, None) if st.floors else (None,):
         y = record_pair(lp_k, lay, env, d, level, close(level, z) & free, yy.copy(), held)
         cert = certify(lp_k, x, y)
