@@ -59,12 +59,11 @@ from optimizer.prepare.policy_round import PolicyRound, policy_round, tie_break_
 DEFAULT_OBJECTIVE = "maxmin"
 
 
-# Leximin with binding group rows by certified stages (optimizer/fast/group_leximin.py) is OFF:
-# CI's derandomized hypothesis found a round (tests/test_group_leximin.py, the pinned example)
-# where a stage fixed regions the LP stages leave free (a dual read as proof under the
-# certificate's tolerance), giving a leximin-worse answer; the LP stages answer until the
-# fixing rule is proven (docs/decisions.md 58).
-GROUP_LEXIMIN_STAGES = False
+# Leximin with binding group rows by certified stages (optimizer/fast/group_leximin.py): on.
+# A stage fixes a region only where approximate complementary slackness proves every optimum
+# holds it within 1e-7 (optimizer/fast/slack_bound.py); off, the LP stages answer (CI had found a
+# round where the earlier rule, "a dual above 1e-9 of its scale", fixed regions wrongly).
+GROUP_LEXIMIN_STAGES = True
 
 @dataclass(frozen=True)
 class SolveOptions:

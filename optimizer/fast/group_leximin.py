@@ -10,16 +10,26 @@ without z: a non-member's least level is max(z, M_q, m_q) when free and max(M_q,
 when fixed (M the envelope of the raised bounds, which the chain carries up), so the small
 LP is that of group_floors.py with z cut only on the free regions' pieces.
 
-Which regions to fix (exact). The leximin optimum is optimal for every stage's LP (standard:
-it keeps the fixed levels and its least free level is the stage's z). By complementary
-slackness, any optimal dual y and every primal optimum x agree: a row or bound with y != 0 is
-active in every optimum. So a free region is at the same level in every optimum when it is
-joined, through no-overtaking rows with y != 0 (L_p = L_q in every optimum), to an anchor:
-a free region whose floor row has y != 0 (at z) or a region whose transfer sits on a bound
-(a column bound, a hold, or a one-entry policy row) with a non-zero reduced cost or row dual.
-Those regions are fixed at their level in the stage's certified point; nothing else is. A
-dual below RELATIVE of its scale counts as zero (fewer regions fixed, more stages, never a
-wrong one). The floor duals sum to 1 (z's column), so every certified stage fixes a region.
+Which regions to fix (a proof, with the certificate's tolerance accounted for). The leximin
+optimum is optimal for every stage's LP (standard: it keeps the fixed levels and its least free
+level is the stage's z). Complementary slackness ("a bound with y != 0 is active in every
+optimum") holds only for an exactly optimal dual; the certified pair is optimal within a
+tolerance, and a dual of 5e-16 read as non-zero fixed three regions up to 0.06 below their
+leximin level (the pinned hypothesis example). Its quantitative form
+(optimizer/fast/slack_bound.py): for every optimum x' of the stage's LP,
+sum_i |y_i| s_i(x') <= eps, eps computed from the certified pair (its complementary-slackness
+residual, the wrong-sign duals times a box that holds every optimum, the float rounding). A
+bound whose dual, in level units (|y| |a| need: the level change per unit of the bound's
+slack), is >= eps / LEVEL_TOL therefore holds its region within LEVEL_TOL of that bound in every
+optimum: an anchor (a free region's floor row -- z is the same in every optimum --, its transfer
+bound, a one-entry policy or threshold row). No-overtaking rows of that weight join regions
+whose levels differ by at most their slack; since one optimum satisfies the inequality for all
+rows at once, every region of a component joined to an anchor by such rows sits within
+LEVEL_TOL of its level in the certified point (which satisfies it too). Those regions are fixed
+at their certified level, nothing else. LEVEL_TOL = 1e-7 is HiGHS's primal feasibility
+tolerance in level units: what the LP stages' floors are good to. The floor duals sum to 1, so
+a stage with eps < LEVEL_TOL / n_free fixes a region; a stage that fixes nothing hands the
+round to the LP stages.
 
 The last stage's point is the leximin vector: every stage keeps the fixed levels, and a point
 with every level at least the leximin optimum's and one above it would be leximin-better.
@@ -47,6 +57,7 @@ from optimizer.fast.group_cuts import SolveLP
 from optimizer.fast.group_duals import close
 from optimizer.fast.group_floors import group_point, group_row_slices, record_pair
 from optimizer.fast.policy_path import BOUND_ROWS, envelope, supported
+from optimizer.fast.slack_bound import Box, SlackBound, slack_bound
 from optimizer.fast.solutions import closed_form_solution
 from optimizer.fast.waterfill import water_fill
 
@@ -61,7 +72,10 @@ PRIMAL_TOL = 1e-7    # certify's tolerance: the last point on the LP of record
 # of a sum over 1e5 regions let a member stop 3e-7 past a kink (a fixed region's hold), which
 # lifts that region off its hold and leaves its demand unrouted (the certificate failed)
 CUT_TOL = 1e-13
-RELATIVE = 1e-9      # a dual this far below its scale (relative) is read as zero
+# a region is fixed when every optimum of the stage holds its level within this of the certified
+# point's (HiGHS's primal feasibility tolerance, in level units: what the LP stages' floors are
+# good to; optimizer/engine/drivers/leximin.py)
+LEVEL_TOL = 1e-7
 SOLVED_BY = ("group leximin: each stage's max-min by the group-floor small LP, certified optimal for "
              "that stage's LP of record; the regions every optimum holds fixed from the certified duals "
              "(optimizer/fast/group_leximin.py)")
@@ -91,49 +105,79 @@ def stage_lp(lp: LinearProgram, lay: dict[str, slice], d: RegionData, st: Stages
     return replace(lp, col_lower=col_lower, row_lower=row_lower)
 
 
-def _noise_free(values: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
-    return np.abs(values) > RELATIVE * np.maximum(scale, 1e-300)
+def optimum_box(lp: LinearProgram, lay: dict[str, slice], x: np.ndarray) -> Box:
+    """Where every optimum of a stage's LP lies: the transfers jointly within the budget row
+    (each at least its lower bound, their coefficient-weighted sum at most the budget), z
+    within 1 of the certified point's (every optimum has z = z*, and the certified gap is far
+    below 1). Infinite widths where no such bound exists (then eps is infinite: nothing fixed)."""
+    t, zc = lay["transfer"], lay["floor"].start
+    w = np.maximum(lp.col_upper - x, x - lp.col_lower)
+    w[zc] = 1.0
+    b = lay["rows:budget"].start
+    row = lp.A.tocsr()[b:b + 1]
+    a = np.zeros(lp.num_col)
+    a[row.indices] = row.data
+    at, lt = a[t], lp.col_lower[t]
+    joint = np.arange(t.start, t.stop)
+    if not (np.all(at > 0) and np.all(np.isfinite(lt)) and np.isfinite(lp.row_upper[b])):
+        return Box(w, joint[:0], at[:0], lt[:0], 0.0)
+    return Box(w, joint, at, lt, max(0.0, float(lp.row_upper[b] - at @ lt)))
 
 
-def anchors(lp: LinearProgram, lay: dict[str, slice], d: RegionData, y: np.ndarray) -> np.ndarray:
-    """Regions whose level every optimum of ``lp`` shares: on a floor row or a bound with a
-    non-zero dual (y in HiGHS's convention; only magnitudes matter)."""
+def level_weights(lp: LinearProgram, lay: dict[str, slice], d: RegionData, sb: SlackBound) -> np.ndarray:
+    """Per region, the largest weight in level units of a bound that holds its level alone: its
+    floor row (z is the same in every optimum), its transfer bounds, a one-entry policy or
+    threshold row. A weight e means every optimum sits within eps / e (levels) of that bound
+    (optimizer/fast/slack_bound.py): a row with coefficient a on T_r moves by |a| need_r per
+    unit of level."""
     t = lay["transfer"]
-    out = np.zeros(d.n, dtype=bool)
-    phi = y[lay["rows:floor_rows"]]
-    out |= _noise_free(phi, float(np.max(np.abs(phi), initial=0.0)))
-    sign = -1.0 if lp.maximize else 1.0
-    reduced = (sign * lp.cost - lp.A.T @ (sign * y))[t]
-    magnitude = (np.abs(lp.cost) + abs(lp.A).T @ np.abs(y))[t]
-    out |= _noise_free(reduced, magnitude)
     csr = lp.A.tocsr()
-    for name in (*BOUND_ROWS, "threshold"):
+    csr.sort_indices()          # a floor row's first entry is its transfer (z's column is after)
+    weight = sb.col_weight[t] * d.need
+    for name in ("floor_rows", *BOUND_ROWS, "threshold"):
         sl = lay.get("rows:" + name)
         if sl is None or sl.stop == sl.start:
             continue
         sub = csr[sl]
-        one = np.diff(sub.indptr) == 1       # one-entry rows: a bound on that region's transfer
-        rows = np.flatnonzero(one)
-        cols = sub.indices[sub.indptr[rows]] - t.start
-        big = _noise_free(y[sl][rows], float(np.max(np.abs(y[sl]), initial=0.0)))
-        out[cols[big]] = True
-    return out
+        rows = np.flatnonzero(np.diff(sub.indptr) >= 1)
+        first = sub.indptr[rows]
+        cols = sub.indices[first] - t.start
+        one = (np.diff(sub.indptr)[rows] == 1) if name != "floor_rows" else cols >= 0
+        keep = one & (cols >= 0) & (cols < d.n)
+        w = sb.row_weight[sl][rows] * np.abs(sub.data[first]) * d.need[np.clip(cols, 0, d.n - 1)]
+        np.maximum.at(weight, cols[keep], w[keep])
+    return weight
 
 
-def pinned(lp: LinearProgram, lay: dict[str, slice], d: RegionData, y: np.ndarray, free: np.ndarray) -> np.ndarray:
-    """The free regions joined to an anchor by no-overtaking rows with a non-zero dual."""
-    anchored = anchors(lp, lay, d, y)
+def pinned(lp: LinearProgram, lay: dict[str, slice], d: RegionData, x: np.ndarray, y: np.ndarray,
+           free: np.ndarray) -> np.ndarray:
+    """The free regions whose level every optimum of ``lp`` holds within LEVEL_TOL of the
+    certified point's: anchored by a bound of level weight >= eps / LEVEL_TOL, or joined to such
+    an anchor by no-overtaking rows of that weight (a component's total slack is <= LEVEL_TOL:
+    optimizer/fast/slack_bound.py)."""
+    sb = slack_bound(lp, x, y, optimum_box(lp, lay, x))
+    if not np.isfinite(sb.eps):
+        return np.zeros(d.n, dtype=bool)
+    need = sb.eps / LEVEL_TOL
+    anchored = level_weights(lp, lay, d, sb) >= need
     sl = lay.get("rows:no_overtaking")
     if sl is None or sl.stop == sl.start:
         return free & anchored
     his, los = overtaking_pairs(d)
-    nu = y[sl]
-    tight = _noise_free(nu, float(np.max(np.abs(nu), initial=0.0)))
+    tight = sb.row_weight[sl] * chain_units(lp, lay, d) >= need
     graph = sp.coo_array((np.ones(int(tight.sum())), (his[tight], los[tight])), shape=(d.n, d.n))
     _, label = connected_components(graph, directed=False)
     hit = np.zeros(int(label.max()) + 1, dtype=bool)
     hit[label[anchored]] = True
     return free & hit[label]
+
+
+def chain_units(lp: LinearProgram, lay: dict[str, slice], d: RegionData) -> np.ndarray:
+    """Per no-overtaking row, the least |a_ij| need_j over its entries: the row's slack per unit
+    of level gap (1 for the rows of models/policies.py, written in level units)."""
+    sub = lp.A.tocsr()[lay["rows:no_overtaking"]]
+    units = np.abs(sub.data) * d.need[sub.indices - lay["transfer"].start]
+    return np.minimum.reduceat(units, sub.indptr[:-1]) if units.shape[0] else units
 
 
 def stage(lp: LinearProgram, lay: dict[str, slice], d: RegionData, st: Stages, z0: float, solve: SolveLP
@@ -149,6 +193,10 @@ def stage(lp: LinearProgram, lay: dict[str, slice], d: RegionData, st: Stages, z
     if found is None:
         return None
     x, level, z, yy, free = found
+    least = float(level[free].min())
+    if least > z:   # the small LP's z is HiGHS's, to its tolerance; the point's own least free level is attained
+        z = least
+        x[lay["floor"]] = z
     for held in (~free, None) if st.floors else (None,):
         y = record_pair(lp_k, lay, env, d, level, close(level, z) & free, yy.copy(), held)
         cert = certify(lp_k, x, y)
@@ -180,7 +228,7 @@ def group_leximin(lp: LinearProgram, lay: dict[str, slice], d: RegionData, solve
         if first is None:
             first = closed_form_solution(lp, x, y, z, time.perf_counter() - t0)
             first.algorithm = "group floors"
-        fix = pinned(lp_k, lay, d, y, st.free)
+        fix = pinned(lp_k, lay, d, x, y, st.free)
         if not fix.any():
             return None
         st.held[fix] = level_of(d.own, d.need, x[lay["transfer"]])[fix]

@@ -19,7 +19,10 @@ def group_leximin_run(data: RegionData, build: Callable[[RegionData, str], Linea
     lp = build(data, "leximin")
     build_seconds = time.perf_counter() - t0
     lay = lp.layout()
-    found = group_leximin(lp, lay, data, GrowingLP())
+    # the small LPs at feasibility tolerances 1e-9 (HiGHS's default 1e-7 left group rows 1e-7
+    # off their bound at a non-zero dual: that residual is part of the eps that decides which
+    # regions a stage may fix, and at 1e-7 later stages fixed nothing)
+    found = group_leximin(lp, lay, data, GrowingLP(tolerance=1e-9))
     if found is None:
         return None
     first, second, info = found
