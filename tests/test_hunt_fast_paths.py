@@ -251,6 +251,24 @@ def test_sequence_driver_retries_on_its_lps_when_a_closed_form_fails_the_check()
     assert fast.summary["objective_value"] == pytest.approx(lp.summary["objective_value"], rel=1e-9)
 
 
+def test_check_does_not_prove_a_tiny_region_improvable_through_the_money_tolerance():
+    """spread seed 540: two regions, needs 0.018 and 1.2e11, change limit 0.1, soft thresholds
+    under scarcity, maxmin. r0 sits at its change-limit cap (level 0.87546 = the max-min). The
+    check's first-order test lifted r0 by 0.32 in level (0.006 money, beyond its cap) and called
+    the move feasible because the money tolerance is 1e-6 of the budget (144 here): a false proof
+    of non-optimality, so the default solve failed (exit 1) and --no-fast-path needed a retry.
+    The move is now checked on the moved money's scale."""
+    inst = make_instance([0.013798614346890713, 86705406721.1406], [0.01839964703465143, 122625144833.16588],
+                         prior=[0.0020996451922978966, 20076513552.732655], pop=[1, 100],
+                         budget=143895864913.01474, threshold=1.2)
+    for fast in (True, False):
+        r = outcome(inst, "maxmin", fast, {"change_limit": 0.1}, {"thresholds": "soft"})
+        assert not isinstance(r, Exception), r
+        assert r.summary["verified"]["ok"] and "retried" not in r.summary["verified"]
+        assert r.summary["objective_value"] == pytest.approx((0.013798614346890713 + 1.1 * 0.0020996451922978966)
+                                                             / 0.01839964703465143, rel=1e-9)
+
+
 # ---- pinned: open (modules owned by other engineers this round) ----------------------------
 
 @pytest.mark.xfail(strict=True, reason="threshold decomposition spends float noise beyond a budget of 0 "
