@@ -193,6 +193,35 @@ def test_odd_rounds_every_mode_and_policy(seed, spread, objective, mode, pol):
     hunt(inst, objective, pol, {"thresholds": mode}, exact=not spread)
 
 
+TIED_POLICIES = ({}, {"hold_harmless": 1.0}, {"hold_harmless": 1.0, "no_overtaking": True}, {"no_overtaking": True},
+                 {"change_limit": 0.0})
+
+
+def tied_round(seed: int) -> tuple[Instance, dict, dict]:
+    """Ties everywhere: needs of one or two sizes at one magnitude (1e-3..1e11), levels before
+    from {0, 0.5, 0.9, 1}, priors from {0, 0.1, 0.2} x need, a threshold from {0, 0.5, 0.9}
+    (often a level before), budgets exactly the least spending (policy floors included), one ulp
+    above, one need above, or 0."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.choice([3, 20, 200]))
+    need = np.full(n, 10.0 ** int(rng.integers(-3, 12))) * rng.choice([1.0, 2.0], n)
+    own = need * rng.choice([0.0, 0.5, 0.9, 1.0], n)
+    prior = need * rng.choice([0.0, 0.1, 0.2], n)
+    theta = float(rng.choice([0.0, 0.5, 0.9]))
+    pol = TIED_POLICIES[int(rng.integers(0, len(TIED_POLICIES)))]
+    least = float(np.maximum(np.maximum(0, theta * need - own), prior * pol.get("hold_harmless", 0.0)).sum())
+    budget = [least, float(np.nextafter(least, np.inf)), least + float(need[0]), 0.0][int(rng.integers(0, 4))]
+    inst = make_instance(own, need, prior=prior, pop=rng.choice([1, 100], n), budget=budget, threshold=theta)
+    return inst, pol, {"thresholds": str(rng.choice(MODES))}
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10**6), st.sampled_from(OBJECTIVES))
+def test_tied_rounds_with_policy_rows(seed, objective):
+    inst, pol, oo = tied_round(seed)
+    hunt(inst, objective, pol, oo, exact=True)
+
+
 @pytest.mark.parametrize("objective", OBJECTIVES)
 @pytest.mark.parametrize("n, budget", [(1, 0.0), (1, 25.0), (2, 0.0), (2, 50.0), (2, 2.5e14)])
 def test_one_region_and_identical_regions(objective, n, budget):
