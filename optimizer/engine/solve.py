@@ -253,6 +253,8 @@ def finish_round(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions, r
         except VerificationError as again:
             raise VerificationError(exc.verdict, f"; a retry by {retry.info.get('retry_path')} failed too "
                                                  f"({again.verdict.message()})") from None
+        for key in set(run.info) - set(retry.info):   # the first path's notes (solved_by, ...) are not the answer's
+            prep.info.pop(key, None)
         prep.info |= retry.info
         result.summary["verified"]["retried"] = f"the first answer failed ({exc.verdict.message()}); " \
                                                 f"re-solved by {retry.info.get('retry_path', 'a safer path')}"
@@ -307,9 +309,10 @@ RETRY_TOLERANCE = 1e-10   # HiGHS's primal and dual feasibility tolerances on th
 
 def safer_run(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions, run: Run) -> Run | None:
     """One retry after a failed post-solve check, on a path that fails differently: a closed
-    form's answer is re-solved as the LP with tight tolerances; an LP's answer by the
-    min-shortfall knapsack when it applies, else by the same single LP with tight
-    tolerances. None when there is no safer path (the sequence drivers, the Pyomo engine)."""
+    form's answer is re-solved as the LP with tight tolerances (a sequence driver's objective:
+    by its LPs of record); an LP's answer by the min-shortfall knapsack when it applies, else
+    by the same single LP with tight tolerances. None when there is no safer path (a sequence
+    driver's own answer, the Pyomo engine)."""
     if opts.engine != "direct":
         return None
     closed_form = "solved_by" in run.info
@@ -321,6 +324,10 @@ def safer_run(prep: PreparedRound, spec: ObjectiveSpec, opts: SolveOptions, run:
     if closed_form and spec.name == "maxmin" and prep.data.options.get("threshold_caps"):
         retry = run_direct(prep.data, replace(spec, driver="leximin"), prep.build, opts.tie_break, opts.time_limit)
         retry.info |= {"retry_path": "the leximin driver on the maxmin LP", "tie_break": SCARCE_MAXMIN_TIE_BREAK}
+        return retry
+    if closed_form and spec.driver != "lp":   # the sequence drivers' LPs of record, fast paths off
+        retry = run_direct(prep.data, spec, prep.build, opts.tie_break, opts.time_limit, tie_break_columns)
+        retry.info["retry_path"] = f"the LP path of record (the {spec.driver} driver, no closed form)"
         return retry
     if spec.driver != "lp" or (spec.name == "owa" and prep.data.options.get("owa_form") == "chain"):
         return None
