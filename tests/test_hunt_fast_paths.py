@@ -30,10 +30,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from optimizer.core.errors import InfeasibleError
 from optimizer.core.groups import Group
 from optimizer.core.instance import Instance
 from optimizer.core.policy import PolicyConfig
 from optimizer.engine.solve import SolveOptions, solve
+from optimizer.explain.diagnose import diagnose
 from optimizer.explain.objective_values import OBJECTIVES
 from tests.conftest import write_instance
 from tests.policy_helpers import make_instance
@@ -328,6 +330,28 @@ def test_lp_of_record_at_exactly_the_least_spending(seed, objective):
     inst, pol, oo = odd_case(seed)
     lp = outcome(inst, objective, False, pol, oo)
     assert not isinstance(lp, Exception), lp
+
+
+def test_no_noise_reported_as_missing_money():
+    """seed 51 on the LP path: HiGHS says infeasible where the least spending exceeds the budget
+    by 7.6e-6 of 4.3e10 (float rounding). The message said "7.6e-06 KRW billion missing"; the
+    diagnosis's verdict and its message now share one tolerance, and the message says what is
+    wrong (a numerically hard LP), with the span of the needs."""
+    inst, pol, oo = odd_case(51)
+    lp = outcome(inst, "min-mad", False, pol, oo)
+    assert isinstance(lp, InfeasibleError), lp
+    assert "missing" not in str(lp) and "numerically hard" in str(lp), str(lp)
+    assert "missing" not in lp.summary["diagnosis"]
+
+
+def test_diagnosis_message_and_verdict_share_the_tolerance():
+    """A requirement over the budget by float rounding is neither infeasible nor "missing";
+    one over it by a real amount is both."""
+    one = np.ones(3)
+    for over, short in ((1e-15, False), (1e-6, True)):
+        d = diagnose(np.zeros(3), one, one, np.zeros(3), np.full(3, np.inf), 3.0 / (1 + over))
+        assert d.feasible(True) is not short
+        assert ("missing" in d.explain(["a", "b", "c"], "KRW billion", True)) is short
 
 
 @pytest.mark.xfail(strict=True, reason="HiGHS on the min-gini LPs of record returns a far from optimal "

@@ -130,13 +130,13 @@ class PolicyDiagnosis:
         lines = []
         if hard and not np.isfinite(self.required_budget):
             lines.append("no budget meets every threshold under these policies")
-        elif hard and self.required_budget > self.budget:
+        elif hard and not self.feasible(True):   # over the budget by more than float rounding
             lines.append(f"meeting every threshold under these policies needs {self.required_budget:,.6g} "
                          f"{unit}; the budget is {self.budget:,.6g} {unit}: {self.missing_budget:,.6g} "
                          f"{unit} missing")
         if not hard and self.policy_minimum is not None and not np.isfinite(self.policy_minimum):
             lines.append("the policies contradict each other whatever the budget")
-        elif not hard and self.policy_minimum is not None and self.policy_minimum > self.budget:
+        elif not hard and self.policy_minimum is not None and not self.feasible(False):
             lines.append(f"the policies alone force spending of {self.policy_minimum:,.6g} {unit}, above "
                          f"the budget {self.budget:,.6g} {unit}")
         head = "; ".join(lines)

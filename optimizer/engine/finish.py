@@ -58,8 +58,7 @@ def base_summary(inst: Instance, spec: ObjectiveSpec, rd: RoundData, diag: Diagn
 
 
 def raise_infeasible(inst: Instance, spec: ObjectiveSpec, diag: Diagnosis, base: dict, hard: bool) -> None:
-    message = diag.explain(list(inst.regions["region_id"]), inst.unit, hard) or \
-        "HiGHS reports the constraints cannot all hold"
+    message = diag.explain(list(inst.regions["region_id"]), inst.unit, hard) or unexplained(inst, diag, hard)
     summary = base | {"status": "infeasible", "diagnosis": message,
                       "bound_conflicts": [
                           {"region_id": inst.regions["region_id"].iloc[r], "required_transfer": req,
@@ -67,6 +66,18 @@ def raise_infeasible(inst: Instance, spec: ObjectiveSpec, diag: Diagnosis, base:
     if hasattr(diag, "details"):  # LP diagnosis of policy conflicts (engine/conflicts.py)
         summary |= diag.details(inst.unit)
     raise InfeasibleError(f"infeasible under '{spec.name}': {message}", summary)
+
+
+def unexplained(inst: Instance, diag: Diagnosis, hard: bool) -> str:
+    """HiGHS's verdict when the diagnosis finds nothing missing: with the budget enough up to
+    float rounding, the LP is numerically hard (needs over many orders of magnitude), not short."""
+    if not diag.feasible(hard):
+        return "HiGHS reports the constraints cannot all hold"
+    need = inst.regions["fiscal_need"].to_numpy(dtype=float)
+    return (f"HiGHS reports the constraints cannot all hold, although the diagnosis finds the budget "
+            f"enough up to float rounding: fiscal needs from {need.min():,.3g} to {need.max():,.3g} "
+            f"{inst.unit} make the LP numerically hard for HiGHS (the certified closed forms, the "
+            f"default where the objective has one, do not use it)")
 
 
 def check_status(inst: Instance, spec: ObjectiveSpec, diag: Diagnosis, base: dict, hard: bool,

@@ -13,6 +13,8 @@ import numpy as np
 
 from optimizer.core.levels import required_transfer
 
+RTOL = 1e-9   # the budget's slack for float rounding in the sums compared with it
+
 
 @dataclass(frozen=True)
 class Diagnosis:
@@ -26,16 +28,22 @@ class Diagnosis:
     def missing_budget(self) -> float:
         return max(0.0, self.required_budget - self.budget)
 
-    def feasible(self, hard: bool, rtol: float = 1e-9) -> bool:
-        if self.min_transfer_total > self.budget * (1 + rtol) + rtol:
+    def feasible(self, hard: bool, rtol: float = RTOL) -> bool:
+        if not self.within_budget(self.min_transfer_total, rtol):
             return False
         if not hard:
             return True
-        return not self.bound_conflicts and self.required_budget <= self.budget * (1 + rtol) + rtol
+        return not self.bound_conflicts and self.within_budget(self.required_budget, rtol)
+
+    def within_budget(self, amount: float, rtol: float = RTOL) -> bool:
+        """``amount`` fits the budget up to float rounding of the sums (one rule for the verdict
+        and for the message: a requirement over the budget by 2e-16 of it is no shortfall, and
+        printing it as "missing" would print noise as a figure)."""
+        return amount <= self.budget * (1 + rtol) + rtol
 
     def explain(self, region_ids: list[str], unit: str, hard: bool) -> str:
         lines = []
-        if self.min_transfer_total > self.budget:
+        if not self.within_budget(self.min_transfer_total):
             lines.append(f"minimum transfers sum to {self.min_transfer_total:,.6g} {unit}, above the "
                          f"budget {self.budget:,.6g} {unit}")
         if hard:
@@ -43,7 +51,7 @@ class Diagnosis:
                 lines.append(f"region '{region_ids[r]}' needs a transfer of {need:,.6g} {unit} to meet "
                              f"its threshold but max_transfer is {cap:,.6g} {unit} "
                              f"(threshold conflicts with max_transfer)")
-            if self.required_budget > self.budget:
+            if not self.within_budget(self.required_budget):
                 lines.append(f"meeting every threshold needs {self.required_budget:,.6g} {unit}; the "
                              f"budget is {self.budget:,.6g} {unit}: {self.missing_budget:,.6g} {unit} "
                              f"missing (budget conflicts with thresholds)")
