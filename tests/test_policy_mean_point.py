@@ -7,7 +7,6 @@ block, and no price: every region at its cap), and through the installed CLI."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -17,7 +16,7 @@ from hypothesis import strategies as st
 from optimizer.core.policy import PolicyConfig
 from tests.policy_helpers import make_instance
 from tests.run_folder_helpers import equalize
-from tests.test_policy_path import both, policy_of, random_round
+from tests.test_policy_path import both, policy_of, raised_priors, random_round
 from tests.test_policy_range import scarce_round
 
 MEAN_PATH = "optimizer/fast/policy_mean_point.py"
@@ -54,8 +53,7 @@ def test_engages_on_every_feasible_round_without_group_rows(prior_up):
     feasible = engaged = 0
     for seed in range(30):
         inst, rng = random_round(seed, seed % 3 == 0, None)
-        inst.regions["prior_transfer"] += prior_up * inst.regions["fiscal_need"]
-        inst = replace(inst, budget=inst.budget + prior_up * float(inst.regions["fiscal_need"].sum()))
+        inst = raised_priors(inst, prior_up)
         policy = policy_of(rng)
         for thresholds in ("hard", "auto"):
             fast, lp = both(inst, "max-mean", policy, thresholds)

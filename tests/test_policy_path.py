@@ -7,6 +7,8 @@ row hands the round to the LP."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -38,6 +40,14 @@ def random_round(seed: int, ties: bool, group_floor: float | None):
     inst = make_instance(own, need, prior=prior, pop=rng.integers(1, 100, n),
                          budget=float(gap * rng.uniform(0.9, 3.0) + 1.0), threshold=0.6, groups=groups)
     return inst, rng
+
+
+def raised_priors(inst, share: float):
+    """``inst`` with every prior and the budget raised by ``share`` of need: hold-harmless rows,
+    not only t_min, then hold the best-off regions."""
+    need = inst.regions["fiscal_need"]
+    regions = inst.regions.assign(prior_transfer=inst.regions["prior_transfer"] + share * need)
+    return replace(inst, regions=regions, budget=inst.budget + share * float(need.sum()))
 
 
 def policy_of(rng) -> PolicyConfig:

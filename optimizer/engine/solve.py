@@ -65,6 +65,7 @@ DEFAULT_OBJECTIVE = "maxmin"
 # round where the earlier rule, "a dual above 1e-9 of its scale", fixed regions wrongly).
 GROUP_LEXIMIN_STAGES = True
 
+
 @dataclass(frozen=True)
 class SolveOptions:
     objective: str | None = None

@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 
@@ -62,7 +61,7 @@ from optimizer.core.levels import level_of
 from optimizer.core.solution import Run
 from optimizer.fast.certify import Certificate, certify
 from optimizer.fast.policy_mean import ChainMean, Point, budget_bracket, mean_round, next_price, record_x
-from optimizer.fast.policy_path import Envelope, envelope, put_duals
+from optimizer.fast.policy_path import Envelope, envelope, put_duals, record_lp
 from optimizer.fast.prefix_scan import segment_cumsum
 from optimizer.fast.solutions import closed_form_solution
 
@@ -303,9 +302,7 @@ def mean_point_run(data: RegionData, build: Callable[[RegionData, str], LinearPr
     scarce = bool(data.options.get("threshold_caps"))
     if not (hard or scarce) or np.any(data.weight <= 0):
         return None
-    t0 = time.perf_counter()
-    lp = build(data if scarce else replace(data, options={**data.options, "soft_thresholds": False}), "max-mean")
-    build_seconds = time.perf_counter() - t0
+    lp, build_seconds = record_lp(data, build, "max-mean")
     t1 = time.perf_counter()
     folded = hard and not scarce
     mr = mean_round(lp, data, folded)

@@ -245,6 +245,22 @@ def supported(lay: dict[str, slice]) -> bool:
         and {"budget", "floor_rows"} <= rows
 
 
+def record_lp(data: RegionData, build: Callable[[RegionData, str], LinearProgram], objective: str
+              ) -> tuple[LinearProgram, float]:
+    """(the objective's LP of record for a policy round's certified path, seconds to build it):
+    hard thresholds, unless the round is scarce (thresholds as caps: the soft core is the record)."""
+    scarce = bool(data.options.get("threshold_caps"))
+    t0 = time.perf_counter()
+    lp = build(data if scarce else replace(data, options={**data.options, "soft_thresholds": False}), objective)
+    return lp, time.perf_counter() - t0
+
+
+def least_point_fits(env: Envelope | None, d: RegionData) -> bool:
+    """The envelopes hold together (M <= U) and their least point fits the budget."""
+    return env is not None and not np.any(env.M > env.U) and \
+        not float(transfer_to_level(env.M, d.own, d.need).sum()) > d.budget * (1 + 1e-12) + 1e-12
+
+
 def policy_run(data: RegionData, objective: str, build: Callable[[RegionData, str], LinearProgram],
                hard: bool) -> Run | None:
     """maxmin (and leximin) with policy rows by the envelope filling, certified on the maxmin
@@ -252,16 +268,13 @@ def policy_run(data: RegionData, objective: str, build: Callable[[RegionData, st
     scarce = bool(data.options.get("threshold_caps"))
     if objective not in ("maxmin", "leximin") or not (hard or scarce):
         return None
-    t0 = time.perf_counter()
-    lp = build(data if scarce else replace(data, options={**data.options, "soft_thresholds": False}), "maxmin")
-    build_seconds = time.perf_counter() - t0
+    lp, build_seconds = record_lp(data, build, "maxmin")
     t1 = time.perf_counter()
     lay = lp.layout()
     if not supported(lay):
         return None
     env = envelope(lp, lay, data, hard and not scarce)
-    if env is None or np.any(env.M > env.U) or float(transfer_to_level(env.M, data.own, data.need).sum()) > \
-            data.budget * (1 + 1e-12) + 1e-12:
+    if not least_point_fits(env, data):
         return None
     found = _maxmin_solution(lp, lay, env, data, t1)
     if found is None:

@@ -44,16 +44,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 
 from models.data import RegionData
 from models.lp import LinearProgram
-from optimizer.core.levels import level_of, shortfall_of, transfer_to_level
+from optimizer.core.levels import level_of, shortfall_of
 from optimizer.core.solution import Run
 from optimizer.fast.certify import certify
-from optimizer.fast.policy_path import BOUND_ROWS, KEPT_ROWS, Envelope, chain_flows, envelope, put_duals, transfers_at
+from optimizer.fast.policy_path import (
+    BOUND_ROWS,
+    KEPT_ROWS,
+    Envelope,
+    chain_flows,
+    envelope,
+    least_point_fits,
+    put_duals,
+    record_lp,
+    transfers_at,
+)
 from optimizer.fast.solutions import closed_form_solution
 from optimizer.fast.waterfill import water_fill
 
@@ -126,16 +135,13 @@ def policy_range_run(data: RegionData, build: Callable[[RegionData, str], Linear
     scarce = bool(data.options.get("threshold_caps"))
     if not (hard or scarce):
         return None
-    t0 = time.perf_counter()
-    lp = build(data if scarce else replace(data, options={**data.options, "soft_thresholds": False}), "min-range")
-    build_seconds = time.perf_counter() - t0
+    lp, build_seconds = record_lp(data, build, "min-range")
     t1 = time.perf_counter()
     lay = lp.layout()
     if not range_supported(lay):
         return None
     env = envelope(lp, lay, data, hard and not scarce)
-    if env is None or np.any(env.M > env.U) or not np.all(np.isfinite(env.M)) or \
-            float(transfer_to_level(env.M, data.own, data.need).sum()) > data.budget * (1 + 1e-12) + 1e-12:
+    if not least_point_fits(env, data) or not np.all(np.isfinite(env.M)):
         return None
     level, m_star, _ = range_levels(env, data)
     t = transfers_at(level, env, data)
