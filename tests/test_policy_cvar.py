@@ -108,6 +108,24 @@ def test_hand_solved_declines_when_a_floor_dual_exceeds_its_weight():
     np.testing.assert_allclose(fast.allocation.level_after, [0.6, 0.8, 0.9], atol=1e-7)
 
 
+def test_hand_solved_share_passed_down_the_chain():
+    """The toy round with populations 300/100/100 (w = 0.6, 0.2, 0.2), alpha 0.5: max-min's
+    floor duals 1/2, 1/2 put r1 over its cap w_1 / alpha = 0.4; r1 rests on r0 through the
+    tight no-overtaking row, which takes the excess (pi = 0.6, 0.4; r0's cap 1.2). The
+    max-min point is optimal (value 0.7): the 10 on r1 instead (0.6, 0.8) leave r0 as the
+    whole tail, 0.6. Without no-overtaking no row can carry it and the path declines (the
+    same point is optimal there through other duals, r1 held by its hold-harmless bound with
+    pi = (1, 0) and the budget's price 1/100: a candidate this path does not build)."""
+    inst = make_instance([20.0, 60.0, 90.0], [100.0] * 3, prior=[40.0, 10.0, 0.0], pop=[300, 100, 100],
+                         budget=60.0, threshold=0.5)
+    fast, lp = both(inst, PolicyConfig(hold_harmless=1.0, no_overtaking=True), "hard", 0.5)
+    assert agree(fast, lp)
+    assert fast.summary["objective_value"] == pytest.approx(0.7, abs=1e-12)
+    np.testing.assert_allclose(fast.allocation.transfer, [50.0, 10.0, 0.0], atol=1e-9)
+    fast, lp = both(inst, PolicyConfig(hold_harmless=1.0), "hard", 0.5)
+    assert not agree(fast, lp)
+
+
 def test_declines_where_the_max_min_point_is_not_optimal():
     """Two regions of own 0, need 100 and 900, equal populations, hold-harmless on priors 0,
     budget 500, alpha 1 (the mean): the max-min point (0.5, 0.5) has mean 0.5, the optimum

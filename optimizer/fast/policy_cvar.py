@@ -28,9 +28,21 @@ e_r = 0 (nonzero reduced cost) and L_r = eta on F (pi_r > 0), every region above
 bound its nonzero chain and bound duals make tight, and the budget spent, so eta = z*: the
 optimum is unique, whatever phase 2 minimises. (Equality pi_r = w_r / alpha would allow
 ties; the path asks for a relative margin and otherwise declines.)
-When alpha is so large that some floor region's share lambda n_r exceeds w_r / alpha (a
-region whose need per unit weight is over N_F / alpha), the optimum lifts less of the floor
-and this point is not optimal: the path declines and HiGHS solves the LP of record. The
+With no-overtaking the floor F is a run of consecutive level-before groups (M is monotone
+along them, so F = {M_r <= z*} is a down-set) whose chain rows are all tight (every member at
+z*), and the cvar duals need not be max-min's: any pi with sum_r pi_r = 1 (eta's column),
+0 <= pi_r <= w_r / alpha, whose pushes pi_r - lambda n_r a chain flow can balance (going up
+the groups of F, the running sum of the pushes stays >= 0: a region whose share is over its
+cap rests on the groups below it, whose regions take more of the tail). The second
+candidate builds that pi top-down: each region starts at min(lambda n_r, cap_r); what a
+group's regions cannot hold (their own excess and what came from above beyond the group's
+room) passes to the group below; the room of each group is filled first from above. The
+flows, bound and budget duals are then max-mean's for the pushes pi - lambda n
+(policy_mean_point.py ``mean_duals`` with the weights pi), and ``certify`` judges the pair.
+What is left at the lowest group means no such pi: the path declines.
+When alpha is so large that no such pi exists (some floor regions' shares lambda n_r are over
+w_r / alpha and the groups below cannot take the excess), the optimum lifts less of the
+floor and this point is not optimal: the path declines and HiGHS solves the LP of record. The
 cap case (a transfer bound holds the floor with money left, lambda = 0) also declines: the
 least-spending optimum need not be the max-min point there.
 """
@@ -39,6 +51,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -48,6 +61,7 @@ from models.lp import LinearProgram
 from optimizer.core.levels import shortfall_of
 from optimizer.core.solution import Run
 from optimizer.fast.certify import certify, primal_violation
+from optimizer.fast.policy_mean_point import mean_duals
 from optimizer.fast.policy_path import (
     BOUND_ROWS,
     KEPT_ROWS,
@@ -57,6 +71,7 @@ from optimizer.fast.policy_path import (
     record_lp,
     transfers_at,
 )
+from optimizer.fast.prefix_scan import segment_cumsum
 from optimizer.fast.solutions import closed_form_solution
 from optimizer.fast.waterfill import water_fill
 
@@ -115,10 +130,47 @@ def _cvar_duals(lp: LinearProgram, lay: dict[str, slice], env, d: RegionData, le
     """The max-min budget case's duals on the cvar rows (HiGHS's convention for the max
     problem), or None when the budget does not bind or a floor dual is not below w_r / alpha."""
     on_floor = {**lay, "rows:floor_rows": lay["rows:cvar_rows"]}
+    cap = (1.0 - MARGIN) * d.weight / alpha
     for y in floor_duals(lp, on_floor, env, d, level, z):
         if y[lay["rows:budget"]][0] <= 0.0:      # the cap case (lambda = 0): declined
             continue
         pi = -y[lay["rows:cvar_rows"]]          # the min convention's floor duals lambda n_r >= 0
-        if np.all(pi <= (1.0 - MARGIN) * d.weight / alpha):
+        if np.all(pi <= cap):
             return y
+        lam = float(y[lay["rows:budget"]][0])
+        pi = tail_shares(env.group, level == z, lam * d.need, cap) if env.chain else None
+        if pi is None:
+            return None
+        y = mean_duals(lp, lay, env, replace(d, weight=pi), level, lam)
+        if y is not None:
+            y[lay["rows:cvar_rows"]] = -pi
+        return y
     return None
+
+
+def tail_shares(group: np.ndarray, floor: np.ndarray, base: np.ndarray, cap: np.ndarray) -> np.ndarray | None:
+    """pi on the floor (0 elsewhere): each region min(base_r, cap_r), what exceeds a cap
+    passed down the floor's groups and put into the room of the highest groups below it
+    (the module docstring); None when the lowest group is left with some."""
+    idx = np.flatnonzero(floor)
+    g = group[idx]
+    order = np.argsort(-g, kind="stable")          # groups descending
+    idx, g = idx[order], g[order]
+    own = np.minimum(base[idx], cap[idx])
+    room = cap[idx] - own
+    first = np.r_[True, g[1:] != g[:-1]]
+    gid = np.cumsum(first) - 1
+    excess = np.bincount(gid, weights=base[idx] - own)
+    total_room = np.bincount(gid, weights=room)
+    placed = np.zeros(excess.size)
+    came = 0.0                                       # what comes down into the group
+    for k in range(excess.size):                     # one scalar step per group (a Lindley recursion)
+        placed[k] = min(came, total_room[k])
+        came = came - placed[k] + excess[k]
+    if came > 1e-12 * max(1.0, float(base[idx].sum())):
+        return None
+    want = placed[gid]                               # spread over the group's members in order
+    before = segment_cumsum(room, gid) - room
+    pi = np.zeros(base.size)
+    pi[idx] = own + np.clip(want - before, 0.0, room)
+    return pi
