@@ -19,6 +19,7 @@ from optimizer.core.policy import PolicyConfig
 from tests.policy_helpers import fast_and_lp, make_instance
 from tests.run_folder_helpers import equalize
 from tests.test_policy_path import policy_of, raised_priors, random_round
+from tests.test_policy_range import scarce_round
 
 CVAR_PATH = "optimizer/fast/policy_cvar.py"
 
@@ -153,3 +154,18 @@ def test_cli_on_a_generated_folder(tmp_path):
     assert CVAR_PATH not in out["lp"].get("solved_by", "")
     assert out["fast"]["objective_value"] == pytest.approx(out["lp"]["objective_value"], rel=1e-7)
     assert out["fast"]["verified"]["ok"] is True
+
+
+def test_scarcity_rounds_equal_the_lp():
+    """Under scarcity (--thresholds auto with the thresholds out of reach) the LP of record
+    has soft thresholds with costless shortfalls and the capped t_max: the same point and
+    duals, threshold rows at dual 0; it must engage on some of them and agree on all."""
+    capped = engaged = 0
+    for seed in range(25):
+        inst, policy = scarce_round(seed)
+        fast, lp = both(inst, policy, "auto", 0.05)
+        if fast is None:
+            continue
+        engaged += agree(fast, lp)
+        capped += "caps" in fast.summary["scarcity"]["in_effect"]
+    assert capped >= 5 and engaged >= 5
