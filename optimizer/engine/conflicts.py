@@ -69,7 +69,7 @@ def _min_spending(d: RegionData, terms: tuple[PolicyTerm, ...], objective: str) 
     lp.cost[:] = 0.0
     lp.cost[lp.col_block("transfer").slice] = 1.0
     lp.maximize = False
-    fast = least_spending(lp, d) if objective == "min-cost" else None   # optimizer/fast/policy_path.py
+    fast = least_spending(lp, d)   # optimizer/fast/policy_path.py (hard, or soft: shortfalls of cost 0)
     if fast is None and objective == "min-cost":   # group rows that bind: optimizer/fast/group_paths.py
         fast = group_least_spending(lp, d, GrowingLP())
     if fast is not None:

@@ -38,6 +38,7 @@ from optimizer.fast.decomposition_paths import gini_run, lorenz_run
 from optimizer.fast.floor_record import certify_floor, floor_record, floor_solution
 from optimizer.fast.log_welfare import log_welfare_run
 from optimizer.fast.mad_path import mad_run
+from optimizer.fast.policy_cvar import policy_cvar_run
 from optimizer.fast.policy_least import LEAST_POINT_OBJECTIVES, least_point_run
 from optimizer.fast.policy_mean_point import mean_point_run
 from optimizer.fast.policy_path import policy_run
@@ -185,6 +186,8 @@ def fast_core_run(data: RegionData, objective: str, build: Callable[[RegionData,
         return policy_range_run(data, build, hard)
     if has_policies and objective == "max-mean":    # the Lagrangian layers' point (policy_mean_point.py)
         return mean_point_run(data, build, hard)
+    if has_policies and objective == "cvar":        # the max-min point when alpha fits its floor (policy_cvar.py)
+        return policy_cvar_run(data, build, hard)
     if has_policies:   # policy rows folded into bounds, no-overtaking as a chain (policy_path.py)
         return policy_run(data, objective, build, hard)
     if objective == "min-shortfall" and "shortfall_cap" not in data.options:

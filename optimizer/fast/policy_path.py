@@ -334,18 +334,26 @@ def least_point(lp: LinearProgram, d: RegionData) -> tuple[np.ndarray, np.ndarra
     T_r = n_r M_r - o_r, the unique least point, certified with the duals of the module
     docstring at price 1 (every region's unit of level costs n_r, carried down its block to
     the bound that holds it). (T, x, y) or None when it does not apply or certify fails
-    (a least point over the budget, a group row it violates: the LP decides)."""
+    (a least point over the budget, a group row it violates: the LP decides).
+    Soft thresholds (the policy diagnosis's least forced spending: shortfall columns of cost
+    0, rows L_r + s_r >= theta_r): those rows restrict no transfer, so the least point is
+    the envelopes' without the thresholds, s_r = max(0, theta_r - L_r), the threshold rows'
+    duals 0 (each s_r's reduced cost is then its cost, 0)."""
     lay = lp.layout()
     rows = {k[5:] for k in lay if k.startswith("rows:")}
-    if lp.maximize or not rows <= set(BOUND_ROWS + KEPT_ROWS) - {"floor_rows"} or set(
-            k for k in lay if not k.startswith("rows:")) != {"transfer"}:
+    cols = set(k for k in lay if not k.startswith("rows:"))
+    soft = cols == {"transfer", "shortfall"} and not np.any(lp.cost[lay["shortfall"]])
+    if lp.maximize or not rows <= set(BOUND_ROWS + KEPT_ROWS) - {"floor_rows"} or not (
+            cols == {"transfer"} or soft):
         return None
-    env = envelope(lp, lay, d, "rows:threshold" in lay)
+    env = envelope(lp, lay, d, "rows:threshold" in lay and not soft)
     if env is None or np.any(env.M > env.U) or not np.all(np.isfinite(env.M)):
         return None
     t = transfers_at(env.M, env, d)
     x = np.zeros(lp.num_col)
     x[lay["transfer"]] = t
+    if soft:
+        x[lay["shortfall"]] = shortfall_of(d.threshold, d.own, d.need, t)
     y = np.zeros(lp.num_row)
     if env.chain:
         nu, idx, amount = chain_flows(env.M, -np.inf, env.group, d.need, 1.0, d)
