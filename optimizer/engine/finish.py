@@ -3,8 +3,6 @@ or an ``InfeasibleError`` carrying the diagnosis. Shared by ``solve`` and the sw
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -17,10 +15,11 @@ from optimizer.core.metrics import LEVEL_TOL, level_metrics
 from optimizer.core.result import Result
 from optimizer.core.scaling import RoundData
 from optimizer.core.solution import LPSolution
+from optimizer.core.sums import exact_sum
 from optimizer.core.text_columns import STR_DTYPE
 from optimizer.core.version import SCHEMA_VERSION, __version__
 from optimizer.engine.highs import highs_version
-from optimizer.engine.lastyear import add_change, change_summary
+from optimizer.engine.lastyear import add_change, change_columns, change_summary
 from optimizer.explain.diagnose import Diagnosis
 from optimizer.explain.prices import budget_price_text
 from optimizer.explain.reasons import with_reasons
@@ -114,11 +113,11 @@ def clean_transfers(t: np.ndarray, scale: float, rd: RoundData, need: np.ndarray
     t = np.where(np.abs(t - rd.t_min) <= eps, rd.t_min, t)
     t = np.where(np.isfinite(rd.t_max) & (np.abs(t - rd.t_max) <= eps), rd.t_max, t)
     t = np.maximum(t, np.minimum(rd.t_min, 0.0)) + 0.0  # t_min < 0: horizontal contributions
-    excess = math.fsum(t) - rd.budget
+    excess = exact_sum(t) - rd.budget
     if 0 < excess <= 1e-6 * max(scale, abs(rd.budget)) and t.size:
         r = int(np.argmax(t - rd.t_min))   # the transfer with the most room above its floor
         t[r] = max(rd.t_min[r], t[r] - excess)
-        while math.fsum(t) > rd.budget and t[r] > rd.t_min[r]:  # float rounding of the sum
+        while exact_sum(t) > rd.budget and t[r] > rd.t_min[r]:  # float rounding of the sum
             t[r] = np.nextafter(t[r], -np.inf)
     return t
 
@@ -154,11 +153,13 @@ COMPUTED = ("threshold", "transfer", "transfer_per_capita", "level_before", "lev
 
 
 def allocation_frame(inst: Instance, threshold: np.ndarray, t: np.ndarray, threshold_dual: np.ndarray,
-                     binding: list[str], dual_note: str | None = None) -> pd.DataFrame:
+                     binding: list[str], dual_note: str | None = None,
+                     change: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     """allocation.csv of a round (docs/schema.md): the region data, the transfers and what they
     do to each level, the binding constraints and the reason derived from them
     (explain/reasons.py; ``dual_note`` says why empty threshold duals are empty); the
-    instance's pass-through columns last. One builder for every round (plain, services)."""
+    instance's pass-through columns last. One builder for every round (plain, services).
+    ``change``: ``change_columns(t, prior_transfer)`` when the caller has them already."""
     reg = inst.regions
     _, factor = unit_per_capita(inst.unit)
     own, need = reg["own_revenue"].to_numpy(dtype=float), reg["fiscal_need"].to_numpy(dtype=float)
@@ -176,7 +177,7 @@ def allocation_frame(inst: Instance, threshold: np.ndarray, t: np.ndarray, thres
                     (6, "prior_transfer")):
         alloc.insert(at, col, _instance_column(reg, col, alloc.index))
     alloc.insert(len(alloc.columns), "binding", binding)
-    alloc = with_reasons(add_change(alloc), dual_note)
+    alloc = with_reasons(add_change(alloc, columns=change), dual_note)
     if inst.extra_columns:
         alloc = pd.concat([alloc, reg[inst.extra_columns].reset_index(drop=True)], axis=1)
     return alloc
@@ -206,7 +207,8 @@ def dual_note(first: LPSolution, extra: VerifyExtras | None) -> str | None:
 
 
 def _allocation(inst: Instance, spec: ObjectiveSpec, rd: RoundData, scale: float, t: np.ndarray,
-                first: LPSolution, layout: dict[str, slice], hard: bool, note: str | None) -> pd.DataFrame:
+                first: LPSolution, layout: dict[str, slice], hard: bool, note: str | None,
+                change: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     """threshold_dual = d objective_value / d threshold_r (objective units per level unit),
     the threshold row's dual unscaled; empty (NaN) where ``note`` says it is not one number."""
     reg = inst.regions
@@ -218,7 +220,7 @@ def _allocation(inst: Instance, spec: ObjectiveSpec, rd: RoundData, scale: float
     if note == SOFT_HELD_NOTE:
         thr_dual = np.full(t.shape, np.nan)
     return allocation_frame(inst, rd.threshold, t, thr_dual,
-                            binding_tags(t, level_after, rd, hard, floor, scale), note)
+                            binding_tags(t, level_after, rd, hard, floor, scale), note, change)
 
 
 def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict, scale: float,
@@ -248,9 +250,10 @@ def build_result(inst: Instance, spec: ObjectiveSpec, rd: RoundData, base: dict,
     # computes them): their sorts and temporaries no longer stack on it at 1e6
     before, after = _metrics(inst, rd, t, tol.level)
     reg = inst.regions
-    change = change_summary(reg["region_id"], t, reg["prior_transfer"])
+    columns = change_columns(t, reg["prior_transfer"].to_numpy(dtype=float))   # once: summary and table
+    change = change_summary(reg["region_id"], t, reg["prior_transfer"], columns=columns)
     give_back(inst.n)
-    alloc = _allocation(inst, spec, rd, scale, t, first, layout, hard, note)
+    alloc = _allocation(inst, spec, rd, scale, t, first, layout, hard, note, columns)
     give_back(inst.n)   # the reasons' intermediate texts (Arrow's pool keeps them otherwise)
     price = budget_price(first, layout, money, scale, note)
     two = second is not None and second is not first

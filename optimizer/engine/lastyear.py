@@ -49,14 +49,19 @@ def _ids(region_id):
     return region_id.array if isinstance(region_id, pd.Series) else np.asarray(region_id, dtype=object)
 
 
-def change_summary(region_id, t, prior, unit: float = 0.0, against: str = "prior_transfer") -> dict | None:
-    """The ``change_vs_prior`` block; None when no region has a prior transfer."""
+def change_summary(region_id, t, prior, unit: float = 0.0, against: str = "prior_transfer",
+                   columns: tuple[np.ndarray, np.ndarray] | None = None) -> dict | None:
+    """The ``change_vs_prior`` block; None when no region has a prior transfer. ``columns``:
+    ``change_columns(t, prior)`` when the caller has them already (elementwise: the same values)."""
     t, prior = np.asarray(t, dtype=float), np.asarray(prior, dtype=float)
     known = np.isfinite(prior)
     if not known.any():
         return None
     rows = np.flatnonzero(known)
-    change, pct = change_columns(t[known], prior[known])
+    if columns is None:
+        change, pct = change_columns(t[known], prior[known])
+    else:
+        change, pct = columns[0][known], columns[1][known]
     tol = unchanged_tolerance(t, prior, unit)
     ids = _ids(region_id)
     gains = [_entry(ids[rows[k]], change[k], pct[k]) for k in top_first(-change, TOP) if change[k] > tol]
@@ -68,10 +73,13 @@ def change_summary(region_id, t, prior, unit: float = 0.0, against: str = "prior
             "total_change": float(change.sum()), "largest_gains": gains, "largest_losses": losses}
 
 
-def add_change(alloc: pd.DataFrame, prior_col: str = "prior_transfer") -> pd.DataFrame:
-    """``alloc`` with change and change_pct right after ``transfer`` (recomputed if present)."""
+def add_change(alloc: pd.DataFrame, prior_col: str = "prior_transfer",
+               columns: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
+    """``alloc`` with change and change_pct right after ``transfer`` (recomputed if present);
+    ``columns``: ``change_columns`` of its transfer and prior columns, when the caller has them."""
     a = alloc.drop(columns=[c for c in ("change", "change_pct") if c in alloc.columns])
-    change, pct = change_columns(a["transfer"].to_numpy(dtype=float), a[prior_col].to_numpy(dtype=float))
+    change, pct = columns if columns is not None else \
+        change_columns(a["transfer"].to_numpy(dtype=float), a[prior_col].to_numpy(dtype=float))
     at = list(a.columns).index("transfer") + 1
     a.insert(at, "change", change)
     a.insert(at + 1, "change_pct", pct)

@@ -19,7 +19,6 @@ constraint and the amount.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ import numpy as np
 from optimizer.core.errors import SolverError
 from optimizer.core.instance import Instance
 from optimizer.core.metrics import LEVEL_TOL
+from optimizer.core.sums import exact_sum
 from optimizer.explain.objective_values import objective_value
 from optimizer.explain.verify_policies import policy_residual
 
@@ -259,10 +259,10 @@ def _feasibility(r: VerifyRound, t: np.ndarray, tol: Tolerance, out: list[Violat
         bad = int(np.flatnonzero(~np.isfinite(t))[0]) if n == r.own.shape[0] else None
         out.append(Violation("finite transfers, one per region", bad, float("inf"), "money", tol.money))
         return {"budget_excess": float("inf")}
-    checks = {"budget_excess": max(0.0, math.fsum(t) - r.budget) + 0.0}
+    checks = {"budget_excess": max(0.0, exact_sum(t) - r.budget) + 0.0}
     if not checks["budget_excess"] <= tol.money:
         out.append(Violation("budget", None, checks["budget_excess"], "money", tol.money,
-                             f"transfers sum to {math.fsum(t):.12g}, budget {r.budget:.12g}"))
+                             f"transfers sum to {exact_sum(t):.12g}, budget {r.budget:.12g}"))
     checks["below_min_transfer"] = _worst("min_transfer", r.t_min - t, idx, "money", tol.money, out)
     above = np.where(np.isfinite(r.t_max), t - r.t_max, -np.inf)
     checks["above_max_transfer"] = _worst("max_transfer", above, idx, "money", tol.money, out)
@@ -320,7 +320,7 @@ def _first_order(r: VerifyRound, t: np.ndarray, tol: Tolerance, out: list[Violat
         _improves(r, t, moves, "its transfer could fall to what its threshold needs and the total cost "
                   "with it", tol, out)
         return
-    unspent = r.budget - math.fsum(t)
+    unspent = r.budget - exact_sum(t)
     if r.objective not in MONOTONE or not unspent > tol.money:
         return
     level = levels(r, t)
@@ -352,14 +352,14 @@ def level_lift(r: VerifyRound, t: np.ndarray, amount: float) -> np.ndarray:
     stopping at its max_transfer: e_r = min(s need_r, room_r), sum e = amount (or every
     region at its cap). Bisection on s (the engine's rule closed forms are its own code)."""
     room = np.where(np.isfinite(r.t_max), np.maximum(0.0, r.t_max - t), np.inf)
-    if math.fsum(room) <= amount:
+    if exact_sum(room) <= amount:
         return room
     lo, hi = 0.0, amount / float(np.min(r.need))
     for _ in range(200):
         mid = 0.5 * (lo + hi)
         if mid in (lo, hi):
             break
-        lo, hi = (mid, hi) if math.fsum(np.minimum(mid * r.need, room)) < amount else (lo, mid)
+        lo, hi = (mid, hi) if exact_sum(np.minimum(mid * r.need, room)) < amount else (lo, mid)
     return np.minimum(hi * r.need, room)
 
 
@@ -380,17 +380,17 @@ def spend_check(r: VerifyRound, t: np.ndarray, tol: Tolerance, value: float | No
     'budget not spent') when some fraction of it, given on top so every level rises alike
     (``level_lift``), keeps every bound, policy and the objective's value; else it is
     justified by what that payment breaks. Returns the money left."""
-    left = r.budget - math.fsum(t)
+    left = r.budget - exact_sum(t)
     if not left > tol.money:
         return max(0.0, left) + 0.0
     lift = level_lift(r, t, left)
     for frac in SPEND_TRIES:
-        if frac * math.fsum(lift) <= SPEND_MARGIN * tol.money:
+        if frac * exact_sum(lift) <= SPEND_MARGIN * tol.money:
             break
         t2 = t + frac * lift
         if feasible(r, t2) and _not_worse(r, t2, value, tol):
             out.append(Violation("budget not spent", None, left, "money", tol.money,
-                                 f"--spend all: {frac * math.fsum(lift):.6g} of the {left:.6g} left could be "
+                                 f"--spend all: {frac * exact_sum(lift):.6g} of the {left:.6g} left could be "
                                  "paid out (every level raised alike) keeping every bound, policy and the "
                                  "objective"))
             break

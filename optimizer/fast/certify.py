@@ -85,5 +85,7 @@ def primal_violation(lp: LinearProgram, x: np.ndarray, ax: np.ndarray | None = N
 def at_bound(value: np.ndarray, bound: np.ndarray, tol: float) -> np.ndarray:
     """Where ``value`` sits at a finite ``bound``, within tol relative to the bound."""
     finite = np.isfinite(bound)
+    if not finite.any():   # no bound at all (max_transfer, as a rule): nothing sits at one
+        return np.zeros(np.broadcast_shapes(np.shape(value), finite.shape), dtype=bool)
     safe = np.where(finite, bound, 0.0)
     return finite & (np.abs(value - safe) <= tol * np.maximum(1.0, np.abs(safe)))
