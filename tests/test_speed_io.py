@@ -1,8 +1,7 @@
 """Issue 14, the floor: what makes `equalize solve` cheap at 1e6 regions changes no byte.
 
 - the CLI loads its commands lazily: `equalize solve` never imports batch (dask), sweep,
-  the studies layer, Pyomo or scipy's csgraph / linalg, checked on ``sys.modules`` of a real
-  run in a subprocess;
+  the studies layer or Pyomo, checked on ``sys.modules`` of a real run in a subprocess;
 - allocation.csv and summary.json (timings aside) are byte-identical to the files the CLI
   wrote before these changes (tests/data/speed/expected.json: korea-17, and a generated
   6,000-region instance, large enough for the Arrow reader of regions.csv);
@@ -40,9 +39,7 @@ from optimizer.io.writers import result_files
 ROOT = Path(__file__).resolve().parents[1]
 EQUALIZE = str(Path(sys.executable).parent / "equalize")
 EXPECTED = json.loads((ROOT / "tests" / "data" / "speed" / "expected.json").read_text())
-HEAVY = ("dask", "optimizer.cli.batch", "optimizer.cli.sweep", "optimizer.studies", "pyomo", "matplotlib",
-         # ~40 ms of start-up that no solve path needs (the components: optimizer/core/components.py)
-         "scipy.sparse.csgraph", "scipy.sparse.linalg", "scipy.linalg")
+HEAVY = ("dask", "optimizer.cli.batch", "optimizer.cli.sweep", "optimizer.studies", "pyomo", "matplotlib")
 
 RUN_SOLVE = r"""
 import sys
@@ -51,7 +48,7 @@ try:
     main(["solve", sys.argv[1], "--format", "csv"])
 except SystemExit as exc:
     assert exc.code == 0, exc.code
-heavy = sorted({m.split(".")[0] if m.startswith(("dask", "pyomo", "matplotlib")) else ".".join(m.split(".")[:3])
+heavy = sorted({m.split(".")[0] if m.startswith(("dask", "pyomo", "matplotlib")) else m
                 for m in sys.modules if m.startswith(tuple(sys.argv[2].split(",")))})
 print("HEAVY=" + ",".join(heavy))
 """

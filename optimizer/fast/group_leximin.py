@@ -44,11 +44,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from models.data import RegionData
 from models.lp import LinearProgram
 from models.policies import overtaking_pairs
-from optimizer.core.components import component_labels
 from optimizer.core.levels import level_of, transfer_to_level
 from optimizer.core.solution import LPSolution
 from optimizer.fast.certify import certify
@@ -164,8 +165,9 @@ def pinned(lp: LinearProgram, lay: dict[str, slice], d: RegionData, x: np.ndarra
         return free & anchored
     his, los = overtaking_pairs(d)
     tight = sb.row_weight[sl] * chain_units(lp, lay, d) >= need
-    label = component_labels(d.n, his[tight], los[tight])
-    hit = np.zeros(d.n, dtype=bool)
+    graph = sp.coo_array((np.ones(int(tight.sum())), (his[tight], los[tight])), shape=(d.n, d.n))
+    _, label = connected_components(graph, directed=False)
+    hit = np.zeros(int(label.max()) + 1, dtype=bool)
     hit[label[anchored]] = True
     return free & hit[label]
 
