@@ -30,9 +30,22 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 table = pacsv.read_csv(sys.argv[1])
 n = table.num_rows
-out = table.append_column("transfer", pa.array(np.zeros(n))).append_column("level_after", pa.array(np.ones(n)))
-with tempfile.TemporaryDirectory() as tmp:
-    pacsv.write_csv(out, os.path.join(tmp, "allocation.csv"))
+if sys.argv[3] == "two":
+    out = table.append_column("transfer", pa.array(np.zeros(n))).append_column("level_after", pa.array(np.ones(n)))
+else:  # allocation.csv's 17 columns: 9 floats, 4 of full precision (random doubles format like the
+    # levels and transfers) and 5 of zeros (most regions' change, shortfall, dual), a reason a row
+    rng = np.random.default_rng(0)
+    out = table
+    for k, name in enumerate(("transfer", "change", "change_pct", "transfer_per_capita", "level_before",
+                              "level_after", "shortfall", "threshold_dual", "float_9")):
+        out = out.append_column(name, pa.array(rng.random(n) if k < 4 else np.zeros(n)))
+    out = out.append_column("binding", pa.array([""] * n))
+    out = out.append_column("reason", pa.array(["no transfer: its own level 1.4046 is above the floor 0.9293"] * n))
+if len(sys.argv) > 4:  # a kept copy, for the test that the output floor writes allocation.csv's bytes
+    pacsv.write_csv(out, sys.argv[4])
+else:
+    with tempfile.TemporaryDirectory() as tmp:
+        pacsv.write_csv(out, os.path.join(tmp, "allocation.csv"))
 """
 
 
@@ -63,12 +76,22 @@ STARTUP = "optimizer.cli"   # what `equalize` imports before it knows the comman
 SOLVE_STARTUP = "optimizer.cli.solve"   # ... and what `equalize solve` adds (commands load lazily)
 
 
+def output_floor(folder: Path) -> dict:
+    """The floor writing a table with allocation.csv's columns (regions.csv's, 10 full-precision
+    floats, a reason string a row) instead of two: what writing the answer costs before any
+    solve or check (decision 70)."""
+    out = run_measured([sys.executable, "-c", FLOOR_CHILD, str(Path(folder) / "regions.csv"), STARTUP, "allocation"])
+    if out["code"] != 0:
+        raise RuntimeError(f"output floor child failed on {folder}: {out['stderr']}")
+    return out
+
+
 def floor(folder: Path, startup: str = STARTUP) -> dict:
     """The floor on one instance folder: seconds and peak MB of the child above. ``startup``:
     the module imported first, ``optimizer.cli`` (issue 14's definition; since the commands
     load lazily it no longer imports any command) or ``optimizer.cli.solve`` (the start-up of
     `equalize solve` itself: pandas, scipy, highspy, the engine)."""
-    out = run_measured([sys.executable, "-c", FLOOR_CHILD, str(Path(folder) / "regions.csv"), startup])
+    out = run_measured([sys.executable, "-c", FLOOR_CHILD, str(Path(folder) / "regions.csv"), startup, "two"])
     if out["code"] != 0:
         raise RuntimeError(f"floor child failed on {folder}: {out['stderr']}")
     return out

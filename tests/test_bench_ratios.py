@@ -102,3 +102,22 @@ def test_threshold_modes_table_marks_the_2x_target():
     assert cells(slow, ref, 120)[3] == "NO"
     assert cells(dict(ok, timed_out=True), ref, 120)[0] == "> 120 s"
     assert cells(dict(ok, code=1, path="failed (exit 1): solver error"), ref, 120)[4].startswith("failed")
+
+
+def test_output_floor_writes_about_allocation_csvs_bytes(tmp_path):
+    """The output floor's table (bench/floor.py, decision 70) stands for allocation.csv: on a
+    generated instance its CSV is within 15% of the bytes `equalize solve -o maxmin` writes."""
+    from bench.floor import FLOOR_CHILD
+
+    src = tmp_path / "n6000"
+    assert CliRunner().invoke(main, ["generate", "--regions", "6000", "--seed", "0", str(src)]).exit_code == 0
+    res = CliRunner().invoke(main, ["solve", str(src), "-o", "maxmin", "--output", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    kept = tmp_path / "floor.csv"
+    subprocess.run([sys.executable, "-c", FLOOR_CHILD, str(src / "regions.csv"), "optimizer.cli", "allocation",
+                    str(kept)], check=True, cwd=ROOT)
+    real = (tmp_path / "out" / "allocation.csv").stat().st_size
+    assert 0.85 * real <= kept.stat().st_size <= 1.15 * real
+    with open(kept, newline="") as f:
+        header = next(csv.reader(f))
+    assert header[-1] == "reason" and len(header) == 17
