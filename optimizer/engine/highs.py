@@ -326,8 +326,8 @@ def _budget_rounding_retry(model: HighsModel, lp: LinearProgram, first: LPSoluti
     (engine/finish.py ``clean_transfers``) and the post-solve check verifies the answer."""
     row = lp.row_block("budget").start
     bound = float(lp.row_upper[row])
-    if not np.isfinite(bound):
-        return first
+    if not np.isfinite(bound) or BUDGET_ULPS * float(np.spacing(abs(bound))) < 1e-10:
+        return first      # (below the tightest tolerance used: rounding cannot be the cause)
     model.set_row_bounds(row, lp.row_lower[row], bound + BUDGET_ULPS * float(np.spacing(abs(bound))))
     model.clear_solver()
     retry = model.run()
