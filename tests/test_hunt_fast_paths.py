@@ -380,9 +380,9 @@ def test_lp_of_record_says_numerically_hard_instead_of_a_figure():
     """seed 51 (min-mad, 40 regions, needs 6e-3..3.2e11, budget exactly the least spending):
     the LP's mean row holds w_r / need_r from 3e-16 to 1.3e5. HiGHS called it infeasible
     ("7.6e-06 KRW billion missing" of 4.3e10, float rounding); with the threshold rows' small
-    entries kept it stops with an error (entries below 1e-12 are still dropped, and an answer
-    of such an LP is accepted only with a certificate on the LP's own data). The CLI says the
-    round is numerically hard and why, exit 1, no figure; the default solve answers (certified)."""
+    entries kept it stops with an error (entries below 1e-12, HiGHS's least small_matrix_value,
+    are still dropped). The CLI says the round is numerically hard and why, exit 1, no
+    figure; the default solve answers (certified)."""
     inst, pol, oo = odd_case(51)
     lp = outcome(inst, "min-mad", False, pol, oo)
     assert isinstance(lp, (SolverError, InfeasibleError)), lp
