@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from models.lp import LinearProgram
 from optimizer.core.groups import Group
 from optimizer.core.instance import Instance
 from optimizer.explain.objective_values import OBJECTIVES
+from optimizer.fast.certify import certify
 from tests.policy_helpers import make_instance
 from tests.test_hunt_fast_paths import MODES, hunt, outcome
 
@@ -132,3 +135,37 @@ def test_lp_with_entries_below_what_highs_keeps_still_answers():
         assert not isinstance(lp, Exception) and not isinstance(fast, Exception), (lp, fast)
         assert lp.summary["verified"]["ok"] and fast.summary["verified"]["ok"]
         assert lp.summary["objective_value"] == pytest.approx(fast.summary["objective_value"], rel=1e-9)
+
+
+def test_certificate_measures_a_row_on_its_own_terms():
+    """A group floor in level units (1/N_g per transfer) broken by 0.23 in level beside
+    transfers of 4e8 solver units is 6e-8 of max |x|, within the primal measure: certify
+    accepted such a point (edge seed 2105). Each row is now also measured over its own terms."""
+    lp = LinearProgram(cost=np.zeros(2), col_lower=np.zeros(2), col_upper=np.full(2, np.inf),
+                       A=sp.csc_array(np.array([[1.0, 1.0], [0.0, 1e-3]])), row_lower=np.array([-np.inf, 0.3]),
+                       row_upper=np.array([4e8 + 1e3, np.inf]))
+    x = np.array([4e8, 70.0])                       # the level row: 0.07 against its floor of 0.3
+    cert = certify(lp, x, np.zeros(2))
+    assert cert.primal_violation < 1e-7 and not cert.ok
+    assert certify(lp, np.array([4e8, 300.0]), np.zeros(2)).ok
+
+
+@pytest.mark.parametrize("seed, objective", [(2105, "max-mean"), (3611, "maxmin"), (3611, "min-range"),
+                                             (3621, "max-mean")])
+def test_policy_paths_decline_a_point_that_breaks_a_level_row(seed, objective):
+    """edge seeds 2105 (a group floor of 0.3 over r4 and r13, no budget for it) and 3621
+    (no-overtaking, auto): the max-mean policy path's point broke the group floor by 0.23 in
+    level and passed its certificate; the check failed, the retry hit a HiGHS error, and the
+    default solve said 'numerically hard' where the LP of record diagnoses the round
+    (infeasible: group_level by 0.2255, budget by 1.27). Seed 3611 (hold-harmless 1, budget
+    exactly the least spending): maxmin and min-range said 'infeasible' where the LP answers.
+    The default solve now gives the LP of record's verdict."""
+    inst, pol, oo, _ = edge_round(seed)
+    fast = outcome(inst, objective, True, pol, oo)
+    lp = outcome(inst, objective, False, pol, oo)
+    assert type(fast) is type(lp), (fast, lp)
+    if isinstance(lp, Exception):
+        assert str(fast) == str(lp)
+    else:
+        assert fast.summary["verified"]["ok"] and "retried" not in fast.summary["verified"]
+        assert fast.summary["objective_value"] == pytest.approx(lp.summary["objective_value"], rel=1e-9)
