@@ -169,3 +169,17 @@ def test_policy_paths_decline_a_point_that_breaks_a_level_row(seed, objective):
     else:
         assert fast.summary["verified"]["ok"] and "retried" not in fast.summary["verified"]
         assert fast.summary["objective_value"] == pytest.approx(lp.summary["objective_value"], rel=1e-9)
+
+
+def test_lp_gains_below_the_budgets_resolution():
+    """edge seed 4605 (needs 1.2e-9..56, money scale 1e-9, budget 17.8 one ulp below the least
+    spending, hold-harmless 1 and no-overtaking): the certified max-mean is 0.8 (every region
+    at its threshold but r4 at its hold-harmless floor); HiGHS lifts the three regions of need
+    ~1e-9 to 0.800011 with 2.7e-14 of money, 7 ulps of the budget (3.8e-6 solver units, far
+    above its tolerance of 1e-7): below float64's resolution of the split. The hunt credits the
+    LP with 16 ulps of the budget."""
+    inst, pol, oo, _ = edge_round(4605)
+    fast = outcome(inst, "max-mean", True, pol, oo)
+    assert fast.summary["verified"]["ok"] and "policy_mean_point" in fast.summary["solved_by"]
+    assert fast.summary["objective_value"] == pytest.approx(0.8, abs=1e-9)
+    hunt_edge(4605, "max-mean")
