@@ -27,7 +27,8 @@ from models.data import RegionData
 from models.elastic import elastic, violations
 from models.lp import INF
 from models.policies import DEFINITIONAL_ROWS, PolicyTerm, get_policy
-from optimizer.engine.highs import GrowingLP, solve_lp
+from optimizer.engine.growing_lp import GrowingLP
+from optimizer.engine.highs import solve_lp
 from optimizer.fast.group_paths import group_least_spending
 from optimizer.fast.policy_path import least_spending
 

@@ -72,11 +72,27 @@ def unexplained(inst: Instance, diag: Diagnosis, hard: bool) -> str:
     float rounding, the LP is numerically hard (needs over many orders of magnitude), not short."""
     if not diag.feasible(hard):
         return "HiGHS reports the constraints cannot all hold"
-    need = inst.regions["fiscal_need"].to_numpy(dtype=float)
     return (f"HiGHS reports the constraints cannot all hold, although the diagnosis finds the budget "
-            f"enough up to float rounding: fiscal needs from {need.min():,.3g} to {need.max():,.3g} "
-            f"{inst.unit} make the LP numerically hard for HiGHS (the certified closed forms, the "
-            f"default where the objective has one, do not use it)")
+            f"enough up to float rounding: {need_span(inst)} make the LP numerically hard for HiGHS (the "
+            f"certified closed forms, the default where the objective has one, do not use it)")
+
+
+HARD_SPAN = 1e8   # needs spanning more orders of magnitude than this make an LP numerically hard for HiGHS
+
+
+def need_span(inst: Instance) -> str:
+    need = inst.regions["fiscal_need"].to_numpy(dtype=float)
+    return f"fiscal needs from {need.min():,.3g} to {need.max():,.3g} {inst.unit}"
+
+
+def solver_stopped(inst: Instance, status: str, what: str) -> SolverError:
+    """HiGHS stopped without an answer: on needs spanning many orders of magnitude, say that
+    the round is numerically hard (and with what), never a figure."""
+    need = inst.regions["fiscal_need"].to_numpy(dtype=float)
+    hard = status in ("error", "unbounded") and bool(need.size) and \
+        float(need.max()) > HARD_SPAN * max(float(need.min()), 1e-300)
+    why = f": {need_span(inst)} make the LP numerically hard for HiGHS" if hard else ""
+    return SolverError(f"HiGHS stopped with status '{status}' on {what}{why}")
 
 
 def check_status(inst: Instance, spec: ObjectiveSpec, diag: Diagnosis, base: dict, hard: bool,
@@ -85,7 +101,7 @@ def check_status(inst: Instance, spec: ObjectiveSpec, diag: Diagnosis, base: dic
     if first.status == "infeasible":
         raise_infeasible(inst, spec, diag, base, hard)
     if first.status != "optimal":
-        raise SolverError(f"HiGHS stopped with status '{first.status}' on objective '{spec.name}'")
+        raise solver_stopped(inst, first.status, f"objective '{spec.name}'")
 
 
 def _round_per_region(t: np.ndarray, ref: np.ndarray) -> np.ndarray:

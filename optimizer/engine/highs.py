@@ -18,7 +18,6 @@ from typing import Any
 
 import highspy
 import numpy as np
-import scipy.sparse as sp
 
 from models.lp import LinearProgram
 from optimizer.core.solution import LPSolution
@@ -63,9 +62,18 @@ def new_highs() -> highspy.Highs:
         os.close(devnull)
 
 
+# HiGHS drops matrix entries below small_matrix_value (default 1e-9) as it takes a model:
+# a threshold row's only coefficient 1/need is 1e-10 for a need of 1e10 solver units (needs
+# over 13 orders of magnitude, one money scale), and the row became 0 >= 0.3: "infeasible".
+# 1e-12 is the least HiGHS accepts (an entry below it is under 1e-12 of the others in its row
+# in the LPs seen: min-mad's mean over needs spanning 13 orders of magnitude).
+SMALL_MATRIX_VALUE = 1e-12
+
+
 def make_highs(algorithm: str = "simplex", threads: int = 1, time_limit: float | None = None) -> highspy.Highs:
     h = new_highs()
     h.setOptionValue("output_flag", False)
+    h.setOptionValue("small_matrix_value", SMALL_MATRIX_VALUE)
     h.setOptionValue("threads", threads)
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("solver", "ipm" if algorithm == "ipm" else "simplex")
@@ -278,6 +286,8 @@ def solve_lp(lp: LinearProgram, algorithm: str = "simplex", tie_break_cols: slic
         model.clear_solver()
         first = model.run()
         model.set_option("presolve", "choose")
+    if first.status == "infeasible" and lp.has_row_block("budget"):
+        first = _budget_rounding_retry(model, lp, first)
     if first.status != "optimal" or tie_break_cols is None:
         return first, None
     if budget_binds_for_every_optimum(lp, first, tie_break_cols):
@@ -287,6 +297,29 @@ def solve_lp(lp: LinearProgram, algorithm: str = "simplex", tie_break_cols: slic
     if algorithm == "ipm":
         model.set_option("solver", "simplex")  # warm start from the crossover basis
     return first, model.run("simplex")
+
+
+BUDGET_ULPS = 16.0   # the budget row's slack on the retry: float rounding of a sum, in ulps of the budget
+
+
+def _budget_rounding_retry(model: HighsModel, lp: LinearProgram, first: LPSolution) -> LPSolution:
+    """An infeasible verdict where the budget is exactly the least spending, retried with the
+    budget row's bound BUDGET_ULPS ulps up: a budget of 3e9 solver units has an ulp of 4.8e-7,
+    above HiGHS's absolute tolerance (1e-7), so the least transfers, rounded, "miss" it by an
+    ulp (seed 144). Kept for the tie-break when the retry solves (the same LP to rounding);
+    the engine's cleaning takes any overspend (at most those ulps) off on the original data
+    (engine/finish.py ``clean_transfers``) and the post-solve check verifies the answer."""
+    row = lp.row_block("budget").start
+    bound = float(lp.row_upper[row])
+    if not np.isfinite(bound) or BUDGET_ULPS * float(np.spacing(abs(bound))) < 1e-10:
+        return first      # (below the tightest tolerance used: rounding cannot be the cause)
+    model.set_row_bounds(row, lp.row_lower[row], bound + BUDGET_ULPS * float(np.spacing(abs(bound))))
+    model.clear_solver()
+    retry = model.run()
+    if retry.status != "optimal":
+        model.set_row_bounds(row, lp.row_lower[row], bound)
+        return first
+    return retry
 
 
 def lp_text(lp: LinearProgram, col_names: list[str], row_names: list[str], fmt: str) -> str:
@@ -304,52 +337,3 @@ def lp_text(lp: LinearProgram, col_names: list[str], row_names: list[str], fmt: 
             raise RuntimeError(f"HiGHS could not write the {fmt} file")
         with open(target, encoding="utf-8") as fh:
             return fh.read()
-
-
-class GrowingLP:
-    """A solve callable (LinearProgram -> LPSolution) for the small LPs of the group-floor cut
-    loops (optimizer/fast/group_floors.py, group_leximin.py): an LP that is the previous one
-    with rows appended (new cuts), and perhaps other costs and column bounds (the
-    least-spending pass, the next leximin stage's holds), is re-solved on the same HiGHS
-    model from the previous basis (dual simplex, a few pivots) instead of from scratch; any
-    other LP starts a new model, with presolve off (it took 0.75 s on LPs the simplex solves
-    in 0.01 s). A warm or fresh run that is not optimal is repeated cold by ``solve_lp``
-    (presolve on, its presolve-off retry), so the answer never depends on the warm start."""
-
-    def __init__(self, tolerance: float | None = None) -> None:
-        self.tolerance = tolerance
-        self.model: HighsModel | None = None
-        self.last: LinearProgram | None = None
-
-    def __call__(self, lp: LinearProgram) -> LPSolution:
-        if self.model is not None and self.last is not None and _extends(lp, self.last):
-            self._grow(self.model, self.last, lp)
-        else:
-            self.model = HighsModel(lp, "simplex", 1, tolerance=self.tolerance)
-            self.model.set_option("presolve", "off")
-        self.last = lp
-        sol = self.model.run()
-        if sol.status != "optimal":
-            self.model = self.last = None
-            sol = solve_lp(lp, tolerance=self.tolerance)[0]
-        return sol
-
-    @staticmethod
-    def _grow(model: HighsModel, last: LinearProgram, lp: LinearProgram) -> None:
-        if not np.array_equal(lp.cost, last.cost) or lp.maximize != last.maximize:
-            model.set_objective(lp.cost, lp.maximize, lp.offset)
-        moved = np.flatnonzero((lp.col_lower != last.col_lower) | (lp.col_upper != last.col_upper))
-        if moved.shape[0]:
-            model.set_cols_bounds(moved, lp.col_lower[moved], lp.col_upper[moved])
-        if lp.num_row > last.num_row:
-            k = last.num_row
-            model.add_rows(lp.row_lower[k:], lp.row_upper[k:], sp.csr_array(lp.A)[k:])
-
-
-def _extends(lp: LinearProgram, last: LinearProgram) -> bool:
-    """``lp`` has ``last``'s columns and first rows (costs and column bounds may differ)."""
-    k = last.num_row
-    if lp.num_col != last.num_col or lp.num_row < k:
-        return False
-    same = np.array_equal(lp.row_lower[:k], last.row_lower) and np.array_equal(lp.row_upper[:k], last.row_upper)
-    return same and (abs(sp.csr_array(lp.A)[:k] - sp.csr_array(last.A)).sum() == 0)

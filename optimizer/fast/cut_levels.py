@@ -228,3 +228,22 @@ class Grid:
         else:
             perm = np.argsort(rank, kind="stable")
         return Grid(values, np.searchsorted(values, lo), np.searchsorted(values, hi), perm)
+
+
+def budget_price_hint(w: np.ndarray, need: np.ndarray, level: np.ndarray, hi: np.ndarray, z: float,
+                      lam: float, cut: CutFunction | None = None) -> float | None:
+    """An estimate of the budget price lam_B from a start point with a floor at level z
+    (the leximin split): raising the regions U at z that can rise by delta spends
+    delta N_U and changes Phi - lam mu by delta (Q(W_above + W_U) - Q(W_above) - lam W_U)
+    (the level sets just above z gain U), so lam_B ~ -(that) / N_U when the start is near
+    the optimum. Only a hint: the search brackets around it and widens when it is off.
+    None when no region can rise or the estimate is not positive."""
+    tol = 1e-9 * max(1.0, abs(z))
+    u = (np.abs(level - z) <= tol) & (level < hi - tol)
+    if not u.any():
+        return None
+    q = cut if cut is not None else CutFunction.gini(float(w.sum()))
+    w_ab, w_u = float(w[level > z + tol].sum()), float(w[u].sum())
+    dq = float(q.value(np.array([w_ab + w_u]))[0] - q.value(np.array([w_ab]))[0])
+    est = -(dq - lam * w_u) / float(need[u].sum())
+    return est if np.isfinite(est) and est > 0 else None

@@ -39,6 +39,7 @@ from optimizer.fast.cut_bisection import stable_group_order
 from optimizer.fast.cut_levels import (
     CutFunction,
     Grid,
+    budget_price_hint,
     cut_order,
     guess_steps,
     guessed_indices,
@@ -62,8 +63,18 @@ class GiniSolution:
     inner_solves: int
 
 
-def _spend(need: np.ndarray, level: np.ndarray, base: float) -> float:
-    return float(np.dot(need, level)) - base
+def _spend(need: np.ndarray, level: np.ndarray, lo: np.ndarray, base: float) -> float:
+    """What ``level`` spends: ``base`` (the spend at ``lo``) plus ``sum_r n_r (L_r - lo_r)``.
+    Summed over the moves, not as ``sum n L - sum own``: the difference of two sums of all
+    the money in play (1e6 solver units beside needs of 1e-7) rounds by 1e-10, which a
+    budget of 0 turned into a transfer of 4.7e-5 to a region of need 0.011 (seed 101)."""
+    return float(np.dot(need, level - lo)) + base
+
+
+def lo_spend(need: np.ndarray, own: np.ndarray, lo: np.ndarray, spend: float | None) -> float:
+    """The spend at the least levels ``lo``: ``spend`` when the caller knows it in money (the
+    sum of the least transfers, exact where ``lo`` rounds), else ``sum n lo - sum own``."""
+    return float(np.dot(need, lo)) - float(own.sum()) if spend is None else float(spend)
 
 
 @dataclass(frozen=True)
@@ -86,7 +97,7 @@ class _Lagrangian:
     hi: np.ndarray
     lam: float
     grid: Grid
-    base: float
+    base: float                            # the spend at ``lo`` (``lo_spend``)
     cut: CutFunction | None
     centre: np.ndarray | None = None       # grid indices of an expected least minimiser (a start point)
     solves: int = 0
@@ -114,7 +125,7 @@ class _Lagrangian:
             steps = None if near is None else guess_steps(move)
             idx = guessed_indices(self.w, self.need, self.lam, lam_b, g, self.cut, lo_t, hi_t, centre, steps)
         lev = g.values[idx]
-        p = _Probe(lam_b, lev, _spend(self.need, lev, self.base), idx)
+        p = _Probe(lam_b, lev, _spend(self.need, lev, self.lo, self.base), idx)
         if self.last is not None and p.lam_b != self.last.lam_b:
             shift = typical_move(idx, self.last.idx)
             self.drift = max(self.drift, shift * max(lam_b, 1e-300) / abs(lam_b - self.last.lam_b))
@@ -280,7 +291,8 @@ def budget_bounded(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarr
                    base: float, lam: float, grid: Grid, lam_b_hint: float | None = None,
                    widths: tuple[float, float] = (0.0, 1e-3), cut: CutFunction | None = None,
                    start: np.ndarray | None = None) -> tuple[np.ndarray, float, int]:
-    """min Phi - lam mu over the box and ``sum n L - base <= cap`` (Phi = P unless ``cut``).
+    """min Phi - lam mu over the box and ``base + sum n (L - lo) <= cap`` (Phi = P unless
+    ``cut``; ``base``: the spend at ``lo``).
 
     The dual function ``g(lam_B) = min_L Phi - lam mu + lam_B (spend(L) - cap)`` is concave
     piecewise linear; each least minimiser L gives a supporting line of slope
@@ -309,12 +321,12 @@ def budget_bounded(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarr
 
 def min_gini_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                   budget: float, start: np.ndarray, tol: float = 1e-10, max_steps: int = 60,
-                  lam_b_hint: float | None = None) -> GiniSolution:
+                  lam_b_hint: float | None = None, spend: float | None = None) -> GiniSolution:
     """Dinkelbach: lam <- G(L_k) = P(L_k) / mu(L_k) from a feasible ``start`` until
     ``F(lam) = P - lam mu >= -tol mu`` at the inner optimum. ``hi`` may be infinite: it is
-    clipped at what the whole budget could buy (cuts off no feasible point)."""
-    base = float(own.sum())   # spend = sum_r n_r L_r - sum_r own_r
-    spend_lo = float(np.dot(need, lo)) - base
+    clipped at what the whole budget could buy (cuts off no feasible point). ``spend``: the
+    spend at ``lo`` in money (``lo_spend``)."""
+    spend_lo = base = lo_spend(need, own, lo, spend)
     hi_eff = np.minimum(hi, lo + max(0.0, budget - spend_lo) / need)
     rank = np.empty(w.size, dtype=np.int64)
     rank[cut_order(w, need)] = np.arange(w.size)
@@ -346,31 +358,12 @@ def min_gini_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarr
 
 
 NUDGE = 1e-10      # the check of a crossing step (``_narrow``), relative
-# the first bracket around an estimated budget price (``budget_price_hint``), widened x16 per
+# the first bracket around an estimated budget price (``budget_price_hint``, cut_levels.py), widened x16 per
 # probe: the leximin split's estimate is within 1e-6 - 1e-4 of the price on 1e5-1e6-region
 # instances, and a bracket that narrow needs few probes to close (1e-3 took 8-21 in all;
 # x16 reaches a 1e-4 miss in 3 probes where x4 took 5)
 HINT_STEP = 1e-6
 WIDEN = 16.0
-
-
-def budget_price_hint(w: np.ndarray, need: np.ndarray, level: np.ndarray, hi: np.ndarray, z: float,
-                      lam: float, cut: CutFunction | None = None) -> float | None:
-    """An estimate of the budget price lam_B from a start point with a floor at level z
-    (the leximin split): raising the regions U at z that can rise by delta spends
-    delta N_U and changes Phi - lam mu by delta (Q(W_above + W_U) - Q(W_above) - lam W_U)
-    (the level sets just above z gain U), so lam_B ~ -(that) / N_U when the start is near
-    the optimum. Only a hint: the search brackets around it and widens when it is off.
-    None when no region can rise or the estimate is not positive."""
-    tol = 1e-9 * max(1.0, abs(z))
-    u = (np.abs(level - z) <= tol) & (level < hi - tol)
-    if not u.any():
-        return None
-    q = cut if cut is not None else CutFunction.gini(float(w.sum()))
-    w_ab, w_u = float(w[level > z + tol].sum()), float(w[u].sum())
-    dq = float(q.value(np.array([w_ab + w_u]))[0] - q.value(np.array([w_ab]))[0])
-    est = -(dq - lam * w_u) / float(need[u].sum())
-    return est if np.isfinite(est) and est > 0 else None
 
 
 @dataclass
@@ -383,14 +376,14 @@ class LorenzSolution:
 
 def max_lorenz_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                     budget: float, beta: np.ndarray, c: np.ndarray, lam_b_hint: float | None = None,
-                    start: np.ndarray | None = None) -> LorenzSolution:
+                    start: np.ndarray | None = None, spend: float | None = None) -> LorenzSolution:
     """max sum_k c_k Lorenz(beta_k)(L) (owa over population slices; cvar = one term with
     c = 1/alpha) on the bare core: one budget search over the threshold decomposition with
     Q(x) = -sum_k c_k (x - (W - beta_k))+ (no Dinkelbach: the objective is not a ratio).
-    ``start``: levels expected near the optimum (the leximin split), a guess only."""
+    ``start``: levels expected near the optimum (the leximin split), a guess only;
+    ``spend``: the spend at ``lo`` in money (``lo_spend``)."""
     cut = CutFunction.lorenz(float(w.sum()), beta, c)
-    base = float(own.sum())
-    spend_lo = float(np.dot(need, lo)) - base
+    spend_lo = base = lo_spend(need, own, lo, spend)
     hi_eff = np.minimum(hi, lo + max(0.0, budget - spend_lo) / need)
     rank = np.empty(w.size, dtype=np.int64)
     rank[cut_order(w, need)] = np.arange(w.size)

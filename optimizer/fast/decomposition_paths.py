@@ -14,6 +14,7 @@ duals are exactly 0 (a costless s_r >= 0 forces tau_r <= 0 <= tau_r)."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,7 +24,7 @@ import numpy as np
 import models.fairness as fm
 from models.data import RegionData
 from models.lp import LinearProgram
-from optimizer.core.levels import level_of, shortfall_of, transfer_to_level
+from optimizer.core.levels import least_transfer, level_of, shortfall_of
 from optimizer.core.metrics import pairwise_ratio, pairwise_sum
 from optimizer.core.solution import LPSolution, Run
 from optimizer.fast.chain_certificates import GINI_CERT_TOL, gini_bare_certificate
@@ -128,23 +129,36 @@ def zero_threshold_duals(sol: LPSolution, lay: dict[str, slice], d: RegionData) 
         sol.row_dual[lay["rows:threshold"]] = 0.0
 
 
-def level_box(d: RegionData) -> tuple[np.ndarray, np.ndarray] | None:
+def level_box(d: RegionData) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The bare core in level space: lo = max(threshold, (own + t_min) / need) <= L <= hi =
-    (own + t_max) / need; None when the thresholds cannot all be met (the LP path then
-    diagnoses the instance)."""
+    (own + t_max) / need, and the least transfers (money) that reach lo; None when the
+    thresholds cannot all be met (the LP path then diagnoses the instance)."""
     lo = np.maximum(level_of(d.own, d.need, d.t_min), d.threshold)
     hi = level_of(d.own, d.need, d.t_max)
+    least = np.minimum(least_transfer(d.threshold, d.own, d.need, d.t_min), d.t_max)
     if np.any(lo > hi + 1e-12 * np.maximum(1.0, np.abs(hi))) or \
-            float(np.dot(d.need, lo) - d.own.sum()) > d.budget * (1 + 1e-12) + 1e-12:
+            math.fsum(least) > d.budget * (1 + 1e-12) + 1e-12:
         return None
-    return np.minimum(lo, hi), hi         # (a threshold met exactly at a cap, to rounding)
+    return np.minimum(lo, hi), hi, least   # (a threshold met exactly at a cap, to rounding)
 
 
-def _reported(d: RegionData, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def reported(d: RegionData, level: np.ndarray, lo: np.ndarray, least: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(transfers, levels) of the decomposition's levels within the transfer bounds: what
-    is reported is what is certified."""
-    t = np.clip(transfer_to_level(level, d.own, d.need), d.t_min, d.t_max)
+    is reported is what is certified. A transfer is the least one plus n_r (L_r - lo_r):
+    exactly the least where L_r = lo_r, where ``L_r n_r - own_r`` rounds by ulp(own_r) (a
+    positive 1e-10 of noise at a budget of 0 is an overspend)."""
+    t = np.clip(least + d.need * (level - lo), d.t_min, d.t_max)
     return t, level_of(d.own, d.need, t)
+
+
+SPEND_RTOL = 1e-9   # float rounding of a sum of n transfers, relative to the money they move
+
+
+def keeps_budget(d: RegionData, t: np.ndarray) -> bool:
+    """The budget row to float rounding of the money moved, not only to the LP of record's
+    absolute 1e-7 (solver units): beside needs of 1e-7 that lets a level move by 1, so an
+    overspend the certificates accept still fails the post-solve check (seed 101)."""
+    return math.fsum(t) - d.budget <= SPEND_RTOL * max(math.fsum(np.abs(t)), abs(d.budget))
 
 
 def leximin_start(d: RegionData, hi: np.ndarray, cut: CutFunction | None, lam: float | None = None
@@ -179,10 +193,10 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
     box = level_box(d)
     if box is None:
         return None                       # infeasible: the LP path reports it
-    lo, hi = box
+    lo, hi, least = box
     start, hint = gini_start(d, lo, hi)
-    sol = min_gini_bare(d.weight, d.need, d.own, lo, hi, d.budget, start, lam_b_hint=hint)
-    t, level = _reported(d, sol.level)
+    sol = min_gini_bare(d.weight, d.need, d.own, lo, hi, d.budget, start, lam_b_hint=hint, spend=math.fsum(least))
+    t, level = reported(d, sol.level, lo, least)
     order = np.lexsort((np.arange(d.n), level))
     gscale = float(np.abs(fm.gini_cut(d, order)).max()) + float(d.weight.max())
     ok, _, _, lam_b, _ = gini_bare_certificate(
@@ -192,7 +206,7 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
     mu0 = float(np.dot(d.weight, level))
     if not ok or not held_gain_ok(data, level, lam_b, sol.lam, float(d.weight.sum()), HELD_TOL * mu0, t):
         return None
-    if chain_check(data, t, order).violation > 1e-7:
+    if chain_check(data, t, order).violation > 1e-7 or not keeps_budget(d, t):
         return None
     mu = float(np.dot(d.weight, level))
     if mu <= 0:
@@ -245,10 +259,10 @@ def lorenz_run(data: RegionData, build: Build, objective: str) -> Run | None:
     box = level_box(d)
     if box is None:
         return None
-    lo, hi = box
+    lo, hi, least = box
     lex, hint = leximin_start(d, hi, CutFunction.lorenz(float(d.weight.sum()), beta, c), 0.0)
-    sol = max_lorenz_bare(d.weight, d.need, d.own, lo, hi, d.budget, beta, c, hint, lex)
-    t, level = _reported(d, sol.level)
+    sol = max_lorenz_bare(d.weight, d.need, d.own, lo, hi, d.budget, beta, c, hint, lex, math.fsum(least))
+    t, level = reported(d, sol.level, lo, least)
     cert = cut_certificate(level, d.weight, d.need, lo, hi, float(t.sum()) >= d.budget * (1 - 1e-9),
                            np.zeros(d.n), CutFunction.lorenz(float(d.weight.sum()), beta, c),
                            lam_b_hint=sol.lam_b)
@@ -258,7 +272,8 @@ def lorenz_run(data: RegionData, build: Build, objective: str) -> Run | None:
         return None
     eta = quantiles(level, d.weight, beta)
     chk = lorenz_check(data, t, level, eta, objective)
-    if chk.violation > 1e-7 or abs(chk.value - sol.value) > 1e-9 * max(1.0, abs(chk.value)):
+    if chk.violation > 1e-7 or abs(chk.value - sol.value) > 1e-9 * max(1.0, abs(chk.value)) or \
+            not keeps_budget(d, t):
         return None
     first, lay = core_solution(t, data.need, chk.value, cert.lam_b, time.perf_counter() - t0,
                                least_shortfalls(data, t))

@@ -136,7 +136,12 @@ def certify_floor(rec: FloorRecord, x: np.ndarray, y: np.ndarray, tol: float = 1
                 np.where(yt > 0, np.where(at_bound(ax_t, rec.threshold_lower, tol), 0.0, yt), -yt),
                 np.where(yf > 0, np.where(at_bound(ax_f, rec.floor_lower, tol), 0.0, yf), -yf))
     dual = max(col, row / 1.0)
-    return Certificate(primal <= tol and dual <= tol, primal + 0.0, dual + 0.0)
+    # certify's row_violation: each row over max(1, min(|x|_inf, its terms' magnitude))
+    size_t = np.abs(rec.inv * t)
+    rows = _most((rec.threshold_lower - ax_t) / np.maximum(1.0, np.minimum(scale_x, size_t)),
+                 (rec.floor_lower - ax_f) / np.maximum(1.0, np.minimum(scale_x, size_t + abs(z))),
+                 (ax_b - float(d.budget)) / max(1.0, min(scale_x, float(np.abs(t).sum()))))
+    return Certificate(primal <= tol and dual <= tol and rows <= tol, primal + 0.0, dual + 0.0)
 
 
 def _most(*parts: np.ndarray | float) -> float:

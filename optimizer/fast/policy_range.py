@@ -81,7 +81,9 @@ def range_supported(lay: dict[str, slice]) -> bool:
 def range_levels(env: Envelope, d: RegionData) -> tuple[np.ndarray, float, float]:
     """(L* = max(m*, M), m*, z*) of the module docstring."""
     z = water_fill(d.own, d.need, env.M, np.full(d.n, -np.inf), env.hi, d.budget).level
-    m_star = min(z, float(env.M.max()))
+    # (a budget exactly the least point's spending can fill to a z an ulp below min M: the
+    # least level is then min M itself, where some region sits; the certificate decides)
+    m_star = min(max(z, float(env.M.min())), float(env.M.max()))
     return np.maximum(m_star, env.M), m_star, z
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from models.data import RegionData
 from models.lp import LinearProgram
 from optimizer.core.solution import Run
-from optimizer.engine.highs import GrowingLP
+from optimizer.engine.growing_lp import GrowingLP
 from optimizer.fast.group_leximin import group_leximin
 
 

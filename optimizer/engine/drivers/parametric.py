@@ -27,7 +27,8 @@ import numpy as np
 from models.data import RegionData
 from models.lp import LinearProgram
 from optimizer.core.solution import LPSolution, Run
-from optimizer.engine.highs import INF, GrowingLP, HighsModel, tie_cost
+from optimizer.engine.growing_lp import GrowingLP
+from optimizer.engine.highs import INF, HighsModel, tie_cost
 from optimizer.fast.group_paths import group_floor_solution
 from optimizer.fast.waterfill import water_fill
 
