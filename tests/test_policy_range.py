@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from optimizer.core.policy import PolicyConfig
@@ -37,6 +37,7 @@ def agree(fast, lp) -> bool:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10**6), st.booleans(), st.sampled_from(["hard", "auto"]),
        st.sampled_from([None, 0.3, 0.75, 0.95]))
+@example(559, False, "hard", None)   # the water level an ulp below the least envelope (a division by 0)
 def test_min_range_with_policy_rows_equals_the_lp(seed, ties, thresholds, group_floor):
     inst, rng = random_round(seed, ties, group_floor)
     fast, lp = both(inst, "min-range", policy_of(rng), thresholds)
