@@ -136,3 +136,17 @@ def test_a_callers_own_highs_does_not_break_a_solve():
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.splitlines()[-1].split() == ["maxmin", "True"]   # (HiGHS prints its banner first)
+
+
+@pytest.mark.parametrize(("rows", "kept"), [
+    ([[1.0, 2.0], [0.5, 14.0]], False),          # an ordinary matrix keeps HiGHS's default (1e-9)
+    ([[1.0, 2e-10], [0.5, 14.0]], True),         # an entry HiGHS would drop
+    ([[3e-4, 1.0], [0.5, 2.7e7]], True),         # entries over more than 9 orders of magnitude
+])
+def test_small_entries_kept_only_where_an_lp_needs_them(rows, kept):
+    lp = _lp([1, 1], [0, 0], [10, 10], rows, [1, 1], [np.inf, np.inf])
+    model = HighsModel(lp)
+    assert model.h.getOptionValue("small_matrix_value")[1] == (1e-12 if kept else 1e-9)
+    sol = model.run()
+    assert sol.status == "optimal"
+    assert np.all(lp.A @ sol.x >= 1 - 1e-9)     # every entry, however small, was in the model

@@ -66,14 +66,28 @@ def new_highs() -> highspy.Highs:
 # a threshold row's only coefficient 1/need is 1e-10 for a need of 1e10 solver units (needs
 # over 13 orders of magnitude, one money scale), and the row became 0 >= 0.3: "infeasible".
 # 1e-12 is the least HiGHS accepts (an entry below it is under 1e-12 of the others in its row
-# in the LPs seen: min-mad's mean over needs spanning 13 orders of magnitude).
+# in the LPs seen: min-mad's mean over needs spanning 13 orders of magnitude). HiGHS also uses
+# the value inside its solve: on a matrix with no entry below it but entries 3e-4 to 3e7 (seed
+# 14's min-gini chain LP) the default gave a Gini of 0.807 for 0.0604. Lowered only for an LP
+# with an entry below HiGHS's default or entries over more than 9 orders of magnitude: at
+# 1e-12 on every LP, a 400-region leximin stage (entries 0.012 to 14) stopped with status 'error'.
 SMALL_MATRIX_VALUE = 1e-12
+HIGHS_SMALL_MATRIX_VALUE = 1e-9
+WIDE_MATRIX_SPAN = 1e9
+
+
+def keep_small_entries(h: highspy.Highs, lp: LinearProgram) -> None:
+    """Lower HiGHS's small_matrix_value to SMALL_MATRIX_VALUE where ``lp`` has an entry HiGHS
+    would drop, or entries more than WIDE_MATRIX_SPAN apart (HiGHS's default then misleads it)."""
+    v = np.abs(lp.A.data)
+    v = v[v > 0.0]
+    if v.size and (v.min() < HIGHS_SMALL_MATRIX_VALUE or v.max() > WIDE_MATRIX_SPAN * v.min()):
+        h.setOptionValue("small_matrix_value", SMALL_MATRIX_VALUE)
 
 
 def make_highs(algorithm: str = "simplex", threads: int = 1, time_limit: float | None = None) -> highspy.Highs:
     h = new_highs()
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("small_matrix_value", SMALL_MATRIX_VALUE)
     h.setOptionValue("threads", threads)
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("solver", "ipm" if algorithm == "ipm" else "simplex")
@@ -121,6 +135,7 @@ class HighsModel:
         if tolerance is not None:
             for key in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
                 self.h.setOptionValue(key, tolerance)
+        keep_small_entries(self.h, lp)
         model = to_highs_lp(lp)
         if cost_scale != 1.0:
             model.col_cost_ = lp.cost * cost_scale
@@ -326,6 +341,7 @@ def lp_text(lp: LinearProgram, col_names: list[str], row_names: list[str], fmt: 
     """``lp`` with these column and row names as HiGHS writes it (``fmt`` "lp" or "mps"),
     for ``equalize export``: HiGHS writes files only, so through a private temporary one."""
     h = make_highs()
+    keep_small_entries(h, lp)
     h.passModel(to_highs_lp(lp))
     for j, name in enumerate(col_names):
         h.passColName(j, name)
