@@ -65,10 +65,8 @@ from optimizer.fast.policy_mean_point import mean_duals
 from optimizer.fast.policy_path import (
     BOUND_ROWS,
     KEPT_ROWS,
-    envelope,
     floor_duals,
-    least_point_fits,
-    record_lp,
+    policy_round,
     transfers_at,
 )
 from optimizer.fast.prefix_scan import segment_cumsum
@@ -90,18 +88,13 @@ def cvar_supported(lay: dict[str, slice]) -> bool:
 
 def policy_cvar_run(data: RegionData, build: Callable[[RegionData, str], LinearProgram], hard: bool) -> Run | None:
     """The certified cvar Run with policy rows, or None (the LP path decides)."""
-    scarce = bool(data.options.get("threshold_caps"))
     alpha = float(option(data, "alpha"))
-    if not (hard or scarce) or not 0.0 < alpha <= 1.0 or np.any(data.weight < 0):
+    if not 0.0 < alpha <= 1.0 or np.any(data.weight < 0):
         return None
-    lp, build_seconds = record_lp(data, build, "cvar")
-    t1 = time.perf_counter()
-    lay = lp.layout()
-    if not cvar_supported(lay):
+    pr = policy_round(data, build, hard, "cvar", cvar_supported)
+    if pr is None or not np.all(np.isfinite(pr.env.M)):
         return None
-    env = envelope(lp, lay, data, hard and not scarce)
-    if not least_point_fits(env, data) or not np.all(np.isfinite(env.M)):
-        return None
+    lp, lay, env, build_seconds, t1 = pr.lp, pr.lay, pr.env, pr.build_seconds, pr.t1
     z = water_fill(data.own, data.need, env.M, np.full(data.n, -np.inf), env.hi, data.budget).level
     level = np.maximum(z, env.M)
     t = transfers_at(level, env, data)

@@ -261,21 +261,45 @@ def least_point_fits(env: Envelope | None, d: RegionData) -> bool:
         not float(transfer_to_level(env.M, d.own, d.need).sum()) > d.budget * (1 + 1e-12) + 1e-12
 
 
-def policy_run(data: RegionData, objective: str, build: Callable[[RegionData, str], LinearProgram],
-               hard: bool) -> Run | None:
-    """maxmin (and leximin) with policy rows by the envelope filling, certified on the maxmin
-    LP of record; None when it does not apply or the certificate fails."""
+@dataclass
+class PolicyRound:
+    """A policy round set up for a certified path: its LP of record, layout and envelopes;
+    ``t1`` is when the path's own work began (its solve seconds count from there)."""
+    lp: LinearProgram
+    lay: dict[str, slice]
+    env: Envelope
+    build_seconds: float
+    t1: float
+
+
+def policy_round(data: RegionData, build: Callable[[RegionData, str], LinearProgram], hard: bool,
+                 objective: str, supports: Callable[[dict[str, slice]], bool]) -> PolicyRound | None:
+    """The set-up every envelope path shares: the LP of record, the envelopes; None where the
+    thresholds are soft without caps, the LP has rows the path does not ``supports``, or the
+    envelopes' least point does not fit the budget."""
     scarce = bool(data.options.get("threshold_caps"))
-    if objective not in ("maxmin", "leximin") or not (hard or scarce):
+    if not (hard or scarce):
         return None
-    lp, build_seconds = record_lp(data, build, "maxmin")
+    lp, build_seconds = record_lp(data, build, objective)
     t1 = time.perf_counter()
     lay = lp.layout()
-    if not supported(lay):
+    if not supports(lay):
         return None
     env = envelope(lp, lay, data, hard and not scarce)
     if not least_point_fits(env, data):
         return None
+    return PolicyRound(lp, lay, env, build_seconds, t1)
+
+
+def policy_run(data: RegionData, objective: str, build: Callable[[RegionData, str], LinearProgram],
+               hard: bool) -> Run | None:
+    """maxmin (and leximin) with policy rows by the envelope filling, certified on the maxmin
+    LP of record; None when it does not apply or the certificate fails."""
+    pr = policy_round(data, build, hard, "maxmin", supported) if objective in ("maxmin", "leximin") else None
+    if pr is None:
+        return None
+    lp, lay, env, build_seconds, t1 = pr.lp, pr.lay, pr.env, pr.build_seconds, pr.t1
+    scarce = bool(data.options.get("threshold_caps"))
     found = _maxmin_solution(lp, lay, env, data, t1)
     if found is None:
         return None

@@ -57,10 +57,8 @@ from optimizer.fast.policy_path import (
     KEPT_ROWS,
     Envelope,
     chain_flows,
-    envelope,
-    least_point_fits,
+    policy_round,
     put_duals,
-    record_lp,
     transfers_at,
 )
 from optimizer.fast.solutions import closed_form_solution
@@ -134,17 +132,10 @@ def _carry(y: np.ndarray, lay: dict[str, slice], env: Envelope, d: RegionData, l
 
 def policy_range_run(data: RegionData, build: Callable[[RegionData, str], LinearProgram], hard: bool) -> Run | None:
     """The certified min-range Run with policy rows, or None (the LP path decides)."""
-    scarce = bool(data.options.get("threshold_caps"))
-    if not (hard or scarce):
+    pr = policy_round(data, build, hard, "min-range", range_supported)
+    if pr is None or not np.all(np.isfinite(pr.env.M)):
         return None
-    lp, build_seconds = record_lp(data, build, "min-range")
-    t1 = time.perf_counter()
-    lay = lp.layout()
-    if not range_supported(lay):
-        return None
-    env = envelope(lp, lay, data, hard and not scarce)
-    if not least_point_fits(env, data) or not np.all(np.isfinite(env.M)):
-        return None
+    lp, lay, env, build_seconds, t1 = pr.lp, pr.lay, pr.env, pr.build_seconds, pr.t1
     level, m_star, _ = range_levels(env, data)
     t = transfers_at(level, env, data)
     x = np.zeros(lp.num_col)
