@@ -9,6 +9,10 @@ The defects found are pinned below by the seed of ``edge_round``."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -135,6 +139,29 @@ def test_lp_with_entries_below_what_highs_keeps_still_answers():
         assert not isinstance(lp, Exception) and not isinstance(fast, Exception), (lp, fast)
         assert lp.summary["verified"]["ok"] and fast.summary["verified"]["ok"]
         assert lp.summary["objective_value"] == pytest.approx(fast.summary["objective_value"], rel=1e-9)
+
+
+HANG_PROBE = """
+from tests.test_hunt_edges import edge_round
+from tests.test_hunt_fast_paths import outcome
+inst, pol, oo, _ = edge_round(5887)
+lp = outcome(inst, "owa", False, pol, oo)
+fast = outcome(inst, "owa", True, pol, oo)
+print(lp.summary["objective_value"], fast.summary["objective_value"], lp.summary["verified"]["ok"])
+"""
+
+
+def test_lp_with_entries_below_highs_default_returns():
+    """Edge seed 5887 (owa, auto thresholds, needs 0.0175..2.2e11, populations 1 and 1e9, a
+    budget one ulp below the least spending): with entries of 4.5e-10 kept, HiGHS's presolve
+    had not returned after 30 s on the 230-column LP of record; presolve off answers at once.
+    In a child process with a time limit, so a hang fails the test instead of the suite."""
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", HANG_PROBE], cwd=root, capture_output=True, text=True,
+                         timeout=120, check=True).stdout.split()
+    lp_value, fast_value, verified = float(out[0]), float(out[1]), out[2]
+    assert verified == "True"
+    assert lp_value == pytest.approx(fast_value, rel=1e-6)   # the certified decomposition: 0.86000000004
 
 
 def test_certificate_measures_a_row_on_its_own_terms():

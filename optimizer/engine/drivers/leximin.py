@@ -88,7 +88,7 @@ class _Leximin:
             if sol.status == "optimal":
                 break
         self.set_tolerance(DEFAULT_TOLERANCE)
-        self.model.set_option("presolve", "choose")
+        self.model.set_option("presolve", self.model.presolve)
         return sol
 
     def set_tolerance(self, tolerance: float) -> None:
