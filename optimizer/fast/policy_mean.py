@@ -226,12 +226,16 @@ class MeanRound:
     budget: float
 
 
-def mean_round(lp: LinearProgram, d: RegionData, hard: bool) -> MeanRound | None:
+def mean_round(lp: LinearProgram, d: RegionData, hard: bool, w: np.ndarray | None = None,
+               family: tuple[set[str], set[str]] = (set(), set())) -> MeanRound | None:
     """The layers of the max-mean LP ``lp`` (bounds, chain, budget, group rows), or None
-    when it has another row family or column, or a bound the layers cannot take."""
+    when it has another row family or column, or a bound the layers cannot take. ``w``:
+    the level coefficients to maximise (default: the LP's own, cost per transfer times
+    need); ``family``: the (rows, columns) of an objective's own block that the layers
+    leave to the caller (owa's Lorenz rows, policy_owa.py)."""
     lay = lp.layout()
-    rows = {k[5:] for k in lay if k.startswith("rows:")}
-    cols = {k for k in lay if not k.startswith("rows:")}
+    rows = {k[5:] for k in lay if k.startswith("rows:")} - family[0]
+    cols = {k for k in lay if not k.startswith("rows:")} - family[1]
     if not lp.maximize or not rows <= set(BOUND_ROWS + KEPT_ROWS) or "budget" not in rows \
             or not cols <= {"transfer", "shortfall"}:
         return None
@@ -247,7 +251,7 @@ def mean_round(lp: LinearProgram, d: RegionData, hard: bool) -> MeanRound | None
     spare = budget - float(np.dot(d.need, env.M))
     env = replace(env, U=np.minimum(env.U, float(np.max(env.M + spare / d.need)) * (1 + 1e-12) + 1e-12))
     try:
-        return MeanRound(lay, ChainMean(env, lp.cost[t] * d.need, d.need, env.chain), budget)
+        return MeanRound(lay, ChainMean(env, lp.cost[t] * d.need if w is None else w, d.need, env.chain), budget)
     except ValueError:
         return None
 
