@@ -39,6 +39,7 @@ from optimizer.fast.floor_record import certify_floor, floor_record, floor_solut
 from optimizer.fast.log_welfare import log_welfare_run
 from optimizer.fast.mad_path import mad_run
 from optimizer.fast.policy_cvar import policy_cvar_run
+from optimizer.fast.policy_gini import policy_gini_run
 from optimizer.fast.policy_least import LEAST_POINT_OBJECTIVES, least_point_run
 from optimizer.fast.policy_mean_point import mean_point_run
 from optimizer.fast.policy_owa import policy_owa_run
@@ -64,6 +65,7 @@ POLICY_PATHS: dict[str, PolicyPath] = {
     "max-mean": lambda d, _o, b, h: mean_point_run(d, b, h),      # the Lagrangian layers' point
     "cvar": lambda d, _o, b, h: policy_cvar_run(d, b, h),         # the max-min point when alpha fits its floor
     "owa": lambda d, _o, b, h: policy_owa_run(d, b, h),           # linear on the chain: the layers' point
+    "min-gini": lambda d, _o, b, h: policy_gini_run(d, b, h),     # linear-fractional on the chain: Dinkelbach
 }
 
 
