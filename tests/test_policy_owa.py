@@ -44,7 +44,7 @@ def agree(fast, lp) -> bool:
     return True
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10**6), st.booleans(), st.sampled_from(["hard", "auto"]),
        st.sampled_from([None, 0.3, 0.95]), st.sampled_from(range(len(WEIGHTS))))
 def test_owa_with_policy_rows_equals_the_lp(seed, ties, thresholds, group_floor, k):
@@ -54,6 +54,7 @@ def test_owa_with_policy_rows_equals_the_lp(seed, ties, thresholds, group_floor,
         agree(fast, lp)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("prior_up", [0.0, 0.4])
 def test_engages_on_every_feasible_chain_round_without_ties(prior_up):
     """No ties before, no group rows, no-overtaking on: the premise holds, so every feasible
