@@ -239,7 +239,7 @@ def mean_round(lp: LinearProgram, d: RegionData, hard: bool, w: np.ndarray | Non
     when it has another row family or column, or a bound the layers cannot take. ``w``:
     the level coefficients to maximise (default: the LP's own, cost per transfer times
     need); ``family``: the (rows, columns) of an objective's own block that the layers
-    leave to the caller (owa's Lorenz rows, policy_owa.py; min-gini's chain rows)."""
+    leave to the caller (min-gini's chain rows, policy_gini.py)."""
     lay = lp.layout()
     rows = {k[5:] for k in lay if k.startswith("rows:")} - family[0]
     cols = {k for k in lay if not k.startswith("rows:")} - family[1]
