@@ -15,7 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import models.fairness as fm
+from models.data import RegionData
 from optimizer.core.policy import PolicyConfig
+from optimizer.fast.policy_owa import lorenz_dual_violation, lorenz_point
 from tests.policy_helpers import fast_and_lp, make_instance
 from tests.run_folder_helpers import equalize
 from tests.test_policy_path import policy_of, raised_priors, random_round
@@ -128,6 +131,31 @@ def test_declines_without_no_overtaking():
                          threshold=0.0)
     fast, lp = both(inst, PolicyConfig(hold_harmless=1.0), "hard", [2.0, 1.0])
     assert not agree(fast, lp)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_lorenz_duals_hold_and_their_check_can_fail(seed):
+    """The closed-form Lorenz duals meet every dual condition of the slice LP's family, they
+    sum to the owa_cut slopes on sorted levels and give the OWA as h.L; a dual moved off its
+    value, or an eta moved off the quantile, is caught by ``lorenz_dual_violation``."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 40))
+    w = rng.uniform(0.1, 1.0, n)
+    w /= w.sum()
+    level = np.sort(rng.uniform(0.2, 1.0, n))
+    d = RegionData(np.zeros(n), np.ones(n), np.zeros(n), w, np.zeros(n), np.ones(n), 1.0,
+                   {"weights": [5.0, 4.0, 3.0, 2.0, 1.0]})
+    beta, c = fm.owa_terms(d)
+    eta, pi = lorenz_point(level, w, np.arange(n), beta, c)
+    h = fm.owa_cut(d, np.arange(n))
+    np.testing.assert_allclose(pi.sum(axis=0), h, atol=1e-15)
+    assert lorenz_dual_violation(pi, eta, level, d, beta, c, h) <= 1e-15
+    lorenz = sum(ck * (bk * ek - np.dot(w, np.maximum(0.0, ek - level))) for bk, ck, ek in zip(beta, c, eta))
+    assert lorenz == pytest.approx(float(np.dot(h, level)), abs=1e-12)
+    bad = pi.copy()
+    bad[0, -1] += 1e-3                                    # a dual on a slack row (the best-off region)
+    assert lorenz_dual_violation(bad, eta, level, d, beta, c, h) > 1e-4
+    assert lorenz_dual_violation(pi, eta + 0.1, level, d, beta, c, h) > 1e-4
 
 
 @pytest.mark.slow
