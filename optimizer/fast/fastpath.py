@@ -39,8 +39,10 @@ from optimizer.fast.floor_record import certify_floor, floor_record, floor_solut
 from optimizer.fast.log_welfare import log_welfare_run
 from optimizer.fast.mad_path import mad_run
 from optimizer.fast.policy_cvar import policy_cvar_run
+from optimizer.fast.policy_gini import policy_gini_run
 from optimizer.fast.policy_least import LEAST_POINT_OBJECTIVES, least_point_run
 from optimizer.fast.policy_mean_point import mean_point_run
+from optimizer.fast.policy_owa import policy_owa_run
 from optimizer.fast.policy_path import policy_run
 from optimizer.fast.policy_range import policy_range_run
 from optimizer.fast.range_path import range_run
@@ -53,6 +55,18 @@ SCARCE_MAXMIN_TIE_BREAK = ("scarcity: the leximin split among the max-min optima
 # every objective with a certified structure-exploiting path on the bare core (hard thresholds)
 BARE_CORE_FAST = ("maxmin", "leximin", "min-shortfall", "min-gini", "owa", "cvar", "min-range", "log-welfare",
                   "min-mad")
+
+PolicyPath = Callable[[RegionData, str, Callable[[RegionData, str], LinearProgram], bool], "Run | None"]
+# the certified paths of rounds with policy rows, by objective (adding one touches this table);
+# any other objective: maxmin / leximin's envelope filling (policy_path.py), None for the rest
+POLICY_PATHS: dict[str, PolicyPath] = {
+    **{name: least_point_run for name in LEAST_POINT_OBJECTIVES},                     # policy_least.py
+    "min-range": lambda d, _o, b, h: policy_range_run(d, b, h),   # the envelope filling to min(z*, M0)
+    "max-mean": lambda d, _o, b, h: mean_point_run(d, b, h),      # the Lagrangian layers' point
+    "cvar": lambda d, _o, b, h: policy_cvar_run(d, b, h),         # the max-min point when alpha fits its floor
+    "owa": lambda d, _o, b, h: policy_owa_run(d, b, h),           # linear on the chain: the layers' point
+    "min-gini": lambda d, _o, b, h: policy_gini_run(d, b, h),     # linear-fractional on the chain: Dinkelbach
+}
 
 
 def _candidate_duals(num_row: int, lay: dict[str, slice], d: RegionData, t: np.ndarray,
@@ -180,16 +194,8 @@ def fast_core_run(data: RegionData, objective: str, build: Callable[[RegionData,
                   hard: bool, has_policies: bool) -> Run | None:
     """A certified closed-form Run for the objectives of ``BARE_CORE_FAST``, or None when
     it does not apply (the LP path then solves the instance)."""
-    if has_policies and objective in LEAST_POINT_OBJECTIVES:   # policy_least.py
-        return least_point_run(data, objective, build, hard)
-    if has_policies and objective == "min-range":   # the envelope filling to min(z*, M0) (policy_range.py)
-        return policy_range_run(data, build, hard)
-    if has_policies and objective == "max-mean":    # the Lagrangian layers' point (policy_mean_point.py)
-        return mean_point_run(data, build, hard)
-    if has_policies and objective == "cvar":        # the max-min point when alpha fits its floor (policy_cvar.py)
-        return policy_cvar_run(data, build, hard)
-    if has_policies:   # policy rows folded into bounds, no-overtaking as a chain (policy_path.py)
-        return policy_run(data, objective, build, hard)
+    if has_policies:
+        return POLICY_PATHS.get(objective, policy_run)(data, objective, build, hard)
     if objective == "min-shortfall" and "shortfall_cap" not in data.options:
         return _shortfall_run(data, build)
     scarce = bool(data.options.get("threshold_caps"))   # caps: the same box, thresholds at 0

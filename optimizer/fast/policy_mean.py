@@ -27,6 +27,7 @@ every row of the max-mean LP of record (group rows included); else None (solve t
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -112,6 +113,12 @@ class ChainMean:
         self.ends = {name: self._positions(np.minimum(g, ly.G - 1)) for name, g in (("F", ly.gF), ("A", ly.gA - 1))}
         # what _raise reads at gF for every c: gF's first position and its first forced member
         self.at_f = (ly.start[np.minimum(ly.gF, ly.G)], self._ge(self.key_m, ly.gF))
+
+    def reweighted(self, w: np.ndarray) -> ChainMean:
+        """The same layers with other level coefficients (min-gini's Dinkelbach steps)."""
+        out = copy.copy(self)
+        out.w = w
+        return out
 
     def _positions(self, gg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self._ge(self.key_m, gg), self._ge(self.key_u, gg), self.ly.start[1:][gg]
@@ -226,13 +233,17 @@ class MeanRound:
     budget: float
 
 
-def mean_round(lp: LinearProgram, d: RegionData, hard: bool) -> MeanRound | None:
+def mean_round(lp: LinearProgram, d: RegionData, hard: bool, w: np.ndarray | None = None,
+               family: tuple[set[str], set[str]] = (set(), set())) -> MeanRound | None:
     """The layers of the max-mean LP ``lp`` (bounds, chain, budget, group rows), or None
-    when it has another row family or column, or a bound the layers cannot take."""
+    when it has another row family or column, or a bound the layers cannot take. ``w``:
+    the level coefficients to maximise (default: the LP's own, cost per transfer times
+    need); ``family``: the (rows, columns) of an objective's own block that the layers
+    leave to the caller (min-gini's chain rows, policy_gini.py)."""
     lay = lp.layout()
-    rows = {k[5:] for k in lay if k.startswith("rows:")}
-    cols = {k for k in lay if not k.startswith("rows:")}
-    if not lp.maximize or not rows <= set(BOUND_ROWS + KEPT_ROWS) or "budget" not in rows \
+    rows = {k[5:] for k in lay if k.startswith("rows:")} - family[0]
+    cols = {k for k in lay if not k.startswith("rows:")} - family[1]
+    if (w is None and not lp.maximize) or not rows <= set(BOUND_ROWS + KEPT_ROWS) or "budget" not in rows \
             or not cols <= {"transfer", "shortfall"}:
         return None
     if "shortfall" in lay and np.any(lp.cost[lay["shortfall"]] != 0):
@@ -247,7 +258,7 @@ def mean_round(lp: LinearProgram, d: RegionData, hard: bool) -> MeanRound | None
     spare = budget - float(np.dot(d.need, env.M))
     env = replace(env, U=np.minimum(env.U, float(np.max(env.M + spare / d.need)) * (1 + 1e-12) + 1e-12))
     try:
-        return MeanRound(lay, ChainMean(env, lp.cost[t] * d.need, d.need, env.chain), budget)
+        return MeanRound(lay, ChainMean(env, lp.cost[t] * d.need if w is None else w, d.need, env.chain), budget)
     except ValueError:
         return None
 
