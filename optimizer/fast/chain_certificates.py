@@ -13,6 +13,18 @@ import numpy as np
 from optimizer.fast.prefix_scan import best_per_block, best_prefix_end, block_prefixes, scan_ratio
 
 GINI_CERT_TOL = 1e-7         # min-gini chain: certificate slack, relative to max |g| + max w
+GINI_ZERO = 1e-9             # a Gini at most this is 0: Dinkelbach stops there (P <= tol mu)
+
+
+def gini_dual_scale(gini: float, mu: float) -> float:
+    """The factor from a dual of ``P - lam mu`` to d Gini / d rhs: 1 / mu by the envelope
+    theorem when lam = G*. At Gini 0 Dinkelbach stops on P = 0 before lam reaches G* = 0
+    (lam is still the previous step's G, e.g. 0.5), so the last LP's duals are not G*'s (a
+    budget price of -0.25 where both one-sided differences were 0); there G* = 0 is the
+    least any point has and relaxing a row keeps the point, so every price on the relaxing
+    side is 0, a one-sided derivative (the other side, at a kink, may be negative). 0 when
+    mu = 0 too (every level 0: the Gini is a convention)."""
+    return 0.0 if mu <= 0 or gini <= GINI_ZERO else 1.0 / mu
 
 
 @dataclass(frozen=True)
