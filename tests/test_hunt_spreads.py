@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from optimizer.core.errors import InfeasibleError
+from optimizer.core.errors import InfeasibleError, SolverError
 from optimizer.core.instance import Instance
 from optimizer.engine.solve import SolveOptions, solve
 from optimizer.explain.objective_values import OBJECTIVES
@@ -69,6 +69,8 @@ def check_price(seed: int, objective: str) -> None:
     try:
         r = solve(inst, SolveOptions(objective=objective, budget=budget, price_of_fairness=False))
     except InfeasibleError:
+        assume(False)
+    except SolverError:   # the round is numerically hard for HiGHS (hunted above, not a price)
         assume(False)
     price = r.summary["budget_shadow_price"]
     assume(price is not None and np.isfinite(price))
@@ -133,8 +135,21 @@ def test_spread_rounds_fast_against_the_lp_of_record(seed, objective):
 # the exact one (optimizer/fast/mad_path.py ``_best_duals`` now keeps the least violation)
 @example(26, "min-mad")
 @example(77, "min-mad")
+@example(377, "min-mad")   # and the reverse, at MAD 0: -2.9e-8 where both are 0 (the fix's first form)
 # min-gini (decomposition) reported 0 where both differences are -5.6e-7: the bare-core test
 # passed lam_B = 0 within 1e-7 of the largest gradient (chain_certificates.gini_own_scale)
 @example(265, "min-gini")
 def test_spread_rounds_budget_price_is_a_one_sided_derivative(seed, objective):
     check_price(seed, objective)
+
+
+@pytest.mark.xfail(strict=True, raises=SolverError,
+                   reason="owa on 2 regions (needs 5.5e-3 and 6.5e8, populations 93 and 1e5): the "
+                          "decomposition's point fails its certificate (violation 1.6e-4, tolerance 1.8e-7) "
+                          "and HiGHS stops the LP of record with 'unbounded'; exit 1, an honest failure")
+def test_owa_on_two_regions_nine_orders_apart():
+    """price seed 309 of this hunt: both paths raise SolverError (the hunt's rule: not a fast
+    path's defect, but the round has an answer, which nothing here gives)."""
+    inst, budget = price_case(309)
+    r = solve(inst, SolveOptions(objective="owa", budget=budget, price_of_fairness=False))
+    assert r.summary["verified"]["ok"]
