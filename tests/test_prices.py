@@ -75,10 +75,11 @@ def test_budget_price_is_the_finite_difference(tmp_path, rnd, objective, factor)
     assert_price_matches(r.summary["budget_shadow_price"], left, right, objective)
 
 
-@pytest.mark.xfail(strict=True, reason="min-gini at Gini 0 through the LP path (the decomposition declines on an "
-                   "own revenue of 1.25e-238) reports a budget price of -0.25 where both finite differences are 0; "
-                   "found by a random run on 2026-12-01, present at the session's start too")
 def test_min_gini_price_at_gini_zero(tmp_path):
+    """A random find (2026-12-01): min-gini at Gini 0 reported a budget price of -0.25 where
+    both one-sided differences are 0. Dinkelbach stops on P = 0 with lambda still the first
+    step's Gini (0.5), so the last LP's dual was of P - 0.5 mu, not of P - G* mu (G* = 0);
+    at Gini 0 every price is the relaxing side's, 0 (chain_certificates.gini_dual_scale)."""
     inst = core_instance(tmp_path, np.array([0.0, 1.2504163e-238]), np.array([1.0, 1.0]), np.array([1, 1]), 0.0,
                          np.array([0.0, 0.0]), np.array([np.inf, np.inf]), 0.0)
     r = solve(inst, SolveOptions(objective="min-gini", budget=2.0, price_of_fairness=False))

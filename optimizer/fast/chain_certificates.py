@@ -13,6 +13,18 @@ import numpy as np
 from optimizer.fast.prefix_scan import best_per_block, best_prefix_end, block_prefixes, scan_ratio
 
 GINI_CERT_TOL = 1e-7         # min-gini chain: certificate slack, relative to max |g| + max w
+GINI_ZERO = 1e-9             # a Gini at most this is 0: Dinkelbach stops there (P <= tol mu)
+
+
+def gini_dual_scale(gini: float, mu: float) -> float:
+    """The factor from a dual of ``P - lam mu`` to d Gini / d rhs: 1 / mu by the envelope
+    theorem when lam = G*. At Gini 0 Dinkelbach stops on P = 0 before lam reaches G* = 0
+    (lam is still the previous step's G, e.g. 0.5), so the last LP's duals are not G*'s (a
+    budget price of -0.25 where both one-sided differences were 0); there G* = 0 is the
+    least any point has and relaxing a row keeps the point, so every price on the relaxing
+    side is 0, a one-sided derivative (the other side, at a kink, may be negative). 0 when
+    mu = 0 too (every level 0: the Gini is a convention)."""
+    return 0.0 if mu <= 0 or gini <= GINI_ZERO else 1.0 / mu
 
 
 @dataclass(frozen=True)
@@ -132,33 +144,35 @@ def _side(v: np.ndarray, core: _BareCore) -> _Side:
                  best_prefix_end(gain, pre.block, n_blocks))
 
 
-def _sides(core: _BareCore, lb: float) -> tuple[float, float, tuple[_Side, _Side]]:
-    """Both tests at lam_B = lb: (worst V_lo, worst V_hi, the two scans)."""
+def _sides(core: _BareCore, lb: float, shift: np.ndarray | float = 0.0
+           ) -> tuple[float, float, tuple[_Side, _Side]]:
+    """Both tests at lam_B = lb: (worst V_lo, worst V_hi, the two scans); ``shift``: each
+    region's allowance, taken off both sides (``gini_own_scale``)."""
     p = core.push - lb * core.ns
-    up = _side(np.where(core.up_only | core.fixed, -np.inf, p), core)      # l(U) <= c(U)
-    down = _side(np.where(core.lo_only | core.fixed, -np.inf, -p), core)   # -u(U) <= c(U)
+    up = _side(np.where(core.up_only | core.fixed, -np.inf, p - shift), core)      # l(U) <= c(U)
+    down = _side(np.where(core.lo_only | core.fixed, -np.inf, -p - shift), core)   # -u(U) <= c(U)
     return float(up.best.max()), float(down.best.max()), (up, down)
 
 
-def _budget_multiplier(core: _BareCore, budget_tight: bool, lam_b: float, tol: float
-                       ) -> tuple[float, float, tuple[_Side, _Side]]:
+def _budget_multiplier(core: _BareCore, budget_tight: bool, lam_b: float, tol: float,
+                       shift: np.ndarray | float = 0.0) -> tuple[float, float, tuple[_Side, _Side]]:
     """lam_B for the test: 0 with a slack budget; else the LP's ``lam_b`` if it passes, else
     the bisection point where V_lo (falling in lam_B) and V_hi (rising) cross. Returns
     (lam_B, its worst violation, its scans)."""
     if not budget_tight:
-        vlo, vhi, res = _sides(core, 0.0)
+        vlo, vhi, res = _sides(core, 0.0, shift)
         return 0.0, max(vlo, vhi), res
     lb = max(0.0, float(lam_b))
-    vlo, vhi, res = _sides(core, lb)
+    vlo, vhi, res = _sides(core, lb, shift)
     if max(vlo, vhi) <= tol:
         return lb, max(vlo, vhi), res
     left, right = 0.0, max(0.0, float(np.max(core.push / core.ns))) * (1 + 1e-12) + 1e-300
     lb = left
-    vlo, vhi, res = _sides(core, left)
+    vlo, vhi, res = _sides(core, left, shift)
     if vlo > vhi:
         for _ in range(100):
             mid = 0.5 * (left + right)
-            mlo, mhi, mres = _sides(core, mid)
+            mlo, mhi, mres = _sides(core, mid, shift)
             if max(mlo, mhi) < max(vlo, vhi):
                 lb, vlo, vhi, res = mid, mlo, mhi, mres
             if max(mlo, mhi) <= tol or right - left <= 1e-15 * max(1.0, right):
@@ -268,3 +282,20 @@ def ordered_chain_certificate(level: np.ndarray, w: np.ndarray, order: np.ndarra
     e = end[pre.order]
     viol = pre.value - (G(e) - G(e - pre.weight))
     return resort_failing(order, block, scan_ratio(y, ws), pre.block[viol > tol])
+
+
+def gini_own_scale(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                   budget_tight: bool, lam: float, lam_b: float, order: np.ndarray, rtol: float
+                   ) -> tuple[bool, float]:
+    """The bare-core test (``gini_bare_certificate``) with every set's violation within rtol
+    of that set's own scale (sum over U of w_r W + |p_r|), not of the largest gradient, plus
+    a rounding floor: (holds, its lam_B). A tolerance relative to the largest gradient let
+    lam_B = 0 pass where the budget price was -5.6e-7 (a region of population 1 and need
+    0.012 lifted beside one of 1e8: its reduced cost lam_B n_r ~ 1e-8 was inside 1e-7), so
+    the reported price was 0 (tests/test_hunt_spreads.py, price seed 265)."""
+    core = _bare_core(level, w, need, lo, hi, lam, order)
+    total = float(core.ws.sum())
+    shift = rtol * (core.ws * total + np.abs(core.push))
+    floor = 1e-12 * (total * total + float(np.abs(core.push).sum()))
+    lb, violation, _ = _budget_multiplier(core, budget_tight, lam_b, floor, shift)
+    return violation <= floor, lb

@@ -27,7 +27,7 @@ from models.lp import LinearProgram
 from optimizer.core.levels import least_transfer, level_of, shortfall_of
 from optimizer.core.metrics import pairwise_ratio, pairwise_sum
 from optimizer.core.solution import LPSolution, Run
-from optimizer.fast.chain_certificates import GINI_CERT_TOL, gini_bare_certificate
+from optimizer.fast.chain_certificates import GINI_CERT_TOL, gini_bare_certificate, gini_dual_scale, gini_own_scale
 from optimizer.fast.cut_certificate import cut_certificate
 from optimizer.fast.decompose import CutFunction, budget_price_hint, max_lorenz_bare, min_gini_bare
 from optimizer.fast.held_set import held_set, held_set_gain
@@ -204,6 +204,9 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
         order, GINI_CERT_TOL * gscale)
     # (held shortfall: the Gini moves by at most the gain / mu, at most HELD_TOL)
     mu0 = float(np.dot(d.weight, level))
+    if ok:
+        tight = float(t.sum()) >= d.budget * (1 - 1e-9)
+        ok, lam_b = gini_own_scale(level, d.weight, d.need, lo, hi, tight, sol.lam, lam_b, order, GINI_CERT_TOL)
     if not ok or not held_gain_ok(data, level, lam_b, sol.lam, float(d.weight.sum()), HELD_TOL * mu0, t):
         return None
     if chain_check(data, t, order).violation > 1e-7 or not keeps_budget(d, t):
@@ -212,8 +215,9 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
     if mu <= 0:
         return None                       # every level 0: the Gini is a convention; the LP path decides
     # duals, reported as d Gini / d rhs: the budget's is -lam_B / mu (envelope theorem on
-    # P - G* mu); threshold duals are not unique inside tied blocks and are not computed
-    first, lay = core_solution(t, data.need, pairwise_sum(level, d.weight) / mu, -lam_b / mu,
+    # P - G* mu; 0 at Gini 0); threshold duals are not unique inside tied blocks and are not computed
+    gini = pairwise_sum(level, d.weight) / mu
+    first, lay = core_solution(t, data.need, gini, -lam_b * gini_dual_scale(gini, mu),
                                time.perf_counter() - t0, least_shortfalls(data, t))
     zero_threshold_duals(first, lay, data)
     info = {"solved_by": "Dinkelbach over the threshold decomposition, certified by the bare-core "

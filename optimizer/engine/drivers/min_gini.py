@@ -18,7 +18,13 @@ from optimizer.core.metrics import pairwise_ratio, pairwise_sum
 from optimizer.core.solution import LPSolution, Run
 from optimizer.engine.drivers.common import GINI_MAX_LPS, Build, levels, scaled_model
 from optimizer.engine.highs import HighsModel, hold_and_minimise, solve_lp
-from optimizer.fast.chain_certificates import GINI_CERT_TOL, gini_bare_certificate, gini_chain_certificate
+from optimizer.fast.chain_certificates import (
+    GINI_CERT_TOL,
+    GINI_ZERO,
+    gini_bare_certificate,
+    gini_chain_certificate,
+    gini_dual_scale,
+)
 from optimizer.fast.decompose import min_gini_bare
 from optimizer.fast.waterfill import leximin_fill
 
@@ -215,7 +221,7 @@ class _Dinkelbach:
             self.steps += 1
             level = levels(self.d, sol.x, self.tcol)
             p, mu = pairwise_sum(level, self.w), float(np.dot(self.w, level))
-            if p <= GINI_TOL * mu:                                        # Gini 0 reached: optimal
+            if p <= GINI_ZERO * mu:                                       # Gini 0 reached: optimal
                 break
             if self.lam_set and p - self.lam * mu >= -GINI_TOL * mu:     # F(lambda_k) = 0: lambda_k = G*
                 break
@@ -239,9 +245,9 @@ class _Dinkelbach:
         # every level 0 (no own revenue, nothing to spend): all equal, Gini 0
         first.objective = pairwise_sum(level, self.w) / mu if mu > 0 else 0.0
         # duals as d Gini / d rhs: the LP's are those of sigma (P - G* mu) (costs scaled to max
-        # |c| = 1); by the envelope theorem dG*/db = (dual of P - G* mu) / mu
+        # |c| = 1); by the envelope theorem dG*/db = (dual of P - G* mu) / mu (0 at Gini 0)
         cmax = float(np.abs(self.lp.cost).max()) if self.lp.num_col else 0.0
-        per = (cmax if cmax > 0 else 1.0) / mu if mu > 0 else 0.0
+        per = (cmax if cmax > 0 else 1.0) * gini_dual_scale(first.objective, mu)
         first.row_dual, first.col_dual = first.row_dual * per, first.col_dual * per
         if second is not None:
             second.seconds, second.iterations = 0.0, 0
