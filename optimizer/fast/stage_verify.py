@@ -1,5 +1,5 @@
 """The verification LP of a group leximin stage (optimizer/fast/group_leximin.py): which free
-regions at the stage's level z every optimum of the stage holds there, proved on the group-floor
+regions every optimum of the stage holds at their certified level, proved on the group-floor
 small LP (optimizer/fast/group_floors.py) where the certified duals alone prove too little.
 
 Notation of group_floors.py: members P (the group rows' regions), the other regions in segments
@@ -7,38 +7,41 @@ s, a non-member q's least level max(z, M_q, m_q) with m_q the highest level of t
 to its segment (the top member group below it; 0 members without the chain). The stage's LP of
 record has optimum z*; its optimal face F is every feasible point with every free level >= z*.
 
-Claim 1 (a relaxation). Take z_v <= z* (below: z_v = z - ZDROP max(1, |z|), z the certified
-point's least free level, so z_v <= z* as long as the certified point overstates z* by less
-than ZDROP relative). Map x' in F to (z_v, L'_P, e'_s = sum_{q in s} n_q L'_q): every row of the
-small LP holds (L'_p >= z* >= z_v; the group rows and the budget are the record's rows; e'_s
->= F_s(max(z*, m'_s)) >= F_s(.) at z_v, and every tangent is below F_s). So the small LP with z
-held at z_v and any subset of its tangents (the cut loop's) contains the image of F, and any
-upper bound on its maximum of sum_{p in Q} L_p bounds that sum over F.
+Claim 1 (a relaxation). z, the certified point's least free level, is <= z* when that point is
+feasible (it is built exactly on its bounds and the budget; certify checks it on the record). Map
+x' in F to (z, L'_P, e'_s = sum_{q in s} n_q L'_q): every row of the small LP holds (L'_p >= z*
+>= z; the group rows and the budget are the record's rows; e'_s >= F_s(.) at z, and every
+tangent is below F_s). So the small LP with z held at z and any subset of its tangents (the cut
+loop's) contains the image of F, and a bound on its maximum of sum_{p in Q} L_p bounds that sum
+over F.
 
-Claim 2 (members). Weak duality gives that bound rigorously from ANY row multipliers y of the
-small LP (min c'x: c'x = y'Ax + d'x >= sum_i min(y_i L_i, y_i U_i) + sum_j min(d_j l_j, d_j u_j),
-d = c - A'y, each column's infinite side replaced by what the budget row implies: every column
-has a positive budget coefficient and a finite lower bound), less a float-rounding margin: no
-tolerance of HiGHS enters the proof, only the tightness of the bound. Let Q be the members at
-or below z in the certified point and lo_p their least level in the relaxed LP (max(z_v, M_p)
-free, M_p fixed). If V >= max over F of sum_Q L_p and R = V - sum_Q lo_p, then for every x' in F
-and p in Q: L'_p <= V - sum_{Q - p} lo_q = R + lo_p <= level_p + R (each L'_q >= lo_q). So
-R <= LEVEL_TOL / 2 proves every member of Q within LEVEL_TOL / 2 above its level in F. When R is
-larger, the maximiser's members that rose leave Q (they can rise: not fixed) and the LP is
-solved again (at most VERIFY_ROUNDS times); a member proved is fixed when it is a candidate.
+Claim 2 (members). Weak duality gives that bound from ANY row multipliers y of the small LP
+(min c'x: c'x = y'Ax + d'x >= sum_i min(y_i L_i, y_i U_i) + sum_j min(d_j l_j, d_j u_j),
+d = c - A'y, a column's infinite side replaced by what the budget row implies: positive budget
+coefficients, finite lower bounds), less a float-rounding margin (``weak_bound``): HiGHS's
+tolerance enters only the tightness, not the validity (its duals, with one least-squares step
+that zeroes the reduced costs of the columns inside their bounds: ``refined``). Let Q be the
+members at their least level lo_p (max(z, M_p) free, M_p fixed). If V >= max over F of
+sum_Q L_p and R = V - sum_Q lo_p, then for every x' in F and p in Q:
+L'_p <= V - sum_{Q - p} lo_q = R + lo_p = R + level_p (each L'_q >= lo_q). So R <= LEVEL_TOL / 2
+proves every member of Q within LEVEL_TOL / 2 of its level in every optimum. When R is larger,
+the maximiser's members that rose leave Q (they may rise: not proved) and the LP is solved
+again (at most VERIFY_ROUNDS times). Every member also gets the cruder bound
+L'_p <= V_all - sum_{q != p} lo_q from one LP maximising all members' levels.
 
 Claim 3 (non-members). Let S be a lower bound (weak duality again) on the least spending
 sum_P n_p L_p + sum_s e_s of the relaxed small LP and B its budget. For x' in F, lowering every
-non-member to its least level given (z_v, L'_P) gives a point of the relaxed LP (group_floors.py's
-reduction), so S <= spending(x') - n_q (L'_q - least'_q) <= B - n_q (L'_q - least'_q). A free
-non-member q at z whose linked members are all in Q (proved) has least'_q <= max(z, M_q,
-max_linked L'_p) <= z + LEVEL_TOL / 2 (M_q <= z: it is at z), hence L'_q <= z + LEVEL_TOL / 2 +
-(B - S) / n_q. Fixed when that is within LEVEL_TOL of z.
-
-Every optimum has its free levels >= z* >= z - ZDROP max(1, |z|), so a region proved sits within
-LEVEL_TOL of z in every optimum: the rule group_leximin.py fixes by. When the budget has room at
-z (B - S large: the floor is held by something other than the budget), no non-member is proved
-by Claim 3 and the stage keeps what the certified duals prove.
+non-member to its least level given (z, L'_P) gives a point of the relaxed LP (group_floors.py's
+reduction), so S <= spending(x') - n_q (L'_q - least'_q) <= B - n_q (L'_q - least'_q), with
+least'_q = max(z, M_q, m'_q) <= max(level_q, top_s), top_s the largest member bound of its
+segment's links. Upper side: L'_q <= max(level_q, top_s) + (B - S) / n_q. Lower side: L'_q >=
+max(z*, M_q) >= max(z, M_q) = level_q when q is not lifted by a member below it; when it is
+(level_q = m_q), L'_q >= m'_q >= max of its linked members' lo = their level if they are all at
+their least. A free non-member is proved when its lower side holds, top_s <= level_q +
+LEVEL_TOL / 2 and (B - S) / n_q <= LEVEL_TOL / 2: every optimum holds it within LEVEL_TOL of its
+level, the rule group_leximin.py fixes by. When the budget has room at z (B - S large: the floor
+is held by something other than the budget) no non-member is proved and the stage keeps what
+the certified duals prove.
 """
 
 from __future__ import annotations
