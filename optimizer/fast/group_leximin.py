@@ -55,10 +55,11 @@ from optimizer.core.solution import LPSolution
 from optimizer.fast.certify import certify
 from optimizer.fast.group_cuts import SolveLP
 from optimizer.fast.group_duals import close
-from optimizer.fast.group_floors import group_point, group_row_slices, record_pair
+from optimizer.fast.group_floors import GroupPoint, group_row_slices, group_stage, record_pair
 from optimizer.fast.policy_path import BOUND_ROWS, envelope, supported
 from optimizer.fast.slack_bound import Box, SlackBound, slack_bound
 from optimizer.fast.solutions import closed_form_solution
+from optimizer.fast.stage_verify import verified
 from optimizer.fast.waterfill import water_fill
 
 MAX_STAGES = 200
@@ -181,28 +182,28 @@ def chain_units(lp: LinearProgram, lay: dict[str, slice], d: RegionData) -> np.n
 
 
 def stage(lp: LinearProgram, lay: dict[str, slice], d: RegionData, st: Stages, z0: float, solve: SolveLP
-          ) -> tuple[LinearProgram, np.ndarray, np.ndarray, float] | None:
-    """(the stage's LP of record, x, y, z) certified, or None. The fixed regions first settle
+          ) -> tuple[LinearProgram, np.ndarray, np.ndarray, GroupPoint] | None:
+    """(the stage's LP of record, x, y, the group point) certified, or None. The fixed regions first settle
     their own demand where they can (group_duals.route's ``held``: fast); if that dual is
     refused, the full routing."""
     lp_k = stage_lp(lp, lay, d, st)
     env = envelope(lp_k, lay, d, "rows:threshold" in lay)
     if env is None or np.any(env.M > env.U):
         return None
-    found = group_point(lp_k, lay, env, d, z0, solve, st.free, CUT_TOL)
-    if found is None:
+    gp = group_stage(lp_k, lay, env, d, z0, solve, st.free, CUT_TOL)
+    if gp is None:
         return None
-    x, level, z, yy, free = found
+    x, level, z, yy, free = gp.x, gp.level, gp.z, gp.yy, gp.free
     least = float(level[free].min())
     if least > z:   # the small LP's z is HiGHS's, to its tolerance; the point's own least free level is attained
-        z = least
+        z = gp.z = least
         x[lay["floor"]] = z
     for held in (~free, None) if st.floors else (None,):
         y = record_pair(lp_k, lay, env, d, level, close(level, z) & free, yy.copy(), held)
         cert = certify(lp_k, x, y)
         if cert.ok:
             st.primal, st.dual = max(st.primal, cert.primal_violation), max(st.dual, cert.dual_violation)
-            return lp_k, x, y, z
+            return lp_k, x, y, gp
     return None
 
 
@@ -224,11 +225,15 @@ def group_leximin(lp: LinearProgram, lay: dict[str, slice], d: RegionData, solve
         found = stage(lp, lay, d, st, z, solve)
         if found is None:
             return None
-        lp_k, x, y, z = found
+        lp_k, x, y, gp = found
+        z = gp.z
         if first is None:
             first = closed_form_solution(lp, x, y, z, time.perf_counter() - t0)
             first.algorithm = "group floors"
         fix = pinned(lp_k, lay, d, x, y, st.free)
+        # the verification proves regions above z too, but fixing those changed the later stages'
+        # floors and a later stage's certificate was refused at 1e4 (notes-lexverify): at z only
+        fix |= verified(gp, d.need, gp.M, st.free & ~fix & close(gp.level, z), solve, LEVEL_TOL)
         if not fix.any():
             return None
         st.held[fix] = level_of(d.own, d.need, x[lay["transfer"]])[fix]
