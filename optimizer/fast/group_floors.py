@@ -228,11 +228,13 @@ def reduce(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionDat
 
 
 def record_pair(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, level: np.ndarray,
-                at_z: np.ndarray, yy: np.ndarray, held: np.ndarray | None = None) -> np.ndarray:
+                at_z: np.ndarray, yy: np.ndarray, held: np.ndarray | None = None, least: bool = False) -> np.ndarray:
     """The rest of the dual (floor rows, chain, bounds; see group_duals.py) added to ``yy``
-    (the budget's and group rows'), in HiGHS's convention for ``lp``'s sense."""
+    (the budget's and group rows'), in HiGHS's convention for ``lp``'s sense (``held``, ``least``:
+    group_duals.route's)."""
     a, b = level_of(d.own, d.need, env.lo), level_of(d.own, d.need, env.hi)
-    way = route(level, env.group, demand(lp, lay, d, yy), env.chain, at_z, close(level, a), close(level, b), held)
+    way = route(level, env.group, demand(lp, lay, d, yy), env.chain, at_z, close(level, a), close(level, b),
+                held, least)
     if "rows:floor_rows" in lay:
         yy[lay["rows:floor_rows"]] = way.phi
     if way.send and "rows:no_overtaking" in lay:

@@ -55,8 +55,8 @@ from optimizer.core.solution import LPSolution
 from optimizer.fast.certify import certify
 from optimizer.fast.group_cuts import SolveLP
 from optimizer.fast.group_duals import close
-from optimizer.fast.group_floors import GroupPoint, group_row_slices, group_stage, record_pair
-from optimizer.fast.policy_path import BOUND_ROWS, envelope, supported
+from optimizer.fast.group_floors import SNAP, GroupPoint, group_row_slices, group_stage, record_pair
+from optimizer.fast.policy_path import BOUND_ROWS, Envelope, envelope, solution_x, supported, transfers_at
 from optimizer.fast.slack_bound import Box, SlackBound, slack_bound
 from optimizer.fast.solutions import closed_form_solution
 from optimizer.fast.stage_verify import verified
@@ -106,11 +106,15 @@ def stage_lp(lp: LinearProgram, lay: dict[str, slice], d: RegionData, st: Stages
     return replace(lp, col_lower=col_lower, row_lower=row_lower)
 
 
-def optimum_box(lp: LinearProgram, lay: dict[str, slice], x: np.ndarray) -> Box:
+def optimum_box(lp: LinearProgram, lay: dict[str, slice], x: np.ndarray, floor: np.ndarray | None = None) -> Box:
     """Where every optimum of a stage's LP lies: the transfers jointly within the budget row
-    (each at least its lower bound, their coefficient-weighted sum at most the budget), z
-    within 1 of the certified point's (every optimum has z = z*, and the certified gap is far
-    below 1). Infinite widths where no such bound exists (then eps is infinite: nothing fixed)."""
+    (each at least its lower bound and ``floor``, their coefficient-weighted sum at most the
+    budget), z within 1 of the certified point's (every optimum has z = z*, and the certified gap
+    is far below 1). Infinite widths where no such bound exists (then eps is infinite: nothing
+    fixed). ``floor``: the free regions' transfers at level z - LEVEL_TOL (every optimum holds
+    them at z* or above; ``floor_transfers``): the budget left above them is the least spending's
+    spare, not the whole budget above the hold-harmless bounds (14,102 at 1e5 stage 2, which
+    turned a 1e-12 reduced-cost noise into eps 2e-8)."""
     t, zc = lay["transfer"], lay["floor"].start
     w = np.maximum(lp.col_upper - x, x - lp.col_lower)
     w[zc] = 1.0
@@ -118,11 +122,19 @@ def optimum_box(lp: LinearProgram, lay: dict[str, slice], x: np.ndarray) -> Box:
     row = lp.A.tocsr()[b:b + 1]
     a = np.zeros(lp.num_col)
     a[row.indices] = row.data
-    at, lt = a[t], lp.col_lower[t]
+    at, lt = a[t], lp.col_lower[t] if floor is None else np.maximum(lp.col_lower[t], floor)
     joint = np.arange(t.start, t.stop)
     if not (np.all(at > 0) and np.all(np.isfinite(lt)) and np.isfinite(lp.row_upper[b])):
         return Box(w, joint[:0], at[:0], lt[:0], 0.0)
     return Box(w, joint, at, lt, max(0.0, float(lp.row_upper[b] - at @ lt)))
+
+
+def floor_transfers(lay: dict[str, slice], d: RegionData, x: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Per region, a transfer every optimum of the stage reaches: a free region's at level
+    z - LEVEL_TOL (every optimum has z* and each free level >= z*; the certified point's z is
+    within certify's tolerance of z*, LEVEL_TOL in level units), -inf for a fixed one."""
+    z = float(x[lay["floor"].start])
+    return np.where(free, transfer_to_level(np.full(d.n, z - LEVEL_TOL), d.own, d.need), -np.inf)
 
 
 def level_weights(lp: LinearProgram, lay: dict[str, slice], d: RegionData, sb: SlackBound) -> np.ndarray:
@@ -156,7 +168,7 @@ def pinned(lp: LinearProgram, lay: dict[str, slice], d: RegionData, x: np.ndarra
     certified point's: anchored by a bound of level weight >= eps / LEVEL_TOL, or joined to such
     an anchor by no-overtaking rows of that weight (a component's total slack is <= LEVEL_TOL:
     optimizer/fast/slack_bound.py)."""
-    sb = slack_bound(lp, x, y, optimum_box(lp, lay, x))
+    sb = slack_bound(lp, x, y, optimum_box(lp, lay, x, floor_transfers(lay, d, x, free)))
     if not np.isfinite(sb.eps):
         return np.zeros(d.n, dtype=bool)
     need = sb.eps / LEVEL_TOL
@@ -183,28 +195,52 @@ def chain_units(lp: LinearProgram, lay: dict[str, slice], d: RegionData) -> np.n
 
 def stage(lp: LinearProgram, lay: dict[str, slice], d: RegionData, st: Stages, z0: float, solve: SolveLP
           ) -> tuple[LinearProgram, np.ndarray, np.ndarray, GroupPoint] | None:
-    """(the stage's LP of record, x, y, the group point) certified, or None. The fixed regions first settle
-    their own demand where they can (group_duals.route's ``held``: fast); if that dual is
-    refused, the full routing."""
+    """(the stage's LP of record, x, y, the group point) certified, or None."""
     lp_k = stage_lp(lp, lay, d, st)
     env = envelope(lp_k, lay, d, "rows:threshold" in lay)
     if env is None or np.any(env.M > env.U):
         return None
     gp = group_stage(lp_k, lay, env, d, z0, solve, st.free, CUT_TOL)
-    if gp is None:
-        return None
+    y = None if gp is None else paired(lp_k, lay, env, d, st, gp)
+    return None if gp is None or y is None else (lp_k, gp.x, y, gp)
+
+
+def paired(lp_k: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, st: Stages, gp: GroupPoint
+           ) -> np.ndarray | None:
+    """The certified dual of the stage's point (``gp``'s x and z set to its least free level), or
+    None. The fixed regions and the free ones at z first settle their own demand where they can
+    (group_duals.route's ``least``), then only the fixed ones (``held``), then the full routing."""
     x, level, z, yy, free = gp.x, gp.level, gp.z, gp.yy, gp.free
     least = float(level[free].min())
-    if least > z:   # the small LP's z is HiGHS's, to its tolerance; the point's own least free level is attained
+    if least < z and z - least <= SNAP * max(1.0, abs(z)):
+        x, level = lowered(lp_k, lay, env, d, gp, least)
+    if least != z:   # the small LP's z is HiGHS's, to its tolerance; the point's own least free level is attained
         z = gp.z = least
         x[lay["floor"]] = z
-    for held in (~free, None) if st.floors else (None,):
-        y = record_pair(lp_k, lay, env, d, level, close(level, z) & free, yy.copy(), held)
+    for held, greedy in ((~free, True), (~free, False), (None, False)) if st.floors else ((None, False),):
+        y = record_pair(lp_k, lay, env, d, level, close(level, z) & free, yy.copy(), held, greedy)
         cert = certify(lp_k, x, y)
         if cert.ok:
             st.primal, st.dual = max(st.primal, cert.primal_violation), max(st.dual, cert.dual_violation)
-            return lp_k, x, y, gp
+            return y
     return None
+
+
+def lowered(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, gp: GroupPoint, least: float
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """(x, levels) with every free level in [least, z] lowered to max(least, its least level M): a
+    member snapped to a kink of F_s (group_floors.full_levels) a hair below the small LP's z
+    (HiGHS's tolerance, 1.1e-12 at 1e4) is then the stage's floor, with the regions at z tied to it
+    (else they sit 1e-12 above it, not at it, and their demand has no floor row). The map is
+    nondecreasing (the chain holds), spends less, keeps the bounds; the group rows move by at most
+    that hair times the members' need (certify judges)."""
+    level = gp.level.copy()
+    down = gp.free & (level <= gp.z)
+    level[down] = np.maximum(least, env.M[down])
+    gp.level = level
+    x = solution_x(lp, lay, d, transfers_at(level, env, d), least)
+    gp.x = x
+    return x, level
 
 
 def group_leximin(lp: LinearProgram, lay: dict[str, slice], d: RegionData, solve: SolveLP
