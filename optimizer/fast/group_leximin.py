@@ -53,13 +53,13 @@ from models.policies import overtaking_pairs
 from optimizer.core.levels import level_of, transfer_to_level
 from optimizer.core.solution import LPSolution
 from optimizer.fast.certify import certify
-from optimizer.fast.group_cuts import SolveLP
-from optimizer.fast.group_duals import close
+from optimizer.fast.group_cuts import SolveLP, cut_loop, with_cuts
+from optimizer.fast.group_duals import close, record_duals
 from optimizer.fast.group_floors import SNAP, GroupPoint, group_row_slices, group_stage, record_pair
 from optimizer.fast.policy_path import BOUND_ROWS, Envelope, envelope, solution_x, supported, transfers_at
 from optimizer.fast.slack_bound import Box, SlackBound, slack_bound
 from optimizer.fast.solutions import closed_form_solution
-from optimizer.fast.stage_verify import verified
+from optimizer.fast.stage_verify import refined, verified
 from optimizer.fast.waterfill import water_fill
 
 MAX_STAGES = 200
@@ -201,16 +201,34 @@ def stage(lp: LinearProgram, lay: dict[str, slice], d: RegionData, st: Stages, z
     if env is None or np.any(env.M > env.U):
         return None
     gp = group_stage(lp_k, lay, env, d, z0, solve, st.free, CUT_TOL)
-    y = None if gp is None else paired(lp_k, lay, env, d, st, gp)
-    return None if gp is None or y is None else (lp_k, gp.x, y, gp)
+    if gp is None:
+        return None
+    y = paired(lp_k, lay, env, d, st, gp, gp.yy)
+    if y is None and st.floors:
+        y = paired(lp_k, lay, env, d, st, gp, resolved_duals(lp_k, lay, d, gp, solve))
+    return None if y is None else (lp_k, gp.x, y, gp)
 
 
-def paired(lp_k: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, st: Stages, gp: GroupPoint
-           ) -> np.ndarray | None:
+def resolved_duals(lp_k: LinearProgram, lay: dict[str, slice], d: RegionData, gp: GroupPoint, solve: SolveLP
+                   ) -> np.ndarray:
+    """The budget's and group rows' duals of the small LP solved again with every tangent the
+    cut loop added (warm), one least-squares step zeroing the reduced costs of its interior
+    columns (stage_verify.refined): where the group rows' duals are 1e6 (1e5 stage 5) the first
+    solve's duals priced the block at z at 1.025 (z's column needs 1) and no routing certified."""
+    sol = cut_loop(gp.small, gp.red, gp.cuts, solve)
+    if sol is None:
+        return gp.yy
+    y = refined(with_cuts(gp.small, gp.cuts), sol.x, sol.row_dual)
+    rows = np.concatenate([np.arange(s.start, s.stop) for s in group_row_slices(lay)])
+    return record_duals(lp_k, lay, d, y, rows, gp.small.num_row)
+
+
+def paired(lp_k: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, st: Stages, gp: GroupPoint,
+           yy: np.ndarray) -> np.ndarray | None:
     """The certified dual of the stage's point (``gp``'s x and z set to its least free level), or
     None. The fixed regions and the free ones at z first settle their own demand where they can
     (group_duals.route's ``least``), then only the fixed ones (``held``), then the full routing."""
-    x, level, z, yy, free = gp.x, gp.level, gp.z, gp.yy, gp.free
+    x, level, z, free = gp.x, gp.level, gp.z, gp.free
     least = float(level[free].min())
     if least < z and z - least <= SNAP * max(1.0, abs(z)):
         x, level = lowered(lp_k, lay, env, d, gp, least)
