@@ -31,6 +31,31 @@ tolerance in level units: what the LP stages' floors are good to. The floor dual
 a stage with eps < LEVEL_TOL / n_free fixes a region; a stage that fixes nothing hands the
 round to the LP stages.
 
+A degenerate stage (z* equal to the previous floor: a region at that floor the previous stage
+could not prove, e.g. 9 small-need regions at 1e5 whose proof needed a spare below HiGHS's dual
+noise) needs no rule of its own: the leximin optimum is still optimal for this stage's LP, so
+its z* is that floor and a certified pair for it proves, by the same bound, which free regions
+every optimum holds there (the ones blocking z: their floor duals now carry the whole unit,
+1e5x the weight they had among 60,000). What it needs is a certificate: the routing
+(group_duals.route, ``least``) lets a free region at z hold its own demand on its floor row and
+each fixed region on its hold, and passes down a chain only the least admissible flow; it used to
+send a free region's demand down the block to a fixed region's hold, so z's column was unpriced
+and the stage refused. Any assignment of a demand to an active row or bound is a dual; certify
+judges the pair, and a greedy one that starves a negative demand below is followed by the
+previous routings. The least flows also keep eps small: a 60,000-region block summed its
+demands into flows of 4e4 whose float rounding (1e-10 a reduced cost) times the spare budget was
+eps. That spare is the budget above the transfers every optimum reaches: a free region's at
+level z - LEVEL_TOL (every optimum has every free level >= z*, and z* >= the certified point's
+z less what its violations, within certify's tolerance, allow), not its hold-harmless bound
+(``optimum_box``'s ``floor``).
+
+Two repairs of the point and duals, each checked by certify on the LP of record: a member
+snapped to a kink a hair (1e-12) below the small LP's z makes that kink the floor, every free
+level in between lowered to it (``lowered``: a nondecreasing map, so the chain holds, spending
+falls, bounds hold); and when no routing certifies the first duals, the small LP's duals
+re-solved with every tangent the loop added, refined by one least-squares step
+(``resolved_duals``).
+
 The last stage's point is the leximin vector: every stage keeps the fixed levels, and a point
 with every level at least the leximin optimum's and one above it would be leximin-better.
 Any refused certificate, a stage that fixes nothing or MAX_STAGES stages: None (the caller
