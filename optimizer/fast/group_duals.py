@@ -76,10 +76,13 @@ def close(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
 
 
 def route(level: np.ndarray, group: np.ndarray, delta: np.ndarray, chain: bool, at_z: np.ndarray,
-          at_lo: np.ndarray, at_hi: np.ndarray, held: np.ndarray | None = None) -> Routing:
+          at_lo: np.ndarray, at_hi: np.ndarray, held: np.ndarray | None = None, least: bool = False) -> Routing:
     """The demands routed along the blocks (module docstring), top down; a block of one
     region settles its own demand, and so does a block of ``held`` regions (a leximin stage's
-    fixed ones) each of which can hold its own demand on its own bound (no flow needed)."""
+    fixed ones) each of which can hold its own demand on its own bound (no flow needed).
+    ``least``: every region settles what it can hold itself first (greedy: a demand a region
+    below needed may then go unrouted, which ``certify`` refuses, and the caller retries without
+    it); see ``_route_block``."""
     n = level.shape[0]
     out = Routing(np.zeros(n), np.zeros(n), np.zeros(n), [])
     srt = np.argsort(level, kind="stable")
@@ -97,9 +100,17 @@ def route(level: np.ndarray, group: np.ndarray, delta: np.ndarray, chain: bool, 
     blocks = np.flatnonzero(np.r_[True, run_block[1:] != run_block[:-1]])
     block_end = np.r_[blocks[1:], starts.shape[0]]
     alone = (block_end - blocks == 1) & (ends[blocks] - starts[blocks] == 1)
+    if least:     # a leximin stage: a free region at z holds its own demand on its floor row
+        up = at_z & (delta > 0)
+        out.phi[up] += delta[up]
+        delta = np.where(up, 0.0, delta)
     _settle_all(order[starts[blocks[alone]]], delta, at_z, at_lo, at_hi, out)
     if held is not None:
-        own = held & (((delta > 0) & (at_z | at_lo)) | ((delta < 0) & at_hi) | (delta == 0))
+        # a region settles its own demand where its own row or bound can hold it: a fixed one on
+        # its bound, a free one at z on its floor row (a degenerate stage: free regions tied with
+        # fixed ones at the previous floor, optimizer/fast/group_leximin.py)
+        can = ((delta > 0) & (at_z | at_lo)) | ((delta < 0) & at_hi) | (delta == 0)
+        own = (held | at_z) & can if least else held & can
         block_of = run_block[np.cumsum(new_run) - 1]
         local = (np.bincount(block_of, weights=~own[order], minlength=blocks.shape[0]) == 0) & ~alone
         _settle_all(order[local[block_of]], delta, at_z, at_lo, at_hi, out)
@@ -111,8 +122,9 @@ def route(level: np.ndarray, group: np.ndarray, delta: np.ndarray, chain: bool, 
         not_up = np.r_[0, np.cumsum(~((at_z | at_lo) & ~at_hi)[order[starts]])].tolist()
         for b0, b1 in zip(blocks[~alone].tolist(), block_end[~alone].tolist()):
             i0, i1 = bisect_left(multi, b0), bisect_left(multi, b1)
-            long_up = b1 - b0 > LONG and not_up[b1] == not_up[b0]
-            _route_block(reps[b0:b1], [(j - b0, ol[sl[j] + 1:el[j]]) for j in multi[i0:i1]], *lists, out, long_up)
+            long_up = not least and b1 - b0 > LONG and not_up[b1] == not_up[b0]
+            _route_block(reps[b0:b1], [(j - b0, ol[sl[j] + 1:el[j]]) for j in multi[i0:i1]], *lists, out, long_up,
+                         least)
     return out
 
 
@@ -128,20 +140,29 @@ def _settle_all(r: np.ndarray, delta: np.ndarray, at_z: np.ndarray, at_lo: np.nd
 
 
 def _route_block(reps: list[int], others: list[tuple[int, list[int]]], delta: list[float], at_z: list[bool],
-                 at_lo: list[bool], at_hi: list[bool], out: Routing, all_up: bool = False) -> None:
+                 at_lo: list[bool], at_hi: list[bool], out: Routing, all_up: bool = False, least: bool = False
+                 ) -> None:
     """One block, runs bottom (0) to top: ``reps`` their representatives, ``others`` (run,
     its other members) for the runs that have more. A run's other members route their own
     demand (a positive one to the representative below, a negative one from the one above;
     at the block's ends they settle themselves); the representatives carry the rest. Which
     representative absorbs how much is found backwards: the inflows into run j that let
     runs j..0 end balanced form an interval [lo_j, hi_j]; then forwards, each run passes
-    down the amount nearest its inflow plus demand within the next run's interval."""
+    down the amount nearest its inflow plus demand within the next run's interval.
+    ``least`` (a leximin stage): every region that can hold its own demand on its own row or bound
+    does (greedy), and each representative passes down the least admissible flow -- duals as valid, with
+    chain flows no larger than the demands that need them (a block of 60,000 fixed regions at one
+    level summed their demands into flows of 4e4, whose float rounding, 1e-10 a reduced cost,
+    times the spare budget was eps: nothing was provable)."""
     top = len(reps) - 1
     agg = [delta[r] for r in reps]
     pos_in, neg_in = [0.0] * len(reps), [0.0] * len(reps)
     for j, run in others:
         for q in run:
             dq = delta[q]
+            if least and ((dq > 0 and (at_z[q] or at_lo[q])) or (dq < 0 and at_hi[q])):
+                _settle(q, dq, at_z, at_lo, at_hi, out)
+                continue
             if dq > 0 and j > 0:
                 out.send.append((q, reps[j - 1], dq))
                 pos_in[j] += dq
@@ -152,12 +173,16 @@ def _route_block(reps: list[int], others: list[tuple[int, list[int]]], delta: li
                 _settle(q, dq, at_z, at_lo, at_hi, out)
                 continue
             agg[j] += dq
-    (_pass_up if all_up else _pass_down)(reps, agg, pos_in, neg_in, at_z, at_lo, at_hi, out)
+    if all_up:
+        _pass_up(reps, agg, pos_in, neg_in, at_z, at_lo, at_hi, out)
+    else:
+        _pass_down(reps, agg, pos_in, neg_in, at_z, at_lo, at_hi, out, least)
 
 
 def _pass_down(reps: list[int], agg: list[float], pos_in: list[float], neg_in: list[float], at_z: list[bool],
-               at_lo: list[bool], at_hi: list[bool], out: Routing) -> None:
-    """The representatives' part of ``_route_block``: windows backwards, flows forwards."""
+               at_lo: list[bool], at_hi: list[bool], out: Routing, least: bool = False) -> None:
+    """The representatives' part of ``_route_block``: windows backwards, flows forwards (``least``:
+    the least admissible flow where the representative can hold the rest from below)."""
     top = len(reps) - 1
     windows, inf = [(0.0, 0.0)], np.inf     # windows[j + 1]: admissible inflow into run j; run -1 takes 0
     lo, hi = 0.0, 0.0
@@ -170,6 +195,8 @@ def _pass_down(reps: list[int], agg: list[float], pos_in: list[float], neg_in: l
         lo, hi = windows[j]
         total = flow + agg[j]
         passed = min(max(total, lo), hi) if hi >= lo else lo
+        if least and (at_z[rep] or at_lo[rep]) and j > 0:     # the least flow, none of it upwards
+            passed = min(passed, max(lo, pos_in[j] + neg_in[j - 1]))
         rest = total - passed
         if rest > 0 and at_z[rep]:        # _settle, inlined (the loop runs once per region of long chains)
             phi[rep] += rest

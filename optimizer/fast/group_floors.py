@@ -228,11 +228,13 @@ def reduce(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionDat
 
 
 def record_pair(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, level: np.ndarray,
-                at_z: np.ndarray, yy: np.ndarray, held: np.ndarray | None = None) -> np.ndarray:
+                at_z: np.ndarray, yy: np.ndarray, held: np.ndarray | None = None, least: bool = False) -> np.ndarray:
     """The rest of the dual (floor rows, chain, bounds; see group_duals.py) added to ``yy``
-    (the budget's and group rows'), in HiGHS's convention for ``lp``'s sense."""
+    (the budget's and group rows'), in HiGHS's convention for ``lp``'s sense (``held``, ``least``:
+    group_duals.route's)."""
     a, b = level_of(d.own, d.need, env.lo), level_of(d.own, d.need, env.hi)
-    way = route(level, env.group, demand(lp, lay, d, yy), env.chain, at_z, close(level, a), close(level, b), held)
+    way = route(level, env.group, demand(lp, lay, d, yy), env.chain, at_z, close(level, a), close(level, b),
+                held, least)
     if "rows:floor_rows" in lay:
         yy[lay["rows:floor_rows"]] = way.phi
     if way.send and "rows:no_overtaking" in lay:
@@ -244,13 +246,34 @@ def record_pair(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: Regi
     return -yy if lp.maximize else yy
 
 
+@dataclass
+class GroupPoint:
+    """A group-floor point with the small LP it came from: (x, level, z*, the budget's and group
+    rows' duals, free) and the segments, the small LP (without cuts) and its cuts."""
+    x: np.ndarray
+    level: np.ndarray
+    z: float
+    yy: np.ndarray
+    free: np.ndarray
+    red: Reduced
+    small: LinearProgram
+    cuts: list
+    M: np.ndarray           # the envelope's least levels (env.M)
+
+
 def group_point(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, z0: float,
                 solve: SolveLP, free: np.ndarray | None = None, cut_tol: float = 1e-9
                 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray] | None:
-    """(x, level, z*, the budget's and group rows' duals, free) of the least-spending max-min
-    optimum with group rows (``lp`` the maxmin LP of record, or a leximin stage's with only
-    ``free`` on floor rows); None when the reduction does not apply or the small LP does not
-    settle. ``record_pair`` completes the dual."""
+    """(x, level, z*, the budget's and group rows' duals, free) of ``group_stage``."""
+    p = group_stage(lp, lay, env, d, z0, solve, free, cut_tol)
+    return None if p is None else (p.x, p.level, p.z, p.yy, p.free)
+
+
+def group_stage(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, z0: float,
+                solve: SolveLP, free: np.ndarray | None = None, cut_tol: float = 1e-9) -> GroupPoint | None:
+    """The least-spending max-min optimum with group rows (``lp`` the maxmin LP of record, or a
+    leximin stage's with only ``free`` on floor rows); None when the reduction does not apply
+    or the small LP does not settle. ``record_pair`` completes the dual."""
     found = reduce(lp, lay, env, d, free)
     if found is None:
         return None
@@ -266,4 +289,5 @@ def group_point(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: Regi
         return None
     level = full_levels(red, second.x, z, env.M, env.U, env.group)
     x = solution_x(lp, lay, d, transfers_at(level, env, d), z)
-    return x, level, z, record_duals(lp, lay, d, first.row_dual, record_rows, small.num_row), red.free
+    yy = record_duals(lp, lay, d, first.row_dual, record_rows, small.num_row)
+    return GroupPoint(x, level, z, yy, red.free, red, small, cuts, env.M)

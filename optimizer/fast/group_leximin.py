@@ -31,6 +31,31 @@ tolerance in level units: what the LP stages' floors are good to. The floor dual
 a stage with eps < LEVEL_TOL / n_free fixes a region; a stage that fixes nothing hands the
 round to the LP stages.
 
+A degenerate stage (z* equal to the previous floor: a region at that floor the previous stage
+could not prove, e.g. 9 small-need regions at 1e5 whose proof needed a spare below HiGHS's dual
+noise) needs no rule of its own: the leximin optimum is still optimal for this stage's LP, so
+its z* is that floor and a certified pair for it proves, by the same bound, which free regions
+every optimum holds there (the ones blocking z: their floor duals now carry the whole unit,
+1e5x the weight they had among 60,000). What it needs is a certificate: the routing
+(group_duals.route, ``least``) lets a free region at z hold its own demand on its floor row and
+each fixed region on its hold, and passes down a chain only the least admissible flow; it used to
+send a free region's demand down the block to a fixed region's hold, so z's column was unpriced
+and the stage refused. Any assignment of a demand to an active row or bound is a dual; certify
+judges the pair, and a greedy one that starves a negative demand below is followed by the
+previous routings. The least flows also keep eps small: a 60,000-region block summed its
+demands into flows of 4e4 whose float rounding (1e-10 a reduced cost) times the spare budget was
+eps. That spare is the budget above the transfers every optimum reaches: a free region's at
+level z - LEVEL_TOL (every optimum has every free level >= z*, and z* >= the certified point's
+z less what its violations, within certify's tolerance, allow), not its hold-harmless bound
+(``optimum_box``'s ``floor``).
+
+Two repairs of the point and duals, each checked by certify on the LP of record: a member
+snapped to a kink a hair (1e-12) below the small LP's z makes that kink the floor, every free
+level in between lowered to it (``lowered``: a nondecreasing map, so the chain holds, spending
+falls, bounds hold); and when no routing certifies the first duals, the small LP's duals
+re-solved with every tangent the loop added, refined by one least-squares step
+(``resolved_duals``).
+
 The last stage's point is the leximin vector: every stage keeps the fixed levels, and a point
 with every level at least the leximin optimum's and one above it would be leximin-better.
 Any refused certificate, a stage that fixes nothing or MAX_STAGES stages: None (the caller
@@ -53,12 +78,13 @@ from models.policies import overtaking_pairs
 from optimizer.core.levels import level_of, transfer_to_level
 from optimizer.core.solution import LPSolution
 from optimizer.fast.certify import certify
-from optimizer.fast.group_cuts import SolveLP
-from optimizer.fast.group_duals import close
-from optimizer.fast.group_floors import group_point, group_row_slices, record_pair
-from optimizer.fast.policy_path import BOUND_ROWS, envelope, supported
+from optimizer.fast.group_cuts import SolveLP, cut_loop, with_cuts
+from optimizer.fast.group_duals import close, record_duals
+from optimizer.fast.group_floors import SNAP, GroupPoint, group_row_slices, group_stage, record_pair
+from optimizer.fast.policy_path import BOUND_ROWS, Envelope, envelope, solution_x, supported, transfers_at
 from optimizer.fast.slack_bound import Box, SlackBound, slack_bound
 from optimizer.fast.solutions import closed_form_solution
+from optimizer.fast.stage_verify import refined, verified
 from optimizer.fast.waterfill import water_fill
 
 MAX_STAGES = 200
@@ -105,11 +131,15 @@ def stage_lp(lp: LinearProgram, lay: dict[str, slice], d: RegionData, st: Stages
     return replace(lp, col_lower=col_lower, row_lower=row_lower)
 
 
-def optimum_box(lp: LinearProgram, lay: dict[str, slice], x: np.ndarray) -> Box:
+def optimum_box(lp: LinearProgram, lay: dict[str, slice], x: np.ndarray, floor: np.ndarray | None = None) -> Box:
     """Where every optimum of a stage's LP lies: the transfers jointly within the budget row
-    (each at least its lower bound, their coefficient-weighted sum at most the budget), z
-    within 1 of the certified point's (every optimum has z = z*, and the certified gap is far
-    below 1). Infinite widths where no such bound exists (then eps is infinite: nothing fixed)."""
+    (each at least its lower bound and ``floor``, their coefficient-weighted sum at most the
+    budget), z within 1 of the certified point's (every optimum has z = z*, and the certified gap
+    is far below 1). Infinite widths where no such bound exists (then eps is infinite: nothing
+    fixed). ``floor``: the free regions' transfers at level z - LEVEL_TOL (every optimum holds
+    them at z* or above; ``floor_transfers``): the budget left above them is the least spending's
+    spare, not the whole budget above the hold-harmless bounds (14,102 at 1e5 stage 2, which
+    turned a 1e-12 reduced-cost noise into eps 2e-8)."""
     t, zc = lay["transfer"], lay["floor"].start
     w = np.maximum(lp.col_upper - x, x - lp.col_lower)
     w[zc] = 1.0
@@ -117,11 +147,19 @@ def optimum_box(lp: LinearProgram, lay: dict[str, slice], x: np.ndarray) -> Box:
     row = lp.A.tocsr()[b:b + 1]
     a = np.zeros(lp.num_col)
     a[row.indices] = row.data
-    at, lt = a[t], lp.col_lower[t]
+    at, lt = a[t], lp.col_lower[t] if floor is None else np.maximum(lp.col_lower[t], floor)
     joint = np.arange(t.start, t.stop)
     if not (np.all(at > 0) and np.all(np.isfinite(lt)) and np.isfinite(lp.row_upper[b])):
         return Box(w, joint[:0], at[:0], lt[:0], 0.0)
     return Box(w, joint, at, lt, max(0.0, float(lp.row_upper[b] - at @ lt)))
+
+
+def floor_transfers(lay: dict[str, slice], d: RegionData, x: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Per region, a transfer every optimum of the stage reaches: a free region's at level
+    z - LEVEL_TOL (every optimum has z* and each free level >= z*; the certified point's z is
+    within certify's tolerance of z*, LEVEL_TOL in level units), -inf for a fixed one."""
+    z = float(x[lay["floor"].start])
+    return np.where(free, transfer_to_level(np.full(d.n, z - LEVEL_TOL), d.own, d.need), -np.inf)
 
 
 def level_weights(lp: LinearProgram, lay: dict[str, slice], d: RegionData, sb: SlackBound) -> np.ndarray:
@@ -155,7 +193,7 @@ def pinned(lp: LinearProgram, lay: dict[str, slice], d: RegionData, x: np.ndarra
     certified point's: anchored by a bound of level weight >= eps / LEVEL_TOL, or joined to such
     an anchor by no-overtaking rows of that weight (a component's total slack is <= LEVEL_TOL:
     optimizer/fast/slack_bound.py)."""
-    sb = slack_bound(lp, x, y, optimum_box(lp, lay, x))
+    sb = slack_bound(lp, x, y, optimum_box(lp, lay, x, floor_transfers(lay, d, x, free)))
     if not np.isfinite(sb.eps):
         return np.zeros(d.n, dtype=bool)
     need = sb.eps / LEVEL_TOL
@@ -181,29 +219,71 @@ def chain_units(lp: LinearProgram, lay: dict[str, slice], d: RegionData) -> np.n
 
 
 def stage(lp: LinearProgram, lay: dict[str, slice], d: RegionData, st: Stages, z0: float, solve: SolveLP
-          ) -> tuple[LinearProgram, np.ndarray, np.ndarray, float] | None:
-    """(the stage's LP of record, x, y, z) certified, or None. The fixed regions first settle
-    their own demand where they can (group_duals.route's ``held``: fast); if that dual is
-    refused, the full routing."""
+          ) -> tuple[LinearProgram, np.ndarray, np.ndarray, GroupPoint] | None:
+    """(the stage's LP of record, x, y, the group point) certified, or None."""
     lp_k = stage_lp(lp, lay, d, st)
     env = envelope(lp_k, lay, d, "rows:threshold" in lay)
     if env is None or np.any(env.M > env.U):
         return None
-    found = group_point(lp_k, lay, env, d, z0, solve, st.free, CUT_TOL)
-    if found is None:
+    gp = group_stage(lp_k, lay, env, d, z0, solve, st.free, CUT_TOL)
+    if gp is None:
         return None
-    x, level, z, yy, free = found
+    y = paired(lp_k, lay, env, d, st, gp, gp.yy)
+    if y is None and st.floors:
+        y = paired(lp_k, lay, env, d, st, gp, resolved_duals(lp_k, lay, d, gp, solve))
+    return None if y is None else (lp_k, gp.x, y, gp)
+
+
+def resolved_duals(lp_k: LinearProgram, lay: dict[str, slice], d: RegionData, gp: GroupPoint, solve: SolveLP
+                   ) -> np.ndarray:
+    """The budget's and group rows' duals of the small LP solved again with every tangent the
+    cut loop added (warm), one least-squares step zeroing the reduced costs of its interior
+    columns (stage_verify.refined): where the group rows' duals are 1e6 (1e5 stage 5) the first
+    solve's duals priced the block at z at 1.025 (z's column needs 1) and no routing certified."""
+    sol = cut_loop(gp.small, gp.red, gp.cuts, solve)
+    if sol is None:
+        return gp.yy
+    y = refined(with_cuts(gp.small, gp.cuts), sol.x, sol.row_dual)
+    rows = np.concatenate([np.arange(s.start, s.stop) for s in group_row_slices(lay)])
+    return record_duals(lp_k, lay, d, y, rows, gp.small.num_row)
+
+
+def paired(lp_k: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, st: Stages, gp: GroupPoint,
+           yy: np.ndarray) -> np.ndarray | None:
+    """The certified dual of the stage's point (``gp``'s x and z set to its least free level), or
+    None. The fixed regions and the free ones at z first settle their own demand where they can
+    (group_duals.route's ``least``), then only the fixed ones (``held``), then the full routing."""
+    x, level, z, free = gp.x, gp.level, gp.z, gp.free
     least = float(level[free].min())
-    if least > z:   # the small LP's z is HiGHS's, to its tolerance; the point's own least free level is attained
-        z = least
+    if least < z and z - least <= SNAP * max(1.0, abs(z)):
+        x, level = lowered(lp_k, lay, env, d, gp, least)
+    if least != z:   # the small LP's z is HiGHS's, to its tolerance; the point's own least free level is attained
+        z = gp.z = least
         x[lay["floor"]] = z
-    for held in (~free, None) if st.floors else (None,):
-        y = record_pair(lp_k, lay, env, d, level, close(level, z) & free, yy.copy(), held)
+    for held, greedy in ((~free, True), (~free, False), (None, False)) if st.floors else ((None, False),):
+        y = record_pair(lp_k, lay, env, d, level, close(level, z) & free, yy.copy(), held, greedy)
         cert = certify(lp_k, x, y)
         if cert.ok:
             st.primal, st.dual = max(st.primal, cert.primal_violation), max(st.dual, cert.dual_violation)
-            return lp_k, x, y, z
+            return y
     return None
+
+
+def lowered(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, gp: GroupPoint, least: float
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """(x, levels) with every free level in [least, z] lowered to max(least, its least level M): a
+    member snapped to a kink of F_s (group_floors.full_levels) a hair below the small LP's z
+    (HiGHS's tolerance, 1.1e-12 at 1e4) is then the stage's floor, with the regions at z tied to it
+    (else they sit 1e-12 above it, not at it, and their demand has no floor row). The map is
+    nondecreasing (the chain holds), spends less, keeps the bounds; the group rows move by at most
+    that hair times the members' need (certify judges)."""
+    level = gp.level.copy()
+    down = gp.free & (level <= gp.z)
+    level[down] = np.maximum(least, env.M[down])
+    gp.level = level
+    x = solution_x(lp, lay, d, transfers_at(level, env, d), least)
+    gp.x = x
+    return x, level
 
 
 def group_leximin(lp: LinearProgram, lay: dict[str, slice], d: RegionData, solve: SolveLP
@@ -224,11 +304,15 @@ def group_leximin(lp: LinearProgram, lay: dict[str, slice], d: RegionData, solve
         found = stage(lp, lay, d, st, z, solve)
         if found is None:
             return None
-        lp_k, x, y, z = found
+        lp_k, x, y, gp = found
+        z = gp.z
         if first is None:
             first = closed_form_solution(lp, x, y, z, time.perf_counter() - t0)
             first.algorithm = "group floors"
         fix = pinned(lp_k, lay, d, x, y, st.free)
+        # the verification proves regions above z too, but fixing those changed the later stages'
+        # floors and a later stage's certificate was refused at 1e4 (notes-lexverify): at z only
+        fix |= verified(gp, d.need, gp.M, st.free & ~fix & close(gp.level, z), solve, LEVEL_TOL)
         if not fix.any():
             return None
         st.held[fix] = level_of(d.own, d.need, x[lay["transfer"]])[fix]
