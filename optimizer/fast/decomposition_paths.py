@@ -269,7 +269,7 @@ def lorenz_run(data: RegionData, build: Build, objective: str) -> Run | None:
     t, level = reported(d, sol.level, lo, least)
     cert = cut_certificate(level, d.weight, d.need, lo, hi, float(t.sum()) >= d.budget * (1 - 1e-9),
                            np.zeros(d.n), CutFunction.lorenz(float(d.weight.sum()), beta, c),
-                           lam_b_hint=sol.lam_b)
+                           lam_b_hint=sol.lam_b, money=np.abs(d.own) + np.abs(t))
     cut = CutFunction.lorenz(float(d.weight.sum()), beta, c)
     if not cert.ok or not held_gain_ok(data, level, cert.lam_b, 0.0, cut.magnitude() / max(cut.total, 1e-300),
                                        HELD_TOL * max(1.0, abs(sol.value)), t):
