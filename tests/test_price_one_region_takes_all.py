@@ -81,3 +81,18 @@ def test_price_is_the_one_sided_differences(objective):
 
     v0, vm, vp = value(BUDGET), value(BUDGET - h), value(BUDGET + h)
     assert np.allclose([(v0 - vm) / h, (vp - v0) / h], price, rtol=1e-4)
+
+
+def test_log_welfare_spends_the_whole_budget_beside_large_own_revenue():
+    """log-welfare, the same two regions with equal populations (weights 1/2 each) and A's
+    own revenue 1.5e9 (level 1.5): A's marginal welfare 0.5 / 1.5e9 per unit of money is far
+    below B's 0.5 / 7e-4, so B takes all of C: x_B = 7e-4, welfare 0.5 ln 1.5 + 0.5 ln 0.7,
+    price w_B / x_B = 714.2857... Before the fix lambda was solved in money C + own revenue
+    (1.5e9 + 7e-4 keeps 3 digits of C) and part of C was left unspent."""
+    inst = make_instance([1.5e9, 5e-4], [1e9, 1e-3], pop=[10**8, 10**8], budget=BUDGET, threshold=0.0)
+    r = solve(inst, SolveOptions(objective="log-welfare", price_of_fairness=False))
+    assert "KKT" in str(r.summary["solved_by"])
+    t = r.allocation["transfer"].to_numpy(dtype=float)
+    assert t[0] == 0.0 and t[1] == pytest.approx(BUDGET, rel=1e-12)
+    assert r.summary["objective_value"] == pytest.approx(0.5 * np.log(1.5) + 0.5 * np.log(0.7), rel=1e-12)
+    assert r.summary["budget_shadow_price"] == pytest.approx(0.5 / 7e-4, rel=1e-9)
