@@ -70,7 +70,9 @@ def instances(draw, n_max: int = 8):
     lo = np.maximum(0.0, thr * need - own)
     thr = np.where(lo > t_max, 0.0, thr)          # keep the box non-empty
     lo = np.maximum(0.0, thr * need - own)
-    own = np.where((own + t_max <= 0), 0.5, own)  # a weighted region must be able to reach L > 0
+    # a weighted region must be able to reach L > 0 in floats: a cap of 5e-324 over a need of 2
+    # gives level 0 (ln 0; solve_log_welfare rightly declines: the tangent LP answers)
+    own = np.where((own + t_max) / need <= 0, 0.5, own)
     budget = float(lo.sum()) * draw(st.floats(1.0, 3.0)) + draw(st.floats(0.01, 5.0))
     return region_data(own, need, w, budget, thr, None, t_max)
 

@@ -55,3 +55,14 @@ def required_transfer(threshold: np.ndarray, own: np.ndarray, need: np.ndarray,
     """max(t_min, gap to the threshold), never negative: as ``least_transfer`` but a region
     above its threshold requires nothing instead of offering a gift."""
     return np.maximum(t_min, gap_to_level(threshold, own, need))
+
+
+def bound_tolerance(level: np.ndarray, need: np.ndarray, money: np.ndarray | None = None) -> np.ndarray:
+    """How far level L_r may lie from one of its bounds and still count as at it: 1e-9 of
+    the level (at least of 1) and, given ``money`` (|own_r| + |T_r|, the money behind the
+    level), 1e-9 of money_r / need_r, since L_r = (own_r + T_r) / need_r rounds by
+    ulp(money_r) / need_r. Never an absolute amount of money divided by the need: beside a
+    need of 4e-11 (solver units) 1e-9 of money is 24 in level, and a region at 0.985 with
+    its bound at 0.8 counted as at it (price seed 5133, optimizer/fast/cut_certificate.py)."""
+    tol = 1e-9 * np.maximum(1.0, np.abs(level))
+    return tol if money is None else np.maximum(tol, 1e-9 * np.asarray(money) / need)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optimizer.core.levels import bound_tolerance
 from optimizer.fast.prefix_scan import best_per_block, best_prefix_end, block_prefixes, scan_ratio
 
 GINI_CERT_TOL = 1e-7         # min-gini chain: certificate slack, relative to max |g| + max w
@@ -117,7 +118,7 @@ class _Side:
 
 
 def _bare_core(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-               lam: float, order: np.ndarray) -> _BareCore:
+               lam: float, order: np.ndarray, money: np.ndarray | None = None) -> _BareCore:
     ls, ws, ns = level[order], w[order], need[order]
     scale = max(1.0, float(np.abs(ls).max()))
     join = np.diff(ls) <= 1e-9 * scale
@@ -128,7 +129,7 @@ def _bare_core(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo: np.ndarra
     w_block = np.add.reduceat(ws, starts)[block]
     w_above = cum[-1] - w_below - w_block
     push = lam * ws - ws * (w_below - w_above)
-    eps = 1e-9 * np.maximum(1.0, np.abs(ls)) + 1e-9 / ns
+    eps = bound_tolerance(ls, ns, None if money is None else money[order])   # (cut_certificate.py)
     at_lo = ls <= lo[order] + eps
     at_hi = ls >= hi[order] - eps
     return _BareCore(ls, ws, ns, block, starts, w_block, push, at_hi & ~at_lo, at_lo & ~at_hi,
@@ -232,8 +233,8 @@ def _split_orders(core: _BareCore, sides: tuple[_Side, _Side], lb: float, tol: f
 
 def gini_bare_certificate(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo: np.ndarray,
                           hi: np.ndarray, budget_tight: bool, lam: float, lam_b: float,
-                          order: np.ndarray, tol: float, resort: str = "split"
-                          ) -> tuple[bool, np.ndarray, int, float, np.ndarray | None]:
+                          order: np.ndarray, tol: float, resort: str = "split",
+                          money: np.ndarray | None = None) -> tuple[bool, np.ndarray, int, float, np.ndarray | None]:
     """Global optimality of L for min P(L) - lam w.L on the bare core (budget row
     sum_r n_r L_r <= C, level bounds lo <= L <= hi from t_min/t_max and hard thresholds),
     without the chain duals (docs/objectives.md, "bare-core certificate").
@@ -254,8 +255,9 @@ def gini_bare_certificate(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo
     both parts keeping their order (safe: L stays in the new cone, so the value cannot
     increase); the jump order also moves U past the neighbouring blocks its violation can
     pay for (linearised at the current lam_B; no monotonicity guarantee, the driver falls
-    back on the safe order when the jump does not improve)."""
-    core = _bare_core(level, w, need, lo, hi, lam, order)
+    back on the safe order when the jump does not improve). ``money``: |own| + |T| per
+    region, the scale of a level's rounding at its bounds (core/levels.py ``bound_tolerance``)."""
+    core = _bare_core(level, w, need, lo, hi, lam, order, money)
     lb, violation, sides = _budget_multiplier(core, budget_tight, lam_b, tol)
     if violation <= tol:
         return True, order, 0, lb, None
@@ -285,15 +287,15 @@ def ordered_chain_certificate(level: np.ndarray, w: np.ndarray, order: np.ndarra
 
 
 def gini_own_scale(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                   budget_tight: bool, lam: float, lam_b: float, order: np.ndarray, rtol: float
-                   ) -> tuple[bool, float]:
+                   budget_tight: bool, lam: float, lam_b: float, order: np.ndarray, rtol: float,
+                   money: np.ndarray | None = None) -> tuple[bool, float]:
     """The bare-core test (``gini_bare_certificate``) with every set's violation within rtol
     of that set's own scale (sum over U of w_r W + |p_r|), not of the largest gradient, plus
     a rounding floor: (holds, its lam_B). A tolerance relative to the largest gradient let
     lam_B = 0 pass where the budget price was -5.6e-7 (a region of population 1 and need
     0.012 lifted beside one of 1e8: its reduced cost lam_B n_r ~ 1e-8 was inside 1e-7), so
     the reported price was 0 (tests/test_hunt_spreads.py, price seed 265)."""
-    core = _bare_core(level, w, need, lo, hi, lam, order)
+    core = _bare_core(level, w, need, lo, hi, lam, order, money)
     total = float(core.ws.sum())
     shift = rtol * (core.ws * total + np.abs(core.push))
     floor = 1e-12 * (total * total + float(np.abs(core.push).sum()))

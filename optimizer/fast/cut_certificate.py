@@ -18,6 +18,22 @@ l(U) is a fractional knapsack (concave piecewise linear in a, breakpoints at the
 of S sorted by l_r / w_r descending), and ``-f(U)`` resp. ``f(S) - f(S \\ U)`` is convex in a,
 so the worst U is a prefix: two sorted prefix scans per block, O(n log n). Violation (1)
 falls and (2) rises with lam_B, so the best lam_B is where they cross (bisection).
+
+Which regions are at a bound (``bound_tolerance``, optimizer/core/levels.py). A region r
+alone in its block S = {r} with lo_r < L_r < hi_r has l_r = u_r = p_r, and (1), (2) on
+U = {r} read p_r <= f({r}) = f(S) <= p_r: ``-lam_B n_r = Q(A + w_r) - Q(A)``, one lam_B, the
+derivative of the value in the budget (moving C by dC moves L_r by dC / n_r and the value by
+that times Q's difference per level). Flagged at lo, u_r = +inf drops (2) and leaves only
+``lam_B >= -(Q(A + w_r) - Q(A)) / n_r``: every lam_B above the derivative passes, the
+bisection keeps the first one within tolerance, and the reported price is no one-sided
+derivative (price seed 5133: region 2 at 0.985 with lo 0.8, its need 4e-11 in solver
+units; the old tolerance ``1e-9 / n_r``, an absolute 1e-9 of money, was 24 in level; cvar
+reported 2414 = the derivative 241.6 / alpha, owa 439). Worse, a relaxed test may accept a
+point that is not optimal. So the flag must mean "at the bound to the rounding of L_r":
+L_r = (own_r + T_r) / n_r rounds by ulp(|own_r| + |T_r|) / n_r, which 1e-9 (|own_r| +
+|T_r|) / n_r (``money``) and 1e-9 max(1, |L_r|) bound with a wide margin and never scale
+with 1 / n_r alone. A true bound missed by that tolerance only makes the test stricter
+(u_r = p_r instead of +inf): the path falls back to the LP, never accepts a wrong point.
 """
 
 from __future__ import annotations
@@ -27,6 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optimizer.core.levels import bound_tolerance
 from optimizer.fast.cut_bisection import stable_group_order
 from optimizer.fast.decompose import CutFunction
 from optimizer.fast.prefix_scan import best_per_block, block_prefixes
@@ -68,7 +85,7 @@ class _Blocks:
 
 
 def _blocks(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-            lin: np.ndarray) -> _Blocks:
+            lin: np.ndarray, money: np.ndarray | None = None) -> _Blocks:
     order = np.argsort(-level, kind="stable")           # descending levels (ties: by index)
     ls, ws, ns = level[order], w[order], need[order]
     scale = max(1.0, float(np.abs(ls).max()))
@@ -76,7 +93,7 @@ def _blocks(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo: np.ndarray, 
     block = np.concatenate([[0], np.cumsum(split)])
     starts = np.flatnonzero(np.concatenate([[True], split]))
     w_blk = np.add.reduceat(ws, starts)
-    eps = 1e-9 * np.maximum(1.0, np.abs(ls)) + 1e-9 / ns
+    eps = bound_tolerance(ls, ns, None if money is None else money[order])
     return _Blocks(ws, ns, lin[order], block, np.cumsum(w_blk) - w_blk, w_blk,
                    ls <= lo[order] + eps, ls >= hi[order] - eps)
 
@@ -129,10 +146,11 @@ def _bisect_budget_price(worst: Callable[[float], tuple[float, float]], tol: flo
 
 def cut_certificate(level: np.ndarray, w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                     budget_tight: bool, lin: np.ndarray, cut: CutFunction, rtol: float = 1e-7,
-                    lam_b_hint: float | None = None) -> CutCertificate:
+                    lam_b_hint: float | None = None, money: np.ndarray | None = None) -> CutCertificate:
     """The KKT test of the module docstring: tests (1) and (2) on every tied block of
-    ``level``, at the best budget price lam_B."""
-    bl = _blocks(level, w, need, lo, hi, lin)
+    ``level``, at the best budget price lam_B. ``money``: |own_r| + |T_r| per region, the
+    scale of each level's rounding when telling a level at its bound (``bound_tolerance``)."""
+    bl = _blocks(level, w, need, lo, hi, lin, money)
     q = cut.value
 
     def cost1(a: np.ndarray, b: np.ndarray) -> np.ndarray:        # f(U) = Q(A + a) - Q(A)

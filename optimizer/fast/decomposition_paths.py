@@ -201,12 +201,13 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
     gscale = float(np.abs(fm.gini_cut(d, order)).max()) + float(d.weight.max())
     ok, _, _, lam_b, _ = gini_bare_certificate(
         level, d.weight, d.need, lo, hi, float(t.sum()) >= d.budget * (1 - 1e-9), sol.lam, sol.lam_b,
-        order, GINI_CERT_TOL * gscale)
+        order, GINI_CERT_TOL * gscale, money=np.abs(d.own) + np.abs(t))
     # (held shortfall: the Gini moves by at most the gain / mu, at most HELD_TOL)
     mu0 = float(np.dot(d.weight, level))
     if ok:
         tight = float(t.sum()) >= d.budget * (1 - 1e-9)
-        ok, lam_b = gini_own_scale(level, d.weight, d.need, lo, hi, tight, sol.lam, lam_b, order, GINI_CERT_TOL)
+        ok, lam_b = gini_own_scale(level, d.weight, d.need, lo, hi, tight, sol.lam, lam_b, order, GINI_CERT_TOL,
+                                   money=np.abs(d.own) + np.abs(t))
     if not ok or not held_gain_ok(data, level, lam_b, sol.lam, float(d.weight.sum()), HELD_TOL * mu0, t):
         return None
     if chain_check(data, t, order).violation > 1e-7 or not keeps_budget(d, t):
@@ -269,7 +270,7 @@ def lorenz_run(data: RegionData, build: Build, objective: str) -> Run | None:
     t, level = reported(d, sol.level, lo, least)
     cert = cut_certificate(level, d.weight, d.need, lo, hi, float(t.sum()) >= d.budget * (1 - 1e-9),
                            np.zeros(d.n), CutFunction.lorenz(float(d.weight.sum()), beta, c),
-                           lam_b_hint=sol.lam_b)
+                           lam_b_hint=sol.lam_b, money=np.abs(d.own) + np.abs(t))
     cut = CutFunction.lorenz(float(d.weight.sum()), beta, c)
     if not cert.ok or not held_gain_ok(data, level, cert.lam_b, 0.0, cut.magnitude() / max(cut.total, 1e-300),
                                        HELD_TOL * max(1.0, abs(sol.value)), t):

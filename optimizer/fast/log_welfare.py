@@ -32,6 +32,7 @@ are unique.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -126,6 +127,32 @@ def kkt_price(w: np.ndarray, a: np.ndarray, b: np.ndarray, s: float) -> float:
     return float(min(max(lam, left), right))
 
 
+def transfer_space_price(w: np.ndarray, own: np.ndarray, c: np.ndarray, u: np.ndarray, budget: float,
+                         lam: float) -> float:
+    """lambda of ``kkt_price`` again, from the budget row in transfers: with I the regions
+    strictly inside their box at lambda, sum_r T_r = B reads sum_{r in I} (w_r / lambda - o_r)
+    + sum_{r not in I} T_r = B, so lambda = W(I) / (B - sum_{r not in I} T_r + o(I)), each
+    sum over transfers or the own revenue of I only. ``kkt_price`` works in money
+    S = B + sum_r o_r: beside own revenues of 1.3e5 (solver units) a budget of 3e-5 keeps only
+    ~6 digits there, so the reported point left 1.6e-7 of the budget unspent and its values at
+    B +- 1e-4 B differed by 0.1% less than the price (price seeds 5008, 5096). Kept only if I
+    is the same at the new lambda (else the segment's lambda stands)."""
+    if lam <= 0:
+        return lam
+
+    def inside(v: float) -> np.ndarray:
+        x = w / v - own
+        return (w > 0) & (x > c) & (x < u)
+
+    ins = inside(lam)
+    held = np.where(w > 0, np.clip(w / lam - own, c, u), c)[~ins]
+    rest = budget - math.fsum(held) + math.fsum(own[ins])
+    if not ins.any() or rest <= 0:
+        return lam
+    new = math.fsum(w[ins]) / rest
+    return new if np.array_equal(inside(new), ins) else lam
+
+
 def _welfare(w: np.ndarray, x: np.ndarray, need: np.ndarray) -> float:
     pos = w > 0
     return float(np.dot(w[pos], np.log(x[pos] / need[pos])))
@@ -183,7 +210,7 @@ def solve_log_welfare(d: RegionData, hard: bool = True) -> LogWelfarePoint | Non
     if np.any((b <= 0) & (w > 0)):
         return None                         # ln 0: the welfare is -inf whatever is done
     s = d.budget + float(d.own.sum())
-    lam = kkt_price(w, np.maximum(a, 0.0), b, s)
+    lam = transfer_space_price(w, d.own, c, u, d.budget, kkt_price(w, np.maximum(a, 0.0), b, s))
     if lam > 0:
         t = np.clip(w / lam - d.own, c, u)
         t = np.where(w > 0, t, c)

@@ -166,7 +166,8 @@ class _Dinkelbach:
         lam_b = -float(s.row_dual[lay["rows:budget"]][0]) / sigma
         ok, self.order, _, _, jump = gini_bare_certificate(
             level, w, d.need, self.lo_lvl, self.hi_lvl, slack <= 1e-8 * max(1.0, abs(d.budget)), self.lam,
-            lam_b, self.order, GINI_CERT_TOL * gscale, d.options.get("gini_resort", "split"))
+            lam_b, self.order, GINI_CERT_TOL * gscale, d.options.get("gini_resort", "split"),
+            money=np.abs(d.own) + np.abs(s.x[self.tcol]))
         if not ok and jump is not None and self.gini_jumps:
             self.pending = (pairwise_sum(level, w), float(np.dot(w, level)), self.order, self.basis)
             self.order = jump
