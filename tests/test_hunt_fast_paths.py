@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from models.data import RegionData
@@ -183,7 +183,9 @@ def hunt(inst: Instance, objective: str, pol: dict, oo: dict, exact: bool) -> No
         b = np.sort(lp.allocation.level_after.to_numpy())
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
     if objective in ("maxmin", "leximin"):
-        assert fast.summary["min_level"] == pytest.approx(lp.summary["min_level"], rel=1e-7, abs=1e-9)
+        # the LP's own point sits within its feasibility tolerance of its z (odd seed 684, soft,
+        # hold-harmless 0.5: equal objectives, the LP's least level 3.2e-9 above them)
+        assert fast.summary["min_level"] == pytest.approx(lp.summary["min_level"], rel=1e-7, abs=max(1e-9, tol))
 
 
 HUNT = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -211,6 +213,7 @@ def test_spread_rounds_fast_never_worse_than_lp(seed, objective):
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10**6), st.booleans(), st.sampled_from(OBJECTIVES), st.sampled_from(MODES),
        st.sampled_from(POLICIES))
+@example(684, False, "maxmin", "soft", {"hold_harmless": 0.5})
 def test_odd_rounds_every_mode_and_policy(seed, spread, objective, mode, pol):
     inst, _, _ = odd_case(seed, spread)
     if pol and not inst.regions["prior_transfer"].notna().all() and ("hold_harmless" in pol or "change_limit" in pol):
