@@ -96,3 +96,16 @@ def test_log_welfare_spends_the_whole_budget_beside_large_own_revenue():
     assert t[0] == 0.0 and t[1] == pytest.approx(BUDGET, rel=1e-12)
     assert r.summary["objective_value"] == pytest.approx(0.5 * np.log(1.5) + 0.5 * np.log(0.7), rel=1e-12)
     assert r.summary["budget_shadow_price"] == pytest.approx(0.5 / 7e-4, rel=1e-9)
+
+
+@pytest.mark.xfail(strict=True, reason="the LP of record cannot see a budget of 2e-4 beside needs of 1e9: one money "
+                   "scale makes it 2e-13 in solver units, below HiGHS's tolerances, so the pairwise min-gini LP "
+                   "gives nothing (Gini 9.98e-4) where the certified decomposition gives B 2e-4 (Gini 4.28e-4); "
+                   "found 2026-12-01, not fixed in the time left")
+def test_min_gini_lp_of_record_sees_a_tiny_budget():
+    fast = solve(one_takes_all(), SolveOptions(objective="min-gini", price_of_fairness=False))
+    lp = solve(one_takes_all(), SolveOptions(objective="min-gini", fast_path=False, price_of_fairness=False))
+    mean = (1000 * 1.0 + 999_000 * 0.7) / 1e6          # B takes the whole 2e-4: level (5e-4 + 2e-4) / 1e-3
+    gini = 2 * 1000 * 999_000 * 0.3 / (2 * 1e12 * mean)
+    assert fast.summary["objective_value"] == pytest.approx(gini, rel=1e-9)
+    assert lp.summary["objective_value"] == pytest.approx(fast.summary["objective_value"], rel=1e-6)
