@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from optimizer.core.groups import Group
 from optimizer.core.instance import Instance
 from optimizer.core.policy import PolicyConfig
 from optimizer.engine.solve import SolveOptions, objective_spec, prepare_round, solve
+from tests.run_folder_helpers import equalize
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY = ROOT / "instances" / "toy-3"
@@ -70,3 +72,32 @@ def diagnosis_and_min_cost_lp(inst: Instance, policy: PolicyConfig):
             prepare_round(inst, objective_spec("maxmin"), opts)
         return None, None
     return prepare_round(inst, objective_spec("maxmin"), opts).diag, lp
+
+
+def agree_by_value(fast, lp, path: str, rel: float) -> bool:
+    """Same value (within ``rel``) and no more spending, for a policy path whose optimum need
+    not be unique; True when the fast path ``path`` answered, with its certificate."""
+    assert fast.summary["verified"]["ok"] is True
+    assert fast.summary["objective_value"] == pytest.approx(lp.summary["objective_value"], rel=rel, abs=1e-9)
+    if path not in fast.summary.get("solved_by", ""):
+        return False
+    cert = fast.summary["certificate"]
+    assert cert["primal_violation"] <= 1e-7 and cert["dual_violation"] <= 1e-7
+    assert fast.summary["budget_used"] <= lp.summary["budget_used"] * (1 + 1e-9) + 1e-6
+    return True
+
+
+def cli_fast_and_lp(tmp_path: Path, objective: str) -> dict[str, dict]:
+    """summary.json of the installed CLI's default solve ("fast") and of --no-fast-path ("lp")
+    on `equalize generate --regions 400 --seed 3` with hold-harmless 0.9, no-overtaking and
+    --thresholds auto (the policy paths' CLI round)."""
+    folder = tmp_path / "g"
+    assert equalize("generate", "--regions", "400", "--seed", "3", folder).returncode == 0
+    outs = {}
+    for name, extra in (("fast", []), ("lp", ["--no-fast-path"])):
+        done = equalize("solve", folder, "-o", objective, "--hold-harmless", "0.9", "--no-overtaking",
+                        "--thresholds", "auto", "-O", tmp_path / name, *extra)
+        assert done.returncode == 0, done.stderr
+        outs[name] = json.loads((tmp_path / name / "summary.json").read_text())
+    return outs
+

@@ -8,16 +8,13 @@ hand-solved rounds; the installed CLI on a generated folder."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from optimizer.core.policy import PolicyConfig
-from tests.policy_helpers import fast_and_lp, make_instance
-from tests.run_folder_helpers import equalize
+from tests.policy_helpers import cli_fast_and_lp, fast_and_lp, make_instance
 from tests.test_policy_path import policy_of, raised_priors, random_round
 from tests.test_policy_range import scarce_round
 
@@ -142,14 +139,7 @@ def test_declines_where_the_max_min_point_is_not_optimal():
 def test_cli_on_a_generated_folder(tmp_path):
     """The installed CLI on `equalize generate --regions 400`: with policy rows the fast
     path answers cvar (certified), and --no-fast-path's LP gives the same value and levels."""
-    folder = tmp_path / "inst"
-    assert equalize("generate", "--regions", "400", "--seed", "3", folder).returncode == 0
-    flags = ["--hold-harmless", "0.9", "--no-overtaking", "--thresholds", "auto"]
-    out = {}
-    for name, extra in (("fast", []), ("lp", ["--no-fast-path"])):
-        res = equalize("solve", folder, "-o", "cvar", "--output", tmp_path / name, *flags, *extra)
-        assert res.returncode == 0, res.stderr
-        out[name] = json.loads((tmp_path / name / "summary.json").read_text())
+    out = cli_fast_and_lp(tmp_path, "cvar")
     assert CVAR_PATH in out["fast"]["solved_by"]
     assert CVAR_PATH not in out["lp"].get("solved_by", "")
     assert out["fast"]["objective_value"] == pytest.approx(out["lp"]["objective_value"], rel=1e-7)

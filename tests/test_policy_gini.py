@@ -7,8 +7,6 @@ hand-solved rounds; tied levels before (declined or right); the installed CLI.""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,8 +15,7 @@ from hypothesis import strategies as st
 from optimizer.core.errors import InfeasibleError
 from optimizer.core.policy import PolicyConfig
 from optimizer.engine.solve import SolveOptions, solve
-from tests.policy_helpers import fast_and_lp, make_instance
-from tests.run_folder_helpers import equalize
+from tests.policy_helpers import agree_by_value, cli_fast_and_lp, fast_and_lp, make_instance
 from tests.test_policy_path import policy_of, raised_priors, random_round
 
 GINI_PATH = "optimizer/fast/policy_gini.py"
@@ -40,16 +37,7 @@ def both(inst, policy: PolicyConfig, thresholds: str):
 
 
 def agree(fast, lp) -> bool:
-    """Same Gini (the driver's tolerance) and no more spending; True when the fast path
-    answered, with its certificate."""
-    assert fast.summary["verified"]["ok"] is True
-    assert fast.summary["objective_value"] == pytest.approx(lp.summary["objective_value"], rel=1e-7, abs=1e-9)
-    if GINI_PATH not in fast.summary.get("solved_by", ""):
-        return False
-    cert = fast.summary["certificate"]
-    assert cert["primal_violation"] <= 1e-7 and cert["dual_violation"] <= 1e-7
-    assert fast.summary["budget_used"] <= lp.summary["budget_used"] * (1 + 1e-9) + 1e-6
-    return True
+    return agree_by_value(fast, lp, GINI_PATH, rel=1e-7)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -128,14 +116,7 @@ def test_declines_without_no_overtaking():
 def test_cli_on_a_generated_folder(tmp_path):
     """The installed CLI on `equalize generate` output with hold-harmless 0.9 and no-overtaking:
     the summary names the path and its certificate, and the Gini is the LP path's."""
-    folder = tmp_path / "g"
-    assert equalize("generate", "--regions", "400", "--seed", "3", folder).returncode == 0
-    outs = {}
-    for name, extra in (("fast", []), ("lp", ["--no-fast-path"])):
-        done = equalize("solve", folder, "-o", "min-gini", "--hold-harmless", "0.9", "--no-overtaking",
-                        "--thresholds", "auto", "-O", tmp_path / name, *extra)
-        assert done.returncode == 0, done.stderr
-        outs[name] = json.loads((tmp_path / name / "summary.json").read_text())
+    outs = cli_fast_and_lp(tmp_path, "min-gini")
     assert GINI_PATH in outs["fast"]["solved_by"] and outs["fast"]["certificate"]["dual_violation"] <= 1e-7
     assert GINI_PATH not in str(outs["lp"].get("solved_by"))
     assert outs["fast"]["objective_value"] == pytest.approx(outs["lp"]["objective_value"], rel=1e-7)

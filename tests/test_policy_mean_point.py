@@ -6,16 +6,13 @@ block, and no price: every region at its cap), and through the installed CLI."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from optimizer.core.policy import PolicyConfig
-from tests.policy_helpers import make_instance
-from tests.run_folder_helpers import equalize
+from tests.policy_helpers import agree_by_value, cli_fast_and_lp, make_instance
 from tests.test_policy_path import both, policy_of, raised_priors, random_round
 from tests.test_policy_range import scarce_round
 
@@ -23,16 +20,7 @@ MEAN_PATH = "optimizer/fast/policy_mean_point.py"
 
 
 def agree(fast, lp) -> bool:
-    """Same value and spending (the optimum need not be unique: the allocations may differ
-    inside a tie); True when the fast path answered, with its certificate."""
-    assert fast.summary["verified"]["ok"] is True
-    assert fast.summary["objective_value"] == pytest.approx(lp.summary["objective_value"], rel=1e-8, abs=1e-9)
-    if MEAN_PATH not in fast.summary.get("solved_by", ""):
-        return False
-    cert = fast.summary["certificate"]
-    assert cert["primal_violation"] <= 1e-7 and cert["dual_violation"] <= 1e-7
-    assert fast.summary["budget_used"] <= lp.summary["budget_used"] * (1 + 1e-9) + 1e-6
-    return True
+    return agree_by_value(fast, lp, MEAN_PATH, rel=1e-8)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -123,14 +111,7 @@ def test_hand_solved_every_region_at_its_cap():
 def test_cli_on_a_generated_folder(tmp_path):
     """The installed CLI on `equalize generate` output with hold-harmless 0.9 and no-overtaking:
     the summary names the path and its certificate, and the value is the LP's."""
-    folder = tmp_path / "g"
-    assert equalize("generate", "--regions", "400", "--seed", "3", folder).returncode == 0
-    outs = {}
-    for name, extra in (("fast", []), ("lp", ["--no-fast-path"])):
-        done = equalize("solve", folder, "-o", "max-mean", "--hold-harmless", "0.9", "--no-overtaking",
-                        "--thresholds", "auto", "-O", tmp_path / name, *extra)
-        assert done.returncode == 0, done.stderr
-        outs[name] = json.loads((tmp_path / name / "summary.json").read_text())
+    outs = cli_fast_and_lp(tmp_path, "max-mean")
     assert MEAN_PATH in outs["fast"]["solved_by"] and outs["fast"]["certificate"]["dual_violation"] <= 1e-7
     assert MEAN_PATH not in str(outs["lp"].get("solved_by"))
     assert outs["fast"]["objective_value"] == pytest.approx(outs["lp"]["objective_value"], rel=1e-9)

@@ -6,16 +6,13 @@ certificates, and through the installed CLI on a generated folder."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from optimizer.core.policy import PolicyConfig
-from tests.policy_helpers import make_instance
-from tests.run_folder_helpers import equalize
+from tests.policy_helpers import cli_fast_and_lp, make_instance
 from tests.test_policy_path import both, policy_of, raised_priors, random_round
 
 RANGE_PATH = "optimizer/fast/policy_range.py"
@@ -124,14 +121,7 @@ def test_hand_solved(budget, cap, value, transfer):
 def test_cli_on_a_generated_folder(tmp_path):
     """The installed CLI on `equalize generate` output with hold-harmless 0.9 and no-overtaking:
     the summary names the path and its certificate, and the answer is the LP's."""
-    folder = tmp_path / "g"
-    assert equalize("generate", "--regions", "400", "--seed", "3", folder).returncode == 0
-    outs = {}
-    for name, extra in (("fast", []), ("lp", ["--no-fast-path"])):
-        done = equalize("solve", folder, "-o", "min-range", "--hold-harmless", "0.9", "--no-overtaking",
-                        "--thresholds", "auto", "-O", tmp_path / name, *extra)
-        assert done.returncode == 0, done.stderr
-        outs[name] = json.loads((tmp_path / name / "summary.json").read_text())
+    outs = cli_fast_and_lp(tmp_path, "min-range")
     assert RANGE_PATH in outs["fast"]["solved_by"] and outs["fast"]["certificate"]["dual_violation"] <= 1e-7
     assert "solved_by" not in outs["lp"] or RANGE_PATH not in str(outs["lp"]["solved_by"])
     assert outs["fast"]["objective_value"] == pytest.approx(outs["lp"]["objective_value"], rel=1e-7)
