@@ -38,16 +38,6 @@ class GrowingLP:
             sol = solve_lp(lp, tolerance=self.tolerance)[0]
         return sol
 
-    def basis(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(column, row) basis statuses of the last warm or fresh solve, as HiGHS's codes (0 at
-        lower, 1 basic, 2 at upper, 3 free at zero, 4 nonbasic), or None after a cold retry; the
-        group leximin solves the vertex of that basis exactly (optimizer/fast/vertex.py)."""
-        if self.model is None:
-            return None
-        b = self.model.get_basis()
-        return (np.array([int(s) for s in b.col_status], dtype=np.int8),
-                np.array([int(s) for s in b.row_status], dtype=np.int8))
-
     @staticmethod
     def _grow(model: HighsModel, last: LinearProgram, lp: LinearProgram) -> None:
         if not np.array_equal(lp.cost, last.cost) or lp.maximize != last.maximize:

@@ -67,11 +67,9 @@ from optimizer.fast.policy_path import (
     solution_x,
     transfers_at,
 )
-from optimizer.fast.vertex import vertex
 
 GROUP_ROWS = ("group_level", "group_transfer")
 SNAP = 1e-7
-VERTEX_SNAP = 1e-12   # an exact vertex is off a kink, bound or tie by float rounding only
 PRICE = 0.5       # priced_loop's weight on the spending, times the total need
 SOLVED_BY = ("group floors: the members' levels by a small LP with the other regions at their least "
              "levels (convex pieces as cutting planes), certified optimal for the LP of record "
@@ -179,22 +177,21 @@ def kink(sorted_values: np.ndarray, v: float) -> float:
     return float(near[np.argmin(np.abs(near - v))])
 
 
-def full_levels(red: Reduced, x: np.ndarray, z: float, M: np.ndarray, U: np.ndarray, group: np.ndarray,
-                tol: float = SNAP) -> np.ndarray:
+def full_levels(red: Reduced, x: np.ndarray, z: float, M: np.ndarray, U: np.ndarray, group: np.ndarray
+                ) -> np.ndarray:
     """Every region's level from (z, L_P): members cleaned onto their bounds, the kinks of
-    the pieces they stop at and their chain (within ``tol``, relative); the others at
-    max(z, M_q, m_q)."""
+    the pieces they stop at and their chain; the others at max(z, M_q, m_q)."""
     P, m = red.members, red.members.shape[0]
     least = np.where(red.free[P], np.maximum(z, M[P]), M[P])
-    lp_ = snap(snap(np.clip(x[1:1 + m], least, U[P]), least, tol), U[P], tol)
+    lp_ = snap(snap(np.clip(x[1:1 + m], least, U[P]), least), U[P])
     for s in range(1, len(red.seg_regions)):     # the small LP stops at a kink of F_s: a region's M
         if red.seg_M[s].shape[0] and red.links[s].shape[0]:
-            lp_[red.links[s]] = snap(lp_[red.links[s]], kink(red.seg_M[s], float(lp_[red.links[s]].max())), tol)
+            lp_[red.links[s]] = snap(lp_[red.links[s]], kink(red.seg_M[s], float(lp_[red.links[s]].max())))
     mg = np.searchsorted(red.mgroups, group[P])
     chained = red.has_z.count(True) > 1      # the free segments are the chain's (fixed ones repeat them)
     for j in range(red.mgroups.shape[0] - 2 if chained else -1, -1, -1):   # tied members: the upper value
         at = mg == j
-        lp_[at] = snap(lp_[at], float(lp_[mg == j + 1].min()), tol)
+        lp_[at] = snap(lp_[at], float(lp_[mg == j + 1].min()))
     for j in range(1, red.mgroups.shape[0] if chained else 0):
         at = mg == j
         lp_[at] = np.maximum(lp_[at], float(lp_[mg == j - 1].max()))
@@ -264,7 +261,6 @@ class GroupPoint:
     small: LinearProgram
     cuts: list
     M: np.ndarray           # the envelope's least levels (env.M)
-    small_x: np.ndarray | None = None    # the least-spending pass's point of the small LP (with cuts)
 
 
 def group_point(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData, z0: float,
@@ -320,33 +316,4 @@ def group_stage(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: Regi
     level = full_levels(red, second.x, z, env.M, env.U, env.group)
     x = solution_x(lp, lay, d, transfers_at(level, env, d), z)
     yy = record_duals(lp, lay, d, duals, record_rows, small.num_row)
-    return GroupPoint(x, level, z, yy, red.free, red, small, cuts, env.M, second.x)
-
-
-
-
-
-def vertex_stage(gp: GroupPoint, lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionData,
-                 solve: SolveLP) -> GroupPoint | None:
-    """``gp`` from the exact vertex (optimizer/fast/vertex.py) of the least-spending pass's basis,
-    z made basic and the budget row put on its side (so the point spends exactly the budget; the
-    pass's own vertex, z held, when that swap is not a basis); None when ``solve`` gives no
-    basis or no vertex is found. Why: the point HiGHS returns is its tolerance (1e-9) off that
-    vertex; snapping the members back onto the kinks they miss by 1.7e-9 (full_levels) freed
-    1.2e-6 of the budget at 1e5 stage 7, and with a budget dual of 1.09 that spare was an eps
-    that proved no region. The duals stay the first solve's; certify judges the new point."""
-    basis_of = getattr(solve, "basis", None)
-    if basis_of is None:
-        return None
-    cut = with_cuts(gp.small, gp.cuts)
-    pass_lp = least_spending_stage(cut, gp.red, gp.z, d.need)
-    if solve(pass_lp).status != "optimal" or (basis := basis_of()) is None:
-        return None
-    x = vertex(cut, *basis, swap=(0, gp.small.num_row - 1))
-    if x is None:
-        x = vertex(pass_lp, *basis)
-    if x is None:
-        return None
-    z = float(x[0])
-    level = full_levels(gp.red, x, z, env.M, env.U, env.group, VERTEX_SNAP)
-    return replace(gp, x=solution_x(lp, lay, d, transfers_at(level, env, d), z), level=level, z=z, small_x=x)
+    return GroupPoint(x, level, z, yy, red.free, red, small, cuts, env.M)

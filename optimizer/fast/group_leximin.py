@@ -80,7 +80,7 @@ from optimizer.core.solution import LPSolution
 from optimizer.fast.certify import certify
 from optimizer.fast.group_cuts import SolveLP, cut_loop, with_cuts
 from optimizer.fast.group_duals import close, record_duals
-from optimizer.fast.group_floors import SNAP, GroupPoint, group_row_slices, group_stage, record_pair, vertex_stage
+from optimizer.fast.group_floors import SNAP, GroupPoint, group_row_slices, group_stage, record_pair
 from optimizer.fast.policy_path import BOUND_ROWS, Envelope, envelope, solution_x, supported, transfers_at
 from optimizer.fast.slack_bound import Box, SlackBound, slack_bound
 from optimizer.fast.solutions import closed_form_solution
@@ -309,16 +309,12 @@ def group_leximin(lp: LinearProgram, lay: dict[str, slice], d: RegionData, solve
         if first is None:
             first = closed_form_solution(lp, x, y, z, time.perf_counter() - t0)
             first.algorithm = "group floors"
-        fix = proved(lp_k, lay, d, st, x, y, gp, solve)
+        fix = pinned(lp_k, lay, d, x, y, st.free)
+        # the verification proves regions above z too, but fixing those changed the later stages'
+        # floors and a later stage's certificate was refused at 1e4 (notes-lexverify): at z only
+        fix |= verified(gp, d.need, gp.M, st.free & ~fix & close(gp.level, z), solve, LEVEL_TOL)
         if not fix.any():
-            again = resnapped(lp_k, lay, d, st, gp, solve)
-            if again is None:
-                return None
-            x, y, gp = again
-            z = gp.z
-            fix = proved(lp_k, lay, d, st, x, y, gp, solve)
-            if not fix.any():
-                return None
+            return None
         st.held[fix] = level_of(d.own, d.need, x[lay["transfer"]])[fix]
         st.free &= ~fix
         st.floors.append(z)
@@ -327,29 +323,6 @@ def group_leximin(lp: LinearProgram, lay: dict[str, slice], d: RegionData, solve
         return None
     last = final_point(lp, lay, d, x, t0)
     return None if last is None else (first, last, notes(st))
-
-
-def proved(lp_k: LinearProgram, lay: dict[str, slice], d: RegionData, st: Stages, x: np.ndarray, y: np.ndarray,
-           gp: GroupPoint, solve: SolveLP) -> np.ndarray:
-    """The free regions the stage proves: pinned by the certified pair, or by the verification LP."""
-    fix = pinned(lp_k, lay, d, x, y, st.free)
-    # the verification proves regions above z too, but fixing those changed the later stages'
-    # floors and a later stage's certificate was refused at 1e4 (notes-lexverify): at z only
-    return fix | verified(gp, d.need, gp.M, st.free & ~fix & close(gp.level, gp.z), solve, LEVEL_TOL)
-
-
-def resnapped(lp_k: LinearProgram, lay: dict[str, slice], d: RegionData, st: Stages, gp: GroupPoint,
-              solve: SolveLP) -> tuple[np.ndarray, np.ndarray, GroupPoint] | None:
-    """(x, y, the group point) of the stage's point derived with the members snapped only where
-    HiGHS put them exactly (group_floors.unsnapped), certified with the same duals re-routed;
-    None when nothing moves or the pair is refused. Tried only when the stage proves nothing
-    (the first point's bytes are kept wherever it proves something)."""
-    env = envelope(lp_k, lay, d, "rows:threshold" in lay)
-    again = None if env is None else vertex_stage(gp, lp_k, lay, env, d, solve)
-    if again is None:
-        return None
-    y = paired(lp_k, lay, env, d, st, again, again.yy)
-    return None if y is None else (again.x, y, again)
 
 
 def final_point(lp: LinearProgram, lay: dict[str, slice], d: RegionData, x: np.ndarray, t0: float
