@@ -220,14 +220,16 @@ class Grid:
 
     @staticmethod
     def of(lo: np.ndarray, hi: np.ndarray, rank: np.ndarray) -> Grid:
-        values = np.unique(np.concatenate([lo, hi]))
+        # (the inverse gives every lo and hi its value's index: what searchsorted on the
+        # values found, without two searches of n in an array of n)
+        values, at = np.unique(np.concatenate([lo, hi]), return_inverse=True)
         n = rank.size
         if n and rank.min() >= 0 and rank.max() < n and np.bincount(rank, minlength=n).max() == 1:
             perm = np.empty(n, dtype=np.int64)        # a permutation: its inverse, without a sort
             perm[rank] = np.arange(n)
         else:
             perm = np.argsort(rank, kind="stable")
-        return Grid(values, np.searchsorted(values, lo), np.searchsorted(values, hi), perm)
+        return Grid(values, at[:lo.size], at[lo.size:], perm)
 
 
 def budget_price_hint(w: np.ndarray, need: np.ndarray, level: np.ndarray, hi: np.ndarray, z: float,
