@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimizer.fast.cut_bisection import bisect_indices, chained_groups, group_intervals, stable_group_order
-from optimizer.fast.cut_certificate import cut_certificate
+from optimizer.fast.cut_certificate import cut_certificate, descending
 from optimizer.fast.cut_levels import CutFunction, Grid, cut_order, least_indices, phi, typical_move
 from tests.test_guessed_boxes import CUTS, cut_of, tied_problem
 
@@ -192,3 +192,15 @@ def test_grid_indices_are_the_searched_positions(seed, n, distinct):
     assert np.array_equal(g.lo_i, np.searchsorted(g.values, lo))
     assert np.array_equal(g.hi_i, np.searchsorted(g.values, hi))
     assert np.array_equal(g.values, np.unique(np.concatenate([lo, hi])))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 100_000), st.integers(0, 400), st.sampled_from([2, 5, 1000, 10**9]))
+def test_descending_order_is_the_stable_argsort_of_minus_the_key(seed, n, distinct):
+    # cut_certificate's second scan order from its first: runs of tied keys reversed, each
+    # run's positions ascending (ties, zeros and infinities included)
+    rng = np.random.default_rng(seed)
+    key = rng.integers(0, distinct, n) / 3.0
+    key[rng.random(n) < 0.05] = np.inf
+    up = np.argsort(key, kind="stable")
+    assert np.array_equal(descending(key, up), np.argsort(-key, kind="stable"))

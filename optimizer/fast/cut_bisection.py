@@ -104,16 +104,18 @@ def _open_regions(w: np.ndarray, c: np.ndarray, perm: np.ndarray, nv: int, lo_t:
     if not live.any():
         return idx, None, np.zeros(0)
     sel = perm[live[perm]]
-    grp_sel = grp[sel]
-    opened = int(np.count_nonzero(g_open))
-    if opened > 1:
+    opened = np.flatnonzero(g_open)
+    if opened.size > 1:
         # (the open groups in ascending value, each in cut order)
-        k = stable_group_order((np.cumsum(g_open) - 1)[grp_sel], opened)
+        grp_sel = grp[sel]
+        k = stable_group_order((np.cumsum(g_open) - 1)[grp_sel], opened.size)
         sel, grp_sel = sel[k], grp_sel[k]
-    s = _Open(sel, w[sel], c[sel], lo_t[sel], hi_t[sel], g_a[grp_sel], g_b[grp_sel])
-    hist = np.zeros(nv + 1)
-    hist += np.bincount(a0[~live], weights=w[~live], minlength=nv + 1)
-    return idx, s, hist
+        a, b = g_a[grp_sel], g_b[grp_sel]
+    else:
+        a, b = np.full(sel.size, g_a[opened[0]]), np.full(sel.size, g_b[opened[0]])
+    s = _Open(sel, w[sel], c[sel], lo_t[sel], hi_t[sel], a, b)
+    # (float even when no region is closed: bincount of nothing counts in integers)
+    return idx, s, np.bincount(a0[~live], weights=w[~live], minlength=nv + 1).astype(float, copy=False)
 
 
 def bisect_indices(w: np.ndarray, c: np.ndarray, perm: np.ndarray, nv: int, q, tol: float,
