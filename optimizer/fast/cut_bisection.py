@@ -227,6 +227,17 @@ def _cut_large(q, s: _Open, sl: slice, a, b, w_above: np.ndarray, tol: float, ru
     return _CHECK, run
 
 
+def _masked_running(x: np.ndarray, mask: np.ndarray, start) -> tuple[np.ndarray, np.ndarray]:
+    """(np.where(mask, x, 0.0), its ``_running`` sum from ``start``), written once."""
+    if start is None:
+        f = np.where(mask, x, 0.0)
+        return f, np.cumsum(f)
+    ext = np.zeros(x.size + 1)
+    ext[0] = start
+    np.copyto(ext[1:], x, where=mask)
+    return ext[1:], np.cumsum(ext)[1:]
+
+
 def _running(x: np.ndarray, start) -> np.ndarray:
     """np.cumsum(x) continued from the running sum ``start`` (None: from 0): the same
     sequential additions as one cumsum over the whole array."""
@@ -306,10 +317,13 @@ def _upper_set_one(q, wp: np.ndarray, cp: np.ndarray, w_above: np.ndarray, force
     """``_upper_set`` for one group: every value by the same arithmetic (the same sums, the
     per-group values as scalars), the least prefix by the first candidate instead of a
     minimum over positions, and no gathers."""
-    wf = np.add.reduceat(np.where(forced_in, wp, 0.0), _ONE)
-    cf = np.add.reduceat(np.where(forced_in, cp, 0.0), _ONE)
-    fw, fc = np.where(free, wp, 0.0), np.where(free, cp, 0.0)
-    cw_all, cc_all = _running(fw, run and run[0]), _running(fc, run and run[1])
+    if forced_in.any():
+        wf = np.add.reduceat(np.where(forced_in, wp, 0.0), _ONE)
+        cf = np.add.reduceat(np.where(forced_in, cp, 0.0), _ONE)
+    else:
+        wf = cf = np.zeros(1)                             # (a sum of zeros)
+    fw, cw_all = _masked_running(wp, free, run and run[0])
+    fc, cc_all = _masked_running(cp, free, run and run[1])
     run = (cw_all[-1], cc_all[-1])
     s_w = wf[0] + cw_all - (cw_all[_ONE] - fw[_ONE])[0]
     val = q.value(w_above[0] + s_w, True) + cf[0] + cc_all - (cc_all[_ONE] - fc[_ONE])[0]
