@@ -106,15 +106,34 @@ def _fixed_orders(bl: _Blocks) -> tuple[np.ndarray | None, np.ndarray | None]:
         base = bl.lin / bl.ws
         if np.allclose(base, base[0], rtol=1e-12, atol=0.0):
             rho = bl.ns / bl.ws
-            return (_by_block(rho, bl.at_hi, bl.block),         # p / w descending = rho ascending
-                    _by_block(-rho, bl.at_lo, bl.block))        # -p / w descending = rho descending
+            up = np.argsort(rho, kind="stable")
+            return (_by_block(up, bl.at_hi, bl.block),          # p / w descending = rho ascending
+                    _by_block(descending(rho, up), bl.at_lo, bl.block))   # -p / w descending = rho descending
     return None, None
 
 
-def _by_block(key: np.ndarray, flag: np.ndarray, block: np.ndarray) -> np.ndarray:
-    """``np.lexsort((key, flag, block))`` by stable passes from the last key to the first
-    (the same permutation; the flag and block passes are radix sorts)."""
-    o = np.argsort(key, kind="stable")
+def descending(key: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """``np.argsort(-key, kind="stable")`` from ``up = np.argsort(key, kind="stable")``
+    (key without NaN): the runs of equal keys in reverse, each run's positions still
+    ascending; a reversal when no two keys tie."""
+    if up.size < 2:
+        return up.copy()
+    ks = key[up]
+    new = np.empty(up.size, dtype=bool)
+    new[0] = True
+    np.not_equal(ks[1:], ks[:-1], out=new[1:])
+    if new.all():
+        return up[::-1].copy()
+    run = np.cumsum(new) - 1
+    runs = int(run[-1]) + 1
+    return up[stable_group_order(runs - 1 - run, runs)]
+
+
+def _by_block(first: np.ndarray, flag: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """``np.lexsort((key, flag, block))`` by stable passes from the last key to the first,
+    ``first`` the stable argsort of key (the same permutation; the flag and block passes
+    are radix sorts)."""
+    o = first
     o = o[np.argsort(flag[o].astype(np.uint8), kind="stable")]
     return o[stable_group_order(block[o], int(block.max()) + 1 if block.size else 0)]
 

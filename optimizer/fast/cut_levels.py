@@ -187,13 +187,15 @@ def guess_box(lo_t: np.ndarray, hi_t: np.ndarray, centre: np.ndarray, k: int, in
     little, so the groups of the bisection stay narrow."""
     b_lo, b_hi = _bands(centre[inner], k)
     gl, gu = np.maximum(lo_t, centre - k), np.minimum(hi_t, centre + k)
-    j = np.searchsorted(b_lo, lo_t, side="right") - 1
-    top = np.where(j >= 0, b_hi[np.maximum(j, 0)], -1) if b_lo.size else np.full(lo_t.size, -1)
-    gu = np.where(~inner & (centre <= lo_t), np.minimum(hi_t, np.maximum(lo_t + 1, top)), gu)
-    j = np.searchsorted(b_lo, hi_t, side="right") - 1
-    bottom = np.where((j >= 0) & (hi_t <= b_hi[np.maximum(j, 0)]), b_lo[np.maximum(j, 0)], hi_t) \
-        if b_lo.size else hi_t
-    gl = np.where(~inner & (centre >= hi_t), np.maximum(lo_t, np.minimum(hi_t - 1, bottom)), gl)
+    at = np.flatnonzero(~inner)               # (the regions at a bound of their own box: the rest keep centre +- k)
+    lo_a, hi_a, c_a = lo_t[at], hi_t[at], centre[at]
+    j = np.searchsorted(b_lo, lo_a, side="right") - 1
+    top = np.where(j >= 0, b_hi[np.maximum(j, 0)], -1) if b_lo.size else np.full(lo_a.size, -1)
+    gu[at] = np.where(c_a <= lo_a, np.minimum(hi_a, np.maximum(lo_a + 1, top)), gu[at])
+    j = np.searchsorted(b_lo, hi_a, side="right") - 1
+    bottom = np.where((j >= 0) & (hi_a <= b_hi[np.maximum(j, 0)]), b_lo[np.maximum(j, 0)], hi_a) \
+        if b_lo.size else hi_a
+    gl[at] = np.where(c_a >= hi_a, np.maximum(lo_a, np.minimum(hi_a - 1, bottom)), gl[at])
     return gl, gu
 
 
@@ -220,14 +222,16 @@ class Grid:
 
     @staticmethod
     def of(lo: np.ndarray, hi: np.ndarray, rank: np.ndarray) -> Grid:
-        values = np.unique(np.concatenate([lo, hi]))
+        # (the inverse gives every lo and hi its value's index: what searchsorted on the
+        # values found, without two searches of n in an array of n)
+        values, at = np.unique(np.concatenate([lo, hi]), return_inverse=True)
         n = rank.size
         if n and rank.min() >= 0 and rank.max() < n and np.bincount(rank, minlength=n).max() == 1:
             perm = np.empty(n, dtype=np.int64)        # a permutation: its inverse, without a sort
             perm[rank] = np.arange(n)
         else:
             perm = np.argsort(rank, kind="stable")
-        return Grid(values, np.searchsorted(values, lo), np.searchsorted(values, hi), perm)
+        return Grid(values, at[:lo.size], at[lo.size:], perm)
 
 
 def budget_price_hint(w: np.ndarray, need: np.ndarray, level: np.ndarray, hi: np.ndarray, z: float,

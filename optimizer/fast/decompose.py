@@ -321,17 +321,19 @@ def budget_bounded(w: np.ndarray, need: np.ndarray, lo: np.ndarray, hi: np.ndarr
 
 def min_gini_bare(w: np.ndarray, need: np.ndarray, own: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                   budget: float, start: np.ndarray, tol: float = 1e-10, max_steps: int = 60,
-                  lam_b_hint: float | None = None, spend: float | None = None) -> GiniSolution:
+                  lam_b_hint: float | None = None, spend: float | None = None,
+                  start_gini: float | None = None) -> GiniSolution:
     """Dinkelbach: lam <- G(L_k) = P(L_k) / mu(L_k) from a feasible ``start`` until
     ``F(lam) = P - lam mu >= -tol mu`` at the inner optimum. ``hi`` may be infinite: it is
     clipped at what the whole budget could buy (cuts off no feasible point). ``spend``: the
-    spend at ``lo`` in money (``lo_spend``)."""
+    spend at ``lo`` in money (``lo_spend``); ``start_gini``: ``pairwise_ratio(start, w)`` if
+    the caller has it."""
     spend_lo = base = lo_spend(need, own, lo, spend)
     hi_eff = np.minimum(hi, lo + max(0.0, budget - spend_lo) / need)
     rank = np.empty(w.size, dtype=np.int64)
     rank[cut_order(w, need)] = np.arange(w.size)
     grid = Grid.of(lo, hi_eff, rank)
-    lam = pairwise_ratio(start, w)
+    lam = pairwise_ratio(start, w) if start_gini is None else start_gini
     # with an estimated price (a leximin start, usually within a few per cent of G*) the
     # searches are exact from the first: the loose ones cost more probes than they save
     lam_b, steps, solves, moved = lam_b_hint, 0, 0, (HINT_STEP if lam_b_hint else 1e-3)

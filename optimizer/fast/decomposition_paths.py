@@ -165,19 +165,28 @@ def leximin_start(d: RegionData, hi: np.ndarray, cut: CutFunction | None, lam: f
                   ) -> tuple[np.ndarray, float | None]:
     """The leximin levels (closed form, optimizer/fast/waterfill.py) and the budget price
     they suggest (``budget_price_hint``; lam: Dinkelbach's parameter, default their Gini)."""
-    t, z = leximin_fill(d.own, d.need, d.threshold, d.t_min, d.t_max, d.budget)
-    lex = level_of(d.own, d.need, t)
+    lex, z = leximin_levels(d)
     lam = pairwise_ratio(lex, d.weight) if lam is None and cut is None else (lam or 0.0)
     return lex, budget_price_hint(d.weight, d.need, lex, hi, z, lam, cut)
 
 
-def gini_start(d: RegionData, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, float | None]:
+def leximin_levels(d: RegionData) -> tuple[np.ndarray, float]:
+    """The leximin levels (closed form, optimizer/fast/waterfill.py) and their floor z."""
+    t, z = leximin_fill(d.own, d.need, d.threshold, d.t_min, d.t_max, d.budget)
+    return level_of(d.own, d.need, t), z
+
+
+def gini_start(d: RegionData, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, float | None, float]:
     """Dinkelbach's first point: the leximin levels when their Gini is below that of the
     least levels ``lo`` (any feasible point gives an upper bound G(L) >= G*; the leximin
     split is usually within a few per cent of G*, so the first inner solve is near the
-    last), with the budget price they suggest as the search's first bracket."""
-    lex, hint = leximin_start(d, hi, None)
-    return (lex, hint) if pairwise_ratio(lex, d.weight) < pairwise_ratio(lo, d.weight) else (lo, None)
+    last), with the budget price they suggest as the search's first bracket, and the
+    point's Gini (each Gini once: a sort of n)."""
+    lex, z = leximin_levels(d)
+    g_lex, g_lo = pairwise_ratio(lex, d.weight), pairwise_ratio(lo, d.weight)
+    if g_lex < g_lo:
+        return lex, budget_price_hint(d.weight, d.need, lex, hi, z, g_lex, None), g_lex
+    return lo, None, g_lo
 
 
 def gini_run(data: RegionData, build: Build) -> Run | None:
@@ -194,8 +203,9 @@ def gini_run(data: RegionData, build: Build) -> Run | None:
     if box is None:
         return None                       # infeasible: the LP path reports it
     lo, hi, least = box
-    start, hint = gini_start(d, lo, hi)
-    sol = min_gini_bare(d.weight, d.need, d.own, lo, hi, d.budget, start, lam_b_hint=hint, spend=math.fsum(least))
+    start, hint, g_start = gini_start(d, lo, hi)
+    sol = min_gini_bare(d.weight, d.need, d.own, lo, hi, d.budget, start, lam_b_hint=hint, spend=math.fsum(least),
+                        start_gini=g_start)
     t, level = reported(d, sol.level, lo, least)
     order = np.lexsort((np.arange(d.n), level))
     gscale = float(np.abs(fm.gini_cut(d, order)).max()) + float(d.weight.max())
