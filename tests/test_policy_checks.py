@@ -26,7 +26,7 @@ from optimizer.core.scaling import round_data
 from optimizer.engine.highs import solve_lp
 from optimizer.engine.phasing import solve_phased
 from optimizer.engine.solve import SolveOptions, solve
-from optimizer.explain.policy_checks import Tags, with_tags
+from optimizer.explain.policy_checks import Tags, unique_rows, with_tags
 from optimizer.explain.verify import VerifyExtras, require, verify, verify_round
 from optimizer.io.load import load_instance
 from optimizer.prepare.policy_round import policy_round
@@ -259,3 +259,15 @@ def test_binding_tags_read_in_the_order_they_were_found(seed):
             if tag not in expected[r]:
                 expected[r].append(tag)
     assert list(with_tags(binding, tags)) == [";".join(e) for e in expected]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 10**6), st.sampled_from([1, 3, 6, 40]))
+def test_unique_rows_is_numpys_row_unique(seed, width):
+    """unique_rows (one int64 key per row) gives np.unique(axis=0)'s rows and inverse, in its
+    order; 40 columns of digits up to 9 do not fit a key and take numpy's own path."""
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(-1, int(rng.integers(0, 10)), (int(rng.integers(0, 50)), width))
+    want, inv = np.unique(rows, axis=0, return_inverse=True)
+    got, got_inv = unique_rows(rows)
+    assert np.array_equal(got, want) and np.array_equal(got_inv, inv.reshape(-1))

@@ -96,6 +96,22 @@ def policy_tags(d: RegionData, terms: tuple[PolicyTerm, ...], x: np.ndarray, lay
     return tags
 
 
+def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(rows, axis=0, return_inverse=True)`` for small integers >= -1: each row
+    read as one mixed-radix int64 (digits shifted by 1, so the keys sort as the rows do) and
+    unique'd in 1-D (at 1e5 regions the row-wise sort took 0.1 s); row-wise when the keys
+    would not fit in an int64."""
+    radix = rows.max(axis=0, initial=-1).astype(np.int64) + 2 if rows.size else np.ones(rows.shape[1], np.int64)
+    if rows.shape[0] == 0 or np.sum(np.log2(radix.astype(float))) >= 62:
+        uniq, inverse = np.unique(rows, axis=0, return_inverse=True)
+        return uniq, inverse.reshape(-1)
+    key = np.zeros(rows.shape[0], dtype=np.int64)
+    for j in range(rows.shape[1]):
+        key = key * radix[j] + (rows[:, j].astype(np.int64) + 1)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return rows[first], inverse.reshape(-1)
+
+
 def with_tags(binding: pd.Series, tags: Tags) -> np.ndarray:
     """The binding column with each region's policy tags appended (those it lacks, in the
     order of ``tags``). Regions share few distinct (binding, tags) pairs, so each distinct
@@ -111,8 +127,7 @@ def with_tags(binding: pd.Series, tags: Tags) -> np.ndarray:
     order = np.argsort(key, axis=1, kind="stable")
     ranked = np.where(np.take_along_axis(key, order, axis=1) < np.iinfo(np.int64).max, order, -1)
     base_code, base_text = pd.factorize(binding.to_numpy(dtype=object)[tagged])
-    pairs = np.column_stack([base_code, ranked])
-    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    uniq, inverse = unique_rows(np.column_stack([base_code, ranked]))
     text = np.empty(len(uniq), dtype=object)
     for i, row in enumerate(uniq):
         have = [t for t in str(base_text[row[0]]).split(";") if t]

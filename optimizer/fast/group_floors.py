@@ -114,12 +114,12 @@ def member_rows(out: Rows, red: Reduced, group: np.ndarray, chain: bool) -> None
                     out.add([1 + int(a), 1 + int(c)], [1.0, -1.0], -np.inf, 0.0)
 
 
-def record_rows_on_members(out: Rows, red: Reduced, lp: LinearProgram, lay: dict[str, slice], d: RegionData
-                           ) -> np.ndarray | None:
+def record_rows_on_members(out: Rows, red: Reduced, lp: LinearProgram, lay: dict[str, slice], d: RegionData,
+                           csr: sp.csr_array) -> np.ndarray | None:
     """The group rows and the budget of the LP of record in the small LP's columns (T_r =
-    n_r L_r - o_r; the budget's non-members through their e_s). Returns the record rows
-    of the group rows; None when a row has another shape."""
-    t, csr = lay["transfer"], lp.A.tocsr()
+    n_r L_r - o_r; the budget's non-members through their e_s; ``csr``: ``lp.A`` by rows).
+    Returns the record rows of the group rows; None when a row has another shape."""
+    t = lay["transfer"]
     record_rows = np.concatenate([np.arange(s.start, s.stop) for s in group_row_slices(lay)])
     pos = {int(r): i for i, r in enumerate(red.members)}
     for row in record_rows:
@@ -142,13 +142,13 @@ def record_rows_on_members(out: Rows, red: Reduced, lp: LinearProgram, lay: dict
 
 
 def small_lp(red: Reduced, lp: LinearProgram, lay: dict[str, slice], d: RegionData, env: Envelope,
-             z_max: float) -> tuple[LinearProgram, np.ndarray] | None:
+             z_max: float, csr: sp.csr_array) -> tuple[LinearProgram, np.ndarray] | None:
     """Columns [z, L_P, e_s]; rows: floors, members' chain, group rows, budget (the last;
     cuts come later). Returns it with the LP-of-record rows of the group rows, in order."""
     P, k = red.members, len(red.seg_regions)
     out = Rows()
     member_rows(out, red, env.group, env.chain)
-    record_rows = record_rows_on_members(out, red, lp, lay, d)
+    record_rows = record_rows_on_members(out, red, lp, lay, d, csr)
     if record_rows is None:
         return None
     nc = 1 + P.shape[0] + k
@@ -219,13 +219,13 @@ def reduce(lp: LinearProgram, lay: dict[str, slice], env: Envelope, d: RegionDat
     slices = group_row_slices(lay)
     if not slices or "rows:budget" not in lay:
         return None
-    t = lay["transfer"]
-    members = np.unique(np.concatenate([lp.A.tocsr()[s].indices for s in slices])) - t.start
+    t, csr = lay["transfer"], lp.A.tocsr()     # once: at 1e5 each conversion of A costs 20 ms
+    members = np.unique(np.concatenate([csr[s].indices for s in slices])) - t.start
     free = np.ones(d.n, dtype=bool) if free is None else free
     red = segments(env.group, env.M, d.need, members, env.chain, free)
     others = np.setdiff1d(np.flatnonzero(free), members)
     z_max = float(env.U[others].min()) if others.shape[0] else np.inf
-    built = small_lp(red, lp, lay, d, env, z_max)
+    built = small_lp(red, lp, lay, d, env, z_max, csr)
     return None if built is None else (red, *built)
 
 
