@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
@@ -91,6 +91,7 @@ def test_matches_bisection(d):
 
 @settings(max_examples=40, deadline=None)
 @given(instances(n_max=5))
+@example(region_data([0.0], [0.0546875], [1.0], 1.0, t_max=[6.103515625e-05]))  # SLSQP short
 def test_matches_slsqp(d):
     pt = solve_log_welfare(d)
     assert pt is not None
@@ -106,8 +107,10 @@ def test_matches_slsqp(d):
         # near ln's singularity (a level ~1e-6: own 0, max_transfer 1e-5) SLSQP stops short and says
         # it converged; the closeness check (the bisection test above is the exact one) needs levels
         # away from 0
-        if np.min((d.own + pt.transfer) / d.need) >= 1e-3:
-            assert -res.fun >= pt.welfare - 1e-4
+        # SLSQP also reports success short of the optimum (one region, own 0, max_transfer 6.1e-5:
+        # it stopped at its start with a gradient of -3.3e4); there the bisection reference judges
+        if np.min((d.own + pt.transfer) / d.need) >= 1e-3 and -res.fun < pt.welfare - 1e-4:
+            assert pt.welfare >= welfare(d, bisect_solve(d)) - 1e-9
 
 
 def test_two_regions_closed_form():
